@@ -1,0 +1,2 @@
+// Stub: implemented by the configuration work package.
+#include "dictcore/allowlist.h"

@@ -1,0 +1,41 @@
+// Postfix logical-line reader (readllines + split_nameval) shared by main.cf,
+// table .cf files and /file/name allowlist references: comments, blank
+// lines, continuation lines starting with white space, "name = value".
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dictcore/logger.h"
+
+namespace proxyd::dict {
+
+// One logical line with the physical line number where it started.
+struct LogicalLine {
+  int line_no = 0;
+  std::string text;
+};
+
+// Split text into logical lines the way Postfix's readllines() does. A
+// logical line that starts with white space is reported through log (with
+// origin for the message) and skipped.
+std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view origin,
+                                       Logger& log);
+
+// One parameter assignment.
+struct NameValue {
+  int line_no = 0;
+  std::string name;
+  std::string value;
+};
+
+// Parse "name = value" lines (trimmed as split_nameval does). A line without
+// '=' throws ConfigError naming origin and line.
+std::vector<NameValue> parse_name_values(std::string_view text, std::string_view origin,
+                                         Logger& log);
+
+// Read a whole file; throws ConfigUnavailable when it cannot be read.
+std::string read_file(const std::string& path);
+
+}  // namespace proxyd::dict

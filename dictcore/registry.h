@@ -1,0 +1,37 @@
+// Table registry: maps a "type:name" (and open mode) to one shared table
+// instance, opened on first use and kept for the life of the configuration,
+// as proxymap keeps its dictionaries. Loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "dictcore/table.h"
+
+namespace proxyd::dict {
+
+// Create a table of any supported type, without caching. Never returns null:
+// a table that cannot be opened comes back as a surrogate (RETRY for missing
+// or unreadable files and unsupported types, CONFIG for malformed
+// configuration), and the reason is logged once.
+TablePtr open_table(std::string_view name, OpenMode mode, const TableEnv& env);
+
+class Registry {
+ public:
+  explicit Registry(TableEnv env) : env_(env) {}
+
+  // The shared instance of "type:name" for mode; opened on first use.
+  TablePtr open(const std::string& name, OpenMode mode);
+
+  // Number of open instances.
+  std::size_t size() const { return tables_.size(); }
+
+ private:
+  TableEnv env_;
+  std::map<std::pair<std::string, OpenMode>, TablePtr> tables_;
+};
+
+}  // namespace proxyd::dict

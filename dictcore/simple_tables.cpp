@@ -1,0 +1,2 @@
+// Stub: implemented by the tables work package.
+#include "dictcore/simple_tables.h"

@@ -1,0 +1,2 @@
+// Stub: implemented by the protocol work package.
+#include "protocol/attr_codec.h"

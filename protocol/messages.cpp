@@ -1,0 +1,2 @@
+// Stub: implemented by the protocol work package.
+#include "protocol/messages.h"

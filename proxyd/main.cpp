@@ -1,0 +1,2 @@
+// proxyd entry point (skeleton).
+int main() { return 0; }

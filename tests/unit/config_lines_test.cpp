@@ -1,0 +1,2 @@
+// Placeholder: replaced by the work package that owns config_lines.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the work package that owns messages.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the work package that owns registry.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the work package that owns simple_tables.
+#include <gtest/gtest.h>

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the work package that owns sql_table.
+#include <gtest/gtest.h>
