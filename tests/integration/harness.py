@@ -1,0 +1,205 @@
+"""Shared fixtures for proxyd integration tests.
+
+Builds a scratch Postfix configuration (config dir + queue dir) in a
+temporary directory, starts the proxyd under test on it, and runs the real
+Postfix `postmap` from Debian's package against tables directly and through
+`proxy:`, so that real Postfix is the oracle. Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+POSTMAP = shutil.which("postmap") or "/usr/sbin/postmap"
+
+
+def proxyd_exe() -> str:
+    """Path of the proxyd binary under test (meson passes PROXYD_EXE)."""
+    exe = os.environ.get("PROXYD_EXE")
+    if not exe:
+        here = Path(__file__).resolve().parents[2]
+        exe = str(here / "build" / "proxyd" / "proxyd")
+    return exe
+
+
+class Scratch:
+    """A temporary Postfix instance layout: etc/main.cf and a queue directory.
+
+    Use as a context manager; everything is removed at exit unless
+    PROXYD_KEEP_SCRATCH is set in the environment.
+    """
+
+    def __init__(self, main_cf: str = "", prefix: str = "pxd"):
+        # Short paths: UNIX socket names are limited to 108 bytes.
+        self.root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+        self.config_dir = self.root / "etc"
+        self.queue_dir = self.root / "q"
+        self.config_dir.mkdir()
+        (self.queue_dir / "private").mkdir(parents=True)
+        self.write_main_cf(main_cf)
+
+    def write_main_cf(self, extra: str = "") -> None:
+        """(Re)write main.cf: the scratch layout plus extra lines."""
+        base = (
+            f"queue_directory = {self.queue_dir}\n"
+            "compatibility_level = 3.6\n"
+            "maillog_file = /dev/stderr\n"
+        )
+        (self.config_dir / "main.cf").write_text(base + extra)
+
+    def path(self, name: str) -> Path:
+        """A path inside the scratch root."""
+        return self.root / name
+
+    def write(self, name: str, text: str | bytes) -> Path:
+        """Write a file inside the scratch root and return its path."""
+        p = self.path(name)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            p.write_bytes(text)
+        else:
+            p.write_text(text)
+        return p
+
+    def __enter__(self) -> "Scratch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not os.environ.get("PROXYD_KEEP_SCRATCH"):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Proxyd:
+    """The proxyd under test, running in the foreground on a Scratch layout."""
+
+    def __init__(self, scratch: Scratch, args: list[str] | None = None,
+                 exe: str | None = None):
+        self.scratch = scratch
+        self.exe = exe or proxyd_exe()
+        self.args = args or []
+        self.proc: subprocess.Popen | None = None
+        self.log_path = scratch.path("proxyd.log")
+
+    @property
+    def proxymap_socket(self) -> Path:
+        return self.scratch.queue_dir / "private" / "proxymap"
+
+    @property
+    def proxywrite_socket(self) -> Path:
+        return self.scratch.queue_dir / "private" / "proxywrite"
+
+    def start(self, timeout: float = 10.0) -> "Proxyd":
+        """Start proxyd and wait until both sockets accept connections."""
+        self._log = open(self.log_path, "ab")
+        cmd = [self.exe, "-c", str(self.scratch.config_dir), "-f", *self.args]
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=self._log,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"proxyd exited with {self.proc.returncode}:\n{self.log()}")
+            if self._accepts(self.proxymap_socket) and self._accepts(self.proxywrite_socket):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"proxyd did not start in {timeout}s:\n{self.log()}")
+
+    @staticmethod
+    def _accepts(path: Path) -> bool:
+        if not path.exists():
+            return False
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.settimeout(1.0)
+            s.connect(str(path))
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        """Stop proxyd and return its exit status."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        """Everything proxyd wrote to stderr/stdout so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self) -> "Proxyd":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def postmap_query(scratch: Scratch, table: str, keys: list[bytes],
+                  timeout: float = 60.0, extra_args: list[str] | None = None
+                  ) -> subprocess.CompletedProcess:
+    """Run `postmap -c ETC -q - TABLE` with keys on stdin (one per line).
+
+    Returns the CompletedProcess (stdout/stderr as bytes). The output is
+    "key<TAB>value" lines for found keys, as postmap prints them.
+    """
+    cmd = [POSTMAP, "-c", str(scratch.config_dir), *(extra_args or []), "-q", "-", table]
+    data = b"".join(k + b"\n" for k in keys)
+    return subprocess.run(cmd, input=data, capture_output=True, timeout=timeout)
+
+
+def postmap_one(scratch: Scratch, table: str, key: bytes | str,
+                timeout: float = 60.0, extra_args: list[str] | None = None
+                ) -> subprocess.CompletedProcess:
+    """Run `postmap -c ETC -q KEY TABLE` (exit 0 found, 1 not found, else error)."""
+    if isinstance(key, str):
+        key = key.encode()
+    cmd = [POSTMAP, "-c", str(scratch.config_dir), *(extra_args or []), "-q", key, table]
+    return subprocess.run(cmd, capture_output=True, timeout=timeout)
+
+
+def compare_direct_and_proxy(scratch: Scratch, table: str, keys: list[bytes],
+                             extra_args: list[str] | None = None) -> list[str]:
+    """Run the key corpus through `TABLE` and `proxy:TABLE`; return differences.
+
+    Each key is queried on its own (postmap -q KEY) so that the exit status
+    (found / not found / error) is compared too, then the whole corpus once
+    more through `-q -`. An empty list means the outputs are identical.
+    """
+    diffs: list[str] = []
+    for key in keys:
+        if b"\n" in key or not key:
+            continue
+        d = postmap_one(scratch, table, key, extra_args=extra_args)
+        p = postmap_one(scratch, "proxy:" + table, key, extra_args=extra_args)
+        if (d.returncode, d.stdout) != (p.returncode, p.stdout):
+            diffs.append(f"{table} key={key!r}: direct rc={d.returncode} out={d.stdout!r} "
+                         f"err={d.stderr[-300:]!r} | proxy rc={p.returncode} "
+                         f"out={p.stdout!r} err={p.stderr[-300:]!r}")
+    d = postmap_query(scratch, table, keys, extra_args=extra_args)
+    p = postmap_query(scratch, "proxy:" + table, keys, extra_args=extra_args)
+    if (d.returncode, d.stdout) != (p.returncode, p.stdout):
+        diffs.append(f"{table} batch: direct rc={d.returncode} out={d.stdout!r} | "
+                     f"proxy rc={p.returncode} out={p.stdout!r} err={p.stderr[-300:]!r}")
+    return diffs
