@@ -1,0 +1,105 @@
+// libevent loop wrapper and cross-thread poster (see event_loop.h).
+#include "proxyd/event_loop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <system_error>
+
+namespace proxyd::daemon {
+
+Timer::Timer(event_base* base, std::function<void()> fn)
+    : fn_(std::move(fn)), ev_(evtimer_new(base, &Timer::trampoline, this)) {
+  if (!ev_) throw std::runtime_error("evtimer_new failed");
+}
+
+void Timer::arm(double seconds) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(seconds);
+  tv.tv_usec = static_cast<suseconds_t>((seconds - std::floor(seconds)) * 1e6);
+  evtimer_add(ev_.get(), &tv);
+}
+
+void Timer::cancel() { evtimer_del(ev_.get()); }
+
+bool Timer::pending() const { return evtimer_pending(ev_.get(), nullptr) != 0; }
+
+void Timer::trampoline(evutil_socket_t, short, void* arg) noexcept {
+  auto* self = static_cast<Timer*>(arg);
+  try {
+    self->fn_();
+  } catch (...) {
+    // A timer callback must never unwind into libevent.
+  }
+}
+
+EventLoop::EventLoop() : base_(event_base_new()) {
+  if (!base_) throw std::runtime_error("event_base_new failed");
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  wake_ev_.reset(event_new(base_.get(), wake_fd_, EV_READ | EV_PERSIST, &EventLoop::on_wakeup,
+                           this));
+  event_add(wake_ev_.get(), nullptr);
+}
+
+EventLoop::~EventLoop() {
+  signals_.clear();
+  wake_ev_.reset();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void EventLoop::run() { event_base_dispatch(base_.get()); }
+
+void EventLoop::stop() { event_base_loopbreak(base_.get()); }
+
+void EventLoop::on_signal(int signo, std::function<void()> fn) {
+  auto handler = std::make_unique<SignalHandler>();
+  handler->fn = std::move(fn);
+  handler->ev.reset(evsignal_new(base_.get(), signo, &EventLoop::on_signal_event, handler.get()));
+  evsignal_add(handler->ev.get(), nullptr);
+  signals_.push_back(std::move(handler));
+}
+
+void EventLoop::on_signal_event(evutil_socket_t, short, void* arg) noexcept {
+  try {
+    static_cast<SignalHandler*>(arg)->fn();
+  } catch (...) {
+  }
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    posted_.push_back(std::move(fn));
+  }
+  uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: the loop will wake anyway.
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void EventLoop::on_wakeup(evutil_socket_t fd, short, void* arg) noexcept {
+  uint64_t count = 0;
+  [[maybe_unused]] ssize_t n = read(fd, &count, sizeof count);
+  static_cast<EventLoop*>(arg)->drain_posted();
+}
+
+void EventLoop::drain_posted() {
+  std::deque<std::function<void()>> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(posted_);
+  }
+  for (auto& fn : batch) {
+    try {
+      fn();
+    } catch (...) {
+      // Completions are noexcept by contract; never let one unwind into C.
+    }
+  }
+}
+
+}  // namespace proxyd::daemon

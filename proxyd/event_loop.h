@@ -1,0 +1,81 @@
+// RAII wrapper over a libevent event_base: signals, timers, and a
+// thread-safe post() (eventfd + locked queue) through which SQL worker
+// threads hand completions back to the loop. Loop thread only, except
+// post().
+#pragma once
+
+#include <event2/event.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "dictcore/poster.h"
+
+namespace proxyd::daemon {
+
+struct EventDeleter {
+  void operator()(event* ev) const { event_free(ev); }
+};
+using EventPtr = std::unique_ptr<event, EventDeleter>;
+
+// A one-shot or repeating timer owned by the loop.
+class Timer {
+ public:
+  Timer(event_base* base, std::function<void()> fn);
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  // Arm (or re-arm) to fire once after seconds.
+  void arm(double seconds);
+  void cancel();
+  bool pending() const;
+
+ private:
+  static void trampoline(evutil_socket_t, short, void* arg) noexcept;
+  std::function<void()> fn_;
+  EventPtr ev_;
+};
+
+class EventLoop final : public dict::Poster {
+ public:
+  EventLoop();
+  ~EventLoop() override;
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  event_base* base() const { return base_.get(); }
+
+  // Run until stop() is called.
+  void run();
+
+  // Make run() return after the current callback.
+  void stop();
+
+  // Call fn on the loop thread when signal signo arrives.
+  void on_signal(int signo, std::function<void()> fn);
+
+  // Thread-safe: queue fn to run on the loop thread.
+  void post(std::function<void()> fn) override;
+
+ private:
+  struct BaseDeleter {
+    void operator()(event_base* b) const { event_base_free(b); }
+  };
+  struct SignalHandler {
+    std::function<void()> fn;
+    EventPtr ev;
+  };
+  static void on_wakeup(evutil_socket_t fd, short, void* arg) noexcept;
+  static void on_signal_event(evutil_socket_t, short, void* arg) noexcept;
+  void drain_posted();
+
+  std::unique_ptr<event_base, BaseDeleter> base_;
+  int wake_fd_ = -1;
+  EventPtr wake_ev_;
+  std::mutex mu_;
+  std::deque<std::function<void()>> posted_;
+  std::deque<std::unique_ptr<SignalHandler>> signals_;
+};
+
+}  // namespace proxyd::daemon

@@ -1,0 +1,152 @@
+// Listening sockets and connection table (see server.h).
+#include "proxyd/server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace proxyd::daemon {
+namespace {
+
+// "pid=123 uid=0" from SO_PEERCRED, for log lines about one client.
+std::string describe_peer(int fd, const std::string& service) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    return fmt::format("{} client pid={} uid={}", service, cred.pid, cred.uid);
+  }
+  return fmt::format("{} client", service);
+}
+
+}  // namespace
+
+int make_unix_listener(const std::string& path, int backlog) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    throw std::runtime_error(fmt::format("socket path too long: {}", path));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+
+  // A socket file that still accepts connections belongs to a live server.
+  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe >= 0) {
+    bool live = connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(probe);
+    if (live) {
+      throw std::runtime_error(
+          fmt::format("{}: another server is already listening on this socket", path));
+    }
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      throw std::runtime_error(fmt::format("{}: exists and is not a socket", path));
+    }
+    unlink(path.c_str());
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw std::runtime_error(fmt::format("bind {}: {}", path, std::strerror(err)));
+  }
+  // Postfix makes its private sockets world-writable inside a 0700 directory.
+  chmod(path.c_str(), 0666);
+  if (listen(fd, backlog) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw std::runtime_error(fmt::format("listen {}: {}", path, std::strerror(err)));
+  }
+  return fd;
+}
+
+Server::Server(EventLoop& loop, Service& service, dict::Logger& log, ConnectionLimits limits)
+    : loop_(loop), service_(service), log_(log), limits_(limits) {}
+
+Server::~Server() {
+  listeners_.clear();
+  conns_.clear();
+  graveyard_.clear();
+}
+
+void Server::add_listener(int fd, Role role, std::string name) {
+  auto listener = std::make_unique<Listener>();
+  listener->server = this;
+  listener->role = role;
+  listener->name = std::move(name);
+  listener->ev.reset(evconnlistener_new(loop_.base(), &Server::on_accept, listener.get(),
+                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd));
+  if (!listener->ev) {
+    ::close(fd);
+    throw std::runtime_error("evconnlistener_new failed");
+  }
+  evconnlistener_set_error_cb(listener->ev.get(), &Server::on_accept_error);
+  Listener* raw = listener.get();
+  listener->resume = std::make_unique<Timer>(loop_.base(), [raw] {
+    evconnlistener_enable(raw->ev.get());
+  });
+  listeners_.push_back(std::move(listener));
+}
+
+void Server::stop_listening() { listeners_.clear(); }
+
+void Server::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg) noexcept {
+  auto* listener = static_cast<Listener*>(arg);
+  try {
+    listener->server->accept_client(*listener, fd);
+  } catch (const std::exception& e) {
+    listener->server->log_.warn("cannot set up client connection: {}", e.what());
+  } catch (...) {
+  }
+}
+
+void Server::on_accept_error(evconnlistener*, void* arg) noexcept {
+  auto* listener = static_cast<Listener*>(arg);
+  int err = EVUTIL_SOCKET_ERROR();
+  listener->server->log_.warn("accept on {}: {}", listener->name, std::strerror(err));
+  // Out of descriptors or memory: back off briefly instead of spinning.
+  evconnlistener_disable(listener->ev.get());
+  listener->resume->arm(0.1);
+}
+
+void Server::accept_client(Listener& listener, int fd) {
+  uint64_t id = next_id_++;
+  auto conn = std::make_unique<Connection>(*this, id, fd, listener.role,
+                                           describe_peer(fd, listener.name), limits_);
+  Connection* raw = conn.get();
+  conns_.emplace(id, std::move(conn));
+  raw->start();
+}
+
+void Server::complete(uint64_t id, uint64_t seq, std::string bytes) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;  // the client went away; nobody to answer
+  it->second->complete(seq, std::move(bytes));
+}
+
+void Server::close(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  graveyard_.push_back(std::move(it->second));
+  conns_.erase(it);
+  if (graveyard_.size() == 1) {
+    loop_.post([this] { graveyard_.clear(); });
+  }
+}
+
+std::size_t Server::in_flight() const {
+  std::size_t n = 0;
+  for (const auto& [id, conn] : conns_) n += conn->in_flight();
+  return n;
+}
+
+}  // namespace proxyd::daemon
