@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install everything proxyd needs to build, demo and test on Debian 12,
+# from Debian's packages only. Safe to run repeatedly. Needs root.
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+  echo "scripts/deps.sh: run as root (apt-get needs it)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# postfix must install without asking and without a configuration of its own.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+
+packages=(
+  meson ninja-build pkg-config g++ python3
+  libevent-dev libmysqlcppconn-dev libpq-dev libfmt-dev libsqlite3-dev libgtest-dev
+  sqlite3 postfix postfix-sqlite postfix-mysql postfix-pgsql
+)
+if [ "${1:-}" = "--all" ]; then
+  # Database servers for the integration tests against real MariaDB/PostgreSQL.
+  packages+=(mariadb-server mariadb-client postgresql postgresql-client)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  # Never start services from package scripts: tests run their own instances.
+  own_policy=no
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    own_policy=yes
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$own_policy" = yes ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi
+echo "scripts/deps.sh: all packages present"

@@ -1,0 +1,315 @@
+"""End-to-end tests of the proxyd foundation against real Postfix clients.
+
+Starts proxyd on a scratch queue directory and runs Debian's real `postmap`
+through `proxy:` for static:, inline:, texthash: and sqlite: tables,
+requiring byte-identical answers to the same `postmap` reading the table
+directly (Postfix is the oracle), with smtputf8 on and off. Raw-protocol
+cases cover the 3.11+ layout, DENY, BAD, write refusal and a misbehaving
+client that must not disturb anyone else.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
+import proxyproto  # noqa: E402
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+KEYS = [
+    b"john@example.org", b"John@Example.ORG", b"JOHN@EXAMPLE.ORG", b"team@example.org",
+    b"@example.org", b"example.org", b"Example.ORG", b"nobody@example.org", b"user@",
+    b"o'neil@example.org", b"O'Neil@Example.org", b'quo"te@example.org', b"50%@example.org",
+    b"%s@example.org", b"back\\slash@example.org", b"j\xc3\xb6rg@b\xc3\xbccher.example",
+    b"J\xc3\x96RG@B\xc3\x9cCHER.example", b"\xce\x91\xce\xb8\xce\xae\xce\xbd\xce\xb1@example.org",
+    b"' OR '1'='1", b"x'; DROP TABLE kv; --", b"inv\xffalid@example.org", b"a" * 2048,
+    b"Foo@Example.com", b"foo@example.com", b"key2", b"KEY2", b"k3", b"spaced key",
+    b"multi@example.org", b"null@example.org", b"empty@example.org",
+]
+
+KV_ROWS = [
+    ("o'neil@example.org", "quote-ok"),
+    ('quo"te@example.org', "dquote-ok"),
+    ("50%@example.org", "percent-ok"),
+    ("%s@example.org", "literal-percent-s"),
+    ("back\\slash@example.org", "backslash-ok"),
+    ("j\u00f6rg@b\u00fccher.example", "utf8-ok"),
+    ("\u03b1\u03b8\u03ae\u03bd\u03b1@example.org", "greek-ok"),
+    ("Mixed@Example.ORG", "stored-mixed-case"),
+    ("multi@example.org", "one"),
+    ("multi@example.org", "two"),
+    ("null@example.org", None),
+    ("empty@example.org", ""),
+    ("example.org", "bare-domain"),
+    ("@example.org", "catch-all"),
+]
+
+TEXTHASH = """\
+# comment line
+Foo@Example.com   texthash-value-1
+key2 second value with  spaces
+  continued line
+@example.org catchall-from-texthash
+j\u00f6rg@b\u00fccher.example utf8-texthash
+o'neil@example.org quote-texthash
+"""
+
+
+class Env:
+    """One scratch Postfix layout with every table type, and a running proxyd."""
+
+    def __init__(self, smtputf8: bool):
+        self.scratch = harness.Scratch(prefix="pxf")
+        s = self.scratch
+        db = s.path("mail.db")
+        con = sqlite3.connect(db)
+        con.executescript((DEMO / "schema.sql").read_text())
+        con.execute("CREATE TABLE kv (k TEXT, v TEXT)")
+        con.executemany("INSERT INTO kv VALUES (?, ?)", KV_ROWS)
+        con.commit()
+        con.close()
+        s.write("kv.cf", f"dbpath = {db}\nquery = SELECT v FROM kv WHERE k='%s'\n")
+        s.write("kv-fmt.cf", f"dbpath = {db}\nquery = SELECT v FROM kv WHERE k='%s'\n"
+                             "result_format = <%s> for %U at %D\n")
+        s.write("kv-domain.cf", f"dbpath = {db}\nquery = SELECT v FROM kv WHERE k='%s'\n"
+                                "domain = example.org\n")
+        s.write("aliases.cf", f"dbpath = {db}\n"
+                              "query = SELECT destination FROM virtual_aliases WHERE source='%s'\n")
+        s.write("legacy.cf", f"dbpath = {db}\ntable = virtual_users\nselect_field = email\n"
+                             "where_field = email\nadditional_conditions = AND quota = 0\n")
+        s.write("localpart.cf", f"dbpath = {db}\n"
+                                "query = SELECT email FROM virtual_users WHERE email='%u@%d'\n")
+        s.write("texthash.txt", TEXTHASH)
+        self.tables = [
+            "static:found-it",
+            "static:{ static with spaces }",
+            "inline:{Foo@Example.com=inline-value, key2=second, { k3 = v3, with comma }}",
+            f"texthash:{s.path('texthash.txt')}",
+            f"sqlite:{s.path('kv.cf')}",
+            f"sqlite:{s.path('kv-fmt.cf')}",
+            f"sqlite:{s.path('kv-domain.cf')}",
+            f"sqlite:{s.path('aliases.cf')}",
+            f"sqlite:{s.path('legacy.cf')}",
+            f"sqlite:{s.path('localpart.cf')}",
+        ]
+        approved = ", ".join("proxy:" + t for t in self.tables)
+        s.write_main_cf(f"smtputf8_enable = {'yes' if smtputf8 else 'no'}\n"
+                        f"proxy_read_maps = {approved}\n")
+        self.proxyd = harness.Proxyd(s).start()
+
+    def close(self):
+        self.proxyd.stop()
+        self.scratch.__exit__(None, None, None)
+
+
+class OracleTest(unittest.TestCase):
+    """postmap -q through proxy: must print what postmap -q prints directly."""
+
+    def run_oracle(self, smtputf8: bool):
+        env = Env(smtputf8)
+        try:
+            for table in env.tables:
+                with self.subTest(table=table, smtputf8=smtputf8):
+                    diffs = harness.compare_direct_and_proxy(env.scratch, table, KEYS)
+                    self.assertEqual(diffs, [], "\n".join(diffs))
+            self.assertTrue(env.proxyd.alive(), env.proxyd.log())
+        finally:
+            env.close()
+
+    def test_smtputf8_on(self):
+        self.run_oracle(True)
+
+    def test_smtputf8_off(self):
+        self.run_oracle(False)
+
+    def test_oracle_finds_something(self):
+        # Guard against a vacuous oracle: known keys must really be found.
+        env = Env(True)
+        try:
+            s = env.scratch
+            expect = {
+                ("sqlite:" + str(s.path("aliases.cf")), b"team@example.org"):
+                    b"team@example.org\tjohn@example.org,jane@example.org\n",
+                ("sqlite:" + str(s.path("kv.cf")), b"O'Neil@Example.org"):
+                    b"O'Neil@Example.org\tquote-ok\n",
+                ("sqlite:" + str(s.path("kv.cf")), b"multi@example.org"):
+                    b"multi@example.org\tone,two\n",
+                ("sqlite:" + str(s.path("kv-fmt.cf")), b"multi@example.org"):
+                    b"multi@example.org\t<one> for multi at example.org,"
+                    b"<two> for multi at example.org\n",
+                ("static:found-it", b"anything"): b"anything\tfound-it\n",
+            }
+            for (table, key), out in expect.items():
+                for name in (table, "proxy:" + table):
+                    r = harness.postmap_query(s, name, [key])
+                    self.assertEqual(r.stdout, out, (name, key, r.stderr))
+        finally:
+            env.close()
+
+
+class ProtocolTest(unittest.TestCase):
+    """Raw protocol cases: both layouts, refusals, malformed input."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = Env(True)
+        cls.sock = cls.env.proxyd.proxymap_socket
+        cls.wsock = cls.env.proxyd.proxywrite_socket
+        cls.kv = "sqlite:" + str(cls.env.scratch.path("kv.cf"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.close()
+
+    def test_v1_layout(self):
+        with proxyproto.Conn(self.sock) as c:
+            self.assertEqual(c.request([("request", "open"), ("table", self.kv), ("flags", 0)]),
+                             [(b"status", b"0"), (b"flags", b"16")])
+            r = c.request([("request", "lookup"), ("table", self.kv), ("flags", 524353),
+                           ("key", "multi@example.org")])
+            self.assertEqual(r, [(b"status", b"0"), (b"value", b"one,two")])
+            r = c.request([("request", "lookup"), ("table", self.kv), ("flags", 524353),
+                           ("key", "missing@example.org")])
+            self.assertEqual(r, [(b"status", b"1"), (b"value", b"")])
+
+    def test_v2_layout(self):
+        with proxyproto.Conn(self.sock) as c:
+            r = c.request([("request", "open"), ("table", self.kv),
+                           ("instance_flags", 540737)])
+            self.assertEqual(r[0], (b"status", b"0"))
+            self.assertEqual(r[1][0], b"flags")
+            flags = int(r[1][1])
+            # Every requested bit survives, FIXED is added, UTF8_ACTIVE is not.
+            self.assertEqual(flags & 540737, 540737)
+            self.assertTrue(flags & 0x10)
+            self.assertFalse(flags & 0x100000)
+            r = c.request([("request", "lookup"), ("table", self.kv),
+                           ("instance_flags", 540737), ("flags", flags),
+                           ("key", "multi@example.org")])
+            self.assertEqual(r, [(b"status", b"0"), (b"flags", str(flags).encode()),
+                                 (b"value", b"one,two")])
+            r = c.request([("request", "lookup"), ("table", "sqlite:/not/approved.cf"),
+                           ("instance_flags", 0), ("flags", 0), ("key", "x")])
+            self.assertEqual(r, [(b"status", b"4"), (b"flags", b"0"), (b"value", b"")])
+
+    def test_deny_unlisted_table_with_log_line(self):
+        with proxyproto.Conn(self.sock) as c:
+            r = c.request([("request", "open"), ("table", "proxy:proxy:sqlite:/etc/x.cf"),
+                           ("flags", 0)])
+            self.assertEqual(r, [(b"status", b"4"), (b"flags", b"0")])
+        log = self.env.proxyd.log()
+        self.assertIn('request for unapproved table: "sqlite:/etc/x.cf"', log)
+        self.assertIn("to approve this table for read-only access, list proxy:sqlite:/etc/x.cf "
+                      "in main.cf:proxy_read_maps", log)
+
+    def test_real_client_sees_deny(self):
+        r = harness.postmap_one(self.env.scratch, "proxy:sqlite:/etc/not-listed.cf", "x")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"proxymap service is not configured for table", r.stderr)
+
+    def test_bad_requests(self):
+        with proxyproto.Conn(self.sock) as c:
+            # Table name without a colon.
+            self.assertEqual(c.request([("request", "open"), ("table", "foo"), ("flags", 0)]),
+                             [(b"status", b"3"), (b"flags", b"0")])
+            # Misordered attributes.
+            self.assertEqual(c.request([("request", "lookup"), ("flags", 0),
+                                        ("table", self.kv), ("key", "k")]),
+                             [(b"status", b"3"), (b"value", b"")])
+            # Malformed number.
+            self.assertEqual(c.request([("request", "lookup"), ("table", self.kv),
+                                        ("flags", "12x"), ("key", "k")]),
+                             [(b"status", b"3"), (b"value", b"")])
+            # Unknown request: a reply with the status alone.
+            self.assertEqual(c.request([("request", "frobnicate")]), [(b"status", b"3")])
+            # First attribute is not "request".
+            self.assertEqual(c.request([("table", self.kv)]), [(b"status", b"3")])
+            # Bad sequence function.
+            self.assertEqual(c.request([("request", "sequence"), ("table", self.kv),
+                                        ("flags", 0), ("function", 7)]),
+                             [(b"status", b"3"), (b"key", b""), (b"value", b"")])
+            # The connection is still usable afterwards.
+            r = c.request([("request", "lookup"), ("table", self.kv), ("flags", 0),
+                           ("key", "multi@example.org")])
+            self.assertEqual(r, [(b"status", b"0"), (b"value", b"one,two")])
+
+    def test_write_refused_on_proxymap(self):
+        with proxyproto.Conn(self.sock) as c:
+            r = c.request([("request", "update"), ("table", self.kv), ("flags", 0),
+                           ("key", "k"), ("value", "v")])
+            self.assertEqual(r, [(b"status", b"4")])
+            r = c.request([("request", "delete"), ("table", self.kv), ("flags", 0),
+                           ("key", "k")])
+            self.assertEqual(r, [(b"status", b"4")])
+        self.assertIn("refusing " + self.kv + " update request on non-proxywrite service",
+                      self.env.proxyd.log())
+
+    def test_proxywrite_uses_write_allowlist(self):
+        with proxyproto.Conn(self.wsock) as c:
+            r = c.request([("request", "lookup"), ("table", self.kv), ("flags", 0),
+                           ("key", "multi@example.org")])
+            self.assertEqual(r, [(b"status", b"4"), (b"value", b"")])
+        self.assertIn("list proxy:" + self.kv + " in main.cf:proxy_write_maps",
+                      self.env.proxyd.log())
+
+    def test_pipelined_requests_answered_in_order(self):
+        with proxyproto.Conn(self.sock) as c:
+            keys = [f"k{i}@example.org" for i in range(20)] + ["multi@example.org"]
+            c.send(b"".join(proxyproto.encode([("request", "lookup"), ("table", self.kv),
+                                               ("flags", 0), ("key", k)]) for k in keys))
+            replies = [c.read() for _ in keys]
+            self.assertEqual(replies[:-1], [[(b"status", b"1"), (b"value", b"")]] * 20)
+            self.assertEqual(replies[-1], [(b"status", b"0"), (b"value", b"one,two")])
+
+    def test_split_request_bytes(self):
+        with proxyproto.Conn(self.sock) as c:
+            data = proxyproto.encode([("request", "lookup"), ("table", self.kv), ("flags", 0),
+                                      ("key", "multi@example.org")])
+            for i in range(len(data)):
+                c.send(data[i:i + 1])
+            self.assertEqual(c.read(), [(b"status", b"0"), (b"value", b"one,two")])
+
+    def test_garbage_client_does_not_disturb_others(self):
+        errors = []
+
+        def good_client():
+            try:
+                with proxyproto.Conn(self.sock) as c:
+                    for _ in range(200):
+                        r = c.request([("request", "lookup"), ("table", self.kv),
+                                       ("flags", 0), ("key", "multi@example.org")])
+                        if r != [(b"status", b"0"), (b"value", b"one,two")]:
+                            errors.append(r)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        t = threading.Thread(target=good_client)
+        t.start()
+        # An attribute name far over the limit: framing cannot recover.
+        bad = proxyproto.Conn(self.sock)
+        bad.send(b"request\0lookup\0" + b"N" * 100000)
+        self.assertTrue(bad.closed_by_peer(5.0))
+        bad.close()
+        # A client that starts a request and disconnects half-way.
+        half = proxyproto.Conn(self.sock)
+        half.send(b"request\0look")
+        half.close()
+        # Random bytes.
+        noise = proxyproto.Conn(self.sock)
+        noise.send(bytes(range(256)) * 50)
+        noise.close()
+        t.join(60)
+        self.assertEqual(errors, [])
+        self.assertTrue(self.env.proxyd.alive())
+        self.assertIn("closing connection", self.env.proxyd.log())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
