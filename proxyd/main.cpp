@@ -24,17 +24,30 @@
 #include "proxyd/options.h"
 #include "proxyd/server.h"
 #include "proxyd/service.h"
+#include "proxyd/settings.h"
 
 namespace proxyd::daemon {
 namespace {
-
-constexpr double kDrainSeconds = 10.0;  // SIGTERM: time allowed for in-flight lookups
 
 // Load main.cf from the -c directory with -o overrides applied.
 dict::MainCf load_main_cf(const Options& opts, dict::Logger& log) {
   dict::MainCf cf = dict::MainCf::load(opts.config_dir, log);
   for (const auto& [name, value] : opts.overrides) cf.set_override(name, value);
   return cf;
+}
+
+dict::PoolSettings pool_settings(const Settings& s) {
+  dict::PoolSettings p;
+  p.max_sessions = s.max_sessions;
+  return p;
+}
+
+ConnectionLimits connection_limits(const Settings& s) {
+  ConnectionLimits limits;
+  limits.max_request_bytes = static_cast<std::size_t>(s.max_request_bytes);
+  limits.max_in_flight = static_cast<std::size_t>(s.max_in_flight);
+  limits.request_timeout = s.request_timeout;
+  return limits;
 }
 
 // Make sure $queue_directory/private exists (mode 0700, as Postfix has it).
@@ -62,6 +75,7 @@ void daemonize() {
 
 int serve(const Options& opts, DaemonLogger& log) {
   dict::MainCf main_cf = load_main_cf(opts, log);
+  Settings settings = load_settings(opts.config_dir, log);
   // Validate the allowlists before detaching, so errors reach the terminal.
   (void)dict::Allowlist::build(main_cf, true, log);
   (void)dict::Allowlist::build(main_cf, false, log);
@@ -81,14 +95,14 @@ int serve(const Options& opts, DaemonLogger& log) {
   EventLoop loop;
   Service service(log);
   service.set_generation(
-      std::make_shared<Generation>(std::move(main_cf), dict::PoolSettings{}, loop, log));
-  Server server(loop, service, log);
+      std::make_shared<Generation>(std::move(main_cf), pool_settings(settings), loop, log));
+  Server server(loop, service, log, connection_limits(settings));
   server.add_listener(read_fd, Role::ReadOnly, "proxymap");
   server.add_listener(write_fd, Role::ReadWrite, "proxywrite");
 
   // SIGTERM/SIGINT: stop accepting, let in-flight lookups finish, exit.
   bool draining = false;
-  double drain_left = kDrainSeconds;
+  double drain_left = settings.drain_timeout;
   Timer drain_timer(loop.base(), [&] {
     drain_left -= 0.05;
     if (server.in_flight() == 0 || drain_left <= 0) {
