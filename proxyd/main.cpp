@@ -1,7 +1,9 @@
-// proxyd entry point: parse the command line, load main.cf, open the
-// proxymap/proxywrite sockets, detach unless -f, and run the event loop.
-// The only place that turns exceptions into a fatal exit status; nothing
-// after start-up may make the daemon exit because of one request.
+// proxyd entry point. Standalone: parse the command line, load main.cf and
+// proxyd.cf, open the proxymap/proxywrite sockets, detach unless -f, drop
+// root privileges, serve. Under master(8): take the inherited listening
+// socket and status channel instead, chroot/drop as the master.cf columns
+// say, and exit when master goes away. The only place that turns exceptions
+// into a fatal exit; nothing after start-up exits because of one request.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -9,10 +11,13 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -21,7 +26,9 @@
 #include "dictcore/main_cf.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/log.h"
+#include "proxyd/master_proto.h"
 #include "proxyd/options.h"
+#include "proxyd/privs.h"
 #include "proxyd/server.h"
 #include "proxyd/service.h"
 #include "proxyd/settings.h"
@@ -29,12 +36,24 @@
 namespace proxyd::daemon {
 namespace {
 
-// Load main.cf from the -c directory with -o overrides applied.
-dict::MainCf load_main_cf(const Options& opts, dict::Logger& log) {
-  dict::MainCf cf = dict::MainCf::load(opts.config_dir, log);
-  for (const auto& [name, value] : opts.overrides) cf.set_override(name, value);
-  return cf;
-}
+// One socket to serve.
+struct ListenSpec {
+  int fd = -1;
+  Role role = Role::ReadOnly;
+  std::string name;
+  std::string path;  // unlinked on exit when non-empty (standalone only)
+};
+
+// Everything run() needs, prepared while still privileged.
+struct RunPlan {
+  std::optional<dict::MainCf> main_cf;
+  Settings settings;
+  std::vector<ListenSpec> listeners;
+  bool detach = false;
+  bool drop = false;         // drop to mail_owner before serving
+  std::string jail;          // chroot directory ("" = none)
+  std::optional<uint32_t> master_generation;  // set under master(8)
+};
 
 dict::PoolSettings pool_settings(const Settings& s) {
   dict::PoolSettings p;
@@ -48,6 +67,17 @@ ConnectionLimits connection_limits(const Settings& s) {
   limits.max_in_flight = static_cast<std::size_t>(s.max_in_flight);
   limits.request_timeout = s.request_timeout;
   return limits;
+}
+
+// Load main.cf with -o overrides, and check both allowlists build.
+dict::MainCf load_main_cf(const std::string& config_dir,
+                          const std::vector<std::pair<std::string, std::string>>& overrides,
+                          dict::Logger& log) {
+  dict::MainCf cf = dict::MainCf::load(config_dir, log);
+  for (const auto& [name, value] : overrides) cf.set_override(name, value);
+  (void)dict::Allowlist::build(cf, true, log);
+  (void)dict::Allowlist::build(cf, false, log);
+  return cf;
 }
 
 // Make sure $queue_directory/private exists (mode 0700, as Postfix has it).
@@ -73,36 +103,28 @@ void daemonize() {
   (void)null_err;
 }
 
-int serve(const Options& opts, DaemonLogger& log) {
-  dict::MainCf main_cf = load_main_cf(opts, log);
-  Settings settings = load_settings(opts.config_dir, log);
-  // Validate the allowlists before detaching, so errors reach the terminal.
-  (void)dict::Allowlist::build(main_cf, true, log);
-  (void)dict::Allowlist::build(main_cf, false, log);
-
-  std::filesystem::path dir = private_dir(main_cf);
-  const std::string proxymap_path = (dir / "proxymap").string();
-  const std::string proxywrite_path = (dir / "proxywrite").string();
-  int read_fd = make_unix_listener(proxymap_path, 1024);
-  int write_fd = make_unix_listener(proxywrite_path, 1024);
-
-  if (!opts.foreground) {
+int run(RunPlan plan, DaemonLogger& log) {
+  if (plan.detach) {
     daemonize();
     log.use_syslog(true);
   }
   signal(SIGPIPE, SIG_IGN);
+  if (plan.drop) {
+    drop_privileges(plan.main_cf->get("mail_owner"), plan.jail);
+  } else if (geteuid() == 0) {
+    throw std::runtime_error("refusing to serve as root");
+  }
 
   EventLoop loop;
   Service service(log);
-  service.set_generation(
-      std::make_shared<Generation>(std::move(main_cf), pool_settings(settings), loop, log));
-  Server server(loop, service, log, connection_limits(settings));
-  server.add_listener(read_fd, Role::ReadOnly, "proxymap");
-  server.add_listener(write_fd, Role::ReadWrite, "proxywrite");
+  service.set_generation(std::make_shared<Generation>(
+      std::move(*plan.main_cf), pool_settings(plan.settings), loop, log));
+  Server server(loop, service, log, connection_limits(plan.settings));
+  for (ListenSpec& l : plan.listeners) server.add_listener(l.fd, l.role, l.name);
 
-  // SIGTERM/SIGINT: stop accepting, let in-flight lookups finish, exit.
+  // Stop: no new connections, let in-flight lookups finish, exit.
   bool draining = false;
-  double drain_left = settings.drain_timeout;
+  double drain_left = plan.settings.drain_timeout;
   Timer drain_timer(loop.base(), [&] {
     drain_left -= 0.05;
     if (server.in_flight() == 0 || drain_left <= 0) {
@@ -116,8 +138,9 @@ int serve(const Options& opts, DaemonLogger& log) {
     draining = true;
     log.info("stopping: draining {} in-flight request(s)", server.in_flight());
     server.stop_listening();
-    unlink(proxymap_path.c_str());
-    unlink(proxywrite_path.c_str());
+    for (const ListenSpec& l : plan.listeners) {
+      if (!l.path.empty()) unlink(l.path.c_str());
+    }
     drain_timer.arm(0.0);
   };
   loop.on_signal(SIGTERM, begin_drain);
@@ -125,11 +148,64 @@ int serve(const Options& opts, DaemonLogger& log) {
   loop.on_signal(SIGHUP, [&] {
     log.warn("configuration reload is not supported yet; restart proxyd to apply changes");
   });
+  std::unique_ptr<MasterLink> master;
+  if (plan.master_generation) {
+    master = std::make_unique<MasterLink>(loop, *plan.master_generation, [&] {
+      log.info("master(8) went away; exiting");
+      begin_drain();
+    });
+  }
 
-  log.info("daemon started -- version {}, configuration {}", PROXYD_VERSION, opts.config_dir);
+  log.info("daemon started -- version {}", PROXYD_VERSION);
   loop.run();
   log.info("stopped");
   return 0;
+}
+
+int serve_standalone(const Options& opts, DaemonLogger& log) {
+  RunPlan plan;
+  plan.main_cf = load_main_cf(opts.config_dir, opts.overrides, log);
+  plan.settings = load_settings(opts.config_dir, log);
+  std::filesystem::path dir = private_dir(*plan.main_cf);
+  for (auto [name, role] : {std::pair{"proxymap", Role::ReadOnly},
+                            std::pair{"proxywrite", Role::ReadWrite}}) {
+    std::string path = (dir / name).string();
+    plan.listeners.push_back(ListenSpec{make_unix_listener(path, 1024), role, name, path});
+  }
+  plan.detach = !opts.foreground;
+  plan.drop = geteuid() == 0;
+  return run(std::move(plan), log);
+}
+
+int serve_under_master(int argc, char** argv) {
+  std::string error;
+  auto args = parse_master_args(argc, argv, error);
+  const char* tag_env = std::getenv("MAIL_LOGTAG");
+  std::string tag = fmt::format("{}/{}", tag_env && *tag_env ? tag_env : "postfix",
+                                args ? args->service : std::string("proxyd"));
+  DaemonLogger log(tag, true, args && args->verbose);
+  if (!args) {
+    log.log(dict::Severity::Fatal, error);
+    return EX_USAGE;
+  }
+  try {
+    RunPlan plan;
+    plan.main_cf = load_main_cf(args->config_dir, args->overrides, log);
+    plan.settings = load_settings(args->config_dir, log);
+    std::string queue_dir = plan.main_cf->get("queue_directory");
+    if (chdir(queue_dir.c_str()) != 0) {
+      throw std::runtime_error(fmt::format("chdir {}: {}", queue_dir, std::strerror(errno)));
+    }
+    Role role = args->service == "proxywrite" ? Role::ReadWrite : Role::ReadOnly;
+    plan.listeners.push_back(ListenSpec{kMasterListenFd, role, args->service, {}});
+    plan.drop = args->unprivileged && geteuid() == 0;
+    plan.jail = args->chroot ? queue_dir : std::string();
+    plan.master_generation = args->generation;
+    return run(std::move(plan), log);
+  } catch (const std::exception& e) {
+    log.log(dict::Severity::Fatal, e.what());
+    return EX_CONFIG;
+  }
 }
 
 }  // namespace
@@ -137,6 +213,7 @@ int serve(const Options& opts, DaemonLogger& log) {
 
 int main(int argc, char** argv) {
   using namespace proxyd::daemon;
+  if (started_by_master()) return serve_under_master(argc, argv);
   std::string error;
   auto opts = parse_options(argc, argv, error);
   if (!opts) {
@@ -149,7 +226,7 @@ int main(int argc, char** argv) {
   }
   DaemonLogger log("proxyd", false, opts->verbose);
   try {
-    return serve(*opts, log);
+    return serve_standalone(*opts, log);
   } catch (const proxyd::dict::ConfigError& e) {
     log.log(proxyd::dict::Severity::Fatal, e.what());
     return EX_CONFIG;

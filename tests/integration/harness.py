@@ -39,6 +39,8 @@ class Scratch:
     def __init__(self, main_cf: str = "", prefix: str = "pxd"):
         # Short paths: UNIX socket names are limited to 108 bytes.
         self.root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+        # proxyd started as root serves as mail_owner: it must read what we write.
+        self.root.chmod(0o755)
         self.config_dir = self.root / "etc"
         self.queue_dir = self.root / "q"
         self.config_dir.mkdir()
