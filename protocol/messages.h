@@ -77,7 +77,9 @@ struct ParseResult {
 };
 
 // Classify and decode one message as proxymap does (strict order, trailing
-// extras tolerated, Postfix number syntax).
+// extras tolerated, Postfix number syntax). Dialect is V2 when "table" is
+// followed by "instance_flags", else V1 (also when undecidable). A sequence
+// function other than 0/1 is Bad, as in proxymap. Error texts are log-safe.
 ParseResult parse_request(const AttrList& attrs);
 
 // A reply; which fields go on the wire depends on type and dialect.
@@ -102,7 +104,9 @@ std::string encode_greeting();
 std::string encode_request(const Request& request);
 
 // Client side: decode a reply to a request of (type, dialect). Returns false
-// and sets error when the layout does not match.
+// and sets error when the layout does not match (missing, misordered or
+// malformed attribute). Like a Postfix client (attr_scan0, ATTR_FLAG_STRICT)
+// it tolerates extra attributes after the last expected one.
 bool parse_reply(RequestType type, Dialect dialect, const AttrList& attrs,
                  Reply& reply, std::string& error);
 

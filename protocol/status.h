@@ -56,7 +56,8 @@ inline constexpr uint32_t kRqstMask = kFoldFix | kFoldMul | kLock | kDupReplace 
 inline constexpr uint32_t kInstMask = ~(kImplMask | kRqstMask);
 }  // namespace flags
 
-// Symbolic form of a flag word, e.g. "fold_fix|utf8_request" (unknown bits in hex).
+// Symbolic form of a flag word, e.g. "fold_fix|utf8_request" (unknown bits in
+// hex, "" for 0), using the names of Postfix's dict_flags_str().
 std::string flags_to_string(uint32_t value);
 
 }  // namespace proxyd::protocol
