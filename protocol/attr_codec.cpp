@@ -7,11 +7,11 @@
 // No shared state; one decoder per connection, used by one thread.
 #include "protocol/attr_codec.h"
 
+#include <fmt/format.h>
+
 #include <cstring>
 #include <limits>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace proxyd::protocol {
 
@@ -24,8 +24,7 @@ constexpr std::size_t kIdleCapacity = 64 * 1024;
 
 // C isspace() in the "C" locale, which is what sscanf's %u skips.
 bool is_c_space(char ch) {
-  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' ||
-         ch == '\r';
+  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
 }
 
 }  // namespace
@@ -86,8 +85,8 @@ DecodeStatus AttrDecoder::next(AttrList& out) {
   out.clear();
   if (failed_) return DecodeStatus::Malformed;
   for (;;) {
-    const std::size_t limit = field_ == Field::Name ? limits_.max_name_len
-                                                    : limits_.max_value_len;
+    const std::size_t limit =
+        field_ == Field::Name ? limits_.max_name_len : limits_.max_value_len;
     const char* base = buf_.data();
     const void* nul = scan_ < buf_.size()
                           ? std::memchr(base + scan_, '\0', buf_.size() - scan_)
@@ -127,8 +126,8 @@ DecodeStatus AttrDecoder::next(AttrList& out) {
       return DecodeStatus::Complete;
     }
     if (pending_.size() >= limits_.max_attrs) {
-      return fail(fmt::format("more than {} attributes in one message",
-                              limits_.max_attrs));
+      return fail(
+          fmt::format("more than {} attributes in one message", limits_.max_attrs));
     }
     pending_name_ = std::move(field);
     field_ = Field::Value;

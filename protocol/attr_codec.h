@@ -24,7 +24,7 @@ using AttrList = std::vector<Attr>;
 
 // Hard limits enforced by the decoder.
 struct AttrLimits {
-  std::size_t max_name_len = 64;           // attribute names are short words
+  std::size_t max_name_len = 64;            // attribute names are short words
   std::size_t max_value_len = 1024 * 1024;  // keys, values, table names
   std::size_t max_attrs = 64;               // attributes per message
 };
@@ -70,14 +70,14 @@ class AttrDecoder {
   void compact();
 
   AttrLimits limits_;
-  std::string buf_;             // received bytes; [0, field_start_) is consumed
+  std::string buf_;              // received bytes; [0, field_start_) is consumed
   std::size_t field_start_ = 0;  // first byte of the field being read
   std::size_t scan_ = 0;         // bytes before this offset hold no NUL
   Field field_ = Field::Name;
-  std::string pending_name_;     // name whose value is being read
-  AttrList pending_;             // attributes of the incomplete message
+  std::string pending_name_;       // name whose value is being read
+  AttrList pending_;               // attributes of the incomplete message
   std::size_t pending_bytes_ = 0;  // wire bytes already moved into pending_
-  bool failed_ = false;          // sticky Malformed state
+  bool failed_ = false;            // sticky Malformed state
   std::string error_;
 };
 

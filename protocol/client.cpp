@@ -5,6 +5,7 @@
 // poll() deadlines; SIGPIPE is avoided with MSG_NOSIGNAL. One thread.
 #include "protocol/client.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -15,8 +16,6 @@
 #include <cstring>
 #include <thread>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace proxyd::protocol {
 
@@ -59,9 +58,8 @@ Client::Client(const std::string& path, std::chrono::milliseconds timeout,
       const AttrList greeting = read_message();
       const AttrList want{Attr{std::string(kAttrProto), std::string(kProtoProxymap)}};
       if (greeting != want) {
-        throw ClientError(fmt::format(
-            "unexpected greeting from {}: {}", path,
-            printable(encode_attrs(greeting))));
+        throw ClientError(fmt::format("unexpected greeting from {}: {}", path,
+                                      printable(encode_attrs(greeting))));
       }
     }
   } catch (...) {
@@ -100,8 +98,8 @@ void Client::connect_to(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    throw ClientError(fmt::format("bad socket path length {}: {}", path.size(),
-                                  printable(path)));
+    throw ClientError(
+        fmt::format("bad socket path length {}: {}", path.size(), printable(path)));
   }
   std::memcpy(addr.sun_path, path.data(), path.size());
   fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -6,11 +6,11 @@
 // last expected one are tolerated. Pure functions; any thread.
 #include "protocol/messages.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <optional>
 #include <span>
-
-#include <fmt/format.h>
 
 namespace proxyd::protocol {
 
@@ -92,7 +92,8 @@ std::span<const ReplyField> reply_layout(RequestType type, Dialect dialect) {
                 : std::span<const ReplyField>(kReplyFlagsValue);
     case RequestType::Update:
     case RequestType::Delete:
-      return v1 ? std::span<const ReplyField>() : std::span<const ReplyField>(kReplyFlags);
+      return v1 ? std::span<const ReplyField>()
+                : std::span<const ReplyField>(kReplyFlags);
     case RequestType::Sequence:
       return v1 ? std::span<const ReplyField>(kReplyKeyValue)
                 : std::span<const ReplyField>(kReplyFlagsKeyValue);
@@ -163,10 +164,10 @@ ParseResult parse_request(const AttrList& attrs) {
   Request& request = result.request;
   request.type = *type;
   // The attribute after "table" tells the dialect; undecidable -> v1.
-  request.dialect = attrs.size() > 2 && attrs[1].name == kAttrTable &&
-                            attrs[2].name == kAttrInstFlags
-                        ? Dialect::V2
-                        : Dialect::V1;
+  request.dialect =
+      attrs.size() > 2 && attrs[1].name == kAttrTable && attrs[2].name == kAttrInstFlags
+          ? Dialect::V2
+          : Dialect::V1;
   const auto layout = request_layout(request.type, request.dialect);
   std::size_t index = 1;
   for (const Field& field : layout) {
@@ -176,17 +177,17 @@ ParseResult parse_request(const AttrList& attrs) {
     }
     const Attr& attr = attrs[index++];
     if (attr.name != field.name) {
-      return bad(std::move(result),
-                 fmt::format("{} request: unexpected attribute {} (expecting: {})",
-                             request_name(request.type), printable(attr.name),
-                             field.name));
+      return bad(
+          std::move(result),
+          fmt::format("{} request: unexpected attribute {} (expecting: {})",
+                      request_name(request.type), printable(attr.name), field.name));
     }
     uint32_t number = 0;
     if (field.numeric && !parse_postfix_uint(attr.value, number)) {
-      return bad(std::move(result),
-                 fmt::format("{} request: malformed numerical data in {}: {}",
-                             request_name(request.type), field.name,
-                             printable(attr.value)));
+      return bad(
+          std::move(result),
+          fmt::format("{} request: malformed numerical data in {}: {}",
+                      request_name(request.type), field.name, printable(attr.value)));
     }
     switch (field.slot) {
       case Slot::Table:
@@ -213,8 +214,8 @@ ParseResult parse_request(const AttrList& attrs) {
   // failed attribute scan (reply BAD with empty key and value).
   if (request.type == RequestType::Sequence && request.function != kSeqFirst &&
       request.function != kSeqNext) {
-    return bad(std::move(result), fmt::format("sequence request: bad function {}",
-                                              request.function));
+    return bad(std::move(result),
+               fmt::format("sequence request: bad function {}", request.function));
   }
   for (; index < attrs.size(); ++index) result.extra.push_back(attrs[index].name);
   return result;
@@ -283,8 +284,8 @@ std::string encode_request(const Request& request) {
   return out;
 }
 
-bool parse_reply(RequestType type, Dialect dialect, const AttrList& attrs,
-                 Reply& reply, std::string& error) {
+bool parse_reply(RequestType type, Dialect dialect, const AttrList& attrs, Reply& reply,
+                 std::string& error) {
   reply = Reply{};
   error.clear();
   std::size_t index = 0;
@@ -296,8 +297,8 @@ bool parse_reply(RequestType type, Dialect dialect, const AttrList& attrs,
     }
     const Attr& attr = attrs[index++];
     if (attr.name != name) {
-      error = fmt::format("unexpected attribute {} (expecting: {})",
-                          printable(attr.name), name);
+      error = fmt::format("unexpected attribute {} (expecting: {})", printable(attr.name),
+                          name);
       return nullptr;
     }
     return &attr;

@@ -15,6 +15,7 @@
 namespace proxyd::protocol {
 
 // Wire attribute names (MAIL_ATTR_* in Postfix's mail_proto.h).
+// clang-format off
 inline constexpr std::string_view kAttrRequest = "request";         // MAIL_ATTR_REQ
 inline constexpr std::string_view kAttrTable = "table";             // MAIL_ATTR_TABLE
 inline constexpr std::string_view kAttrFlags = "flags";             // MAIL_ATTR_FLAGS
@@ -25,6 +26,7 @@ inline constexpr std::string_view kAttrFunc = "function";           // MAIL_ATTR
 inline constexpr std::string_view kAttrStatus = "status";           // MAIL_ATTR_STATUS
 inline constexpr std::string_view kAttrProto = "protocol";          // MAIL_ATTR_PROTO
 inline constexpr std::string_view kProtoProxymap = "proxymap_protocol";  // MAIL_ATTR_PROTO_PROXYMAP
+// clang-format on
 
 // Request names (PROXY_REQ_*).
 inline constexpr std::string_view kReqOpen = "open";
@@ -71,8 +73,8 @@ enum class ParseKind {
 
 struct ParseResult {
   ParseKind kind = ParseKind::Ok;
-  Request request;             // Ok: the request; Bad: type and dialect for the reply
-  std::string error;           // reason, for the log (Bad/Unknown/NotARequest)
+  Request request;                 // Ok: the request; Bad: type and dialect for the reply
+  std::string error;               // reason, for the log (Bad/Unknown/NotARequest)
   std::vector<std::string> extra;  // names of tolerated trailing attributes (Ok)
 };
 
@@ -107,7 +109,7 @@ std::string encode_request(const Request& request);
 // and sets error when the layout does not match (missing, misordered or
 // malformed attribute). Like a Postfix client (attr_scan0, ATTR_FLAG_STRICT)
 // it tolerates extra attributes after the last expected one.
-bool parse_reply(RequestType type, Dialect dialect, const AttrList& attrs,
-                 Reply& reply, std::string& error);
+bool parse_reply(RequestType type, Dialect dialect, const AttrList& attrs, Reply& reply,
+                 std::string& error);
 
 }  // namespace proxyd::protocol

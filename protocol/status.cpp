@@ -5,9 +5,9 @@
 // Pure functions; usable from any thread.
 #include "protocol/status.h"
 
-#include <array>
-
 #include <fmt/format.h>
+
+#include <array>
 
 namespace proxyd::protocol {
 

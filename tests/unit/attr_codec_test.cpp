@@ -169,8 +169,7 @@ TEST_P(AttrLimitsTest, Enforced) {
     }
     EXPECT_EQ(status, c.want) << c.name << (bytewise ? " bytewise" : "");
     if (c.want == DecodeStatus::Malformed) {
-      EXPECT_NE(decoder.error().find(c.error_part), std::string::npos)
-          << decoder.error();
+      EXPECT_NE(decoder.error().find(c.error_part), std::string::npos) << decoder.error();
       // Sticky until clear(), even when more valid input arrives.
       decoder.feed("\0"s);
       AttrList message;

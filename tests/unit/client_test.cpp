@@ -116,7 +116,8 @@ TEST(Client, V1OpenAndLookupSendExactBytes) {
   FakeServer server([](Peer& peer) {
     peer.send(kGreeting);
     if (!peer.read()) return;
-    peer.send(encode_reply(RequestType::Open, Dialect::V1, {ProxyStatus::Ok, 16, "", ""}));
+    peer.send(
+        encode_reply(RequestType::Open, Dialect::V1, {ProxyStatus::Ok, 16, "", ""}));
     if (!peer.read()) return;
     peer.send(encode_reply(RequestType::Lookup, Dialect::V1,
                            {ProxyStatus::Ok, 0, "", "user0@example0.org"}));
@@ -137,8 +138,8 @@ TEST(Client, V1OpenAndLookupSendExactBytes) {
 }
 
 TEST(Client, V2ReplyArrivingOneByteAtATime) {
-  const std::string reply =
-      encode_reply(RequestType::Lookup, Dialect::V2, {ProxyStatus::NoKey, 1589329, "", ""});
+  const std::string reply = encode_reply(RequestType::Lookup, Dialect::V2,
+                                         {ProxyStatus::NoKey, 1589329, "", ""});
   FakeServer server([&reply](Peer& peer) {
     for (char ch : kGreeting) {
       peer.send(std::string_view(&ch, 1));
@@ -166,8 +167,8 @@ TEST(Client, V2OpenSendsInstanceFlags) {
   FakeServer server([](Peer& peer) {
     peer.send(kGreeting);
     if (!peer.read()) return;
-    peer.send(encode_reply(RequestType::Open, Dialect::V2,
-                           {ProxyStatus::Ok, 1589329, "", ""}));
+    peer.send(
+        encode_reply(RequestType::Open, Dialect::V2, {ProxyStatus::Ok, 1589329, "", ""}));
     peer.wait_for_close();
   });
   {
@@ -175,7 +176,8 @@ TEST(Client, V2OpenSendsInstanceFlags) {
     EXPECT_EQ(client.open(Dialect::V2, "t:x", 540737).flags, 1589329u);
   }
   server.join();
-  EXPECT_EQ(server.received(), "request\0open\0table\0t:x\0instance_flags\000540737\0\0"s);
+  EXPECT_EQ(server.received(),
+            "request\0open\0table\0t:x\0instance_flags\000540737\0\0"s);
 }
 
 TEST(Client, RejectsWrongGreeting) {
@@ -195,7 +197,8 @@ TEST(Client, RejectsWrongGreeting) {
 TEST(Client, WithoutGreeting) {
   FakeServer server([](Peer& peer) {
     if (!peer.read()) return;
-    peer.send(encode_reply(RequestType::Delete, Dialect::V1, {ProxyStatus::Deny, 0, "", ""}));
+    peer.send(
+        encode_reply(RequestType::Delete, Dialect::V1, {ProxyStatus::Deny, 0, "", ""}));
     peer.wait_for_close();
   });
   Client client(server.path(), 5s, /*expect_greeting=*/false);
@@ -210,7 +213,8 @@ TEST(Client, ReplyInOtherDialectIsAnError) {
   FakeServer server([](Peer& peer) {
     peer.send(kGreeting);
     if (!peer.read()) return;
-    peer.send(encode_reply(RequestType::Lookup, Dialect::V1, {ProxyStatus::Ok, 0, "", "v"}));
+    peer.send(
+        encode_reply(RequestType::Lookup, Dialect::V1, {ProxyStatus::Ok, 0, "", "v"}));
     peer.wait_for_close();
   });
   Client client(server.path(), 5s);
@@ -296,13 +300,15 @@ TEST(Client, MoveTransfersTheConnection) {
   FakeServer server([](Peer& peer) {
     peer.send(kGreeting);
     if (!peer.read()) return;
-    peer.send(encode_reply(RequestType::Update, Dialect::V1, {ProxyStatus::Ok, 0, "", ""}));
+    peer.send(
+        encode_reply(RequestType::Update, Dialect::V1, {ProxyStatus::Ok, 0, "", ""}));
     peer.wait_for_close();
   });
   Client first(server.path(), 5s);
   const int fd = first.fd();
   Client second(std::move(first));
-  EXPECT_EQ(first.fd(), -1);  // NOLINT(bugprone-use-after-move): checking moved-from state
+  EXPECT_EQ(first.fd(),
+            -1);  // NOLINT(bugprone-use-after-move): checking moved-from state
   EXPECT_EQ(second.fd(), fd);
   EXPECT_THROW(first.read_message(), ClientError);
   Client third = std::move(second);
