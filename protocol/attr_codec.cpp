@@ -1,2 +1,199 @@
-// Stub: implemented by the protocol work package.
+// Postfix "attr 0" framing (util/attr_print0.c, util/attr_scan0.c): messages
+// of "name NUL value NUL" pairs closed by one NUL. The decoder is incremental
+// (each byte is scanned once, whatever the read sizes), bounded by AttrLimits
+// where Postfix has no limit at all, and compacts its buffer so a long-lived
+// connection holds at most one partial field plus unread input.
+// Number parsing reproduces attr_scan0's sscanf("%u%c") on glibc/LP64.
+// No shared state; one decoder per connection, used by one thread.
 #include "protocol/attr_codec.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <limits>
+#include <utility>
+
+namespace proxyd::protocol {
+
+namespace {
+
+// Below this, compaction is not worth a memmove.
+constexpr std::size_t kCompactMin = 4096;
+// An idle decoder keeps at most this much spare capacity.
+constexpr std::size_t kIdleCapacity = 64 * 1024;
+
+// C isspace() in the "C" locale, which is what sscanf's %u skips.
+bool is_c_space(char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
+}
+
+}  // namespace
+
+AttrDecoder::AttrDecoder(AttrLimits limits) : limits_(limits) {}
+
+void AttrDecoder::feed(std::string_view bytes) {
+  if (failed_ || bytes.empty()) return;
+  compact();
+  buf_.append(bytes);
+}
+
+std::size_t AttrDecoder::buffered() const {
+  return pending_bytes_ + (buf_.size() - field_start_);
+}
+
+void AttrDecoder::clear() {
+  std::string().swap(buf_);
+  field_start_ = 0;
+  scan_ = 0;
+  field_ = Field::Name;
+  pending_name_.clear();
+  pending_.clear();
+  pending_bytes_ = 0;
+  failed_ = false;
+  error_.clear();
+}
+
+DecodeStatus AttrDecoder::fail(std::string message) {
+  failed_ = true;
+  error_ = std::move(message);
+  return DecodeStatus::Malformed;
+}
+
+void AttrDecoder::compact() {
+  if (field_start_ == 0) return;
+  if (field_start_ == buf_.size()) {
+    // Everything consumed: drop it, and give back a large idle buffer.
+    if (buf_.capacity() > kIdleCapacity) {
+      std::string().swap(buf_);
+    } else {
+      buf_.clear();
+    }
+    scan_ = 0;
+    field_start_ = 0;
+    return;
+  }
+  // Erase the consumed prefix only when it is at least half of the buffer,
+  // which keeps the copying amortised O(1) per byte.
+  if (field_start_ >= kCompactMin && field_start_ * 2 >= buf_.size()) {
+    buf_.erase(0, field_start_);
+    scan_ -= field_start_;
+    field_start_ = 0;
+  }
+}
+
+DecodeStatus AttrDecoder::next(AttrList& out) {
+  out.clear();
+  if (failed_) return DecodeStatus::Malformed;
+  for (;;) {
+    const std::size_t limit =
+        field_ == Field::Name ? limits_.max_name_len : limits_.max_value_len;
+    const char* base = buf_.data();
+    const void* nul = scan_ < buf_.size()
+                          ? std::memchr(base + scan_, '\0', buf_.size() - scan_)
+                          : nullptr;
+    const std::size_t end =
+        nul != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nul) - base)
+                       : buf_.size();
+    const std::size_t len = end - field_start_;
+    if (len > limit) {
+      if (field_ == Field::Name) {
+        return fail(fmt::format("attribute name longer than {} bytes", limit));
+      }
+      return fail(fmt::format("value of attribute \"{}\" longer than {} bytes",
+                              printable(pending_name_), limit));
+    }
+    if (nul == nullptr) {
+      scan_ = end;
+      compact();
+      return DecodeStatus::NeedMore;
+    }
+    std::string field(base + field_start_, len);
+    field_start_ = end + 1;
+    scan_ = field_start_;
+    pending_bytes_ += len + 1;
+    if (field_ == Field::Value) {
+      pending_.push_back(Attr{std::move(pending_name_), std::move(field)});
+      pending_name_.clear();
+      field_ = Field::Name;
+      continue;
+    }
+    if (field.empty()) {
+      // List terminator: the message is complete.
+      out = std::move(pending_);
+      pending_.clear();
+      pending_bytes_ = 0;
+      compact();
+      return DecodeStatus::Complete;
+    }
+    if (pending_.size() >= limits_.max_attrs) {
+      return fail(
+          fmt::format("more than {} attributes in one message", limits_.max_attrs));
+    }
+    pending_name_ = std::move(field);
+    field_ = Field::Value;
+  }
+}
+
+void append_attr(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name.substr(0, name.find('\0')));
+  out.push_back('\0');
+  out.append(value.substr(0, value.find('\0')));
+  out.push_back('\0');
+}
+
+void append_terminator(std::string& out) { out.push_back('\0'); }
+
+std::string encode_attrs(const AttrList& attrs) {
+  std::string out;
+  for (const auto& attr : attrs) append_attr(out, attr.name, attr.value);
+  append_terminator(out);
+  return out;
+}
+
+bool parse_postfix_uint(std::string_view text, uint32_t& out) {
+  std::size_t i = 0;
+  while (i < text.size() && is_c_space(text[i])) ++i;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    negative = text[i] == '-';
+    ++i;
+  }
+  const std::size_t digits_start = i;
+  uint64_t value = 0;
+  bool overflow = false;
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    const auto digit = static_cast<uint64_t>(text[i] - '0');
+    if (value > (kMax - digit) / 10) {
+      overflow = true;  // strtoul: ERANGE, result ULONG_MAX whatever the sign
+    } else {
+      value = value * 10 + digit;
+    }
+  }
+  if (i == digits_start || i != text.size()) return false;
+  if (overflow) {
+    value = kMax;
+  } else if (negative) {
+    value = ~value + 1;  // unsigned negation, as strtoul does
+  }
+  out = static_cast<uint32_t>(value);  // the (unsigned int) store in scanf
+  return true;
+}
+
+std::string printable(std::string_view bytes, std::size_t max_len) {
+  std::string out;
+  const std::size_t n = bytes.size() < max_len ? bytes.size() : max_len;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto ch = static_cast<unsigned char>(bytes[i]);
+    if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      out += fmt::format("\\x{:02x}", ch);
+    }
+  }
+  if (bytes.size() > max_len) out += "...";
+  return out;
+}
+
+}  // namespace proxyd::protocol

@@ -24,7 +24,7 @@ using AttrList = std::vector<Attr>;
 
 // Hard limits enforced by the decoder.
 struct AttrLimits {
-  std::size_t max_name_len = 64;           // attribute names are short words
+  std::size_t max_name_len = 64;            // attribute names are short words
   std::size_t max_value_len = 1024 * 1024;  // keys, values, table names
   std::size_t max_attrs = 64;               // attributes per message
 };
@@ -58,13 +58,31 @@ class AttrDecoder {
   void clear();
 
  private:
+  // Where the decoder is inside the current (incomplete) message.
+  enum class Field {
+    Name,   // reading an attribute name, or the list terminator
+    Value,  // reading the value of pending_name_
+  };
+
+  // Fail permanently (until clear()) with message.
+  DecodeStatus fail(std::string message);
+  // Drop consumed bytes from the front of buf_ once they dominate it.
+  void compact();
+
   AttrLimits limits_;
-  std::string buf_;
-  std::size_t pos_ = 0;  // start of the first unreturned byte in buf_
+  std::string buf_;              // received bytes; [0, field_start_) is consumed
+  std::size_t field_start_ = 0;  // first byte of the field being read
+  std::size_t scan_ = 0;         // bytes before this offset hold no NUL
+  Field field_ = Field::Name;
+  std::string pending_name_;       // name whose value is being read
+  AttrList pending_;               // attributes of the incomplete message
+  std::size_t pending_bytes_ = 0;  // wire bytes already moved into pending_
+  bool failed_ = false;            // sticky Malformed state
   std::string error_;
 };
 
-// Append "name NUL value NUL" to out.
+// Append "name NUL value NUL" to out. A NUL inside name or value ends that
+// string there, as it would for Postfix's C strings, so framing stays intact.
 void append_attr(std::string& out, std::string_view name, std::string_view value);
 
 // Append the list terminator (one NUL) to out.
@@ -75,7 +93,14 @@ std::string encode_attrs(const AttrList& attrs);
 
 // Parse an unsigned number the way Postfix's attr_scan0 does (sscanf "%u%c"):
 // optional leading white space and sign, digits, nothing after; "-1" wraps to
-// 4294967295. Returns false for empty or trailing junk.
+// 4294967295. Returns false for empty or trailing junk. Values beyond 32 bits
+// are not rejected: like glibc on LP64 the digits are converted as a 64-bit
+// strtoul (saturating at 2^64-1, then negated for '-') and truncated to 32
+// bits, so "4294967296" -> 0 and "99999999999999999999" -> 4294967295.
 bool parse_postfix_uint(std::string_view text, uint32_t& out);
+
+// Log-safe rendering of untrusted bytes: printable ASCII kept, backslash and
+// everything else as \xNN, at most max_len input bytes (then "...").
+std::string printable(std::string_view bytes, std::size_t max_len = 100);
 
 }  // namespace proxyd::protocol

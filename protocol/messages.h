@@ -15,6 +15,7 @@
 namespace proxyd::protocol {
 
 // Wire attribute names (MAIL_ATTR_* in Postfix's mail_proto.h).
+// clang-format off
 inline constexpr std::string_view kAttrRequest = "request";         // MAIL_ATTR_REQ
 inline constexpr std::string_view kAttrTable = "table";             // MAIL_ATTR_TABLE
 inline constexpr std::string_view kAttrFlags = "flags";             // MAIL_ATTR_FLAGS
@@ -25,6 +26,7 @@ inline constexpr std::string_view kAttrFunc = "function";           // MAIL_ATTR
 inline constexpr std::string_view kAttrStatus = "status";           // MAIL_ATTR_STATUS
 inline constexpr std::string_view kAttrProto = "protocol";          // MAIL_ATTR_PROTO
 inline constexpr std::string_view kProtoProxymap = "proxymap_protocol";  // MAIL_ATTR_PROTO_PROXYMAP
+// clang-format on
 
 // Request names (PROXY_REQ_*).
 inline constexpr std::string_view kReqOpen = "open";
@@ -71,13 +73,15 @@ enum class ParseKind {
 
 struct ParseResult {
   ParseKind kind = ParseKind::Ok;
-  Request request;             // Ok: the request; Bad: type and dialect for the reply
-  std::string error;           // reason, for the log (Bad/Unknown/NotARequest)
+  Request request;                 // Ok: the request; Bad: type and dialect for the reply
+  std::string error;               // reason, for the log (Bad/Unknown/NotARequest)
   std::vector<std::string> extra;  // names of tolerated trailing attributes (Ok)
 };
 
 // Classify and decode one message as proxymap does (strict order, trailing
-// extras tolerated, Postfix number syntax).
+// extras tolerated, Postfix number syntax). Dialect is V2 when "table" is
+// followed by "instance_flags", else V1 (also when undecidable). A sequence
+// function other than 0/1 is Bad, as in proxymap. Error texts are log-safe.
 ParseResult parse_request(const AttrList& attrs);
 
 // A reply; which fields go on the wire depends on type and dialect.
@@ -102,8 +106,10 @@ std::string encode_greeting();
 std::string encode_request(const Request& request);
 
 // Client side: decode a reply to a request of (type, dialect). Returns false
-// and sets error when the layout does not match.
-bool parse_reply(RequestType type, Dialect dialect, const AttrList& attrs,
-                 Reply& reply, std::string& error);
+// and sets error when the layout does not match (missing, misordered or
+// malformed attribute). Like a Postfix client (attr_scan0, ATTR_FLAG_STRICT)
+// it tolerates extra attributes after the last expected one.
+bool parse_reply(RequestType type, Dialect dialect, const AttrList& attrs, Reply& reply,
+                 std::string& error);
 
 }  // namespace proxyd::protocol

@@ -24,6 +24,7 @@ std::string_view status_name(ProxyStatus status);
 
 // Dictionary flag bits (DICT_FLAG_*), as they travel on the wire.
 namespace flags {
+// clang-format off
 inline constexpr uint32_t kDupWarn = 0x1;          // DICT_FLAG_DUP_WARN
 inline constexpr uint32_t kDupIgnore = 0x2;        // DICT_FLAG_DUP_IGNORE
 inline constexpr uint32_t kTry0Null = 0x4;         // DICT_FLAG_TRY0NULL
@@ -54,9 +55,11 @@ inline constexpr uint32_t kRqstMask = kFoldFix | kFoldMul | kLock | kDupReplace 
                                       kNoRegsub | kNoProxy | kNoUnauth |
                                       kUtf8Request;
 inline constexpr uint32_t kInstMask = ~(kImplMask | kRqstMask);
+// clang-format on
 }  // namespace flags
 
-// Symbolic form of a flag word, e.g. "fold_fix|utf8_request" (unknown bits in hex).
+// Symbolic form of a flag word, e.g. "fold_fix|utf8_request" (unknown bits in
+// hex, "" for 0), using the names of Postfix's dict_flags_str().
 std::string flags_to_string(uint32_t value);
 
 }  // namespace proxyd::protocol
