@@ -1,2 +1,125 @@
-// Stub: implemented by the tables work package.
+// Table registry and dispatcher: Postfix's dict_open() type table reduced to
+// the types proxyd serves, the O_RDONLY-only rule of dict_inline, dict_thash,
+// dict_unix and the SQL drivers (a proxywrite open becomes a RETRY
+// surrogate), "unsupported dictionary type" surrogates, and one instance per
+// (name, mode) as proxymap registers them. Loop thread only.
 #include "dictcore/registry.h"
+
+#include <fmt/format.h>
+
+#include <exception>
+#include <string>
+
+#include "dictcore/config_error.h"
+#include "dictcore/logger.h"
+#include "dictcore/simple_tables.h"
+#include "dictcore/sql_table.h"
+#include "dictcore/surrogate.h"
+#include "dictcore/unix_table.h"
+
+namespace proxyd::dict {
+
+namespace {
+
+using Opener = TablePtr (*)(std::string_view type, std::string_view rest, OpenMode mode,
+                            const TableEnv& env);
+
+// One supported table type.
+struct TableType {
+  std::string_view type;
+  bool read_only;  // the Postfix driver refuses anything but O_RDONLY
+  Opener open;
+};
+
+TablePtr open_static(std::string_view, std::string_view rest, OpenMode,
+                     const TableEnv& env) {
+  return make_static_table(rest, env);
+}
+TablePtr open_inline(std::string_view, std::string_view rest, OpenMode,
+                     const TableEnv& env) {
+  return make_inline_table(rest, env);
+}
+TablePtr open_texthash(std::string_view, std::string_view rest, OpenMode,
+                       const TableEnv& env) {
+  return make_texthash_table(rest, env);
+}
+TablePtr open_unix(std::string_view, std::string_view rest, OpenMode,
+                   const TableEnv& env) {
+  return make_unix_table(rest, env);
+}
+TablePtr open_sql(std::string_view type, std::string_view rest, OpenMode mode,
+                  const TableEnv& env) {
+  return make_sql_table(type, rest, mode, env);
+}
+
+constexpr TableType kTableTypes[] = {
+    {"static", false, open_static},    {"inline", true, open_inline},
+    {"texthash", true, open_texthash}, {"unix", true, open_unix},
+    {"sqlite", true, open_sql},        {"mysql", true, open_sql},
+    {"pgsql", true, open_sql},
+};
+
+TablePtr unavailable(std::string_view name, ProxyStatus status, std::string reason,
+                     const TableEnv& env) {
+  if (env.log != nullptr) {
+    env.log->warn("table {} is unavailable (every request answers {}): {}", name,
+                  status == ProxyStatus::Config ? "CONFIG" : "RETRY", reason);
+  }
+  return make_surrogate(std::string(name), status, std::move(reason));
+}
+
+}  // namespace
+
+TablePtr open_table(std::string_view name, OpenMode mode, const TableEnv& env) {
+  const auto colon = name.find(':');
+  const std::string_view type = name.substr(0, colon);
+  const std::string_view rest =
+      colon == std::string_view::npos ? std::string_view{} : name.substr(colon + 1);
+  if (type.empty() || rest.empty()) {
+    return unavailable(
+        name, ProxyStatus::Config,
+        fmt::format("open dictionary: expecting \"type:name\" form instead of "
+                    "\"{}:{}\"",
+                    type, rest),
+        env);
+  }
+  const TableType* found = nullptr;
+  for (const auto& candidate : kTableTypes) {
+    if (candidate.type == type) found = &candidate;
+  }
+  if (found == nullptr) {
+    return unavailable(name, ProxyStatus::Retry,
+                       fmt::format("unsupported dictionary type: {}", type), env);
+  }
+  if (found->read_only && mode == OpenMode::ReadWrite) {
+    return unavailable(name, ProxyStatus::Retry,
+                       fmt::format("{} map requires O_RDONLY access mode", name), env);
+  }
+  try {
+    TablePtr table = found->open(type, rest, mode, env);
+    if (table == nullptr) {
+      return unavailable(name, ProxyStatus::Retry, fmt::format("cannot open {}", name),
+                         env);
+    }
+    table->set_name(std::string(name));
+    return table;
+  } catch (const ConfigUnavailable& e) {
+    return unavailable(name, ProxyStatus::Retry, e.what(), env);
+  } catch (const ConfigError& e) {
+    return unavailable(name, ProxyStatus::Config, e.what(), env);
+  } catch (const std::exception& e) {
+    // Anything else (resources, driver start-up): temporary, never NOKEY.
+    return unavailable(name, ProxyStatus::Retry,
+                       fmt::format("cannot open {}: {}", name, e.what()), env);
+  }
+}
+
+TablePtr Registry::open(const std::string& name, OpenMode mode) {
+  auto key = std::make_pair(name, mode);
+  if (auto it = tables_.find(key); it != tables_.end()) return it->second;
+  TablePtr table = open_table(name, mode, env_);
+  tables_.emplace(std::move(key), table);
+  return table;
+}
+
+}  // namespace proxyd::dict

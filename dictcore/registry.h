@@ -1,6 +1,8 @@
 // Table registry: maps a "type:name" (and open mode) to one shared table
 // instance, opened on first use and kept for the life of the configuration,
-// as proxymap keeps its dictionaries. Loop thread only.
+// as proxymap keeps its dictionaries (Postfix dict_open + dict_register).
+// open_table() is the dispatcher; a table that cannot be opened becomes a
+// surrogate instead of an error. Loop thread only.
 #pragma once
 
 #include <cstddef>
@@ -13,10 +15,12 @@
 
 namespace proxyd::dict {
 
-// Create a table of any supported type, without caching. Never returns null:
-// a table that cannot be opened comes back as a surrogate (RETRY for missing
-// or unreadable files and unsupported types, CONFIG for malformed
-// configuration), and the reason is logged once.
+// Create a table of any supported type, without caching. name is
+// "type:rest" (proxy: already stripped); it is split at the first ':'.
+// Never returns null: a table that cannot be opened comes back as a
+// surrogate (RETRY for missing or unreadable files, unsupported types and
+// read-only types opened ReadWrite; CONFIG for malformed configuration), and
+// the reason is logged once through env.log. The result's name() is name.
 TablePtr open_table(std::string_view name, OpenMode mode, const TableEnv& env);
 
 class Registry {
