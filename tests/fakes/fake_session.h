@@ -54,6 +54,24 @@ class QueuedPoster final : public Poster {
     }
     cv_.notify_all();
   }
+  // Run queued completions until done() is true or the timeout passes.
+  bool run_while_not(const std::function<bool()>& done,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      std::vector<std::function<void()>> batch;
+      {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait_until(lock, deadline, [&] { return !queue_.empty(); })) return false;
+        batch.swap(queue_);
+      }
+      for (auto& fn : batch) fn();
+      std::lock_guard lock(mu_);
+      ran_ += static_cast<int>(batch.size());
+    }
+    return true;
+  }
+
   // Run queued completions on this thread until n have run in total or the
   // timeout passes; returns the total run so far.
   int run_until(int n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
