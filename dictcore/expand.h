@@ -63,12 +63,13 @@ class ExpandRules {
   int nparts_ = 0;
 };
 
-// Build the legacy query "SELECT f FROM t WHERE w='%s' cond" (Postfix's
-// db_common_sql_build_query). Throws ConfigError when a part is missing.
+// The legacy query parameters (table, select_field, where_field, ...).
 struct LegacyQueryParts {
   std::optional<std::string> table, select_field, where_field;
   std::string additional_conditions;
 };
+// Build the legacy query "SELECT f FROM t WHERE w='%s' cond" (Postfix's
+// db_common_sql_build_query). Throws ConfigError when a part is missing.
 std::string build_legacy_query(const LegacyQueryParts& parts, std::string_view origin);
 
 // Where warnings go and what they name, for one table.

@@ -78,6 +78,7 @@ class SessionPool {
   std::size_t queued() const;
   int peak_open_sessions() const;
 
+  // Queue, workers and host state shared with the worker threads.
   struct State;
 
  private:

@@ -5,6 +5,8 @@
 // Lookups start on the loop thread; the attempt runs on a pool worker.
 #include "dictcore/sql_table.h"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "dictcore/config_error.h"
@@ -154,6 +156,29 @@ std::string_view lookup_fn_name(SqlKind kind) {
   return "dict_sql_lookup";
 }
 
+// Postfix 3.11+ (dict_sqlite): warn when a %-token in the query is not
+// inside '' quotes, since only the quoted form is safe from SQL injection.
+void warn_unquoted_tokens(std::string_view query, std::string_view name, Logger& log) {
+  char in_quote = 0;
+  for (std::size_t i = 0; i < query.size(); ++i) {
+    char c = query[i];
+    if (in_quote == 0) {
+      if (c == '\'' || c == '"') in_quote = c;
+    } else if (c == in_quote) {
+      in_quote = 0;
+    }
+    if (in_quote == '\'' || c != '%' || i + 1 >= query.size()) continue;
+    char next = query[i + 1];
+    if (next == '%') {
+      ++i;
+    } else if (std::isalnum(static_cast<unsigned char>(next))) {
+      log.warn("sqlite:{}: query >{}< contains >{}< without the recommended '' quotes", name,
+               query, query.substr(i, 2));
+      ++i;
+    }
+  }
+}
+
 std::optional<std::string> opt_str(const SqlParamSource& p, std::string_view name) {
   if (!p.has(name)) return std::nullopt;
   return p.get_str(name, "");
@@ -259,6 +284,8 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParam
   spec->cfg = parse_sql_table_config(kind, name, params);
   spec->label = fmt::format("{}:{}", type, name);
   spec->lookup_fn = std::string(lookup_fn_name(kind));
+
+  if (kind == SqlKind::Sqlite) warn_unquoted_tokens(spec->cfg.rules.query(), name, *env.log);
 
   std::shared_ptr<DomainFilter> domain;
   if (!spec->cfg.domain_list.empty()) {

@@ -738,6 +738,19 @@ TEST_F(SqliteCorpus, EmptyKeyIsIgnoredWithWarning) {
                             "\": empty query string -- ignored"));
 }
 
+TEST_F(SqliteCorpus, WarnsAboutUnquotedTokensLikePostfix311) {
+  MapParams bad({{"dbpath", db_path_}, {"query", "SELECT v FROM users WHERE k=%s OR k=\"%u\""}},
+                "/q.cf");
+  (void)make_sql_table_from(SqlKind::Sqlite, "/q.cf", bad, OpenMode::ReadOnly, env_);
+  EXPECT_TRUE(log_.contains("contains >%s< without the recommended '' quotes"));
+  EXPECT_TRUE(log_.contains("contains >%u< without the recommended '' quotes"));
+  CapturingLogger quiet;
+  TableEnv env{nullptr, &quiet, &poster_, pools_.get()};
+  MapParams good({{"dbpath", db_path_}, {"query", "SELECT '%s', '100%%'"}}, "/g.cf");
+  (void)make_sql_table_from(SqlKind::Sqlite, "/g.cf", good, OpenMode::ReadOnly, env);
+  EXPECT_TRUE(quiet.lines().empty());
+}
+
 TEST_F(SqliteCorpus, SqlErrorsAreNeverNokey) {
   // A statement that fails while stepping (integer overflow in abs()).
   MapParams step({{"dbpath", db_path_}, {"query", "SELECT abs(-9223372036854775807 - 1)"}},
