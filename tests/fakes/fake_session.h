@@ -1,0 +1,202 @@
+// Test seams for SQL tables and pools: a scriptable fake driver/session
+// (per-host connect failures, scripted query results, visible quoting,
+// optional blocking to hold workers busy), a capturing logger and a queued
+// poster that runs completions on the test thread. Thread-safe where the
+// pool's workers call in.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dictcore/logger.h"
+#include "dictcore/poster.h"
+#include "dictcore/session.h"
+
+namespace proxyd::dict::testing {
+
+// Logger that keeps every line (any thread).
+class CapturingLogger final : public Logger {
+ public:
+  void log(Severity, std::string_view message) override {
+    std::lock_guard lock(mu_);
+    lines_.emplace_back(message);
+  }
+  std::vector<std::string> lines() const {
+    std::lock_guard lock(mu_);
+    return lines_;
+  }
+  bool contains(std::string_view needle) const {
+    std::lock_guard lock(mu_);
+    for (const auto& l : lines_) {
+      if (l.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+// Poster that queues completions until the test thread runs them.
+class QueuedPoster final : public Poster {
+ public:
+  void post(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(fn));
+    }
+    cv_.notify_all();
+  }
+  // Run queued completions until done() is true or the timeout passes.
+  bool run_while_not(const std::function<bool()>& done,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      std::vector<std::function<void()>> batch;
+      {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait_until(lock, deadline, [&] { return !queue_.empty(); })) return false;
+        batch.swap(queue_);
+      }
+      for (auto& fn : batch) fn();
+      std::lock_guard lock(mu_);
+      ran_ += static_cast<int>(batch.size());
+    }
+    return true;
+  }
+
+  // Run queued completions on this thread until n have run in total or the
+  // timeout passes; returns the total run so far.
+  int run_until(int n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      std::vector<std::function<void()>> batch;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait_until(lock, deadline, [&] { return !queue_.empty() || ran_ >= n; });
+        if (queue_.empty()) {
+          if (ran_ >= n || std::chrono::steady_clock::now() >= deadline) return ran_;
+          continue;
+        }
+        batch.swap(queue_);
+      }
+      for (auto& fn : batch) fn();
+      std::lock_guard lock(mu_);
+      ran_ += static_cast<int>(batch.size());
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::function<void()>> queue_;
+  int ran_ = 0;
+};
+
+// Scripted database shared by a FakeDriver and its sessions.
+struct FakeDb {
+  // Answer for (host text, sql). Called on worker threads.
+  std::function<QueryResult(const std::string& host, const std::string& sql)> on_query =
+      [](const std::string&, const std::string&) {
+        return QueryResult{QueryStatus::Rows, {}, {}};
+      };
+  bool all_columns = true;
+  // Escaping: wrap in [] and double single quotes, so tests see where it ran.
+  bool bracket_escape = true;
+
+  std::mutex mu;
+  std::set<std::string> refuse_connect;  // host texts whose connect fails
+  std::set<std::string> fail_escape;     // host texts whose escape fails
+  std::vector<std::string> queries;      // "host|sql" in order
+  std::atomic<int> connects{0};
+  std::atomic<int> live{0};
+  std::atomic<int> peak_live{0};
+  std::atomic<int> in_query{0};
+  std::atomic<int> peak_in_query{0};
+};
+
+class FakeSession final : public SqlSession {
+ public:
+  FakeSession(FakeDb& db, std::string host) : db_(db), host_(std::move(host)) {
+    int now = ++db_.live;
+    int peak = db_.peak_live.load();
+    while (now > peak && !db_.peak_live.compare_exchange_weak(peak, now)) {
+    }
+  }
+  ~FakeSession() override { --db_.live; }
+
+  bool escape(std::string_view text, std::string& out) override {
+    {
+      std::lock_guard lock(db_.mu);
+      if (db_.fail_escape.count(host_)) return false;
+    }
+    if (db_.bracket_escape) out.push_back('[');
+    for (char c : text) {
+      out.push_back(c);
+      if (c == '\'') out.push_back('\'');
+    }
+    if (db_.bracket_escape) out.push_back(']');
+    return true;
+  }
+
+  QueryResult query(const std::string& sql) override {
+    {
+      std::lock_guard lock(db_.mu);
+      db_.queries.push_back(host_ + "|" + sql);
+    }
+    int now = ++db_.in_query;
+    int peak = db_.peak_in_query.load();
+    while (now > peak && !db_.peak_in_query.compare_exchange_weak(peak, now)) {
+    }
+    QueryResult r = db_.on_query(host_, sql);
+    --db_.in_query;
+    return r;
+  }
+
+ private:
+  FakeDb& db_;
+  std::string host_;
+};
+
+class FakeDriver final : public SqlDriver {
+ public:
+  explicit FakeDriver(FakeDb& db) : db_(db) {}
+  ConnectResult connect(const HostSpec& host) override {
+    ++db_.connects;
+    {
+      std::lock_guard lock(db_.mu);
+      if (db_.refuse_connect.count(host.text)) return ConnectResult{nullptr, "refused"};
+    }
+    return ConnectResult{std::make_unique<FakeSession>(db_, host.text), {}};
+  }
+  bool all_columns() const override { return db_.all_columns; }
+
+ private:
+  FakeDb& db_;
+};
+
+// Rows helper: each inner list is one row; nullptr means SQL NULL.
+inline QueryResult rows(std::vector<std::vector<const char*>> table) {
+  QueryResult r{QueryStatus::Rows, {}, {}};
+  for (const auto& row : table) {
+    SqlRow out;
+    for (const char* cell : row) {
+      if (cell == nullptr) {
+        out.emplace_back(std::nullopt);
+      } else {
+        out.emplace_back(std::string(cell));
+      }
+    }
+    r.rows.push_back(std::move(out));
+  }
+  return r;
+}
+
+}  // namespace proxyd::dict::testing

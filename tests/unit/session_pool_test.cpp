@@ -1,0 +1,357 @@
+// Tests for host lists (mysql/pgsql "hosts" parsing, Postfix host_init),
+// the shared host state (UNIX before TCP, failed hosts skipped for
+// retry_interval, single-host duplication) and the worker pool with a fake
+// driver: bounded sessions under load, failover, broken-session recovery,
+// shutdown answering queued jobs with RETRY, queue limit, idle close.
+#include <gtest/gtest.h>
+
+#include <latch>
+#include <thread>
+
+#include "dictcore/config_error.h"
+#include "dictcore/session_hosts.h"
+#include "dictcore/session_pool.h"
+#include "tests/fakes/fake_session.h"
+
+namespace proxyd::dict {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CapturingLogger;
+using testing::FakeDb;
+using testing::FakeDriver;
+using testing::QueuedPoster;
+
+struct HostCase {
+  const char* text;
+  HostKind kind;
+  const char* name;
+  const char* port;
+};
+
+TEST(HostParsing, Mysql) {
+  auto hosts = parse_mysql_hosts(
+      "unix:/run/mysqld/mysqld.sock, inet:db1:3307 db2 db3:mysql localhost inet:LocalHost:3306",
+      "t.cf");
+  std::vector<HostCase> want = {
+      {"unix:/run/mysqld/mysqld.sock", HostKind::Unix, "/run/mysqld/mysqld.sock", ""},
+      {"inet:db1:3307", HostKind::Inet, "db1", "3307"},
+      {"db2", HostKind::Inet, "db2", ""},
+      {"db3:mysql", HostKind::Inet, "db3", "3306"},  // service name resolved
+      {"localhost", HostKind::Unix, "", ""},          // library default socket
+      {"inet:LocalHost:3306", HostKind::Unix, "", "3306"},
+  };
+  ASSERT_EQ(hosts.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(hosts[i].text, want[i].text);
+    EXPECT_EQ(hosts[i].kind, want[i].kind) << want[i].text;
+    EXPECT_EQ(hosts[i].name, want[i].name) << want[i].text;
+    EXPECT_EQ(hosts[i].port, want[i].port) << want[i].text;
+  }
+  EXPECT_EQ(parse_mysql_hosts("", "t.cf").at(0).text, "localhost");
+  EXPECT_THROW(parse_mysql_hosts("db:no-such-service-xyz", "t.cf"), ConfigError);
+  EXPECT_THROW(parse_mysql_hosts("db:99999", "t.cf"), ConfigError);
+}
+
+TEST(HostParsing, Pgsql) {
+  auto hosts = parse_pgsql_hosts(
+      "postgresql://u@h/db, unix:/var/run/postgresql inet:pg1:5433 pg2 /tmp localhost "
+      "x.y://notscheme");
+  std::vector<HostCase> want = {
+      {"postgresql://u@h/db", HostKind::Uri, "postgresql://u@h/db", ""},
+      {"unix:/var/run/postgresql", HostKind::Unix, "/var/run/postgresql", ""},
+      {"inet:pg1:5433", HostKind::Inet, "pg1", "5433"},
+      {"pg2", HostKind::Inet, "pg2", ""},
+      {"/tmp", HostKind::Unix, "/tmp", ""},
+      {"localhost", HostKind::Inet, "localhost", ""},  // pgsql: TCP, unlike mysql
+      {"x.y://notscheme", HostKind::Inet, "x.y", "//notscheme"},  // '.' is not a scheme char
+  };
+  ASSERT_EQ(hosts.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(hosts[i].kind, want[i].kind) << want[i].text;
+    EXPECT_EQ(hosts[i].name, want[i].name) << want[i].text;
+    EXPECT_EQ(hosts[i].port, want[i].port) << want[i].text;
+  }
+}
+
+HostSpec host(const char* text, HostKind kind) { return HostSpec{text, kind, text, ""}; }
+
+TEST(HostSet, PrefersUnixThenInetThenUri) {
+  HostSet set({host("uri", HostKind::Uri), host("tcp", HostKind::Inet),
+               host("sock", HostKind::Unix)},
+              60s, false);
+  std::vector<bool> tried(3, false);
+  EXPECT_EQ(set.pick(tried), 2u);
+  tried[2] = true;
+  EXPECT_EQ(set.pick(tried), 1u);
+  tried[1] = true;
+  EXPECT_EQ(set.pick(tried), 0u);
+  tried[0] = true;
+  EXPECT_EQ(set.pick(tried), std::nullopt);
+}
+
+TEST(HostSet, ActiveHostsArePreferred) {
+  HostSet set({host("a", HostKind::Inet), host("b", HostKind::Inet), host("s", HostKind::Unix)},
+              60s, false);
+  set.mark_up(1);  // a session is connected to b
+  std::vector<bool> tried(3, false);
+  EXPECT_EQ(set.pick(tried), 1u);  // active TCP beats untried UNIX
+  set.release(1);                  // last session gone: b is untried again
+  EXPECT_EQ(set.pick(tried), 2u);
+}
+
+TEST(HostSet, FailedHostSkippedForRetryInterval) {
+  HostSet::Clock::time_point now{};
+  HostSet set({host("a", HostKind::Inet), host("b", HostKind::Inet)}, 60s, false,
+              [&now] { return now; });
+  std::vector<bool> none(2, false);
+  set.mark_down(0);
+  EXPECT_TRUE(set.is_down(0));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(set.pick(none), 1u);
+  set.mark_down(1);
+  EXPECT_EQ(set.pick(none), std::nullopt);  // everything down: RETRY without trying
+  now += 59s;
+  EXPECT_EQ(set.pick(none), std::nullopt);
+  now += 1s;
+  EXPECT_TRUE(set.pick(none).has_value());
+  EXPECT_FALSE(set.is_down(0));
+}
+
+TEST(HostSet, RandomAmongEligible) {
+  HostSet set({host("a", HostKind::Inet), host("b", HostKind::Inet), host("c", HostKind::Inet)},
+              60s, false, HostSet::Clock::now, 12345);
+  std::vector<int> seen(3, 0);
+  std::vector<bool> none(3, false);
+  for (int i = 0; i < 300; ++i) ++seen[*set.pick(none)];
+  for (int n : seen) EXPECT_GT(n, 50);
+}
+
+TEST(HostSet, SingleHostIsDuplicatedWhenAsked) {
+  HostSet dup({host("only", HostKind::Inet)}, 60s, true);
+  EXPECT_EQ(dup.size(), 2u);
+  dup.mark_down(0);
+  EXPECT_EQ(dup.pick({true, false}), 1u);  // the copy is still eligible
+  HostSet single({host("only", HostKind::Inet)}, 60s, false);
+  EXPECT_EQ(single.size(), 1u);
+}
+
+// A pool over a FakeDb; jobs run "SELECT" and answer with the first cell.
+struct PoolFixture {
+  FakeDb db;
+  QueuedPoster poster;
+  CapturingLogger log;
+  std::unique_ptr<SessionPool> pool;
+
+  PoolFixture(std::vector<HostSpec> hosts, int max_sessions, bool duplicate = false,
+              std::chrono::seconds retry = 60s, std::chrono::seconds idle = 60s,
+              std::size_t max_queue = 4096) {
+    pool = std::make_unique<SessionPool>(
+        "fake:db", std::make_unique<FakeDriver>(db), std::move(hosts), duplicate, retry, idle,
+        PoolSettings{max_sessions, max_queue}, poster, log);
+  }
+
+  static PoolJob job(std::vector<LookupResult>& results, std::string sql = "SELECT") {
+    return PoolJob{[sql](SqlSession& s) {
+                     QueryResult r = s.query(sql);
+                     if (r.status == QueryStatus::HostError) return Attempt{true, {}};
+                     if (r.rows.empty()) return Attempt{false, {ProxyStatus::NoKey, {}}};
+                     return Attempt{false, {ProxyStatus::Ok, *r.rows[0][0]}};
+                   },
+                   [&results](LookupResult r) { results.push_back(std::move(r)); }};
+  }
+};
+
+TEST(SessionPool, SessionCountStaysBoundedUnderLoad) {
+  PoolFixture f({host("h", HostKind::Inet)}, 3);
+  f.db.on_query = [](const std::string& h, const std::string&) {
+    std::this_thread::sleep_for(2ms);
+    return testing::rows({{h.c_str()}});
+  };
+  std::vector<LookupResult> results;
+  constexpr int kJobs = 60;
+  for (int i = 0; i < kJobs; ++i) f.pool->submit(PoolFixture::job(results));
+  EXPECT_EQ(f.poster.run_until(kJobs), kJobs);
+  ASSERT_EQ(results.size(), static_cast<std::size_t>(kJobs));
+  for (const auto& r : results) EXPECT_EQ(r, (LookupResult{ProxyStatus::Ok, "h"}));
+  EXPECT_LE(f.db.peak_live.load(), 3);
+  EXPECT_LE(f.db.peak_in_query.load(), 3);
+  EXPECT_GE(f.db.peak_in_query.load(), 2);  // work really ran in parallel
+  EXPECT_LE(f.pool->worker_count(), 3);
+  EXPECT_LE(f.db.connects.load(), 3);  // sessions are reused, not reopened
+}
+
+TEST(SessionPool, FailsOverToAnotherHostAndSkipsTheFailedOne) {
+  PoolFixture f({host("a", HostKind::Unix), host("b", HostKind::Inet)}, 1);
+  f.db.on_query = [](const std::string& h, const std::string&) {
+    if (h == "a") return QueryResult{QueryStatus::HostError, {}, "gone"};
+    return testing::rows({{h.c_str()}});
+  };
+  std::vector<LookupResult> results;
+  f.pool->submit(PoolFixture::job(results));
+  f.pool->submit(PoolFixture::job(results));
+  ASSERT_EQ(f.poster.run_until(2), 2);
+  EXPECT_EQ(results[0], (LookupResult{ProxyStatus::Ok, "b"}));
+  EXPECT_EQ(results[1], (LookupResult{ProxyStatus::Ok, "b"}));
+  std::lock_guard lock(f.db.mu);
+  // "a" (UNIX, preferred) was tried once, then marked down for retry_interval.
+  ASSERT_EQ(f.db.queries.size(), 3u);
+  EXPECT_EQ(f.db.queries[0], "a|SELECT");
+  EXPECT_EQ(f.db.queries[1], "b|SELECT");
+  EXPECT_EQ(f.db.queries[2], "b|SELECT");
+}
+
+TEST(SessionPool, BrokenSessionIsReplacedAndOnlyItsRequestFails) {
+  // One host, no duplication, retry_interval 0: the failing request gets
+  // RETRY, the next request reconnects.
+  PoolFixture f({host("h", HostKind::Inet)}, 1, false, 0s);
+  std::atomic<int> calls{0};
+  f.db.on_query = [&calls](const std::string&, const std::string&) {
+    if (++calls == 2) return QueryResult{QueryStatus::HostError, {}, "server has gone away"};
+    return testing::rows({{"ok"}});
+  };
+  std::vector<LookupResult> results;
+  for (int i = 0; i < 3; ++i) f.pool->submit(PoolFixture::job(results));
+  ASSERT_EQ(f.poster.run_until(3), 3);
+  EXPECT_EQ(results[0].status, ProxyStatus::Ok);
+  EXPECT_EQ(results[1].status, ProxyStatus::Retry);
+  EXPECT_EQ(results[2].status, ProxyStatus::Ok);
+  EXPECT_EQ(f.db.connects.load(), 2);
+  EXPECT_EQ(f.db.live.load(), 1);
+}
+
+TEST(SessionPool, DuplicatedSingleHostRetriesAtOnce) {
+  PoolFixture f({host("h", HostKind::Inet)}, 1, true);
+  std::atomic<int> calls{0};
+  f.db.on_query = [&calls](const std::string&, const std::string&) {
+    if (++calls == 1) return QueryResult{QueryStatus::HostError, {}, "reset"};
+    return testing::rows({{"ok"}});
+  };
+  std::vector<LookupResult> results;
+  f.pool->submit(PoolFixture::job(results));
+  ASSERT_EQ(f.poster.run_until(1), 1);
+  EXPECT_EQ(results[0], (LookupResult{ProxyStatus::Ok, "ok"}));
+}
+
+TEST(SessionPool, NoReachableHostIsRetry) {
+  PoolFixture f({host("a", HostKind::Inet), host("b", HostKind::Inet)}, 2);
+  f.db.refuse_connect = {"a", "b"};
+  std::vector<LookupResult> results;
+  f.pool->submit(PoolFixture::job(results));
+  f.pool->submit(PoolFixture::job(results));
+  ASSERT_EQ(f.poster.run_until(2), 2);
+  EXPECT_EQ(results[0].status, ProxyStatus::Retry);
+  EXPECT_EQ(results[1].status, ProxyStatus::Retry);
+  // Both hosts were tried once in total: the second lookup found them down.
+  EXPECT_EQ(f.db.connects.load(), 2);
+  EXPECT_TRUE(f.log.contains("connect to fake:db"));
+}
+
+TEST(SessionPool, ExceptionInAttemptIsRetryAndRecyclesSession) {
+  PoolFixture f({host("h", HostKind::Inet)}, 1);
+  std::vector<LookupResult> results;
+  f.pool->submit(PoolJob{[](SqlSession&) -> Attempt { throw std::runtime_error("boom"); },
+                         [&](LookupResult r) { results.push_back(r); }});
+  f.pool->submit(PoolFixture::job(results));
+  f.db.on_query = [](const std::string&, const std::string&) { return testing::rows({{"x"}}); };
+  ASSERT_EQ(f.poster.run_until(2), 2);
+  EXPECT_EQ(results[0].status, ProxyStatus::Retry);
+  EXPECT_EQ(results[1].status, ProxyStatus::Ok);
+  EXPECT_EQ(f.db.connects.load(), 2);
+}
+
+TEST(SessionPool, ShutdownCompletesQueuedJobsWithRetry) {
+  PoolFixture f({host("h", HostKind::Inet)}, 1);
+  std::latch started(1);
+  std::latch release(1);
+  f.db.on_query = [&](const std::string&, const std::string&) {
+    started.count_down();
+    release.wait();
+    return testing::rows({{"first"}});
+  };
+  std::vector<LookupResult> results;
+  for (int i = 0; i < 4; ++i) f.pool->submit(PoolFixture::job(results));
+  started.wait();  // job 1 is running, jobs 2-4 are queued
+  std::thread stopper([&] { f.pool->shutdown(); });
+  // The queued jobs are answered before the running one finishes.
+  ASSERT_EQ(f.poster.run_until(3), 3);
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) EXPECT_EQ(r.status, ProxyStatus::Retry);
+  release.count_down();
+  stopper.join();
+  ASSERT_EQ(f.poster.run_until(4), 4);
+  EXPECT_EQ(results[3], (LookupResult{ProxyStatus::Ok, "first"}));
+  EXPECT_EQ(f.db.live.load(), 0);  // the worker closed its session
+  f.pool->submit(PoolFixture::job(results));
+  ASSERT_EQ(f.poster.run_until(5), 5);
+  EXPECT_EQ(results[4].status, ProxyStatus::Retry);
+}
+
+TEST(SessionPool, FullQueueAnswersRetry) {
+  PoolFixture f({host("h", HostKind::Inet)}, 1, false, 60s, 60s, 2);
+  std::latch started(1);
+  std::latch release(1);
+  f.db.on_query = [&](const std::string&, const std::string&) {
+    started.count_down();
+    release.wait();
+    return testing::rows({{"v"}});
+  };
+  std::vector<LookupResult> results;
+  f.pool->submit(PoolFixture::job(results));
+  started.wait();
+  for (int i = 0; i < 3; ++i) f.pool->submit(PoolFixture::job(results));  // 2 fit
+  ASSERT_EQ(f.poster.run_until(1), 1);
+  EXPECT_EQ(results[0].status, ProxyStatus::Retry);
+  EXPECT_TRUE(f.log.contains("request queue full"));
+  release.count_down();
+  ASSERT_EQ(f.poster.run_until(4), 4);
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(results[i].status, ProxyStatus::Ok);
+}
+
+TEST(SessionPool, IdleSessionIsClosed) {
+  PoolFixture f({host("h", HostKind::Inet)}, 1, false, 60s, 1s);
+  f.db.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
+  std::vector<LookupResult> results;
+  f.pool->submit(PoolFixture::job(results));
+  ASSERT_EQ(f.poster.run_until(1), 1);
+  EXPECT_EQ(f.pool->open_sessions(), 1);
+  for (int i = 0; i < 40 && f.pool->open_sessions() != 0; ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(f.pool->open_sessions(), 0);
+  EXPECT_EQ(f.db.live.load(), 0);
+  f.pool->submit(PoolFixture::job(results));  // reconnects on demand
+  ASSERT_EQ(f.poster.run_until(2), 2);
+  EXPECT_EQ(results[1].status, ProxyStatus::Ok);
+  EXPECT_EQ(f.db.connects.load(), 2);
+}
+
+TEST(PoolSet, OnePoolPerIdentity) {
+  QueuedPoster poster;
+  CapturingLogger log;
+  FakeDb db;
+  PoolSet set(PoolSettings{}, poster, log);
+  DriverFactory factory = [&db](const ConnectParams&) { return std::make_unique<FakeDriver>(db); };
+  ConnectParams a;
+  a.kind = SqlKind::Mysql;
+  a.hosts = parse_mysql_hosts("db1 db2", "t.cf");
+  a.user = "u";
+  a.password = "secret";
+  a.dbname = "mail";
+  ConnectParams b = a;
+  ConnectParams c = a;
+  c.password = "other";
+  auto pa = set.pool_for(a, factory);
+  auto pb = set.pool_for(b, factory);
+  auto pc = set.pool_for(c, factory);
+  EXPECT_EQ(pa, pb);
+  EXPECT_NE(pa, pc);
+  EXPECT_EQ(set.size(), 2u);
+  EXPECT_EQ(pa->label().find("secret"), std::string::npos);  // never in logs
+  ConnectParams missing;
+  missing.kind = SqlKind::Pgsql;
+  EXPECT_EQ(set.pool_for(missing,
+                         [](const ConnectParams&) { return std::unique_ptr<SqlDriver>(); }),
+            nullptr);
+  set.shutdown();
+}
+
+}  // namespace
+}  // namespace proxyd::dict
