@@ -134,9 +134,10 @@ class Builder {
       if (scope_ == AllowlistScope::ProxiedOnly &&
           name.substr(0, kProxyPrefix.size()) != kProxyPrefix)
         continue;
+      // As in 3.11.0 (verified with its export-* modes), "proxy:foo" stores
+      // "foo": harmless, because a request without ':' is refused as BAD
+      // before the allowlist is consulted.
       name = strip_proxy_prefixes(name);
-      // Like Postfix <= 3.10, "proxy:" must leave a "type:name" behind.
-      if (name.find(':') == std::string_view::npos) continue;
       if (tables_.emplace(name).second && log_.verbose()) {
         log_.info("allowlisting {} from {}", name, origin);
       }

@@ -70,8 +70,9 @@ TEST(Allowlist, FromValue) {
        "permit_mynetworks, check_client_access proxy:cidr:/etc/postfix/c.cidr, reject",
        {"cidr:/etc/postfix/c.cidr"}, 0},
       {"first character must be alphanumeric", "_proxy:a:b -proxy:c:d !proxy:e:f", {}, 0},
-      {"remainder needs a colon", "proxy:foo proxy:proxy: proxy:unix:passwd.byname",
-       {"unix:passwd.byname"}, 0},
+      // [proxymap 3.11.0 export-proxy-proxywrite] "proxy:foo" is listed as "foo".
+      {"remainder without a colon", "proxy:foo proxy:proxy: proxy:unix:passwd.byname",
+       {"", "foo", "unix:passwd.byname"}, 0},
       {"exact strings, no canonicalisation", "proxy:mysql:/etc//x.cf proxy:mysql:/etc/X.cf",
        {"mysql:/etc//x.cf", "mysql:/etc/X.cf"}, 0},
       {"missing file is logged and ignored", "/nonexistent/proxyd-test.list proxy:a:b",
@@ -119,8 +120,8 @@ TEST(Allowlist, AllTablesScope) {
       "hash:/etc/aliases proxy:mysql:/a.cf proxy:foo [::1] static:anyone "
       "unionmap:{cidr:/c, proxy:pgsql:/p}",
       log, AllowlistScope::AllTables);
-  EXPECT_EQ(list.tables(),
-            (Tables{"cidr:/c", "hash:/etc/aliases", "mysql:/a.cf", "pgsql:/p", "static:anyone"}));
+  EXPECT_EQ(list.tables(), (Tables{"cidr:/c", "foo", "hash:/etc/aliases", "mysql:/a.cf",
+                                   "pgsql:/p", "static:anyone"}));
 }
 
 // A scratch directory for files that must name each other by absolute path.
@@ -263,6 +264,39 @@ TEST(Allowlist, Postfix311AdditionsToProxyReadMaps) {
   EXPECT_EQ(Allowlist::build(cf, true, log).tables(),
             (Tables{"cidr:/x.cidr", "mysql:/submit.cf", "pgsql:/xf.cf",
                     "unix:passwd.byname"}));
+}
+
+// Expected sets produced by a real Postfix 3.11.0 proxymap in its
+// export-proxy-* / export-all-* modes (see data/conf/oracle/README).
+TEST(Allowlist, MatchesPostfix311ExportModes) {
+  struct Mode {
+    const char* file;
+    bool read_only;
+    AllowlistScope scope;
+  };
+  const Mode modes[] = {
+      {"export-proxy-proxymap.out", true, AllowlistScope::ProxiedOnly},
+      {"export-all-proxymap.out", true, AllowlistScope::AllTables},
+      {"export-proxy-proxywrite.out", false, AllowlistScope::ProxiedOnly},
+      {"export-all-proxywrite.out", false, AllowlistScope::AllTables},
+  };
+  for (const char* name : {"defaults", "full", "edge", "degenerate"}) {
+    const fs::path dir = fs::absolute(fs::path("data/conf/oracle") / name);
+    NullLogger log;
+    const auto cf = MainCf::load(dir, log);
+    for (const auto& m : modes) {
+      const std::string text = read_file((dir / m.file).string());
+      Tables expected;
+      std::size_t pos = 0;
+      while (pos < text.size()) {
+        const std::size_t nl = text.find('\n', pos);
+        expected.emplace(text.substr(pos, nl - pos));
+        pos = nl == std::string::npos ? text.size() : nl + 1;
+      }
+      EXPECT_EQ(Allowlist::build(cf, m.read_only, log, m.scope).tables(), expected)
+          << name << "/" << m.file;
+    }
+  }
 }
 
 }  // namespace
