@@ -6,11 +6,11 @@
 // start-up (any thread); the result is immutable.
 #include "dictcore/allowlist.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "dictcore/config_error.h"
 #include "dictcore/config_lines.h"
@@ -82,7 +82,8 @@ bool strip_braces(std::string_view text, std::string_view& inner, std::string& e
 }
 
 std::optional<std::string_view> nested_map_content(std::string_view token) {
-  for (std::string_view prefix : {std::string_view("unionmap:"), std::string_view("pipemap:")}) {
+  for (std::string_view prefix :
+       {std::string_view("unionmap:"), std::string_view("pipemap:")}) {
     if (token.substr(0, prefix.size()) == prefix) return token.substr(prefix.size());
   }
   return std::nullopt;
@@ -160,7 +161,8 @@ class Builder {
       return;
     }
     open_files_.push_back(path);
-    for (const auto& line : logical_lines(text, path, log_)) scan(line.text, path, depth + 1);
+    for (const auto& line : logical_lines(text, path, log_))
+      scan(line.text, path, depth + 1);
     open_files_.pop_back();
   }
 
@@ -203,7 +205,8 @@ Allowlist Allowlist::build(const MainCf& main_cf, bool read_only_service, Logger
   return list;
 }
 
-Allowlist Allowlist::from_value(std::string_view value, Logger& log, AllowlistScope scope) {
+Allowlist Allowlist::from_value(std::string_view value, Logger& log,
+                                AllowlistScope scope) {
   Allowlist list;
   Builder builder(list.tables_, scope, log);
   builder.scan(value, list.parameter_, 0);

@@ -5,14 +5,13 @@
 #include "dictcore/config_lines.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "dictcore/config_error.h"
 
@@ -161,8 +160,8 @@ std::string read_file(const std::string& path) {
     }
     if (n == 0) break;
     if (data.size() + static_cast<std::size_t>(n) > kMaxConfigFileSize) {
-      throw ConfigError(fmt::format("read {}: file is larger than {} bytes", path,
-                                    kMaxConfigFileSize));
+      throw ConfigError(
+          fmt::format("read {}: file is larger than {} bytes", path, kMaxConfigFileSize));
     }
     data.append(chunk, static_cast<std::size_t>(n));
   }

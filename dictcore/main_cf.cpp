@@ -6,6 +6,7 @@
 // "level" (compatibility_level) operator suffix. Const methods: any thread.
 #include "dictcore/main_cf.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,8 +14,6 @@
 #include <cstdlib>
 #include <string_view>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "dictcore/config_error.h"
 #include "dictcore/config_lines.h"
@@ -212,12 +211,18 @@ std::optional<RelOp> rel_op(std::string_view op) {
 
 bool apply(RelOp op, long delta) {
   switch (op) {
-    case RelOp::Eq: return delta == 0;
-    case RelOp::Ne: return delta != 0;
-    case RelOp::Lt: return delta < 0;
-    case RelOp::Le: return delta <= 0;
-    case RelOp::Ge: return delta >= 0;
-    case RelOp::Gt: return delta > 0;
+    case RelOp::Eq:
+      return delta == 0;
+    case RelOp::Ne:
+      return delta != 0;
+    case RelOp::Lt:
+      return delta < 0;
+    case RelOp::Le:
+      return delta <= 0;
+    case RelOp::Ge:
+      return delta >= 0;
+    case RelOp::Gt:
+      return delta > 0;
   }
   return false;
 }
@@ -272,7 +277,8 @@ class Expander {
           std::size_t j = begin;
           for (; level > 0; ++j) {
             if (j >= value.size()) {
-              error(fmt::format("truncated macro reference: \"{}\"", excerpt(value, 100)));
+              error(
+                  fmt::format("truncated macro reference: \"{}\"", excerpt(value, 100)));
               return;
             }
             if (value[j] == open) ++level;
@@ -439,7 +445,8 @@ class Expander {
       if (!cp.empty()) {
         ch = cp[0];
         if (ch != '?' && ch != ':') {
-          error(fmt::format("\"?\" or \":\" expected at: \"...}}>>>{}\"", excerpt(cp, 20)));
+          error(
+              fmt::format("\"?\" or \":\" expected at: \"...}}>>>{}\"", excerpt(cp, 20)));
           return;
         }
         cp.remove_prefix(1);
@@ -467,10 +474,10 @@ class Expander {
           return;
         }
         if (!is_alnum(cp[k]) && cp[k] != '_') {
-          error(fmt::format("attribute name syntax error at: \"...{}>>>{}\"",
-                            expr.substr(0, static_cast<std::size_t>(
-                                               cp.data() + k - expr.data())),
-                            excerpt(cp.substr(k), 20)));
+          error(fmt::format(
+              "attribute name syntax error at: \"...{}>>>{}\"",
+              expr.substr(0, static_cast<std::size_t>(cp.data() + k - expr.data())),
+              excerpt(cp.substr(k), 20)));
           return;
         }
       }
@@ -505,8 +512,11 @@ class Expander {
     if (non_empty) parse(*lookup);
   }
 
-  // ${name{text}}: Postfix 3.11 named functions (domain_to_ascii and
-  // friends). None is implemented; the syntax is checked and reported.
+  // ${name{text}}: Postfix 3.11 named functions (mac_midna). Only the
+  // conversions that need no IDNA library are done: ASCII stays ASCII for
+  // domain_to_ascii, and UTF-8 (or ASCII without "xn--") stays as it is for
+  // domain_to_utf8; anything else is reported as unsupported.
+  // XXX(conf): Postfix built with EAI may also fold case here.
   void function_call(std::string_view name, std::string_view cp) {
     auto arg = curly_payload(cp, true);
     if (!arg) return;
@@ -514,7 +524,30 @@ class Expander {
       error(fmt::format("unexpected input at: \"...{}}}>>>{}\"", *arg, excerpt(cp, 20)));
       return;
     }
-    error(fmt::format("unknown function \"{}\" at\"...>>>{}{{{}}}\"", name, name, *arg));
+    if (name != "domain_to_ascii" && name != "domain_to_utf8") {
+      error(
+          fmt::format("unknown function \"{}\" at\"...>>>{}{{{}}}\"", name, name, *arg));
+      return;
+    }
+    const std::string value = sub_expand(*arg);
+    if (failed_) return;
+    bool ascii = true;
+    for (unsigned char c : value) ascii = ascii && c < 0x80;
+    std::string lower = value;
+    for (char& c : lower) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    const bool has_alabel =
+        lower.rfind("xn--", 0) == 0 || lower.find(".xn--") != std::string::npos;
+    const bool identity = name == "domain_to_ascii" ? ascii : (!ascii || !has_alabel);
+    if (!identity) {
+      error(
+          fmt::format("bad domain argument in: '{}{{{}}}' (IDNA conversion is not "
+                      "supported)",
+                      name, value));
+      return;
+    }
+    emit(value);
   }
 
   const MainCf& cf_;
@@ -589,9 +622,9 @@ void MainCf::compute_dynamic_defaults() {
   // check_mydomainname: everything after the first dot of $myhostname.
   const std::string my_host = get("myhostname");
   const std::size_t dot = my_host.find('.');
-  defaults_.insert_or_assign(
-      "mydomain", dot == std::string::npos ? std::string(kDefaultDomain)
-                                           : literal_value(my_host.substr(dot + 1)));
+  defaults_.insert_or_assign("mydomain", dot == std::string::npos
+                                             ? std::string(kDefaultDomain)
+                                             : literal_value(my_host.substr(dot + 1)));
 }
 
 void MainCf::set_override(std::string name, std::string value) {

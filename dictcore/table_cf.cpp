@@ -5,11 +5,11 @@
 // mail_conf_{str,int,bool}.c. Immutable after loading; any thread.
 #include "dictcore/table_cf.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "dictcore/config_error.h"
 #include "dictcore/config_lines.h"
@@ -78,8 +78,9 @@ std::string TableConfig::get_str(std::string_view param, std::string_view def,
   auto it = values_.find(param);
   std::string value = it != values_.end() ? it->second : std::string(def);
   if (min_len != 0 && value.size() < min_len) {
-    throw ConfigError(fmt::format("{}bad string length {} < {}: {} = {}", message_prefix(),
-                                  value.size(), min_len, full_name(param), value));
+    throw ConfigError(fmt::format("{}bad string length {} < {}: {} = {}",
+                                  message_prefix(), value.size(), min_len,
+                                  full_name(param), value));
   }
   return value;
 }
@@ -99,12 +100,12 @@ int TableConfig::get_int(std::string_view param, int def, int min, int max) cons
     value = static_cast<int>(parsed);
   }
   if (min != 0 && value < min) {
-    throw ConfigError(fmt::format("{}invalid {} parameter value {} < {}", message_prefix(),
-                                  full_name(param), value, min));
+    throw ConfigError(fmt::format("{}invalid {} parameter value {} < {}",
+                                  message_prefix(), full_name(param), value, min));
   }
   if (max != 0 && value > max) {
-    throw ConfigError(fmt::format("{}invalid {} parameter value {} > {}", message_prefix(),
-                                  full_name(param), value, max));
+    throw ConfigError(fmt::format("{}invalid {} parameter value {} > {}",
+                                  message_prefix(), full_name(param), value, max));
   }
   return value;
 }

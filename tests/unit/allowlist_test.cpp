@@ -5,6 +5,7 @@
 // expanded with real `postconf -xh` (3.7.11); see the .postconf files.
 #include "dictcore/allowlist.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,8 +14,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "dictcore/config_lines.h"
 
@@ -39,44 +38,68 @@ struct ValueCase {
 
 TEST(Allowlist, FromValue) {
   const ValueCase cases[] = {
-      {"plain proxy token", "proxy:mysql:/etc/postfix/a.cf", {"mysql:/etc/postfix/a.cf"}, 0},
+      {"plain proxy token",
+       "proxy:mysql:/etc/postfix/a.cf",
+       {"mysql:/etc/postfix/a.cf"},
+       0},
       {"not proxied", "mysql:/etc/postfix/a.cf hash:/etc/aliases", {}, 0},
       {"repeated proxy: prefixes", "proxy:proxy:proxy:pgsql:/p.cf", {"pgsql:/p.cf"}, 0},
       {"prefix is case-sensitive", "PROXY:mysql:/x.cf Proxy:mysql:/y.cf", {}, 0},
-      {"separators", "proxy:a:1,proxy:b:2\tproxy:c:3\r\nproxy:d:4 ,, proxy:e:5",
-       {"a:1", "b:2", "c:3", "d:4", "e:5"}, 0},
-      {"brace group with attributes", "{ proxy:mysql:/x.cf, attr=v }", {"mysql:/x.cf"}, 0},
+      {"separators",
+       "proxy:a:1,proxy:b:2\tproxy:c:3\r\nproxy:d:4 ,, proxy:e:5",
+       {"a:1", "b:2", "c:3", "d:4", "e:5"},
+       0},
+      {"brace group with attributes",
+       "{ proxy:mysql:/x.cf, attr=v }",
+       {"mysql:/x.cf"},
+       0},
       {"brace group without spaces", "{proxy:mysql:/x.cf}", {"mysql:/x.cf"}, 0},
       {"only the first word of a group", "{ mysql:/x.cf, proxy:pgsql:/y.cf }", {}, 0},
       {"empty group", "{ } {}", {}, 0},
       {"group inside a group is not a table", "{{proxy:a:b}}", {}, 0},
       {"unbalanced group", "proxy:a:1 { proxy:b:2", {"a:1"}, 1},
       {"text after group", "{proxy:b:2}x proxy:c:3", {"c:3"}, 1},
-      {"unionmap", "unionmap:{proxy:mysql:/a.cf, proxy:pgsql:/b.cf, hash:/c}",
-       {"mysql:/a.cf", "pgsql:/b.cf"}, 0},
+      {"unionmap",
+       "unionmap:{proxy:mysql:/a.cf, proxy:pgsql:/b.cf, hash:/c}",
+       {"mysql:/a.cf", "pgsql:/b.cf"},
+       0},
       {"nested pipemap and unionmap",
        "pipemap:{proxy:mysql:/a.cf, unionmap:{proxy:sqlite:/c.cf, hash:/d}} proxy:z:1",
-       {"mysql:/a.cf", "sqlite:/c.cf", "z:1"}, 0},
-      {"group inside unionmap", "unionmap:{{proxy:mysql:/a.cf, x=y}, proxy:b:1}",
-       {"mysql:/a.cf", "b:1"}, 0},
+       {"mysql:/a.cf", "sqlite:/c.cf", "z:1"},
+       0},
+      {"group inside unionmap",
+       "unionmap:{{proxy:mysql:/a.cf, x=y}, proxy:b:1}",
+       {"mysql:/a.cf", "b:1"},
+       0},
       {"unionmap without braces is ignored", "unionmap:proxy:mysql:/a.cf", {}, 0},
       {"unionmap with junk after braces", "pipemap:{proxy:a:1}junk", {}, 1},
-      {"proxied unionmap is stored as written", "proxy:unionmap:{proxy:mysql:/a.cf}",
-       {"unionmap:{proxy:mysql:/a.cf}"}, 0},
+      {"proxied unionmap is stored as written",
+       "proxy:unionmap:{proxy:mysql:/a.cf}",
+       {"unionmap:{proxy:mysql:/a.cf}"},
+       0},
       {"inline: is not a nesting map", "inline:{proxy:x:y}", {}, 0},
-      {"non-table words", "[::1]/128 permit_mynetworks 127.0.0.1 reject_unauth_destination",
-       {}, 0},
+      {"non-table words",
+       "[::1]/128 permit_mynetworks 127.0.0.1 reject_unauth_destination",
+       {},
+       0},
       {"restriction list",
        "permit_mynetworks, check_client_access proxy:cidr:/etc/postfix/c.cidr, reject",
-       {"cidr:/etc/postfix/c.cidr"}, 0},
+       {"cidr:/etc/postfix/c.cidr"},
+       0},
       {"first character must be alphanumeric", "_proxy:a:b -proxy:c:d !proxy:e:f", {}, 0},
       // [proxymap 3.11.0 export-proxy-proxywrite] "proxy:foo" is listed as "foo".
-      {"remainder without a colon", "proxy:foo proxy:proxy: proxy:unix:passwd.byname",
-       {"", "foo", "unix:passwd.byname"}, 0},
-      {"exact strings, no canonicalisation", "proxy:mysql:/etc//x.cf proxy:mysql:/etc/X.cf",
-       {"mysql:/etc//x.cf", "mysql:/etc/X.cf"}, 0},
-      {"missing file is logged and ignored", "/nonexistent/proxyd-test.list proxy:a:b",
-       {"a:b"}, 1},
+      {"remainder without a colon",
+       "proxy:foo proxy:proxy: proxy:unix:passwd.byname",
+       {"", "foo", "unix:passwd.byname"},
+       0},
+      {"exact strings, no canonicalisation",
+       "proxy:mysql:/etc//x.cf proxy:mysql:/etc/X.cf",
+       {"mysql:/etc//x.cf", "mysql:/etc/X.cf"},
+       0},
+      {"missing file is logged and ignored",
+       "/nonexistent/proxyd-test.list proxy:a:b",
+       {"a:b"},
+       1},
   };
   for (const auto& c : cases) {
     CaptureLogger log;
@@ -91,13 +114,15 @@ TEST(Allowlist, WarningTexts) {
   CaptureLogger log;
   (void)Allowlist::from_value("{ proxy:a:b  pipemap:{x}y /nonexistent/l", log);
   ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_EQ(log.lines[0], "bad syntax in proxy_read_maps content: missing '}' in "
-                          "\"{ proxy:a:b  pipemap:{x}y /nonexistent/l\"");
+  EXPECT_EQ(log.lines[0],
+            "bad syntax in proxy_read_maps content: missing '}' in "
+            "\"{ proxy:a:b  pipemap:{x}y /nonexistent/l\"");
   CaptureLogger log2;
   (void)Allowlist::from_value("pipemap:{x}y /nonexistent/l", log2);
   ASSERT_EQ(log2.lines.size(), 2u);
-  EXPECT_EQ(log2.lines[0], "bad syntax in proxy_read_maps content: syntax error after '}' "
-                           "in \"{x}y\"");
+  EXPECT_EQ(log2.lines[0],
+            "bad syntax in proxy_read_maps content: syntax error after '}' "
+            "in \"{x}y\"");
   EXPECT_EQ(log2.lines[1], "open /nonexistent/l: No such file or directory");
 }
 
@@ -150,23 +175,23 @@ class TempDir {
 TEST(Allowlist, FileReferences) {
   TempDir dir;
   const std::string inner = (dir.path() / "inner.list").string();
-  const std::string outer = dir.write(
-      "outer.list",
-      "  leading white space: warned and skipped proxy:bad:/skipped.cf\n"
-      "# maps for the proxy\n"
-      "proxy:mysql:/from/file.cf\n"
-      "    proxy:pgsql:/continued.cf, mysql:/not-proxied.cf\n"
-      "  # indented comment, then a continuation after it\n"
-      "    proxy:sqlite:/after-comment.cf\n"
-      "{ " + inner + " }\n" +
-      inner + "\n");
+  const std::string outer =
+      dir.write("outer.list",
+                "  leading white space: warned and skipped proxy:bad:/skipped.cf\n"
+                "# maps for the proxy\n"
+                "proxy:mysql:/from/file.cf\n"
+                "    proxy:pgsql:/continued.cf, mysql:/not-proxied.cf\n"
+                "  # indented comment, then a continuation after it\n"
+                "    proxy:sqlite:/after-comment.cf\n"
+                "{ " +
+                    inner + " }\n" + inner + "\n");
   dir.write("inner.list",
             "proxy:cidr:/inner.cidr\nunionmap:{proxy:texthash:/u}\n" + outer + "\n");
   CaptureLogger log;
   const auto list = Allowlist::from_value("proxy:a:1 " + outer, log);
-  EXPECT_EQ(list.tables(), (Tables{"a:1", "cidr:/inner.cidr", "mysql:/from/file.cf",
-                                   "pgsql:/continued.cf", "sqlite:/after-comment.cf",
-                                   "texthash:/u"}));
+  EXPECT_EQ(list.tables(),
+            (Tables{"a:1", "cidr:/inner.cidr", "mysql:/from/file.cf",
+                    "pgsql:/continued.cf", "sqlite:/after-comment.cf", "texthash:/u"}));
   // Postfix would recurse forever on the outer <-> inner cycle; we warn.
   int recursion = 0, whitespace = 0;
   for (const auto& l : log.lines) {
@@ -212,23 +237,23 @@ TEST(Allowlist, FixtureMatchesPostconfExpansion) {
   NullLogger log;
   const auto cf = MainCf::load("data/conf/allowlist", log);
   const Tables read_expected = {
-      "cidr:/etc/postfix/clients.cidr", "ldap:/etc/postfix/ldap-users.cf",
-      "mysql:/etc/postfix/canon1.cf",   "mysql:/etc/postfix/relay.cf",
-      "mysql:/etc/postfix/valias.cf",   "pgsql:/etc/postfix/p1.cf",
+      "cidr:/etc/postfix/clients.cidr",  "ldap:/etc/postfix/ldap-users.cf",
+      "mysql:/etc/postfix/canon1.cf",    "mysql:/etc/postfix/relay.cf",
+      "mysql:/etc/postfix/valias.cf",    "pgsql:/etc/postfix/p1.cf",
       "pgsql:/etc/postfix/transport.cf", "sqlite:/etc/postfix/rcpt.cf",
-      "texthash:/etc/postfix/p2",       "unix:passwd.byname"};
+      "texthash:/etc/postfix/p2",        "unix:passwd.byname"};
   EXPECT_EQ(Allowlist::build(cf, true, log).tables(), read_expected);
-  EXPECT_EQ(
-      Allowlist::from_value(read_file("data/conf/allowlist/proxy_read_maps.postconf"), log)
-          .tables(),
-      read_expected);
+  EXPECT_EQ(Allowlist::from_value(
+                read_file("data/conf/allowlist/proxy_read_maps.postconf"), log)
+                .tables(),
+            read_expected);
   const Tables write_expected = {"btree:/var/lib/postfix/sasl_auth_cache",
                                  "btree:/var/lib/postfix/verify"};
   EXPECT_EQ(Allowlist::build(cf, false, log).tables(), write_expected);
-  EXPECT_EQ(
-      Allowlist::from_value(read_file("data/conf/allowlist/proxy_write_maps.postconf"), log)
-          .tables(),
-      write_expected);
+  EXPECT_EQ(Allowlist::from_value(
+                read_file("data/conf/allowlist/proxy_write_maps.postconf"), log)
+                .tables(),
+            write_expected);
 }
 
 TEST(Allowlist, RestrictionClassesOnlyForReadService) {
@@ -261,9 +286,9 @@ TEST(Allowlist, Postfix311AdditionsToProxyReadMaps) {
       // Not referenced by the default, and not a proxymap parameter.
       "authorized_verp_clients = proxy:mysql:/verp.cf\n",
       log);
-  EXPECT_EQ(Allowlist::build(cf, true, log).tables(),
-            (Tables{"cidr:/x.cidr", "mysql:/submit.cf", "pgsql:/xf.cf",
-                    "unix:passwd.byname"}));
+  EXPECT_EQ(
+      Allowlist::build(cf, true, log).tables(),
+      (Tables{"cidr:/x.cidr", "mysql:/submit.cf", "pgsql:/xf.cf", "unix:passwd.byname"}));
 }
 
 // Expected sets produced by a real Postfix 3.11.0 proxymap in its

@@ -139,8 +139,8 @@ TEST(ParseNameValues, Errors) {
 
 TEST(ParseNameValues, DuplicatesLaterWinsAndWarn) {
   CaptureLogger log;
-  const auto nvs =
-      parse_name_values("password = one\nuser = u\npassword = two\nuser = u\n", "t.cf", log);
+  const auto nvs = parse_name_values(
+      "password = one\nuser = u\npassword = two\nuser = u\n", "t.cf", log);
   ASSERT_EQ(nvs.size(), 4u);
   EXPECT_EQ(nvs[2].name, "password");
   EXPECT_EQ(nvs[2].value, "two");

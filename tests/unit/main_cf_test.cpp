@@ -5,14 +5,13 @@
 // normalises away, taken from util/mac_expand.c (v3.11.0).
 #include "dictcore/main_cf.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <climits>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "dictcore/config_error.h"
 
@@ -88,11 +87,18 @@ TEST(MainCfExpand, AllFormsAgreeWithPostconf) {
       {"<${a?{ {b} }}>", "< {b} >"},
       {"<${a? x }>", "< x >"},
       {"<${a?{x}   }>", "<x>"},
+      // [source] 3.11 named functions, for arguments that need no IDNA
+      {"${domain_to_ascii{ example.$a }}", "example.alpha"},
+      {"${domain_to_utf8 {example.com}}", "example.com"},
+      {"${domain_to_utf8{b\xC3\xBC"
+       "cher.example}}",
+       "b\xC3\xBC"
+       "cher.example"},
   };
   for (const auto& c : cases) {
     CaptureLogger log;
-    const auto cf = MainCf::from_string(std::string(kBase) + "smtpd_banner = " + c.expr + "\n",
-                                        log);
+    const auto cf =
+        MainCf::from_string(std::string(kBase) + "smtpd_banner = " + c.expr + "\n", log);
     EXPECT_EQ(cf.get("smtpd_banner", log), c.expected) << c.expr;
     EXPECT_TRUE(log.lines.empty()) << c.expr << ": " << log.lines.front();
     EXPECT_EQ(cf.expand(c.expr), c.expected) << c.expr;
@@ -118,12 +124,17 @@ TEST(MainCfExpand, SyntaxErrorsAreReported) {
       {"${{a} == {b}x}", "\"?\" or \":\" expected at: \"...}>>>x\""},
       {"${{a} == {b}", "truncated macro reference"},
       {"${a{x}}", "unknown function \"a\""},
+      {"${domain_to_ascii{x}y}", "unexpected input at: \"...x}>>>y\""},
+      {"${domain_to_ascii{b\xC3\xBC"
+       "cher.example}}",
+       "bad domain argument"},
+      {"${domain_to_utf8{xn--bcher-kva.example}}", "bad domain argument"},
       {"${{99999999999999999999} == {1}}", "bad conversion: 99999999999999999999"},
   };
   for (const auto& c : cases) {
     CaptureLogger log;
-    const auto cf = MainCf::from_string(std::string(kBase) + "smtpd_banner = " + c.expr + "\n",
-                                        log);
+    const auto cf =
+        MainCf::from_string(std::string(kBase) + "smtpd_banner = " + c.expr + "\n", log);
     (void)cf.get("smtpd_banner", log);
     ASSERT_EQ(log.lines.size(), 1u) << c.expr;
     EXPECT_NE(log.lines[0].find(c.expected), std::string::npos)
@@ -217,7 +228,8 @@ TEST(MainCf, DefaultsAgreeWithPostconf) {
       {"myhostname = foo\n", "mydomain", "localdomain"},
       {"myhostname = a.$mydomain\n", "myhostname", "a."},
       {"myhostname = a.$mydomain\n", "mydomain", ""},
-      {"", "local_recipient_maps", "proxy:unix:passwd.byname hash:/etc/aliases, nis:mail.aliases"},
+      {"", "local_recipient_maps",
+       "proxy:unix:passwd.byname hash:/etc/aliases, nis:mail.aliases"},
       {"", "alias_maps", "hash:/etc/aliases, nis:mail.aliases"},
       {"", "address_verify_map", "btree:/var/lib/postfix/verify_cache"},
       {"", "postscreen_cache_map", "btree:/var/lib/postfix/postscreen_cache"},
@@ -266,7 +278,8 @@ TEST(MainCf, ProxyReadMapsDefaultIsThe311List) {
   const auto cf = MainCf::from_string("", log);
   const std::string value = *cf.raw("proxy_read_maps");
   std::vector<std::string> refs;
-  for (std::size_t i = value.find('$'); i != std::string::npos; i = value.find('$', i + 1))
+  for (std::size_t i = value.find('$'); i != std::string::npos;
+       i = value.find('$', i + 1))
     refs.push_back(value.substr(i + 1, value.find(' ', i) - i - 1));
   EXPECT_EQ(refs.size(), 103u);  // 78 (3.7-3.10) + 25 added in 3.11.0
   EXPECT_EQ(refs.front(), "local_recipient_maps");

@@ -5,12 +5,12 @@
 // input; Postfix dies there, proxyd gets a ConfigError instead.
 #include "dictcore/table_cf.h"
 
+#include <gtest/gtest.h>
+
 #include <climits>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "dictcore/config_error.h"
 
@@ -50,8 +50,9 @@ TEST(TableConfig, FileHasContinuationsDuplicatesAndNoExpansion) {
   EXPECT_FALSE(cfg.has("charset"));
   EXPECT_EQ(cfg.get_str("charset", "utf8mb4"), "utf8mb4");
   ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_EQ(log.lines[0], "./data/conf/mysql-valid.cf, line 13: overriding earlier entry: "
-                          "retry_interval");
+  EXPECT_EQ(log.lines[0],
+            "./data/conf/mysql-valid.cf, line 13: overriding earlier entry: "
+            "retry_interval");
 }
 
 TEST(TableConfig, OnlySlashOrDotNamesAreFiles) {
@@ -61,7 +62,8 @@ TEST(TableConfig, OnlySlashOrDotNamesAreFiles) {
   EXPECT_EQ(cfg.get_str("dbname", "", 1), "mail");
   // cfg_parser tests only the first character: without '/' or '.', even a
   // name with slashes selects main.cf parameters (none here).
-  const auto prefix = TableConfig::load("mysql", "data/conf/mysql-valid.cf", main_cf, log);
+  const auto prefix =
+      TableConfig::load("mysql", "data/conf/mysql-valid.cf", main_cf, log);
   EXPECT_EQ(prefix.origin(), "main.cf prefix data/conf/mysql-valid.cf_");
   EXPECT_FALSE(prefix.has("dbname"));
 }
@@ -74,11 +76,13 @@ TEST(TableConfig, MissingFileIsUnavailable) {
     ADD_FAILURE() << "no exception";
   } catch (const ConfigUnavailable& e) {
     // [postmap] "open /tmp/nope.cf: No such file or directory"
-    EXPECT_EQ(std::string(e.what()), "open ./data/conf/missing.cf: No such file or directory");
+    EXPECT_EQ(std::string(e.what()),
+              "open ./data/conf/missing.cf: No such file or directory");
   }
   EXPECT_THROW(TableConfig::load("pgsql", "/nonexistent/x.cf", main_cf, log),
                ConfigUnavailable);
-  EXPECT_THROW(TableConfig::load("pgsql", "./data/conf", main_cf, log), ConfigUnavailable);
+  EXPECT_THROW(TableConfig::load("pgsql", "./data/conf", main_cf, log),
+               ConfigUnavailable);
 }
 
 TEST(TableConfig, SyntaxErrorIsConfigErrorNotUnavailable) {
@@ -86,8 +90,9 @@ TEST(TableConfig, SyntaxErrorIsConfigErrorNotUnavailable) {
   const auto main_cf = MainCf::from_string("", log);
   const std::string msg = error_of(
       [&] { TableConfig::load("sqlite", "./data/conf/bad-syntax.cf", main_cf, log); });
-  EXPECT_EQ(msg, "./data/conf/bad-syntax.cf, line 4: missing '=' after attribute name: "
-                 "\"this is not an assignment\"");
+  EXPECT_EQ(msg,
+            "./data/conf/bad-syntax.cf, line 4: missing '=' after attribute name: "
+            "\"this is not an assignment\"");
   try {
     TableConfig::load("sqlite", "./data/conf/bad-syntax.cf", main_cf, log);
   } catch (const ConfigUnavailable&) {
@@ -116,22 +121,23 @@ TEST(TableConfig, MainCfPrefixFormExpands) {
   // [postmap] "bad numerical configuration: sq_expansion_limit = x1" style
   EXPECT_EQ(error_of([&] { cfg.get_int("expansion_limit", 0, 0, 0); }),
             "bad numerical configuration: sq_expansion_limit = $5");
-  const auto empty = TableConfig::load(
-      "sqlite", "sq", MainCf::from_string("sq_dbpath =\n", log), log);
+  const auto empty =
+      TableConfig::load("sqlite", "sq", MainCf::from_string("sq_dbpath =\n", log), log);
   // [postmap] "bad string length 0 < 1: sq_dbpath = "
   EXPECT_EQ(error_of([&] { empty.get_str("dbpath", "", 1); }),
             "bad string length 0 < 1: sq_dbpath = ");
   // -o overrides count too.
   auto overridden = MainCf::from_string("sq_dbpath = /a\n", log);
   overridden.set_override("sq_dbpath", "/b");
-  EXPECT_EQ(TableConfig::load("sqlite", "sq", overridden, log).get_str("dbpath", ""), "/b");
+  EXPECT_EQ(TableConfig::load("sqlite", "sq", overridden, log).get_str("dbpath", ""),
+            "/b");
 }
 
 struct IntCase {
   const char* value;
   int min;
   int max;
-  int expected;       // when message is empty
+  int expected;  // when message is empty
   const char* message;
 };
 
@@ -153,7 +159,8 @@ TEST(TableConfig, GetInt) {
   };
   for (const auto& c : cases) {
     NullLogger log;
-    const auto cfg = TableConfig::from_string(std::string("n = ") + c.value + "\n", "t.cf", log);
+    const auto cfg =
+        TableConfig::from_string(std::string("n = ") + c.value + "\n", "t.cf", log);
     if (*c.message == 0) {
       EXPECT_EQ(cfg.get_int("n", 99, c.min, c.max), c.expected) << c.value;
     } else {
