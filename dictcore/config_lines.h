@@ -3,6 +3,7 @@
 // lines, continuation lines starting with white space, "name = value".
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,11 +32,18 @@ struct NameValue {
 };
 
 // Parse "name = value" lines (trimmed as split_nameval does). A line without
-// '=' throws ConfigError naming origin and line.
+// '=' throws ConfigError "ORIGIN, line N: missing '=' after attribute name:
+// "TEXT"" (dict_load_fp's wording). Entries come back in file order,
+// duplicates included, so inserting them in order lets the later one win; a
+// duplicate with a different value is warned about (without the old value).
 std::vector<NameValue> parse_name_values(std::string_view text, std::string_view origin,
                                          Logger& log);
 
-// Read a whole file; throws ConfigUnavailable when it cannot be read.
+// Largest configuration file read_file() accepts (ConfigError beyond it).
+inline constexpr std::size_t kMaxConfigFileSize = 16 * 1024 * 1024;
+
+// Read a whole file; throws ConfigUnavailable when it cannot be opened or
+// read ("open PATH: reason"), ConfigError when larger than kMaxConfigFileSize.
 std::string read_file(const std::string& path);
 
 }  // namespace proxyd::dict
