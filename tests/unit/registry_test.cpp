@@ -22,22 +22,7 @@
 
 namespace proxyd::dict {
 
-// Link stubs for functions other work packages implement (absent from this
-// branch). They are weak, so a real definition wins when its object file is
-// linked in. A weak definition does not make the linker pull that object out
-// of the static library, though: should the SQL tests ever end up calling
-// this stub, it fails them loudly instead of hiding the real code.
 constexpr std::string_view kStubbedSqlName = "/nonexistent/proxyd-test.cf";
-
-__attribute__((weak)) TablePtr make_sql_table(std::string_view, std::string_view name,
-                                              OpenMode, const TableEnv&) {
-  if (name != kStubbedSqlName) {
-    ADD_FAILURE() << "weak make_sql_table stub from registry_test.cpp called for " << name
-                  << ": the real sql_table.o is not linked into this test";
-  }
-  throw ConfigUnavailable(fmt::format("open {}: No such file or directory", name));
-}
-__attribute__((weak)) bool MainCf::get_bool(std::string_view) const { return true; }
 
 namespace {
 
@@ -132,8 +117,11 @@ class OpenTableFailure : public ::testing::TestWithParam<FailCase> {};
 TEST_P(OpenTableFailure, BecomesSurrogateAndLogsOnce) {
   const auto& c = GetParam();
   CaptureLogger log;
+  NullLogger quiet;
+  MainCf main_cf = MainCf::from_string("", quiet);
   TableEnv env;
   env.log = &log;
+  env.main_cf = &main_cf;
   auto table = open_table(c.name, c.mode, env);
   const SurrogateTable* surrogate = as_surrogate(table);
   ASSERT_NE(surrogate, nullptr);
