@@ -1,2 +1,291 @@
-// Stub: implemented by the SQL work package.
+// SQL table lookups (Postfix dict_sqlite_lookup / dict_mysql_lookup /
+// dict_pgsql_lookup): non-UTF-8 keys skipped by sqlite unless UTF8_ACTIVE,
+// ASCII folding on FOLD_FIX, domain filter, suppression, then one pool job
+// that quotes on the live session, runs the query and joins the result.
+// Lookups start on the loop thread; the attempt runs on a pool worker.
 #include "dictcore/sql_table.h"
+
+#include <fmt/format.h>
+
+#include "dictcore/config_error.h"
+#include "dictcore/fold.h"
+#include "protocol/status.h"
+
+namespace proxyd::dict {
+namespace {
+
+namespace pf = protocol::flags;
+
+// The immutable part of a table, shared with jobs on worker threads.
+struct LookupSpec {
+  SqlTableConfig cfg;
+  std::string label;      // "sqlite:/etc/postfix/x.cf"
+  std::string lookup_fn;  // Postfix's function name in its messages
+  bool all_columns = false;
+};
+
+// One query attempt on a connected session (worker thread).
+Attempt attempt_lookup(const LookupSpec& spec, const std::string& key, SqlSession& session,
+                       Logger& log) {
+  Quoter quoter = [&session](std::string_view text, std::string& out) {
+    return session.escape(text, out);
+  };
+  std::string sql;
+  switch (spec.cfg.rules.expand_query(key, &quoter, sql)) {
+    case ExpandStatus::Suppressed:
+      return Attempt{false, LookupResult{ProxyStatus::NoKey, {}}};
+    case ExpandStatus::QuoteFailed:
+      log.warn("{}: cannot escape the lookup key on this connection", spec.label);
+      return Attempt{true, {}};
+    case ExpandStatus::Ok:
+      break;
+  }
+  QueryResult qr = session.query(sql);
+  switch (qr.status) {
+    case QueryStatus::HostError:
+      log.warn("{}: query failed: {}", spec.label, qr.message);
+      return Attempt{true, {}};
+    case QueryStatus::TempError:
+      log.warn("{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
+      return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
+    case QueryStatus::ConfigError:
+      log.warn("{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
+      return Attempt{false, LookupResult{ProxyStatus::Config, {}}};
+    case QueryStatus::NoResultSet:
+      if (spec.cfg.require_result_set) {
+        log.warn("{}: query failed: query returned no result set(require_result_set = yes)",
+                 spec.label);
+        return Attempt{true, {}};
+      }
+      return Attempt{false, LookupResult{ProxyStatus::NoKey, {}}};
+    case QueryStatus::Rows:
+      break;
+  }
+  ResultContext ctx{spec.label, spec.cfg.name, spec.lookup_fn, &log};
+  ResultBuilder builder(spec.cfg.rules, key, spec.cfg.expansion_limit, ctx);
+  for (const SqlRow& row : qr.rows) {
+    std::size_t columns = spec.all_columns ? row.size() : std::min<std::size_t>(row.size(), 1);
+    bool more = true;
+    for (std::size_t c = 0; c < columns && more; ++c) more = builder.add(row[c]);
+    if (!more) break;
+  }
+  return Attempt{false, builder.finish()};
+}
+
+class SqlTable final : public Table, public std::enable_shared_from_this<SqlTable> {
+ public:
+  SqlTable(std::shared_ptr<const LookupSpec> spec, std::shared_ptr<DomainFilter> domain,
+           SessionPoolPtr pool, Logger& log)
+      : spec_(std::move(spec)), domain_(std::move(domain)), pool_(std::move(pool)), log_(log) {}
+
+  uint32_t impl_flags() const override { return pf::kFixed; }
+
+  void lookup(const std::string& key_in, uint32_t flags, LookupDone done) override {
+    // sqlite never looks up non-UTF-8 keys unless the UTF-8 layer is active.
+    if (spec_->cfg.kind == SqlKind::Sqlite && (flags & pf::kUtf8Active) == 0 &&
+        !valid_utf8(key_in)) {
+      done(LookupResult{ProxyStatus::NoKey, {}});
+      return;
+    }
+    std::string key = key_in;
+    if (flags & pf::kFoldFix) ascii_lowercase(key);
+    if (!domain_) {
+      run(std::move(key), std::move(done));
+      return;
+    }
+    auto self = shared_from_this();
+    domain_->check(key, [self, key, done = std::move(done)](DomainMatch m) mutable {
+      switch (m.kind) {
+        case DomainMatch::Kind::Match:
+          self->run(std::move(key), std::move(done));
+          return;
+        case DomainMatch::Kind::NoMatch:
+          done(LookupResult{ProxyStatus::NoKey, {}});
+          return;
+        case DomainMatch::Kind::Error:
+          self->log_.warn("{} 'domain' pattern match failed for '{}'", self->spec_->label, key);
+          done(LookupResult{m.error, {}});
+          return;
+      }
+    });
+  }
+
+ private:
+  void run(std::string key, LookupDone done) {
+    if (key.empty()) {
+      log_.warn("table \"{}\": empty query string -- ignored", spec_->label);
+      done(LookupResult{ProxyStatus::NoKey, {}});
+      return;
+    }
+    if (!spec_->cfg.rules.key_usable(key)) {
+      done(LookupResult{ProxyStatus::NoKey, {}});
+      return;
+    }
+    if (!pool_) {
+      log_.warn("{}: {} support is not available in this build", spec_->label,
+                sql_kind_name(spec_->cfg.kind));
+      done(LookupResult{ProxyStatus::Retry, {}});
+      return;
+    }
+    Logger* log = &log_;
+    pool_->submit(PoolJob{
+        [spec = spec_, key = std::move(key), log](SqlSession& session) {
+          return attempt_lookup(*spec, key, session, *log);
+        },
+        std::move(done)});
+  }
+
+  std::shared_ptr<const LookupSpec> spec_;
+  std::shared_ptr<DomainFilter> domain_;
+  SessionPoolPtr pool_;
+  Logger& log_;
+};
+
+// Postfix's own lookup function names, used in its warnings.
+std::string_view lookup_fn_name(SqlKind kind) {
+  switch (kind) {
+    case SqlKind::Sqlite:
+      return "dict_sqlite_lookup";
+    case SqlKind::Mysql:
+      return "dict_mysql_lookup";
+    case SqlKind::Pgsql:
+      return "dict_pgsql_lookup";
+  }
+  return "dict_sql_lookup";
+}
+
+std::optional<std::string> opt_str(const SqlParamSource& p, std::string_view name) {
+  if (!p.has(name)) return std::nullopt;
+  return p.get_str(name, "");
+}
+
+}  // namespace
+
+std::optional<SqlKind> sql_kind_from_type(std::string_view type) {
+  if (type == "sqlite") return SqlKind::Sqlite;
+  if (type == "mysql") return SqlKind::Mysql;
+  if (type == "pgsql") return SqlKind::Pgsql;
+  return std::nullopt;
+}
+
+SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
+                                      const SqlParamSource& p) {
+  SqlTableConfig cfg;
+  cfg.kind = kind;
+  cfg.name = std::string(name);
+  cfg.origin = p.origin();
+  ConnectParams& c = cfg.connect;
+  c.kind = kind;
+
+  // Connection parameters, in the order Postfix reads them.
+  switch (kind) {
+    case SqlKind::Sqlite: {
+      std::string dbpath = p.get_str("dbpath", "", 1);
+      c.hosts.push_back(HostSpec{dbpath, HostKind::Unix, dbpath, {}});
+      break;
+    }
+    case SqlKind::Mysql:
+      c.user = p.get_str("user", "");
+      c.password = p.get_str("password", "");
+      c.dbname = p.get_str("dbname", "", 1);
+      c.charset = p.get_str("charset", "utf8mb4", 1);
+      c.retry_interval = std::chrono::seconds(p.get_int("retry_interval", 60, 1));
+      c.idle_interval = std::chrono::seconds(p.get_int("idle_interval", 60, 1));
+      c.option_file = opt_str(p, "option_file");
+      c.option_group = p.get_str("option_group", "client");
+      c.tls_key_file = opt_str(p, "tls_key_file");
+      c.tls_cert_file = opt_str(p, "tls_cert_file");
+      c.tls_CAfile = opt_str(p, "tls_CAfile");
+      c.tls_CApath = opt_str(p, "tls_CApath");
+      c.tls_ciphers = opt_str(p, "tls_ciphers");
+      if (p.has("tls_verify_cert")) c.tls_verify_cert = p.get_bool("tls_verify_cert", false);
+      cfg.require_result_set = p.get_bool("require_result_set", true);
+      break;
+    case SqlKind::Pgsql:
+      c.user = p.get_str("user", "");
+      c.password = p.get_str("password", "");
+      c.dbname = p.get_str("dbname", "");
+      c.encoding = p.get_str("encoding", "UTF8", 1);
+      c.retry_interval = std::chrono::seconds(p.get_int("retry_interval", 60, 1));
+      c.idle_interval = std::chrono::seconds(p.get_int("idle_interval", 60, 1));
+      break;
+  }
+
+  std::string result_format = p.get_str("result_format", "%s", 1);
+  cfg.expansion_limit = p.get_int("expansion_limit", 0);
+
+  std::string query;
+  if (p.has("query")) {
+    query = p.get_str("query", "");
+  } else if (kind == SqlKind::Pgsql && p.has("select_function")) {
+    query = fmt::format("SELECT {}('%s')", p.get_str("select_function", ""));
+  } else {
+    LegacyQueryParts parts;
+    parts.table = opt_str(p, "table");
+    parts.select_field = opt_str(p, "select_field");
+    parts.where_field = opt_str(p, "where_field");
+    parts.additional_conditions = p.get_str("additional_conditions", "");
+    query = build_legacy_query(parts, cfg.origin);
+  }
+  cfg.rules = ExpandRules::parse(std::move(query), std::move(result_format), cfg.origin);
+  cfg.domain_list = p.get_str("domain", "");
+
+  if (kind == SqlKind::Mysql) {
+    c.hosts = parse_mysql_hosts(p.get_str("hosts", ""), cfg.origin);
+  } else if (kind == SqlKind::Pgsql) {
+    c.hosts = parse_pgsql_hosts(p.get_str("hosts", ""));
+    for (const HostSpec& h : c.hosts) {
+      if (h.kind != HostKind::Uri && c.dbname.empty()) {
+        // Postfix 3.10+ opens a surrogate here (lookups fail with RETRY).
+        throw ConfigUnavailable(fmt::format("pgsql:{} host target '{}' requires dbname setting",
+                                            name, h.name));
+      }
+    }
+  }
+  return cfg;
+}
+
+TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParamSource& params,
+                             OpenMode mode, const TableEnv& env, const SqlTableHooks& hooks) {
+  std::string type(sql_kind_name(kind));
+  if (mode != OpenMode::ReadOnly) {
+    // Postfix: a surrogate whose every operation fails with RETRY.
+    throw ConfigUnavailable(fmt::format("{}:{} map requires O_RDONLY access mode", type, name));
+  }
+  if (env.log == nullptr || env.pools == nullptr) {
+    throw ConfigError(fmt::format("{}:{}: no session pools configured", type, name));
+  }
+  auto spec = std::make_shared<LookupSpec>();
+  spec->cfg = parse_sql_table_config(kind, name, params);
+  spec->label = fmt::format("{}:{}", type, name);
+  spec->lookup_fn = std::string(lookup_fn_name(kind));
+
+  std::shared_ptr<DomainFilter> domain;
+  if (!spec->cfg.domain_list.empty()) {
+    domain = DomainFilter::parse(spec->cfg.domain_list, spec->cfg.name, hooks.domain_opener,
+                                 *env.log);
+  }
+
+  if (kind == SqlKind::Sqlite && !hooks.driver_factory) {
+    // Postfix 3.10+ opens the database at table open and substitutes a
+    // surrogate (RETRY on every lookup) when that fails.
+    const HostSpec& db = spec->cfg.connect.hosts.front();
+    ConnectResult probe = make_sqlite_driver(spec->cfg.connect)->connect(db);
+    if (!probe.session) {
+      throw ConfigUnavailable(fmt::format("{}: {}", spec->label, probe.error));
+    }
+  }
+  SessionPoolPtr pool = env.pools->pool_for(spec->cfg.connect, hooks.driver_factory);
+  if (pool) {
+    spec->all_columns = pool->all_columns();
+  } else {
+    env.log->warn("{}: no {} driver in this build: every lookup will fail with RETRY",
+                  spec->label, type);
+  }
+  auto table = std::make_shared<SqlTable>(std::move(spec), std::move(domain), std::move(pool),
+                                          *env.log);
+  table->set_name(fmt::format("{}:{}", type, name));
+  return table;
+}
+
+}  // namespace proxyd::dict

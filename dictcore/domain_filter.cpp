@@ -1,0 +1,167 @@
+// Domain list of SQL tables (Postfix db_common_check_domain over
+// string_list / match_list_parse / match_string). Patterns and domains are
+// folded with ASCII lowercase only.
+// XXX(sql): Postfix casefolds non-ASCII text with ICU when smtputf8_enable
+// is on (e.g. "STRASSE"/"straße" variants); we compare such bytes exactly.
+#include "dictcore/domain_filter.h"
+
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "dictcore/config_error.h"
+#include "dictcore/fold.h"
+#include "protocol/status.h"
+
+namespace proxyd::dict {
+namespace {
+
+constexpr std::string_view kSeparators = ", \t\r\n";  // CHARS_COMMA_SP
+
+// Next token split on separators, keeping {...} groups whole (mystrtokq).
+std::string_view next_token(std::string_view& rest) {
+  std::size_t i = 0;
+  while (i < rest.size() && kSeparators.find(rest[i]) != std::string_view::npos) ++i;
+  if (i == rest.size()) {
+    rest = {};
+    return {};
+  }
+  std::size_t start = i;
+  int level = 0;
+  for (; i < rest.size(); ++i) {
+    char c = rest[i];
+    if (c == '{') {
+      ++level;
+    } else if (level > 0 && c == '}') {
+      --level;
+    } else if (level == 0 && kSeparators.find(c) != std::string_view::npos) {
+      break;
+    }
+  }
+  std::string_view token = rest.substr(start, i - start);
+  rest = (i < rest.size()) ? rest.substr(i + 1) : std::string_view{};
+  return token;
+}
+
+// A pattern naming a table: "type:name" not starting with '['.
+bool is_table_pattern(std::string_view item) {
+  return !item.empty() && item[0] != '[' && item.find(':') != std::string_view::npos;
+}
+
+}  // namespace
+
+std::shared_ptr<DomainFilter> DomainFilter::parse(std::string_view list, std::string origin,
+                                                  const TableOpener& opener, Logger& log) {
+  std::shared_ptr<DomainFilter> filter(new DomainFilter(std::move(origin), log));
+  filter->parse_into(list, true, 0, opener);
+  return filter;
+}
+
+void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
+                              const TableOpener& opener) {
+  std::string_view rest = text;
+  for (std::string_view token = next_token(rest); !token.empty();
+       token = next_token(rest)) {
+    if (token[0] == '#') {
+      log_->warn("{}: comment at end of line is not supported: {} {}", origin_, token, rest);
+      break;
+    }
+    bool match = init_match;
+    std::string_view item = token;
+    while (!item.empty() && item[0] == '!') {
+      match = !match;
+      item.remove_prefix(1);
+    }
+    if (item.empty()) throw ConfigError(fmt::format("{}: no pattern after '!'", origin_));
+
+    if (item[0] == '/') {
+      if (depth >= kMaxFileDepth) {
+        throw ConfigError(fmt::format("{}: domain list files nested too deeply at {}",
+                                      origin_, item));
+      }
+      std::ifstream in{std::string(item), std::ios::binary};
+      if (!in) {
+        // Postfix substitutes a table whose every lookup fails (RETRY).
+        log_->warn("{}: open file {}: cannot read", origin_, item);
+        patterns_.push_back(Pattern{!match, {}, fmt::format("nofile:{}", item), nullptr, true});
+        continue;
+      }
+      std::string line;
+      std::size_t total = 0;
+      while (std::getline(in, line)) {
+        total += line.size() + 1;
+        if (total > kMaxFileBytes) {
+          throw ConfigError(fmt::format("{}: domain list file {} is too large", origin_, item));
+        }
+        if (!line.empty() && line[0] == '#') continue;
+        parse_into(line, match, depth + 1, opener);
+      }
+      continue;
+    }
+    if (is_table_pattern(item)) {
+      if (!opener) {
+        throw ConfigError(fmt::format(
+            "{}: domain list entry {}: table lookups are not supported here", origin_, item));
+      }
+      TablePtr table = opener(item);
+      if (!table) {
+        throw ConfigError(fmt::format("{}: cannot open domain list table {}", origin_, item));
+      }
+      patterns_.push_back(Pattern{!match, {}, std::string(item), std::move(table), false});
+      continue;
+    }
+    patterns_.push_back(Pattern{!match, ascii_lowercased(item), {}, nullptr, false});
+  }
+}
+
+void DomainFilter::check(std::string_view key, std::function<void(DomainMatch)> done) const {
+  std::size_t at = key.rfind('@');
+  if (at == std::string_view::npos || at == 0) {
+    done(DomainMatch{DomainMatch::Kind::NoMatch});
+    return;
+  }
+  match_from(0, ascii_lowercased(key.substr(at + 1)), std::move(done));
+}
+
+void DomainFilter::match_from(std::size_t index, std::string domain,
+                              std::function<void(DomainMatch)> done) const {
+  using Kind = DomainMatch::Kind;
+  for (; index < patterns_.size(); ++index) {
+    const Pattern& p = patterns_[index];
+    if (p.unavailable) {
+      log_->warn("{}: {}: table lookup problem", origin_, p.table_name);
+      done(DomainMatch{Kind::Error, ProxyStatus::Retry});
+      return;
+    }
+    if (!p.table) {
+      if (p.literal == domain) {
+        done(DomainMatch{p.negate ? Kind::NoMatch : Kind::Match});
+        return;
+      }
+      continue;
+    }
+    // Table entry: continue in the callback (which may run synchronously).
+    auto self = shared_from_this();
+    std::string key = domain;
+    p.table->lookup(
+        key, protocol::flags::kLock | protocol::flags::kUtf8Request,
+        [self, index, domain = std::move(domain), done = std::move(done)](
+            LookupResult r) mutable {
+          const Pattern& pat = self->patterns_[index];
+          if (r.status == ProxyStatus::Ok) {
+            done(DomainMatch{pat.negate ? Kind::NoMatch : Kind::Match});
+          } else if (r.status == ProxyStatus::NoKey) {
+            self->match_from(index + 1, std::move(domain), std::move(done));
+          } else {
+            self->log_->warn("{}: {}: table lookup problem", self->origin_, pat.table_name);
+            done(DomainMatch{Kind::Error, r.status == ProxyStatus::Retry ? ProxyStatus::Retry
+                                                                         : ProxyStatus::Config});
+          }
+        });
+    return;
+  }
+  done(DomainMatch{Kind::NoMatch});
+}
+
+}  // namespace proxyd::dict

@@ -1,0 +1,137 @@
+// The SQL session seam: what the pool and the SQL table need from a database
+// driver, without any driver header. A driver (sqlite, mysql, pgsql) is built
+// once per database identity from ConnectParams and creates sessions, each
+// connected to one host of the host list (Postfix dict_mysql/dict_pgsql
+// HOST, dict_sqlite's single database). Sessions are used by one worker
+// thread at a time; drivers must be safe to call from any worker thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace proxyd::dict {
+
+// Which Postfix table type a driver implements.
+enum class SqlKind { Sqlite, Mysql, Pgsql };
+
+// "sqlite", "mysql", "pgsql".
+std::string_view sql_kind_name(SqlKind kind);
+
+// One result row; nullopt is SQL NULL (a pgsql driver reports NULL as "",
+// as Postfix's PQgetvalue does).
+using SqlRow = std::vector<std::optional<std::string>>;
+
+// Outcome class of one query.
+enum class QueryStatus {
+  Rows,         // a result set (possibly empty) is in rows
+  NoResultSet,  // the statement produced no result set (mysql: DO 1, UPDATE)
+  HostError,    // query or connection failed: mark the host down, try another
+  TempError,    // failed, connection still usable: RETRY (sqlite step error)
+  ConfigError   // the statement cannot work as configured: CONFIG
+};
+
+// Result of SqlSession::query.
+struct QueryResult {
+  QueryStatus status = QueryStatus::HostError;
+  std::vector<SqlRow> rows;  // status == Rows
+  std::string message;       // error text for logs (never contains passwords)
+};
+
+// Where a host entry points. Postfix prefers UNIX sockets, then TCP, then
+// (pgsql) connection URIs.
+enum class HostKind { Unix, Inet, Uri };
+
+// One parsed entry of the "hosts" list (or the sqlite dbpath).
+struct HostSpec {
+  std::string text;  // as written, for logs ("unix:/run/mysqld.sock")
+  HostKind kind = HostKind::Inet;
+  std::string name;  // socket path/dir, host name, URI, or dbpath; "" = library default
+  std::string port;  // pgsql: as written; mysql: resolved decimal number; may be ""
+};
+
+// Everything needed to connect, for every driver. Together these settings
+// make up the database identity that pools are keyed on.
+struct ConnectParams {
+  SqlKind kind = SqlKind::Sqlite;
+  std::vector<HostSpec> hosts;  // parsed; sqlite: one Unix "host" = dbpath
+  std::string user;
+  std::string password;  // never logged
+  std::string dbname;
+  std::string charset;   // mysql (3.9+, default utf8mb4)
+  std::string encoding;  // pgsql (3.8+, default UTF8)
+  std::optional<std::string> option_file;  // mysql
+  std::string option_group = "client";     // mysql ("" = unset)
+  std::optional<std::string> tls_key_file, tls_cert_file, tls_CAfile, tls_CApath,
+      tls_ciphers;                        // mysql
+  std::optional<bool> tls_verify_cert;    // mysql, unset = library default
+  std::chrono::seconds retry_interval{60};  // host stays down this long
+  std::chrono::seconds idle_interval{60};   // idle sessions closed after this
+
+  // Key identifying the database: equal keys share one pool. Includes the
+  // password, so it must never be logged; use label() for messages.
+  std::string identity_key() const;
+
+  // Loggable description ("mysql:db@host1,host2 user=u").
+  std::string label() const;
+};
+
+// A connection to one host. Used by one thread at a time.
+class SqlSession {
+ public:
+  virtual ~SqlSession() = default;
+
+  // Append the escaped form of text (string-literal contents, no quotes) to
+  // out, using the live connection's character set. False = the connection
+  // is unusable (the host is marked down).
+  virtual bool escape(std::string_view text, std::string& out) = 0;
+
+  // Run one statement and collect its first result set.
+  virtual QueryResult query(const std::string& sql) = 0;
+};
+
+// Result of SqlDriver::connect.
+struct ConnectResult {
+  std::unique_ptr<SqlSession> session;  // null on failure
+  std::string error;                    // why, for the log
+};
+
+// Creates sessions for the hosts of one database identity.
+class SqlDriver {
+ public:
+  virtual ~SqlDriver() = default;
+
+  // Connect to host. Blocking; called on a worker thread.
+  virtual ConnectResult connect(const HostSpec& host) = 0;
+
+  // True when results take every column of every row (mysql, pgsql); false
+  // for only the first column (sqlite).
+  virtual bool all_columns() const = 0;
+
+  // Per-worker-thread library setup/teardown (Connector/C++ threadInit/End).
+  virtual void thread_init() {}
+  virtual void thread_end() {}
+};
+
+// Driver factories; each lives in its session_<driver>.cpp. A factory
+// returns null when that driver is not linked into this build.
+std::unique_ptr<SqlDriver> make_sqlite_driver(const ConnectParams& params);
+std::unique_ptr<SqlDriver> make_mysql_driver(const ConnectParams& params);
+std::unique_ptr<SqlDriver> make_pgsql_driver(const ConnectParams& params);
+
+// The factory for params.kind.
+std::unique_ptr<SqlDriver> make_driver(const ConnectParams& params);
+
+// Parse a mysql "hosts" value (unix:/path, inet:host[:port], host[:port];
+// "localhost" = the library's default UNIX socket). Empty = "localhost".
+// Throws ConfigError for an unknown port service.
+std::vector<HostSpec> parse_mysql_hosts(std::string_view hosts, std::string_view origin);
+
+// Parse a pgsql "hosts" value (scheme://... URIs, unix:/dir, inet:host[:port],
+// /dir, host[:port]). Empty = "localhost".
+std::vector<HostSpec> parse_pgsql_hosts(std::string_view hosts);
+
+}  // namespace proxyd::dict
