@@ -6,19 +6,19 @@
 // connection's mysql_real_escape_string, only the first result set kept and
 // the rest drained, a second result set with data or any error failing the
 // host. Unlike Postfix, connect/read/write timeouts bound a dead server.
-#include <mysql_connection.h>
-#include <mysql_driver.h>
 #include <cppconn/exception.h>
 #include <cppconn/resultset.h>
 #include <cppconn/resultset_metadata.h>
 #include <cppconn/statement.h>
+#include <fmt/format.h>
+#include <mysql_connection.h>
+#include <mysql_driver.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <exception>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "dictcore/session.h"
 
@@ -99,11 +99,33 @@ class MysqlSession final : public SqlSession {
   }
 
   static void collect(sql::ResultSet& rs, std::vector<SqlRow>& rows) {
-    const unsigned columns = rs.getMetaData()->getColumnCount();
+    sql::ResultSetMetaData* meta = rs.getMetaData();
+    const unsigned columns = meta->getColumnCount();
+    // Byte width of each BIT column (0 for other types): the connector turns
+    // BIT values into decimal text, Postfix sees the raw big-endian bytes.
+    std::vector<unsigned> bit_bytes(columns + 1, 0);
+    for (unsigned c = 1; c <= columns; ++c) {
+      if (meta->getColumnTypeName(c).asStdString() == "BIT") {
+        bit_bytes[c] = std::min(8u, (meta->getColumnDisplaySize(c) + 7) / 8);
+      }
+    }
     while (rs.next()) {
       SqlRow row;
       row.reserve(columns);
       for (unsigned c = 1; c <= columns; ++c) {
+        if (bit_bytes[c] != 0) {
+          uint64_t bits = rs.getUInt64(c);
+          if (rs.wasNull()) {
+            row.emplace_back(std::nullopt);
+            continue;
+          }
+          std::string raw;
+          for (unsigned i = bit_bytes[c]; i-- > 0;) {
+            raw.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+          }
+          row.emplace_back(c_string(raw));
+          continue;
+        }
         sql::SQLString value = rs.getString(c);
         if (rs.wasNull()) {
           row.emplace_back(std::nullopt);
@@ -160,7 +182,8 @@ class MysqlDriver final : public SqlDriver {
     std::string where = fmt::format("host {} database {}", host.text, params_.dbname);
     sql::ConnectOptionsMap options;
     if (std::string why = host_options(host, options); !why.empty()) {
-      return ConnectResult{nullptr, fmt::format("connect to mysql server {}: {}", where, why)};
+      return ConnectResult{nullptr,
+                           fmt::format("connect to mysql server {}: {}", where, why)};
     }
     options["userName"] = params_.user;
     options["password"] = params_.password;
@@ -190,17 +213,21 @@ class MysqlDriver final : public SqlDriver {
     try {
       std::unique_ptr<sql::Connection> conn(driver_.connect(options));
       if (!conn) {
-        return ConnectResult{nullptr,
-                             fmt::format("connect to mysql server {}: no connection", where)};
+        return ConnectResult{
+            nullptr, fmt::format("connect to mysql server {}: no connection", where)};
       }
-      return ConnectResult{std::make_unique<MysqlSession>(std::move(conn), std::move(where)), {}};
+      return ConnectResult{
+          std::make_unique<MysqlSession>(std::move(conn), std::move(where)), {}};
     } catch (const sql::SQLException& e) {
-      return ConnectResult{nullptr, fmt::format("connect to mysql server {}: {} (errno {})",
-                                                where, e.what(), e.getErrorCode())};
+      return ConnectResult{nullptr,
+                           fmt::format("connect to mysql server {}: {} (errno {})", where,
+                                       e.what(), e.getErrorCode())};
     } catch (const std::exception& e) {
-      return ConnectResult{nullptr, fmt::format("connect to mysql server {}: {}", where, e.what())};
+      return ConnectResult{
+          nullptr, fmt::format("connect to mysql server {}: {}", where, e.what())};
     } catch (...) {
-      return ConnectResult{nullptr, fmt::format("connect to mysql server {}: unknown error", where)};
+      return ConnectResult{
+          nullptr, fmt::format("connect to mysql server {}: unknown error", where)};
     }
   }
 
@@ -219,18 +246,24 @@ class MysqlDriver final : public SqlDriver {
         options["socket"] = host.name;
         return {};
       case HostKind::Inet: {
+        if (host.name.empty()) {
+          // mysql_real_connect with an empty host name uses the default
+          // socket, which is what Postfix gets for "inet:" or ":port".
+          options["socket"] = std::string();
+          return {};
+        }
         // The connector parses hostName as a URI; brackets keep the name
         // (an IPv6 address, say) away from its ':' and '/' handling.
-        if (host.name.empty() || host.name.find_first_of("[]") != std::string::npos) {
+        if (host.name.find_first_of("[]") != std::string::npos) {
           return fmt::format("bad host name '{}'", host.name);
         }
         options["hostName"] = "tcp://[" + host.name + "]";
         int port = 0;  // 0: the library default (3306 or the option file's)
         if (!host.port.empty()) {
-          auto [end, ec] = std::from_chars(host.port.data(), host.port.data() + host.port.size(),
-                                           port);
-          if (ec != std::errc() || end != host.port.data() + host.port.size() || port < 0 ||
-              port > 65535) {
+          auto [end, ec] = std::from_chars(host.port.data(),
+                                           host.port.data() + host.port.size(), port);
+          if (ec != std::errc() || end != host.port.data() + host.port.size() ||
+              port < 0 || port > 65535) {
             return fmt::format("bad port '{}'", host.port);
           }
         }

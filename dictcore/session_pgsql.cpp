@@ -6,14 +6,13 @@
 // PQexec with TUPLES_OK/COMMAND_OK as the only successes (COMMAND_OK is an
 // empty answer), every other outcome failing the host, SQL NULL read as ""
 // (PQgetvalue). Unlike Postfix, connect_timeout and TCP keepalives are set.
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 #include <exception>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "dictcore/session.h"
 
@@ -57,14 +56,16 @@ bool libpq_uri(const std::string& text) {
 
 class PgsqlSession final : public SqlSession {
  public:
-  PgsqlSession(ConnPtr conn, std::string where) : conn_(std::move(conn)), where_(std::move(where)) {}
+  PgsqlSession(ConnPtr conn, std::string where)
+      : conn_(std::move(conn)), where_(std::move(where)) {}
 
   bool escape(std::string_view text, std::string& out) override {
     if (text.size() > (out.max_size() - out.size() - 1) / 2) return false;
     try {
       std::string buf(2 * text.size() + 1, '\0');
       int error = 1;
-      std::size_t n = PQescapeStringConn(conn_.get(), buf.data(), text.data(), text.size(), &error);
+      std::size_t n =
+          PQescapeStringConn(conn_.get(), buf.data(), text.data(), text.size(), &error);
       if (error != 0) return false;  // Postfix marks the host failed
       out.append(buf.data(), n);
       return true;
@@ -141,18 +142,20 @@ class PgsqlDriver final : public SqlDriver {
   explicit PgsqlDriver(const ConnectParams& params) : params_(params) {}
 
   ConnectResult connect(const HostSpec& host) override {
-    std::string where = host.kind == HostKind::Uri
-                            ? fmt::format("host {}", redact_uri(host.text))
-                            : fmt::format("host {} database {}", host.text, params_.dbname);
+    std::string where =
+        host.kind == HostKind::Uri
+            ? fmt::format("host {}", redact_uri(host.text))
+            : fmt::format("host {} database {}", host.text, params_.dbname);
     ConnPtr conn;
     try {
       conn = open(host);
     } catch (const std::exception& e) {
-      return ConnectResult{nullptr, fmt::format("connect to pgsql server {}: {}", where, e.what())};
+      return ConnectResult{
+          nullptr, fmt::format("connect to pgsql server {}: {}", where, e.what())};
     }
     if (!conn) {
-      return ConnectResult{nullptr,
-                           fmt::format("connect to pgsql server {}: out of memory", where)};
+      return ConnectResult{
+          nullptr, fmt::format("connect to pgsql server {}: out of memory", where)};
     }
     if (PQstatus(conn.get()) != CONNECTION_OK) {
       return ConnectResult{nullptr, fmt::format("connect to pgsql server {}: {}", where,
@@ -160,13 +163,16 @@ class PgsqlDriver final : public SqlDriver {
     }
     // Server NOTICEs and WARNINGs would go to stderr by default; a lookup
     // has no use for them.
-    PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn.get(), [](void*, const char*) {}, nullptr);
     if (!params_.encoding.empty() &&
         PQsetClientEncoding(conn.get(), params_.encoding.c_str()) != 0) {
-      return ConnectResult{nullptr, fmt::format("pgsql server {}: cannot set the encoding to {}",
-                                                where, params_.encoding)};
+      return ConnectResult{
+          nullptr, fmt::format("pgsql server {}: cannot set the encoding to {}", where,
+                               params_.encoding)};
     }
-    return ConnectResult{std::make_unique<PgsqlSession>(std::move(conn), std::move(where)), {}};
+    return ConnectResult{
+        std::make_unique<PgsqlSession>(std::move(conn), std::move(where)), {}};
   }
 
   bool all_columns() const override { return true; }
@@ -216,7 +222,8 @@ class PgsqlDriver final : public SqlDriver {
     }
     std::size_t colon = uri.find(':', auth_start);
     std::string out = uri;
-    if (colon != std::string::npos && colon < at) out = uri.substr(0, colon + 1) + "*" + uri.substr(at);
+    if (colon != std::string::npos && colon < at)
+      out = uri.substr(0, colon + 1) + "*" + uri.substr(at);
     return strip_query_password(out);
   }
 

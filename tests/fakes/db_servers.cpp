@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -24,8 +25,6 @@
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace proxyd::testing {
 namespace {
@@ -174,15 +173,17 @@ bool DbServer::wait_ready(const std::string& socket_path, std::string& error) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      error = fmt::format("server exited during start-up; log {}:\n{}", log_, read_file(log_));
+      error = fmt::format("server exited during start-up; log {}:\n{}", log_,
+                          read_file(log_));
       return false;
     }
     if (unix_connectable(socket_path) && admin_sql("SELECT 1", last)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  error = fmt::format("server not ready within {}s ({}); log {}:\n{}",
-                      std::chrono::duration_cast<std::chrono::seconds>(kStartBudget).count(), last,
-                      log_, read_file(log_));
+  error =
+      fmt::format("server not ready within {}s ({}); log {}:\n{}",
+                  std::chrono::duration_cast<std::chrono::seconds>(kStartBudget).count(),
+                  last, log_, read_file(log_));
   return false;
 }
 
@@ -198,8 +199,8 @@ std::unique_ptr<MariaDbServer> MariaDbServer::start(std::string& error) {
   s->log_ = s->dir_ + "/server.log";
   s->port_ = free_port();
   if (!run_tool({"mariadb-install-db", "--no-defaults", "--datadir=" + s->dir_ + "/data",
-                 "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db",
-                 "--skip-name-resolve"},
+                 "--user=root", "--auth-root-authentication-method=normal",
+                 "--skip-test-db", "--skip-name-resolve"},
                 s->dir_ + "/install.log", std::nullopt, error)) {
     return nullptr;
   }
@@ -216,14 +217,14 @@ std::unique_ptr<MariaDbServer> MariaDbServer::start(std::string& error) {
 }
 
 bool MariaDbServer::spawn(std::string& error) {
-  pid_ = spawn_process({"mariadbd", "--no-defaults", "--datadir=" + dir_ + "/data",
-                        "--socket=" + socket(), fmt::format("--port={}", port_),
-                        "--bind-address=127.0.0.1", "--skip-name-resolve", "--user=root",
-                        "--pid-file=" + dir_ + "/pid", "--skip-log-bin",
-                        "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
-                        "--innodb-flush-log-at-trx-commit=0", "--character-set-server=utf8mb4",
-                        "--collation-server=utf8mb4_general_ci"},
-                       log_, std::nullopt);
+  pid_ = spawn_process(
+      {"mariadbd", "--no-defaults", "--datadir=" + dir_ + "/data", "--socket=" + socket(),
+       fmt::format("--port={}", port_), "--bind-address=127.0.0.1", "--skip-name-resolve",
+       "--user=root", "--pid-file=" + dir_ + "/pid", "--skip-log-bin",
+       "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
+       "--innodb-flush-log-at-trx-commit=0", "--character-set-server=utf8mb4",
+       "--collation-server=utf8mb4_general_ci"},
+      log_, std::nullopt);
   if (pid_ < 0) {
     error = "fork failed";
     return false;
@@ -234,8 +235,8 @@ bool MariaDbServer::spawn(std::string& error) {
 int MariaDbServer::kill_signal() const { return SIGKILL; }
 
 bool MariaDbServer::admin_sql(const std::string& sql, std::string& error) {
-  return run_tool({"mariadb", "--no-defaults", "--socket=" + socket(), "-uroot", "--batch",
-                   "-e", sql},
+  return run_tool({"mariadb", "--no-defaults", "--socket=" + socket(), "-uroot",
+                   "--batch", "-e", sql},
                   dir_ + "/client.log", std::nullopt, error);
 }
 
@@ -260,9 +261,10 @@ std::unique_ptr<PgServer> PgServer::start(std::string& error) {
   auto tool = [&bindir](const char* name) {
     return bindir.empty() ? std::string(name) : bindir + "/" + name;
   };
-  if (!run_tool({tool("initdb"), "-D", s->dir_ + "/data", "-U", "postgres", "-E", "UTF8",
-                 "--locale=C", "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256"},
-                s->dir_ + "/initdb.log", account, error)) {
+  if (!run_tool(
+          {tool("initdb"), "-D", s->dir_ + "/data", "-U", "postgres", "-E", "UTF8",
+           "--locale=C", "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256"},
+          s->dir_ + "/initdb.log", account, error)) {
     return nullptr;
   }
   {
@@ -284,10 +286,11 @@ bool PgServer::spawn(std::string& error) {
   std::string bin = std::filesystem::exists("/usr/lib/postgresql/15/bin/postgres")
                         ? "/usr/lib/postgresql/15/bin/postgres"
                         : "postgres";
-  pid_ = spawn_process({bin, "-D", dir_ + "/data", "-k", dir_, "-p", std::to_string(port_), "-c",
-                        "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                        "shared_buffers=16MB", "-c", "password_encryption=scram-sha-256"},
-                       log_, postgres_account());
+  pid_ =
+      spawn_process({bin, "-D", dir_ + "/data", "-k", dir_, "-p", std::to_string(port_),
+                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
+                     "shared_buffers=16MB", "-c", "password_encryption=scram-sha-256"},
+                    log_, postgres_account());
   if (pid_ < 0) {
     error = "fork failed";
     return false;
@@ -305,9 +308,10 @@ bool PgServer::admin_sql(const std::string& sql, std::string& error) {
     out << sql << "\n";
   }
   chmod(script.c_str(), 0644);
-  return run_tool({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", dir_, "-p",
-                   std::to_string(port_), "-U", "postgres", "-d", "postgres", "-f", script},
-                  dir_ + "/client.log", std::nullopt, error);
+  return run_tool(
+      {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", dir_, "-p",
+       std::to_string(port_), "-U", "postgres", "-d", "postgres", "-f", script},
+      dir_ + "/client.log", std::nullopt, error);
 }
 
 }  // namespace proxyd::testing

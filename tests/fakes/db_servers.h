@@ -5,9 +5,10 @@
 // PostgreSQL (which refuses root) as the "postgres" user. Test thread only.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
-#include <sys/types.h>
 
 namespace proxyd::testing {
 

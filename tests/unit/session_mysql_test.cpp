@@ -4,14 +4,13 @@
 // no set reported, a second set with data fails the host), charset handling,
 // and failures (bad password, dead port, server killed mid-session).
 // Needs mariadb-server (scripts/deps.sh --all); fails, never skips, without it.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <fstream>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "dictcore/session.h"
 #include "tests/fakes/db_servers.h"
@@ -60,7 +59,9 @@ class MysqlSessionTest : public ::testing::Test {
     EXPECT_TRUE(r.session) << r.error;
     return std::move(r.session);
   }
-  static std::unique_ptr<SqlSession> connect_socket() { return connect(params(), socket_host()); }
+  static std::unique_ptr<SqlSession> connect_socket() {
+    return connect(params(), socket_host());
+  }
 
   // The single value of a one-row, one-column query.
   static std::optional<std::string> scalar(SqlSession& s, const std::string& sql) {
@@ -124,7 +125,8 @@ TEST_F(MysqlSessionTest, BadPasswordFailsWithoutLeakingIt) {
 
 TEST_F(MysqlSessionTest, DeadPortFailsQuickly) {
   auto start = std::chrono::steady_clock::now();
-  ConnectResult r = make_mysql_driver(params())->connect(tcp_host(proxyd::testing::dead_port()));
+  ConnectResult r =
+      make_mysql_driver(params())->connect(tcp_host(proxyd::testing::dead_port()));
   EXPECT_FALSE(r.session);
   EXPECT_FALSE(r.error.empty());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
@@ -186,7 +188,8 @@ TEST_F(MysqlSessionTest, EscapeRoundTripsThroughTheServer) {
       "o'ne\\il\"x",  // SPEC 6.3: round-trips through Postfix's mysql table
       "'; DROP TABLE x; --",
       "100% _under_",
-      "tab\there\nnewline\rcr\x1a" "ctrl-z",
+      "tab\there\nnewline\rcr\x1a"
+      "ctrl-z",
       "\\'\\\\''",
       "caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80",  // UTF-8 incl. 4-byte
       "",
@@ -208,6 +211,29 @@ TEST_F(MysqlSessionTest, NullIsNulloptAndEmptyStaysEmpty) {
   std::vector<SqlRow> want = {{"a", std::nullopt, "", "b"},
                               {"c", std::nullopt, std::nullopt, std::nullopt}};
   EXPECT_EQ(r.rows, want);
+}
+
+TEST_F(MysqlSessionTest, ValuesAreRawBytesCutAtNul) {
+  // Checked with Postfix 3.7.11's postmap: X'610062' answers "a",
+  // b'1000001' answers "A", a BIT(16) column 0x4142 answers "AB".
+  auto s = connect_socket();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(scalar(*s, "SELECT X'610062'"), "a");
+  EXPECT_EQ(scalar(*s, "SELECT b'1000001'"), "A");
+  EXPECT_EQ(scalar(*s, "SELECT X'C3FF'"), "\xC3\xFF");
+  ASSERT_EQ(s->query("CREATE TABLE IF NOT EXISTS bits (b BIT(16), c BIT(3), z BIT(16), "
+                     "n BIT(64) NOT NULL, m BIT(8))")
+                .status,
+            QueryStatus::NoResultSet);
+  ASSERT_EQ(s->query("DELETE FROM bits").status, QueryStatus::NoResultSet);
+  ASSERT_EQ(s->query("INSERT INTO bits VALUES (X'4142', b'101', X'0041', "
+                     "X'4142434445464748', NULL)")
+                .status,
+            QueryStatus::NoResultSet);
+  // z starts with a NUL byte: Postfix sees "" (checked with postmap).
+  QueryResult r = s->query("SELECT b, c, z, n, m FROM bits");
+  ASSERT_EQ(r.status, QueryStatus::Rows) << r.message;
+  EXPECT_EQ(r.rows, (std::vector<SqlRow>{{"AB", "\x05", "", "ABCDEFGH", std::nullopt}}));
 }
 
 TEST_F(MysqlSessionTest, MultiRowMultiColumnTable) {
@@ -274,7 +300,8 @@ TEST_F(MysqlSessionTest, StoredProcedureResultSets) {
 TEST_F(MysqlSessionTest, QueryErrorsFailTheHost) {
   auto s = connect_socket();
   ASSERT_TRUE(s);
-  for (const char* sql : {"SELEC 1", "SELECT nosuchcolumn FROM nosuchtable", "SELECT 1; SELECT 2"}) {
+  for (const char* sql :
+       {"SELEC 1", "SELECT nosuchcolumn FROM nosuchtable", "SELECT 1; SELECT 2"}) {
     QueryResult r = s->query(sql);
     EXPECT_EQ(r.status, QueryStatus::HostError) << sql;
     EXPECT_NE(r.message.find(server_->socket()), std::string::npos) << r.message;

@@ -4,13 +4,12 @@
 // without tuples as empty answers, client encoding, and failures (bad
 // password, dead port, bad encoding, query errors, server killed).
 // Needs postgresql (scripts/deps.sh --all); fails, never skips, without it.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "dictcore/session.h"
 #include "tests/fakes/db_servers.h"
@@ -47,20 +46,24 @@ class PgsqlSessionTest : public ::testing::Test {
   }
   static std::string port() { return std::to_string(server_->port()); }
   static HostSpec socket_host() {
-    return HostSpec{"unix:" + server_->socket_dir(), HostKind::Unix, server_->socket_dir(),
-                    port()};
+    return HostSpec{"unix:" + server_->socket_dir(), HostKind::Unix,
+                    server_->socket_dir(), port()};
   }
   static HostSpec tcp_host(int p) {
     return HostSpec{"inet:127.0.0.1:" + std::to_string(p), HostKind::Inet, "127.0.0.1",
                     std::to_string(p)};
   }
-  static HostSpec uri_host(const std::string& uri) { return HostSpec{uri, HostKind::Uri, uri, ""}; }
+  static HostSpec uri_host(const std::string& uri) {
+    return HostSpec{uri, HostKind::Uri, uri, ""};
+  }
   static std::unique_ptr<SqlSession> connect(const ConnectParams& p, const HostSpec& h) {
     ConnectResult r = make_pgsql_driver(p)->connect(h);
     EXPECT_TRUE(r.session) << r.error;
     return std::move(r.session);
   }
-  static std::unique_ptr<SqlSession> connect_socket() { return connect(params(), socket_host()); }
+  static std::unique_ptr<SqlSession> connect_socket() {
+    return connect(params(), socket_host());
+  }
 
   // The single value of a one-row, one-column query.
   static std::optional<std::string> scalar(SqlSession& s, const std::string& sql) {
@@ -101,8 +104,8 @@ TEST_F(PgsqlSessionTest, UriIsUsedVerbatimIgnoringUserPasswordDbname) {
   p.user = "nobody";
   p.password = "wrong";
   p.dbname = "no_such_db";
-  std::string uri = "postgresql://" + std::string(kDbUser) + ":" + kDbPassword + "@127.0.0.1:" +
-                    port() + "/" + kDbName;
+  std::string uri = "postgresql://" + std::string(kDbUser) + ":" + kDbPassword +
+                    "@127.0.0.1:" + port() + "/" + kDbName;
   auto s = connect(p, uri_host(uri));
   ASSERT_TRUE(s);
   EXPECT_EQ(scalar(*s, "SELECT current_user || '@' || current_database()"),
@@ -131,7 +134,8 @@ TEST_F(PgsqlSessionTest, BadPasswordFailsWithoutLeakingIt) {
 
 TEST_F(PgsqlSessionTest, DeadPortFailsQuickly) {
   auto start = std::chrono::steady_clock::now();
-  ConnectResult r = make_pgsql_driver(params())->connect(tcp_host(proxyd::testing::dead_port()));
+  ConnectResult r =
+      make_pgsql_driver(params())->connect(tcp_host(proxyd::testing::dead_port()));
   EXPECT_FALSE(r.session);
   EXPECT_FALSE(r.error.empty());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
@@ -201,9 +205,9 @@ TEST_F(PgsqlSessionTest, NullReadsAsEmptyString) {
 TEST_F(PgsqlSessionTest, MultiRowMultiColumnTable) {
   auto s = connect_socket();
   ASSERT_TRUE(s);
-  for (const char* sql : {"DROP TABLE IF EXISTS mm",
-                          "CREATE TABLE mm (k text, a text, b int)",
-                          "INSERT INTO mm VALUES ('k','x',1),('k','y',NULL),('other','q',3)"}) {
+  for (const char* sql :
+       {"DROP TABLE IF EXISTS mm", "CREATE TABLE mm (k text, a text, b int)",
+        "INSERT INTO mm VALUES ('k','x',1),('k','y',NULL),('other','q',3)"}) {
     QueryResult r = s->query(sql);
     ASSERT_EQ(r.status, QueryStatus::Rows) << sql << ": " << r.message;
     EXPECT_TRUE(r.rows.empty());
@@ -230,7 +234,8 @@ TEST_F(PgsqlSessionTest, QueryErrorsFailTheHost) {
   // host down and tries the next one.
   auto s = connect_socket();
   ASSERT_TRUE(s);
-  for (const char* sql : {"SELEC 1", "SELECT nosuchcolumn FROM nosuchtable", "", "SELECT 1/0"}) {
+  for (const char* sql :
+       {"SELEC 1", "SELECT nosuchcolumn FROM nosuchtable", "", "SELECT 1/0"}) {
     QueryResult r = s->query(sql);
     EXPECT_EQ(r.status, QueryStatus::HostError) << sql;
     EXPECT_NE(r.message.find(server_->socket_dir()), std::string::npos) << r.message;
