@@ -143,6 +143,7 @@ class MysqlSession final : public SqlSession {
     StatementPtr stmt(conn_->createStatement());
     bool have_first = false;
     bool multiple = false;
+    bool drained = false;
     bool is_result_set = stmt->execute(sql::SQLString(sql_text));
     for (int n = 0; n < kMaxResultSets; ++n) {
       if (is_result_set) {
@@ -160,7 +161,14 @@ class MysqlSession final : public SqlSession {
       // result, and its trailing status result is the last one: false here
       // means nothing is left to drain.
       is_result_set = stmt->getMoreResults();
-      if (!is_result_set) break;
+      if (!is_result_set) {
+        drained = true;
+        break;
+      }
+    }
+    if (!drained) {
+      fail(result, "too many result sets");  // the connection is out of sync
+      return;
     }
     if (multiple) {
       fail(result, "multiple result sets returning data are not supported");
