@@ -1,0 +1,268 @@
+// pgsql driver against a private PostgreSQL server: socket, TCP (scram
+// password) and URI connections, escaping round trips with
+// PQescapeStringConn, NULL read as "" like Postfix's PQgetvalue, statements
+// without tuples as empty answers, client encoding, and failures (bad
+// password, dead port, bad encoding, query errors, server killed).
+// Needs postgresql (scripts/deps.sh --all); fails, never skips, without it.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "dictcore/session.h"
+#include "tests/fakes/db_servers.h"
+
+namespace proxyd::dict {
+namespace {
+
+using proxyd::testing::kDbName;
+using proxyd::testing::kDbPassword;
+using proxyd::testing::kDbUser;
+using proxyd::testing::PgServer;
+
+class PgsqlSessionTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    signal(SIGPIPE, SIG_IGN);
+    server_ = PgServer::start(start_error_);
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "cannot start a private PostgreSQL server (install "
+                                   "postgresql, e.g. scripts/deps.sh --all): "
+                                << start_error_;
+  }
+
+  static ConnectParams params() {
+    ConnectParams p;
+    p.kind = SqlKind::Pgsql;
+    p.user = kDbUser;
+    p.password = kDbPassword;
+    p.dbname = kDbName;
+    p.encoding = "UTF8";
+    return p;
+  }
+  static std::string port() { return std::to_string(server_->port()); }
+  static HostSpec socket_host() {
+    return HostSpec{"unix:" + server_->socket_dir(), HostKind::Unix,
+                    server_->socket_dir(), port()};
+  }
+  static HostSpec tcp_host(int p) {
+    return HostSpec{"inet:127.0.0.1:" + std::to_string(p), HostKind::Inet, "127.0.0.1",
+                    std::to_string(p)};
+  }
+  static HostSpec uri_host(const std::string& uri) {
+    return HostSpec{uri, HostKind::Uri, uri, ""};
+  }
+  static std::unique_ptr<SqlSession> connect(const ConnectParams& p, const HostSpec& h) {
+    ConnectResult r = make_pgsql_driver(p)->connect(h);
+    EXPECT_TRUE(r.session) << r.error;
+    return std::move(r.session);
+  }
+  static std::unique_ptr<SqlSession> connect_socket() {
+    return connect(params(), socket_host());
+  }
+
+  // The single value of a one-row, one-column query.
+  static std::optional<std::string> scalar(SqlSession& s, const std::string& sql) {
+    QueryResult r = s.query(sql);
+    EXPECT_EQ(r.status, QueryStatus::Rows) << sql << ": " << r.message;
+    if (r.rows.size() != 1 || r.rows[0].size() != 1) {
+      ADD_FAILURE() << sql << ": expected one value, got " << r.rows.size() << " rows";
+      return std::nullopt;
+    }
+    return r.rows[0][0];
+  }
+
+  static inline std::unique_ptr<PgServer> server_;
+  static inline std::string start_error_;
+};
+
+TEST_F(PgsqlSessionTest, DriverTakesEveryColumn) {
+  EXPECT_TRUE(make_pgsql_driver(params())->all_columns());
+}
+
+TEST_F(PgsqlSessionTest, ConnectsOverUnixSocket) {
+  auto s = connect_socket();
+  ASSERT_TRUE(s);
+  // inet_server_addr() is NULL (read as "") on a UNIX-socket connection.
+  EXPECT_EQ(scalar(*s, "SELECT inet_server_addr()"), "");
+  EXPECT_EQ(scalar(*s, "SELECT current_user || '@' || current_database()"),
+            std::string(kDbUser) + "@" + kDbName);
+}
+
+TEST_F(PgsqlSessionTest, ConnectsOverTcpWithPassword) {
+  auto s = connect(params(), tcp_host(server_->port()));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(scalar(*s, "SELECT host(inet_server_addr())"), "127.0.0.1");
+}
+
+TEST_F(PgsqlSessionTest, UriIsUsedVerbatimIgnoringUserPasswordDbname) {
+  ConnectParams p = params();
+  p.user = "nobody";
+  p.password = "wrong";
+  p.dbname = "no_such_db";
+  std::string uri = "postgresql://" + std::string(kDbUser) + ":" + kDbPassword +
+                    "@127.0.0.1:" + port() + "/" + kDbName;
+  auto s = connect(p, uri_host(uri));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(scalar(*s, "SELECT current_user || '@' || current_database()"),
+            std::string(kDbUser) + "@" + kDbName);
+  // A URI setting still wins over our defaults (connect_timeout et al.).
+  auto t = connect(p, uri_host(uri + "?application_name=proxyd_t&connect_timeout=3"));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(scalar(*t, "SELECT current_setting('application_name')"), "proxyd_t");
+}
+
+TEST_F(PgsqlSessionTest, BadPasswordFailsWithoutLeakingIt) {
+  ConnectParams p = params();
+  p.password = "wrong-Secret-42";
+  ConnectResult r = make_pgsql_driver(p)->connect(tcp_host(server_->port()));
+  EXPECT_FALSE(r.session);
+  EXPECT_NE(r.error.find("127.0.0.1"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find(kDbName), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find("wrong-Secret-42"), std::string::npos) << r.error;
+  // Same through a URI: the password in the URI is not repeated either.
+  std::string uri = "postgresql://px:wrong-Secret-42@127.0.0.1:" + port() + "/" + kDbName;
+  r = make_pgsql_driver(params())->connect(uri_host(uri));
+  EXPECT_FALSE(r.session);
+  EXPECT_FALSE(r.error.empty());
+  EXPECT_EQ(r.error.find("wrong-Secret-42"), std::string::npos) << r.error;
+}
+
+TEST_F(PgsqlSessionTest, DeadPortFailsQuickly) {
+  auto start = std::chrono::steady_clock::now();
+  ConnectResult r =
+      make_pgsql_driver(params())->connect(tcp_host(proxyd::testing::dead_port()));
+  EXPECT_FALSE(r.session);
+  EXPECT_FALSE(r.error.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(PgsqlSessionTest, NonLibpqUriSchemeFailsLikePostfix) {
+  // Postfix 3.10+ hands any scheme://... to PQconnectdb, which rejects it.
+  ConnectResult r = make_pgsql_driver(params())->connect(uri_host("foo://127.0.0.1/x"));
+  EXPECT_FALSE(r.session);
+  EXPECT_FALSE(r.error.empty());
+}
+
+TEST_F(PgsqlSessionTest, EncodingIsSetAfterConnect) {
+  ConnectParams p = params();
+  p.encoding = "LATIN1";  // what Postfix 3.7 hard-wires
+  auto s = connect(p, socket_host());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(scalar(*s, "SELECT U&'\\00E9'"), "\xE9");
+  auto u = connect_socket();
+  ASSERT_TRUE(u);
+  EXPECT_EQ(scalar(*u, "SELECT U&'\\00E9'"), "\xC3\xA9");
+  p.encoding = "NO_SUCH_ENCODING";
+  ConnectResult r = make_pgsql_driver(p)->connect(socket_host());
+  EXPECT_FALSE(r.session);
+  EXPECT_NE(r.error.find("NO_SUCH_ENCODING"), std::string::npos) << r.error;
+}
+
+TEST_F(PgsqlSessionTest, EscapeRoundTripsThroughTheServer) {
+  auto s = connect_socket();
+  ASSERT_TRUE(s);
+  const std::string cases[] = {
+      "plain",
+      "o'ne\\il\"x",
+      "'; DROP TABLE x; --",
+      "100% _under_",
+      "tab\there\nnewline\rcr",
+      "\\'\\\\''",
+      "caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80",
+      "",
+  };
+  for (const std::string& text : cases) {
+    std::string escaped = "prefix:";
+    ASSERT_TRUE(s->escape(text, escaped)) << text;
+    ASSERT_EQ(escaped.rfind("prefix:", 0), 0u);
+    EXPECT_EQ(scalar(*s, "SELECT '" + escaped.substr(7) + "'"), text) << escaped;
+  }
+}
+
+TEST_F(PgsqlSessionTest, EscapeRejectsInvalidMultibyteInput) {
+  // PQescapeStringConn reports an error; Postfix then fails the host.
+  auto s = connect_socket();
+  ASSERT_TRUE(s);
+  std::string out;
+  EXPECT_FALSE(s->escape("bad\xFF\xFE utf8", out));
+  EXPECT_TRUE(s->escape("fine", out));
+}
+
+TEST_F(PgsqlSessionTest, NullReadsAsEmptyString) {
+  auto s = connect_socket();
+  ASSERT_TRUE(s);
+  QueryResult r = s->query("SELECT 'a',NULL,'','b' UNION ALL SELECT 'c',NULL,NULL,NULL");
+  ASSERT_EQ(r.status, QueryStatus::Rows) << r.message;
+  std::vector<SqlRow> want = {{"a", "", "", "b"}, {"c", "", "", ""}};
+  EXPECT_EQ(r.rows, want);
+}
+
+TEST_F(PgsqlSessionTest, MultiRowMultiColumnTable) {
+  auto s = connect_socket();
+  ASSERT_TRUE(s);
+  for (const char* sql :
+       {"DROP TABLE IF EXISTS mm", "CREATE TABLE mm (k text, a text, b int)",
+        "INSERT INTO mm VALUES ('k','x',1),('k','y',NULL),('other','q',3)"}) {
+    QueryResult r = s->query(sql);
+    ASSERT_EQ(r.status, QueryStatus::Rows) << sql << ": " << r.message;
+    EXPECT_TRUE(r.rows.empty());
+  }
+  QueryResult r = s->query("SELECT a, b FROM mm WHERE k = 'k' ORDER BY a");
+  ASSERT_EQ(r.status, QueryStatus::Rows) << r.message;
+  EXPECT_EQ(r.rows, (std::vector<SqlRow>{{"x", "1"}, {"y", ""}}));
+  r = s->query("SELECT a FROM mm WHERE k = 'missing'");
+  EXPECT_EQ(r.status, QueryStatus::Rows);
+  EXPECT_TRUE(r.rows.empty());
+}
+
+TEST_F(PgsqlSessionTest, CommandWithoutTuplesIsAnEmptyAnswer) {
+  // Postfix accepts PGRES_COMMAND_OK like PGRES_TUPLES_OK; no rows → NOKEY.
+  auto s = connect_socket();
+  ASSERT_TRUE(s);
+  QueryResult r = s->query("SET application_name = 'x'");
+  EXPECT_EQ(r.status, QueryStatus::Rows) << r.message;
+  EXPECT_TRUE(r.rows.empty());
+}
+
+TEST_F(PgsqlSessionTest, QueryErrorsFailTheHost) {
+  // Postfix: any PQexec outcome other than TUPLES_OK/COMMAND_OK marks the
+  // host down and tries the next one.
+  auto s = connect_socket();
+  ASSERT_TRUE(s);
+  for (const char* sql :
+       {"SELEC 1", "SELECT nosuchcolumn FROM nosuchtable", "", "SELECT 1/0"}) {
+    QueryResult r = s->query(sql);
+    EXPECT_EQ(r.status, QueryStatus::HostError) << sql;
+    EXPECT_NE(r.message.find(server_->socket_dir()), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find(kDbName), std::string::npos) << r.message;
+  }
+}
+
+// Last: kills the shared server and starts it again.
+TEST_F(PgsqlSessionTest, ServerKilledMidSessionIsHostError) {
+  auto sock = connect_socket();
+  auto tcp = connect(params(), tcp_host(server_->port()));
+  ASSERT_TRUE(sock);
+  ASSERT_TRUE(tcp);
+  ASSERT_EQ(scalar(*sock, "SELECT 1"), "1");
+  server_->kill_now();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(sock->query("SELECT 1").status, QueryStatus::HostError);
+  EXPECT_EQ(tcp->query("SELECT 1").status, QueryStatus::HostError);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ConnectResult r = make_pgsql_driver(params())->connect(socket_host());
+  EXPECT_FALSE(r.session);
+  std::string error;
+  ASSERT_TRUE(server_->restart(error)) << error;
+  auto again = connect_socket();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(scalar(*again, "SELECT 'back'"), "back");
+}
+
+}  // namespace
+}  // namespace proxyd::dict
