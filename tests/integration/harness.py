@@ -52,7 +52,6 @@ class Scratch:
         base = (
             f"queue_directory = {self.queue_dir}\n"
             "compatibility_level = 3.6\n"
-            "maillog_file = /dev/stderr\n"
         )
         (self.config_dir / "main.cf").write_text(base + extra)
 
@@ -182,12 +181,15 @@ def postmap_one(scratch: Scratch, table: str, key: bytes | str,
 
 
 def compare_direct_and_proxy(scratch: Scratch, table: str, keys: list[bytes],
-                             extra_args: list[str] | None = None) -> list[str]:
+                             extra_args: list[str] | None = None,
+                             require_hits: bool = True) -> list[str]:
     """Run the key corpus through `TABLE` and `proxy:TABLE`; return differences.
 
     Each key is queried on its own (postmap -q KEY) so that the exit status
     (found / not found / error) is compared too, then the whole corpus once
-    more through `-q -`. An empty list means the outputs are identical.
+    more through `-q -`. An empty list means the outputs are identical. With
+    require_hits, a corpus that finds nothing directly is reported too, so a
+    broken fixture cannot make the comparison vacuous.
     """
     diffs: list[str] = []
     for key in keys:
@@ -201,6 +203,9 @@ def compare_direct_and_proxy(scratch: Scratch, table: str, keys: list[bytes],
                          f"out={p.stdout!r} err={p.stderr[-300:]!r}")
     d = postmap_query(scratch, table, keys, extra_args=extra_args)
     p = postmap_query(scratch, "proxy:" + table, keys, extra_args=extra_args)
+    if require_hits and not d.stdout:
+        diffs.append(f"{table}: no key of the corpus is found directly (rc={d.returncode}, "
+                     f"err={d.stderr[-300:]!r}): the comparison would prove nothing")
     if (d.returncode, d.stdout) != (p.returncode, p.stdout):
         diffs.append(f"{table} batch: direct rc={d.returncode} out={d.stdout!r} | "
                      f"proxy rc={p.returncode} out={p.stdout!r} err={p.stderr[-300:]!r}")
