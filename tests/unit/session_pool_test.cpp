@@ -233,7 +233,9 @@ TEST(SessionPool, DuplicatedSingleHostRetriesAtOnce) {
 }
 
 TEST(SessionPool, NoReachableHostIsRetry) {
-  PoolFixture f({host("a", HostKind::Inet), host("b", HostKind::Inet)}, 2);
+  // One session, so the two lookups run one after the other (with two, both
+  // workers may try the same untried host at once).
+  PoolFixture f({host("a", HostKind::Inet), host("b", HostKind::Inet)}, 1);
   f.db.refuse_connect = {"a", "b"};
   std::vector<LookupResult> results;
   f.pool->submit(PoolFixture::job(results));
