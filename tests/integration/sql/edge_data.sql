@@ -48,4 +48,5 @@ INSERT INTO edge (id,k,v,v2) VALUES (32,'sp ace@example.com','space-key@example.
 INSERT INTO edge (id,k,v,v2) VALUES (33,'jörg@bücher.example','jörg@bücher.example',NULL);
 INSERT INTO edge (id,k,v,v2) VALUES (34,'straße@example.de','strasse@example.de',NULL);
 INSERT INTO edge (id,k,v,v2) VALUES (35,'αλφα@παράδειγμα.ελ','alpha@example.gr',NULL);
+INSERT INTO edge (id,k,v,v2) VALUES (37,'latin1val@example.com','jörg@bücher.example',NULL);
 INSERT INTO edge (id,k,v,v2) VALUES (36,'greek@example.org','αλφα@παράδειγμα.ελ',NULL);
