@@ -1,0 +1,506 @@
+#!/usr/bin/env python3
+"""Differential test of mysql:, pgsql: and sqlite: tables, direct vs proxy:.
+
+Starts private MariaDB and PostgreSQL servers (dbservers.py), loads the
+fixture schemas and data (sql/), renders the table definitions (tables/)
+and runs the key corpus (keys/corpus.txt) through real Postfix `postmap`,
+reading each table directly and through `proxy:` served by the proxyd under
+test (PROXYD_EXE). Any difference in found/not-found/error or in the value
+is a failure. With --direct-only it checks only Postfix's direct answers
+against the `#! KEY => ANSWER` expectations written in each table file, so
+the fixtures cannot rot silently; that mode needs no proxyd.
+
+Usage: test_sql_differential.py [--direct-only] [--backend mysql|pgsql|sqlite]
+Standard library only. Exit status 0 = no differences, 1 = differences or
+expectation failures, 2 = setup failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import harness  # noqa: E402
+from dbservers import MariaDB, PostgreSQL, ServerError, dead_port, terminate_on_signals  # noqa: E402
+
+SQL_DIR = HERE / "sql"
+TABLES_DIR = HERE / "tables"
+CORPUS = HERE / "keys" / "corpus.txt"
+BACKENDS = ("mysql", "pgsql", "sqlite")
+
+# Database users (name, password, databases). The tutorials' own credentials
+# where the seeds give them; erruser is used only by tables that are meant
+# to fail, so a session pool keyed on credentials never mixes them with the
+# healthy tables; quirky has a password that stresses .cf parsing.
+MAILUSER_PASSWORD = "fLxsWdf5ABLqwhZr"
+USERS = (
+    ("mailuser", MAILUSER_PASSWORD, ("mailserver",)),
+    ("erruser", "errpw", ("mailserver",)),
+    ("quirky", "a b'c\"d\\e#f", ("mailserver",)),
+    ("someone", "some_password", ("customer_database",)),
+    ("groveld", "gr0veld-pw", ("groveld",)),
+)
+DATABASES = ("mailserver", "groveld", "customer_database")
+# A postmap that runs longer than this is killed and counted as an error
+# (a proxy client retries forever when the service keeps failing).
+POSTMAP_TIMEOUT = float(os.environ.get("SQL_DIFF_POSTMAP_TIMEOUT", "30"))
+NOKEY = ("NOKEY", b"")
+# Lookup errors, told apart by postmap's fatal message: "query error: %m"
+# is a temporary error (DICT_ERR_RETRY), a bare "query error" a
+# configuration error (DICT_ERR_CONFIG), anything else a fatal error inside
+# the driver (e.g. 3.7's sqlite prepare failure), which a real proxymap would
+# die of; through proxy: that can only surface as RETRY.
+RETRY = ("RETRY", b"")
+CONFIG = ("CONFIG", b"")
+FATAL = ("FATAL", b"")
+ERRORS = (RETRY, CONFIG, FATAL)
+ERROR = ("ERROR", b"")           # expectation wildcard: any of ERRORS
+
+
+# ---------------------------------------------------------------- corpus
+
+
+def decode_key(text: str) -> bytes:
+    """Corpus/expectation syntax: {N*c} repeats, Python escapes, <empty>."""
+    if text == "<empty>":
+        return b""
+    text = re.sub(r"\{(\d+)\*(.)\}", lambda m: m.group(2) * int(m.group(1)), text)
+    return codecs.escape_decode(text.encode("utf-8"))[0]
+
+
+def load_corpus(path: Path = CORPUS) -> list[bytes]:
+    """The key corpus as bytes, in file order."""
+    keys = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if not line or line.startswith("#"):
+            continue
+        key = decode_key(line)
+        if b"\n" in key:
+            raise ValueError(f"corpus key with a newline: {line!r}")
+        keys.append(key)
+    return keys
+
+
+# ---------------------------------------------------------------- tables
+
+
+@dataclass
+class TableDef:
+    """One rendered table: its Postfix name and the fixture's expectations."""
+    name: str                      # e.g. mysql:/tmp/pxd.../tables/edge_s.cf
+    source: Path                   # the template it came from
+    expect: list[tuple[bytes, tuple[str, bytes]]] = field(default_factory=list)
+    requires_absent: list[str] = field(default_factory=list)
+
+
+def render(text: str, subs: dict[str, str]) -> str:
+    for k, v in subs.items():
+        text = text.replace(f"@{k}@", v)
+    left = re.findall(r"@[A-Z]+@", text)
+    if left:
+        raise ValueError(f"unfilled placeholders {left}")
+    return text
+
+
+def parse_expectations(text: str, table: TableDef) -> None:
+    """Collect `#! KEY => VALUE|NOKEY|ERROR` and `#! requires-absent PATH`."""
+    for line in text.split("\n"):
+        if not line.startswith("#! "):
+            continue
+        body = line[3:]
+        if body.startswith("requires-absent "):
+            table.requires_absent.append(body.split(" ", 1)[1].strip())
+            continue
+        key, sep, want = body.rpartition(" => ")
+        if not sep:
+            raise ValueError(f"{table.source}: bad expectation {line!r}")
+        if want == "NOKEY":
+            answer = NOKEY
+        elif want in ("ERROR", "RETRY", "CONFIG", "FATAL"):
+            answer = (want, b"")
+        else:
+            answer = ("OK", decode_key(want))
+        table.expect.append((decode_key(key), answer))
+
+
+def write_tables(backend: str, scratch: harness.Scratch, subs: dict[str, str]
+                 ) -> tuple[list[TableDef], str]:
+    """Render tables/<backend>/ into the scratch dir; return tables + main.cf lines."""
+    out_dir = Path(subs["DIR"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(scratch.root, 0o755)
+    os.chmod(out_dir, 0o755)
+    for aux in sorted((TABLES_DIR / "aux").iterdir()):
+        (out_dir / aux.name).write_text(render(aux.read_text(encoding="utf-8"), subs),
+                                        encoding="utf-8")
+    tables: list[TableDef] = []
+    main_cf = []
+    for tpl in sorted((TABLES_DIR / backend).iterdir()):
+        text = render(tpl.read_text(encoding="utf-8"), subs)
+        if tpl.suffix == ".cf":
+            dst = out_dir / tpl.name
+            dst.write_text(text, encoding="utf-8")
+            os.chmod(dst, 0o644)
+            t = TableDef(f"{backend}:{dst}", tpl)
+        elif tpl.suffix == ".maincf":
+            # main.cf-prefix form: "<prefix>_<param>" lines; table <backend>:<prefix>
+            m = re.search(r"^(\w+?)_hosts\b|^(\w+?)_dbpath\b", text, re.M)
+            if not m:
+                raise ValueError(f"{tpl}: no <name>_hosts line")
+            t = TableDef(f"{backend}:{m.group(1) or m.group(2)}", tpl)
+            main_cf.append(text)
+        else:
+            # auxiliary file for this backend (e.g. my.cnf for option_file)
+            (out_dir / tpl.name).write_text(text, encoding="utf-8")
+            continue
+        parse_expectations(text, t)
+        tables.append(t)
+    return tables, "\n".join(main_cf)
+
+
+# ---------------------------------------------------------------- answers
+
+
+def classify_fatal(line: bytes) -> tuple[str, bytes]:
+    """RETRY, CONFIG or FATAL from postmap's fatal log line."""
+    line = line.rstrip(b"\r\n")
+    if re.search(rb"fatal: table \S+: query error: ", line):
+        return RETRY
+    if re.search(rb"fatal: table \S+: query error$", line):
+        return CONFIG
+    return FATAL
+
+
+def same_answer(direct: tuple[str, bytes], proxied: tuple[str, bytes]) -> bool:
+    """Equal answers; a driver-fatal direct error may be RETRY via proxy:."""
+    return direct == proxied or (direct == FATAL and proxied == RETRY)
+
+
+def matches(want: tuple[str, bytes], got: tuple[str, bytes]) -> bool:
+    """An expectation holds (ERROR stands for any error class)."""
+    return got == want or (want == ERROR and got in ERRORS)
+
+
+def run_postmap(scratch: harness.Scratch, table: str, keys: list[bytes]
+                ) -> tuple[tuple[str, bytes] | None, bytes]:
+    """`postmap -q - TABLE` over keys; returns (error class or None, stdout).
+
+    A lookup error makes postmap log "fatal:" and then sleep one second
+    before exiting (Postfix's msg_fatal), losing its buffered output; the
+    process is killed as soon as the fatal line appears, to save that second.
+    """
+    cmd = [harness.POSTMAP, "-c", str(scratch.config_dir), "-q", "-", table]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    out: list[bytes] = []
+    data = b"".join(k + b"\n" for k in keys)
+
+    def feed() -> None:
+        try:
+            proc.stdin.write(data)
+            proc.stdin.close()
+        except OSError:
+            pass
+
+    def drain() -> None:
+        out.append(proc.stdout.read())
+
+    threads = [threading.Thread(target=feed), threading.Thread(target=drain)]
+    for t in threads:
+        t.start()
+    failed: tuple[str, bytes] | None = None
+    timer = threading.Timer(POSTMAP_TIMEOUT, proc.kill)
+    timer.start()
+    try:
+        for line in proc.stderr:
+            if b"fatal:" in line or b"panic:" in line:
+                failed = classify_fatal(line)
+                proc.kill()
+                break
+        proc.stderr.read()
+    finally:
+        for t in threads:
+            t.join()
+        rc = proc.wait()
+        timer.cancel()
+    if rc not in (0, 1) and failed is None:   # 1 = nothing found
+        failed = FATAL
+    return failed, b"".join(out)
+
+
+def table_answers(scratch: harness.Scratch, table: str, keys: list[bytes],
+                  stats: dict | None = None) -> list[tuple[str, bytes]]:
+    """Each key's answer (OK value / NOKEY / ERROR) from real postmap.
+
+    Uses `postmap -q -` (one process per batch, fresh table state each
+    time). postmap dies at the first lookup error (exit 1 + "fatal:", the
+    same exit status as "not found" with -q KEY), so a failed batch is split
+    in halves until the failing keys stand alone: a one-key batch that fails
+    is that key's temporary/configuration error.
+    """
+    res: list[tuple[str, bytes] | None] = [None] * len(keys)
+
+    def solve(lo: int, hi: int) -> None:
+        if lo >= hi:
+            return
+        failed, stdout = run_postmap(scratch, table, keys[lo:hi])
+        if stats is not None:
+            stats["spawns"] = stats.get("spawns", 0) + 1
+        if failed:
+            if hi - lo == 1:
+                res[lo] = failed
+                return
+            mid = (lo + hi) // 2
+            solve(lo, mid)
+            solve(mid, hi)
+            return
+        j = lo
+        for line in stdout.split(b"\n")[:-1]:
+            while j < hi and not line.startswith(keys[j] + b"\t"):
+                res[j] = NOKEY
+                j += 1
+            if j == hi:
+                raise RuntimeError(f"{table}: cannot place output line {line[:200]!r}")
+            res[j] = ("OK", line[len(keys[j]) + 1:])
+            j += 1
+        for k in range(j, hi):
+            res[k] = NOKEY
+
+    solve(0, len(keys))
+    return res  # type: ignore[return-value]
+
+
+def show(answer: tuple[str, bytes]) -> str:
+    st, v = answer
+    if st != "OK":
+        return st
+    s = repr(v)[2:-1]
+    return s if len(s) <= 80 else s[:60] + f"...({len(v)} bytes)"
+
+
+def short(key: bytes) -> str:
+    s = repr(key)[2:-1]
+    return s if len(s) <= 60 else s[:40] + f"...({len(key)} bytes)"
+
+
+# ---------------------------------------------------------------- backends
+
+
+def run_script(server, database: str, path: Path, prefix: str = "") -> None:
+    server.sql(prefix + path.read_text(encoding="utf-8"), database)
+
+
+def setup_mysql(stack) -> dict[str, str]:
+    m = stack.enter(MariaDB())
+    for db in DATABASES:
+        m.create_database(db)
+    nbe = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES');\n"
+    run_script(m, "mailserver", SQL_DIR / "mysql" / "mailserver.sql")
+    run_script(m, "mailserver", SQL_DIR / "edge_data.sql", nbe)
+    run_script(m, "groveld", SQL_DIR / "mysql" / "groveld.sql")
+    run_script(m, "customer_database", SQL_DIR / "mysql" / "customer.sql")
+    for name, pw, dbs in USERS:
+        m.create_user(name, pw, dbs)
+    print(f"mysql: MariaDB up in {m.startup_seconds:.1f}s on 127.0.0.1:{m.port}, "
+          f"socket {m.socket}", flush=True)
+    return {"TCP": f"127.0.0.1:{m.port}", "PORT": str(m.port), "SOCKET": str(m.socket),
+            "DEAD": f"127.0.0.1:{dead_port()}", "USER": "mailuser",
+            "PASSWORD": MAILUSER_PASSWORD, "DBNAME": "mailserver"}
+
+
+def setup_pgsql(stack) -> dict[str, str]:
+    p = stack.enter(PostgreSQL())
+    for db in DATABASES:
+        p.create_database(db)
+    run_script(p, "mailserver", SQL_DIR / "pgsql" / "mailserver.sql")
+    run_script(p, "mailserver", SQL_DIR / "edge_data.sql")
+    run_script(p, "groveld", SQL_DIR / "pgsql" / "groveld.sql")
+    run_script(p, "customer_database", SQL_DIR / "pgsql" / "customer.sql")
+    for name, pw, dbs in USERS:
+        p.create_user(name, pw, dbs)
+    print(f"pgsql: PostgreSQL up in {p.startup_seconds:.1f}s on 127.0.0.1:{p.port}, "
+          f"socket dir {p.socket_dir}", flush=True)
+    return {"TCP": f"127.0.0.1:{p.port}", "PORT": str(p.port),
+            "PGSOCKDIR": str(p.default_port_socket_dir),
+            "DEAD": f"127.0.0.1:{dead_port()}", "USER": "mailuser",
+            "PASSWORD": MAILUSER_PASSWORD, "DBNAME": "mailserver"}
+
+
+def setup_sqlite(scratch: harness.Scratch) -> dict[str, str]:
+    db = scratch.path("fixtures.sqlite")
+    con = sqlite3.connect(db)
+    try:
+        con.executescript((SQL_DIR / "sqlite" / "schema.sql").read_text(encoding="utf-8"))
+        con.executescript((SQL_DIR / "edge_data.sql").read_text(encoding="utf-8"))
+        con.commit()
+    finally:
+        con.close()
+    os.chmod(db, 0o644)
+    return {"DBPATH": str(db)}
+
+
+class Stack:
+    """A tiny ExitStack for server context managers (stopped in reverse)."""
+
+    def __init__(self):
+        self.items = []
+
+    def enter(self, cm):
+        obj = cm.__enter__()
+        self.items.append(cm)
+        return obj
+
+    def close(self):
+        while self.items:
+            self.items.pop().__exit__(None, None, None)
+
+
+# ---------------------------------------------------------------- main
+
+
+def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
+    """Run one backend; return (differences, expectation failures)."""
+    t0 = time.monotonic()
+    stack = Stack()
+    scratch = harness.Scratch(prefix="sqd")
+    stack.items.append(scratch)
+    try:
+        if backend == "mysql":
+            subs = setup_mysql(stack)
+        elif backend == "pgsql":
+            subs = setup_pgsql(stack)
+        else:
+            subs = setup_sqlite(scratch)
+        subs["DIR"] = str(scratch.path("t"))
+        tables, main_cf_extra = write_tables(backend, scratch, subs)
+        allow = " ".join("proxy:" + t.name for t in tables)
+        # harness.Scratch sets maillog_file = /dev/stderr, which Postfix 3.7
+        # refuses unless maillog_file_prefixes allows it (default /var,
+        # /dev/stdout): every postmap would die with a fatal error.
+        scratch.write_main_cf("maillog_file_prefixes = /var, /dev/stdout, /dev/stderr\n"
+                              + main_cf_extra + "\nproxy_read_maps = " + allow + "\n")
+        proxyd = None
+        if not args.direct_only:
+            proxyd = harness.Proxyd(scratch)
+            stack.items.append(proxyd)
+            proxyd.start()
+        t_setup = time.monotonic() - t0
+        stats: dict = {}
+        diffs: list[str] = []
+        failures: list[str] = []
+        counts = {"OK": 0, "NOKEY": 0, "RETRY": 0, "CONFIG": 0, "FATAL": 0}
+        nkeys = 0
+        for t in tables:
+            # Expectation keys missing from the corpus go first: the corpus
+            # ends with the keys that can fail (see keys/corpus.txt).
+            extra = [k for k, _ in t.expect if k not in corpus]
+            keys = extra + corpus
+            nkeys += len(keys)
+            direct = table_answers(scratch, t.name, keys, stats)
+            for a in direct:
+                counts[a[0]] += 1
+            by_key = dict(zip(keys, direct))
+            skip_expect = [p for p in t.requires_absent if os.path.exists(p)]
+            if not skip_expect:
+                for key, want in t.expect:
+                    got = by_key[key]
+                    if not matches(want, got):
+                        failures.append(f"{t.source.relative_to(HERE)}: key {short(key)}: "
+                                        f"want {show(want)}, direct Postfix says {show(got)}")
+            if args.verbose:
+                tally = {s: sum(1 for a in direct if a[0] == s) for s in counts}
+                print(f"  {t.source.name}: {tally}")
+                if args.verbose > 1:
+                    for k, a in zip(keys, direct):
+                        print(f"    {short(k)} => {show(a)}")
+            if proxyd is not None:
+                # Probe first: a table that fails wholesale through proxy:
+                # (driver missing, open refused) is one difference, not one
+                # per key, and costs a few postmap runs instead of hundreds.
+                # Found keys make the best probes: they need the database.
+                probe = ([k for k, d in zip(keys, direct) if d[0] == "OK"][:3]
+                         or [k for k, d in zip(keys, direct) if d not in ERRORS][:3])
+                if probe and all(a in ERRORS for a in
+                                 table_answers(scratch, "proxy:" + t.name, probe, stats)):
+                    wanted = ", ".join(show(d) for d in direct if d[0] == "OK")
+                    diffs.append(f"{t.source.relative_to(HERE)}: every probe key is an "
+                                 f"error through proxy: (direct: {wanted[:120]}); "
+                                 "table skipped")
+                    continue
+                proxied = table_answers(scratch, "proxy:" + t.name, keys, stats)
+                for k, d, p in zip(keys, direct, proxied):
+                    if not same_answer(d, p):
+                        diffs.append(f"{t.source.relative_to(HERE)}: key {short(k)}: "
+                                     f"direct {show(d)} | proxy {show(p)}")
+                # Exit status of single lookups for the fixture's own keys,
+                # through the shared harness helper.
+                sample = [k for k, _ in t.expect if k][: args.sample]
+                diffs.extend(harness.compare_direct_and_proxy(scratch, t.name, sample))
+                if not proxyd.alive():
+                    diffs.append(f"proxyd died after {t.name}:\n{proxyd.log()[-2000:]}")
+                    break
+        elapsed = time.monotonic() - t0
+        for line in failures:
+            print(f"EXPECT {backend}: {line}")
+        for line in diffs[: args.max_diffs]:
+            print(f"DIFF {backend}: {line}")
+        if len(diffs) > args.max_diffs:
+            print(f"DIFF {backend}: ... {len(diffs) - args.max_diffs} more")
+        nexp = sum(len(t.expect) for t in tables)
+        mode = "direct-only" if proxyd is None else "differential"
+        print(f"{backend}: {mode}: {len(tables)} tables, {len(corpus)} corpus keys, "
+              f"{nkeys} lookups ({counts['OK']} found, {counts['NOKEY']} not found, "
+              f"{counts['RETRY']} retry, {counts['CONFIG']} config, "
+              f"{counts['FATAL']} fatal), {stats.get('spawns', 0)} postmap runs, "
+              f"{nexp} expectations, {len(failures)} expectation failures, "
+              f"{len(diffs) if proxyd else '-'} differences, "
+              f"setup {t_setup:.1f}s, total {elapsed:.1f}s", flush=True)
+        return len(diffs), len(failures)
+    finally:
+        stack.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--direct-only", action="store_true",
+                    help="check Postfix's direct answers against the fixtures' "
+                         "expectations; no proxyd needed")
+    ap.add_argument("--backend", action="append", choices=BACKENDS,
+                    help="backend(s) to run (default: all)")
+    ap.add_argument("--sample", type=int, default=4,
+                    help="keys per table for the single-lookup exit-status check")
+    ap.add_argument("--max-diffs", type=int, default=200)
+    ap.add_argument("-v", "--verbose", action="count", default=0)
+    args = ap.parse_args(argv)
+    terminate_on_signals()
+    corpus = load_corpus()
+    if not args.direct_only and not os.access(harness.proxyd_exe(), os.X_OK):
+        print(f"proxyd not found at {harness.proxyd_exe()} (set PROXYD_EXE, "
+              "or use --direct-only)", file=sys.stderr)
+        return 2
+    total_diffs = total_fail = 0
+    for backend in args.backend or BACKENDS:
+        try:
+            d, f = run_backend(backend, corpus, args)
+        except (ServerError, RuntimeError, subprocess.SubprocessError) as e:
+            print(f"{backend}: SETUP FAILED: {e}", file=sys.stderr)
+            return 2
+        total_diffs += d
+        total_fail += f
+    return 1 if (total_diffs or total_fail) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
