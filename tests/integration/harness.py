@@ -173,7 +173,10 @@ def postmap_query(scratch: Scratch, table: str, keys: list[bytes],
 def postmap_one(scratch: Scratch, table: str, key: bytes | str,
                 timeout: float = 60.0, extra_args: list[str] | None = None
                 ) -> subprocess.CompletedProcess:
-    """Run `postmap -c ETC -q KEY TABLE` (exit 0 found, 1 not found, else error)."""
+    """Run `postmap -c ETC -q KEY TABLE` (exit 0 found; 1 not found or error).
+
+    A lookup error shows as a "postmap: fatal: ..." line on stderr.
+    """
     if isinstance(key, str):
         key = key.encode()
     cmd = [POSTMAP, "-c", str(scratch.config_dir), *(extra_args or []), "-q", key, table]
@@ -197,7 +200,10 @@ def compare_direct_and_proxy(scratch: Scratch, table: str, keys: list[bytes],
             continue
         d = postmap_one(scratch, table, key, extra_args=extra_args)
         p = postmap_one(scratch, "proxy:" + table, key, extra_args=extra_args)
-        if (d.returncode, d.stdout) != (p.returncode, p.stdout):
+        # postmap exits 1 both for "not found" and for a fatal lookup error:
+        # the "fatal:" line tells them apart.
+        if (d.returncode, d.stdout, b"fatal:" in d.stderr) != \
+                (p.returncode, p.stdout, b"fatal:" in p.stderr):
             diffs.append(f"{table} key={key!r}: direct rc={d.returncode} out={d.stdout!r} "
                          f"err={d.stderr[-300:]!r} | proxy rc={p.returncode} "
                          f"out={p.stdout!r} err={p.stderr[-300:]!r}")
