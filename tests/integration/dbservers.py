@@ -111,6 +111,8 @@ class _Server:
     def start(self) -> "_Server":
         t0 = time.monotonic()
         self.root = Path(tempfile.mkdtemp(prefix=self.name[:2], dir="/tmp"))
+        # proxyd serves as mail_owner: it must reach the server's socket.
+        os.chmod(self.root, 0o755)
         self.log_path = self.root / "server.log"
         try:
             self._init_datadir()

@@ -195,10 +195,12 @@ def compare_direct_and_proxy(scratch: Scratch, table: str, keys: list[bytes],
     broken fixture cannot make the comparison vacuous.
     """
     diffs: list[str] = []
+    found_directly = False
     for key in keys:
         if b"\n" in key or not key:
             continue
         d = postmap_one(scratch, table, key, extra_args=extra_args)
+        found_directly = found_directly or d.returncode == 0
         p = postmap_one(scratch, "proxy:" + table, key, extra_args=extra_args)
         # postmap exits 1 both for "not found" and for a fatal lookup error:
         # the "fatal:" line tells them apart.
@@ -209,7 +211,8 @@ def compare_direct_and_proxy(scratch: Scratch, table: str, keys: list[bytes],
                          f"out={p.stdout!r} err={p.stderr[-300:]!r}")
     d = postmap_query(scratch, table, keys, extra_args=extra_args)
     p = postmap_query(scratch, "proxy:" + table, keys, extra_args=extra_args)
-    if require_hits and not d.stdout:
+    # (A batch stops at its first lookup error and loses its output.)
+    if require_hits and not found_directly and not d.stdout:
         diffs.append(f"{table}: no key of the corpus is found directly (rc={d.returncode}, "
                      f"err={d.stderr[-300:]!r}): the comparison would prove nothing")
     if (d.returncode, d.stdout) != (p.returncode, p.stdout):
