@@ -83,6 +83,13 @@ class MysqlSession final : public SqlSession {
     } catch (const sql::SQLException& e) {
       fail(result, fmt::format("{} (errno {}, SQLSTATE {})", e.what(), e.getErrorCode(),
                                e.getSQLState()));
+      // Server errors (codes below 2000: bad SQL, conversion, permissions)
+      // leave the connection usable. Postfix marks the host down for them
+      // too, but with sessions shared by every table on the database that
+      // would let one bad key take the database away from all tables:
+      // only this lookup fails (RETRY). Client errors (2000+: server gone,
+      // lost connection) still mark the host down.
+      if (e.getErrorCode() > 0 && e.getErrorCode() < 2000) result.status = QueryStatus::TempError;
     } catch (const std::exception& e) {
       fail(result, e.what());
     } catch (...) {

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <cstring>
+
 #include <exception>
 #include <memory>
 #include <string>
@@ -85,6 +87,15 @@ class PgsqlSession final : public SqlSession {
   }
 
  private:
+  // True for an error the server reported about the statement itself:
+  // it carries a SQLSTATE outside connection exceptions (08) and operator
+  // intervention (57, e.g. shutdown). libpq's own errors carry none.
+  static bool is_sql_error(const PGresult* res) {
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state == nullptr || std::strlen(state) != 5) return false;
+    return std::strncmp(state, "08", 2) != 0 && std::strncmp(state, "57", 2) != 0;
+  }
+
   void fail(QueryResult& result, std::string_view why) const {
     result.status = QueryStatus::HostError;
     result.rows.clear();
@@ -109,6 +120,13 @@ class PgsqlSession final : public SqlSession {
       case PGRES_FATAL_ERROR:
         fail(result,
              fmt::format("fatal error: {}", one_line(PQresultErrorMessage(res.get()))));
+        // An SQL error on a healthy connection fails this lookup only (RETRY),
+        // not the host: with sessions shared by every table on the database,
+        // Postfix's "mark the host down" would let one bad key take the
+        // database away from all tables. A broken connection still does.
+        if (PQstatus(conn_.get()) == CONNECTION_OK && is_sql_error(res.get())) {
+          result.status = QueryStatus::TempError;
+        }
         return;
       case PGRES_BAD_RESPONSE:
         fail(result, "protocol error");

@@ -55,9 +55,11 @@ Attempt attempt_lookup(const LookupSpec& spec, const std::string& key, SqlSessio
       return Attempt{false, LookupResult{ProxyStatus::Config, {}}};
     case QueryStatus::NoResultSet:
       if (spec.cfg.require_result_set) {
+        // Postfix marks the host down here; the connection is fine, and with
+        // shared sessions that would fail every table on the database.
         log.warn("{}: query failed: query returned no result set(require_result_set = yes)",
                  spec.label);
-        return Attempt{true, {}};
+        return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
       }
       return Attempt{false, LookupResult{ProxyStatus::NoKey, {}}};
     case QueryStatus::Rows:

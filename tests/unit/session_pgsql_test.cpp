@@ -229,13 +229,25 @@ TEST_F(PgsqlSessionTest, CommandWithoutTuplesIsAnEmptyAnswer) {
   EXPECT_TRUE(r.rows.empty());
 }
 
-TEST_F(PgsqlSessionTest, QueryErrorsFailTheHost) {
-  // Postfix: any PQexec outcome other than TUPLES_OK/COMMAND_OK marks the
-  // host down and tries the next one.
+TEST_F(PgsqlSessionTest, SqlErrorsFailOnlyTheLookup) {
+  // Postfix marks the host down on any failed PQexec. proxyd shares sessions
+  // between tables, so a statement error on a healthy connection fails only
+  // that lookup (TempError), and the session stays usable.
   auto s = connect_socket();
   ASSERT_TRUE(s);
-  for (const char* sql :
-       {"SELEC 1", "SELECT nosuchcolumn FROM nosuchtable", "", "SELECT 1/0"}) {
+  for (const char* sql : {"SELEC 1", "SELECT nosuchcolumn FROM nosuchtable", "SELECT 1/0"}) {
+    QueryResult r = s->query(sql);
+    EXPECT_EQ(r.status, QueryStatus::TempError) << sql;
+    EXPECT_NE(r.message.find(server_->socket_dir()), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find(kDbName), std::string::npos) << r.message;
+    EXPECT_EQ(scalar(*s, "SELECT 'still usable'"), "still usable");
+  }
+}
+
+TEST_F(PgsqlSessionTest, UnexpectedResultFailsTheHost) {
+  auto s = connect_socket();
+  ASSERT_TRUE(s);
+  for (const char* sql : {""}) {
     QueryResult r = s->query(sql);
     EXPECT_EQ(r.status, QueryStatus::HostError) << sql;
     EXPECT_NE(r.message.find(server_->socket_dir()), std::string::npos) << r.message;
