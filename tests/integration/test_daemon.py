@@ -1,0 +1,139 @@
+"""Daemon life-cycle tests: privilege drop, SIGTERM, and the master(8) hand-over.
+
+A fake master(8) passes proxyd what the real one does (status channel on
+fd 5, listening socket on fd 6, GENERATION in octal, MAIL_CONFIG, argv
+"-n proxymap -t unix -u") and checks that proxyd serves on the inherited
+socket as mail_owner, and exits 0 when the status channel closes, as
+postfix stop / postfix reload do.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+import proxyproto  # noqa: E402
+
+
+def proc_uids(pid: int) -> list[int]:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return [int(x) for x in line.split()[1:]]
+    raise AssertionError("no Uid line")
+
+
+class StandaloneTest(unittest.TestCase):
+    def test_drops_root_and_drains_on_sigterm(self):
+        with harness.Scratch(prefix="pxs") as s:
+            s.write_main_cf("proxy_read_maps = proxy:static:yes\n")
+            p = harness.Proxyd(s).start()
+            try:
+                if os.geteuid() == 0:
+                    want = pwd.getpwnam("postfix").pw_uid
+                    self.assertEqual(proc_uids(p.proc.pid), [want] * 4)
+                with proxyproto.Conn(p.proxymap_socket) as c:
+                    r = c.request([("request", "lookup"), ("table", "static:yes"),
+                                   ("flags", 0), ("key", "k")])
+                    self.assertEqual(r, [(b"status", b"0"), (b"value", b"yes")])
+            finally:
+                rc = p.stop(signal.SIGTERM)
+            self.assertEqual(rc, 0, p.log())
+            self.assertIn("stopping: draining", p.log())
+
+    def test_refuses_unknown_mail_owner(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to test the privilege drop")
+        with harness.Scratch(prefix="pxs") as s:
+            s.write_main_cf("mail_owner = no-such-user-proxyd\n")
+            r = subprocess.run([harness.proxyd_exe(), "-c", str(s.config_dir), "-f"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn('unknown mail_owner user "no-such-user-proxyd"', r.stderr)
+
+
+class FakeMasterTest(unittest.TestCase):
+    def test_serves_inherited_socket_and_exits_with_master(self):
+        with harness.Scratch(prefix="pxm") as s:
+            s.write_main_cf("proxy_read_maps = proxy:static:from-master\n")
+            path = s.queue_dir / "private" / "proxymap"
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(path))
+            os.chmod(path, 0o666)
+            listener.listen(16)
+            listener.setblocking(False)
+            master_end, child_end = socket.socketpair()
+            env = {"MAIL_CONFIG": str(s.config_dir), "GENERATION": "17", "LANG": "C"}
+
+            def setup_fds():
+                os.dup2(child_end.fileno(), 5)
+                os.dup2(listener.fileno(), 6)
+
+            log = open(s.path("master-child.log"), "wb")
+            proc = subprocess.Popen(
+                [harness.proxyd_exe(), "-n", "proxymap", "-t", "unix", "-u"],
+                env=env, preexec_fn=setup_fds, pass_fds=(5, 6, child_end.fileno(),
+                                                         listener.fileno()),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            child_end.close()
+            listener.close()
+            try:
+                deadline = time.monotonic() + 10
+                reply = None
+                while time.monotonic() < deadline and reply is None:
+                    try:
+                        with proxyproto.Conn(path) as c:
+                            reply = c.request([("request", "lookup"),
+                                               ("table", "static:from-master"),
+                                               ("flags", 0), ("key", "k")])
+                    except (OSError, EOFError):
+                        time.sleep(0.1)
+                self.assertEqual(reply, [(b"status", b"0"), (b"value", b"from-master")])
+                if os.geteuid() == 0:
+                    want = pwd.getpwnam("postfix").pw_uid
+                    self.assertEqual(proc_uids(proc.pid), [want] * 4)
+                # proxyd never reports itself busy: nothing on the status channel.
+                master_end.settimeout(0.2)
+                with self.assertRaises(socket.timeout):
+                    master_end.recv(12)
+                # master goes away (postfix stop / reload): proxyd exits 0.
+                master_end.close()
+                self.assertEqual(proc.wait(timeout=15), 0)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                log.close()
+
+    def test_rejects_unknown_service_name(self):
+        with harness.Scratch(prefix="pxm") as s:
+            master_end, child_end = socket.socketpair()
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(s.queue_dir / "private" / "other"))
+            listener.listen(1)
+
+            def setup_fds():
+                os.dup2(child_end.fileno(), 5)
+                os.dup2(listener.fileno(), 6)
+
+            r = subprocess.run(
+                [harness.proxyd_exe(), "-n", "frobnicate", "-t", "unix"],
+                env={"MAIL_CONFIG": str(s.config_dir), "GENERATION": "1"},
+                preexec_fn=setup_fds, pass_fds=(5, 6, child_end.fileno(), listener.fileno()),
+                capture_output=True, timeout=30)
+            self.assertEqual(r.returncode, 64)  # EX_USAGE, logged to syslog
+            master_end.close()
+            child_end.close()
+            listener.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
