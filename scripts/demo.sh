@@ -9,6 +9,7 @@ bash scripts/deps.sh
 bash scripts/build.sh >/dev/null
 
 demo=$(mktemp -d /tmp/proxyd-demo.XXXXXX)
+chmod 755 "$demo"   # proxyd serves as mail_owner (postfix) and must read the tables
 pid=
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
