@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,18 @@ TEST(ReadFile, MissingAndDirectory) {
               "open data/conf/does-not-exist.cf: No such file or directory");
   }
   EXPECT_NE(read_file("data/conf/mysql-valid.cf").find("dbname"), std::string::npos);
+}
+
+// mail_conf_bool.c and cfg_parser.c compare with strcasecmp() against
+// "yes" and "no"; nothing else (no "true", no trimming) is accepted.
+TEST(ParseYesNo, CaseInsensitiveYesOrNoOnly) {
+  EXPECT_EQ(parse_yes_no("yes"), std::optional<bool>(true));
+  EXPECT_EQ(parse_yes_no("YeS"), std::optional<bool>(true));
+  EXPECT_EQ(parse_yes_no("no"), std::optional<bool>(false));
+  EXPECT_EQ(parse_yes_no("NO"), std::optional<bool>(false));
+  for (std::string_view bad : {"", "y", "true", "1", " yes", "yes ", "nope"}) {
+    EXPECT_FALSE(parse_yes_no(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace
