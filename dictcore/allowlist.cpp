@@ -14,43 +14,18 @@
 
 #include "dictcore/config_error.h"
 #include "dictcore/config_lines.h"
+#include "dictcore/tokens.h"
 
 namespace proxyd::dict {
 namespace {
 
 constexpr std::string_view kProxyPrefix = "proxy:";
-constexpr std::string_view kSeparators = ", \t\r\n";  // CHARS_COMMA_SP
 // Postfix recurses without limit (a file that names itself never ends);
 // these bounds keep a bad configuration from exhausting the stack.
 constexpr int kMaxDepth = 32;
 
 bool is_alnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-// mystrtokq(…, ", \t\r\n", "{}"): next token, keeping {…} groups together.
-std::optional<std::string_view> next_token(std::string_view& rest) {
-  const std::size_t start = rest.find_first_not_of(kSeparators);
-  if (start == std::string_view::npos) {
-    rest = {};
-    return std::nullopt;
-  }
-  rest.remove_prefix(start);
-  int level = 0;
-  std::size_t i = 0;
-  for (; i < rest.size(); ++i) {
-    const char c = rest[i];
-    if (c == '{') {
-      ++level;
-    } else if (level > 0 && c == '}') {
-      --level;
-    } else if (level == 0 && kSeparators.find(c) != std::string_view::npos) {
-      break;
-    }
-  }
-  std::string_view token = rest.substr(0, i);
-  rest.remove_prefix(i < rest.size() ? i + 1 : i);
-  return token;
 }
 
 // extpar(…, "{}", no flags): the text inside a leading balanced {…}, or the
@@ -101,7 +76,7 @@ class Builder {
       return;
     }
     std::string_view rest = text;
-    while (auto token = next_token(rest)) {
+    while (auto token = next_grouped_token(rest)) {
       std::string_view name = *token;
       // { type:name attr=value … } : only the first word names the table.
       if (name.front() == '{') {
@@ -111,7 +86,7 @@ class Builder {
           log_.warn("bad syntax in {} content: {}", origin, err);
           continue;
         }
-        auto first = next_token(inner);
+        auto first = next_grouped_token(inner);
         if (!first) continue;
         name = *first;
       }
@@ -191,10 +166,10 @@ Allowlist Allowlist::build(const MainCf& main_cf, bool read_only_service, Logger
     const std::string classes = main_cf.get("smtpd_restriction_classes", log);
     std::string_view rest = classes;
     for (;;) {
-      const std::size_t start = rest.find_first_not_of(kSeparators);
+      const std::size_t start = rest.find_first_not_of(kCommaSpaceSeparators);
       if (start == std::string_view::npos) break;
       rest.remove_prefix(start);
-      const std::size_t stop = std::min(rest.find_first_of(kSeparators), rest.size());
+      const std::size_t stop = std::min(rest.find_first_of(kCommaSpaceSeparators), rest.size());
       const std::string_view class_name = rest.substr(0, stop);
       rest.remove_prefix(stop);
       if (main_cf.raw(class_name)) {

@@ -1,7 +1,8 @@
 // Logical-line reader for Postfix-style configuration text: reproduces the
 // rules of Postfix's readllines() (comments and blank lines ignored anywhere,
-// white-space continuation, warning for text that starts with white space)
-// and split_nameval() ("name = value" trimming). Pure functions; any thread.
+// white-space continuation, warning for text that starts with white space),
+// split_nameval() ("name = value" trimming) and the case-insensitive yes/no
+// of boolean parameters. Pure functions; any thread.
 #include "dictcore/config_lines.h"
 
 #include <fcntl.h>
@@ -132,6 +133,21 @@ std::vector<NameValue> parse_name_values(std::string_view text, std::string_view
     out.push_back(std::move(nv));
   }
   return out;
+}
+
+std::optional<bool> parse_yes_no(std::string_view text) {
+  auto equal_nocase = [](std::string_view a, std::string_view lower) {
+    if (a.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      char c = a[i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c != lower[i]) return false;
+    }
+    return true;
+  };
+  if (equal_nocase(text, "yes")) return true;
+  if (equal_nocase(text, "no")) return false;
+  return std::nullopt;
 }
 
 std::string read_file(const std::string& path) {

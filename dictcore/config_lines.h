@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,10 @@ struct NameValue {
 // duplicate with a different value is warned about (without the old value).
 std::vector<NameValue> parse_name_values(std::string_view text, std::string_view origin,
                                          Logger& log);
+
+// A boolean parameter value as main.cf and cfg_parser read it: "yes" or
+// "no" in any ASCII letter case; nullopt for anything else.
+std::optional<bool> parse_yes_no(std::string_view text);
 
 // Largest configuration file read_file() accepts (ConfigError beyond it).
 inline constexpr std::size_t kMaxConfigFileSize = 16 * 1024 * 1024;

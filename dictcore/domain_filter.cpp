@@ -12,37 +12,11 @@
 
 #include "dictcore/config_error.h"
 #include "dictcore/fold.h"
+#include "dictcore/tokens.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
 namespace {
-
-constexpr std::string_view kSeparators = ", \t\r\n";  // CHARS_COMMA_SP
-
-// Next token split on separators, keeping {...} groups whole (mystrtokq).
-std::string_view next_token(std::string_view& rest) {
-  std::size_t i = 0;
-  while (i < rest.size() && kSeparators.find(rest[i]) != std::string_view::npos) ++i;
-  if (i == rest.size()) {
-    rest = {};
-    return {};
-  }
-  std::size_t start = i;
-  int level = 0;
-  for (; i < rest.size(); ++i) {
-    char c = rest[i];
-    if (c == '{') {
-      ++level;
-    } else if (level > 0 && c == '}') {
-      --level;
-    } else if (level == 0 && kSeparators.find(c) != std::string_view::npos) {
-      break;
-    }
-  }
-  std::string_view token = rest.substr(start, i - start);
-  rest = (i < rest.size()) ? rest.substr(i + 1) : std::string_view{};
-  return token;
-}
 
 // A pattern naming a table: "type:name" not starting with '['.
 bool is_table_pattern(std::string_view item) {
@@ -61,8 +35,8 @@ std::shared_ptr<DomainFilter> DomainFilter::parse(std::string_view list, std::st
 void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
                               const TableOpener& opener) {
   std::string_view rest = text;
-  for (std::string_view token = next_token(rest); !token.empty();
-       token = next_token(rest)) {
+  while (const auto next = next_grouped_token(rest)) {
+    const std::string_view token = *next;
     if (token[0] == '#') {
       log_->warn("{}: comment at end of line is not supported: {} {}", origin_, token, rest);
       break;

@@ -665,17 +665,7 @@ bool MainCf::is_set(std::string_view name) const {
 
 bool MainCf::get_bool(std::string_view name) const {
   const std::string value = get(name);
-  auto equal_nocase = [](std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      char c = a[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c != b[i]) return false;
-    }
-    return true;
-  };
-  if (equal_nocase(value, "yes")) return true;
-  if (equal_nocase(value, "no")) return false;
+  if (const auto flag = parse_yes_no(value)) return *flag;
   throw ConfigError(fmt::format("bad boolean configuration: {} = {}", name, value));
 }
 

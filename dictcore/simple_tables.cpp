@@ -25,6 +25,7 @@
 #include "dictcore/fold.h"
 #include "dictcore/logger.h"
 #include "dictcore/main_cf.h"
+#include "dictcore/tokens.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -211,37 +212,6 @@ std::optional<std::string> brace_contents(std::string_view token,
   return std::nullopt;
 }
 
-// mystrtokq() with separators ", \t\r\n" and "{}" grouping: next token or
-// nullopt at the end.
-std::optional<std::string_view> next_token(std::string_view& rest) {
-  auto is_sep = [](char c) {
-    return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
-  };
-  std::size_t pos = 0;
-  while (pos < rest.size() && is_sep(rest[pos])) ++pos;
-  if (pos == rest.size()) {
-    rest = {};
-    return std::nullopt;
-  }
-  std::size_t start = pos;
-  int level = 0;
-  for (; pos < rest.size(); ++pos) {
-    char c = rest[pos];
-    if (c == '{') {
-      ++level;
-    } else if (level > 0 && c == '}') {
-      --level;
-    } else if (level == 0 && is_sep(c)) {
-      std::string_view token = rest.substr(start, pos - start);
-      rest.remove_prefix(pos + 1);
-      return token;
-    }
-  }
-  std::string_view token = rest.substr(start);
-  rest = {};
-  return token;
-}
-
 // split_qnameval(): "key = value" with quotes and backslashes kept in the
 // key; returns an error text or fills key and value.
 std::optional<std::string> split_name_value(std::string_view text, std::string_view& key,
@@ -284,6 +254,7 @@ struct TextLine {
 // readllines(): joins continuation lines (starting with white space), drops
 // comment and blank lines, warns about and skips a logical line that starts
 // with white space.
+// Not logical_lines(), which is 3.11's: 3.7.11's readllines keeps NUL bytes unwarned.
 std::vector<TextLine> read_logical_lines(std::string_view content, std::string_view path,
                                          Logger* log) {
   std::vector<TextLine> lines;
@@ -407,7 +378,7 @@ TablePtr make_inline_table(std::string_view name, const TableEnv& env,
   auto table = std::make_shared<HashTable>(env.log);
   std::string_view rest = name.substr(1, len - 2);
   int count = 0;
-  while (auto token = next_token(rest)) {
+  while (auto token = next_grouped_token(rest)) {
     std::string_view nameval = *token;
     std::optional<std::string> err;
     if (nameval[0] == '{') err = brace_contents(*token, nameval);

@@ -15,20 +15,6 @@
 #include "dictcore/config_lines.h"
 
 namespace proxyd::dict {
-namespace {
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != b[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 TableConfig TableConfig::load(std::string_view type, std::string_view name,
                               const MainCf& main_cf, Logger& log) {
   if (!name.empty() && (name.front() == '/' || name.front() == '.')) {
@@ -113,8 +99,7 @@ int TableConfig::get_int(std::string_view param, int def, int min, int max) cons
 bool TableConfig::get_bool(std::string_view param, bool def) const {
   auto it = values_.find(param);
   if (it == values_.end()) return def;
-  if (equal_nocase(it->second, "yes")) return true;
-  if (equal_nocase(it->second, "no")) return false;
+  if (const auto flag = parse_yes_no(it->second)) return *flag;
   throw ConfigError(fmt::format("{}bad boolean configuration: {} = {}", message_prefix(),
                                 full_name(param), it->second));
 }

@@ -57,6 +57,9 @@ class DbServer {
 // mariadbd with a database kDbName and user kDbUser for 'localhost' and '%'.
 class MariaDbServer final : public DbServer {
  public:
+  // What could not start and how to install it, for test failure messages.
+  static constexpr const char* kStartHint =
+      "MariaDB server (install mariadb-server, e.g. scripts/deps.sh --all)";
   static std::unique_ptr<MariaDbServer> start(std::string& error);
   bool admin_sql(const std::string& sql, std::string& error) override;
   // UNIX socket path.
@@ -71,6 +74,9 @@ class MariaDbServer final : public DbServer {
 // trust over the socket).
 class PgServer final : public DbServer {
  public:
+  // What could not start and how to install it, for test failure messages.
+  static constexpr const char* kStartHint =
+      "PostgreSQL server (install postgresql, e.g. scripts/deps.sh --all)";
   static std::unique_ptr<PgServer> start(std::string& error);
   bool admin_sql(const std::string& sql, std::string& error) override;
   // Directory holding the UNIX socket (.s.PGSQL.<port>).

@@ -1,8 +1,8 @@
 // Test seams for SQL tables and pools: a scriptable fake driver/session
 // (per-host connect failures, scripted query results, visible quoting,
-// optional blocking to hold workers busy), a capturing logger and a queued
-// poster that runs completions on the test thread. Thread-safe where the
-// pool's workers call in.
+// optional blocking to hold workers busy) and a queued poster that runs
+// completions on the test thread; brings in CaptureLogger for its users.
+// Thread-safe where the pool's workers call in.
 #pragma once
 
 #include <atomic>
@@ -17,32 +17,9 @@
 #include "dictcore/logger.h"
 #include "dictcore/poster.h"
 #include "dictcore/session.h"
+#include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict::testing {
-
-// Logger that keeps every line (any thread).
-class CapturingLogger final : public Logger {
- public:
-  void log(Severity, std::string_view message) override {
-    std::lock_guard lock(mu_);
-    lines_.emplace_back(message);
-  }
-  std::vector<std::string> lines() const {
-    std::lock_guard lock(mu_);
-    return lines_;
-  }
-  bool contains(std::string_view needle) const {
-    std::lock_guard lock(mu_);
-    for (const auto& l : lines_) {
-      if (l.find(needle) != std::string::npos) return true;
-    }
-    return false;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 // Poster that queues completions until the test thread runs them.
 class QueuedPoster final : public Poster {

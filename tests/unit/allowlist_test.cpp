@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dictcore/config_lines.h"
+#include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {
 namespace {
@@ -23,11 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using Tables = std::set<std::string, std::less<>>;
 
-class CaptureLogger final : public Logger {
- public:
-  void log(Severity, std::string_view message) override { lines.emplace_back(message); }
-  std::vector<std::string> lines;
-};
+using testing::CaptureLogger;
 
 struct ValueCase {
   const char* name;
@@ -105,7 +102,7 @@ TEST(Allowlist, FromValue) {
     CaptureLogger log;
     const auto list = Allowlist::from_value(c.value, log);
     EXPECT_EQ(list.tables(), c.expected) << c.name;
-    EXPECT_EQ(static_cast<int>(log.lines.size()), c.warnings) << c.name;
+    EXPECT_EQ(static_cast<int>(log.lines().size()), c.warnings) << c.name;
     for (const auto& t : c.expected) EXPECT_TRUE(list.contains(t)) << c.name << " " << t;
   }
 }
@@ -113,17 +110,17 @@ TEST(Allowlist, FromValue) {
 TEST(Allowlist, WarningTexts) {
   CaptureLogger log;
   (void)Allowlist::from_value("{ proxy:a:b  pipemap:{x}y /nonexistent/l", log);
-  ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_EQ(log.lines[0],
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines()[0],
             "bad syntax in proxy_read_maps content: missing '}' in "
             "\"{ proxy:a:b  pipemap:{x}y /nonexistent/l\"");
   CaptureLogger log2;
   (void)Allowlist::from_value("pipemap:{x}y /nonexistent/l", log2);
-  ASSERT_EQ(log2.lines.size(), 2u);
-  EXPECT_EQ(log2.lines[0],
+  ASSERT_EQ(log2.lines().size(), 2u);
+  EXPECT_EQ(log2.lines()[0],
             "bad syntax in proxy_read_maps content: syntax error after '}' "
             "in \"{x}y\"");
-  EXPECT_EQ(log2.lines[1], "open /nonexistent/l: No such file or directory");
+  EXPECT_EQ(log2.lines()[1], "open /nonexistent/l: No such file or directory");
 }
 
 TEST(Allowlist, ContainsIsExact) {
@@ -194,7 +191,7 @@ TEST(Allowlist, FileReferences) {
                     "pgsql:/continued.cf", "sqlite:/after-comment.cf", "texthash:/u"}));
   // Postfix would recurse forever on the outer <-> inner cycle; we warn.
   int recursion = 0, whitespace = 0;
-  for (const auto& l : log.lines) {
+  for (const auto& l : log.lines()) {
     if (l.find("recursive reference") != std::string::npos) ++recursion;
     if (l.find("logical line must not start with whitespace") != std::string::npos)
       ++whitespace;

@@ -5,19 +5,17 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dictcore/config_error.h"
+#include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {
 namespace {
 
-class CaptureLogger final : public Logger {
- public:
-  void log(Severity, std::string_view message) override { lines.emplace_back(message); }
-  std::vector<std::string> lines;
-};
+using testing::CaptureLogger;
 
 struct LineCase {
   const char* name;
@@ -65,22 +63,22 @@ TEST(LogicalLines, PostfixReadllinesCases) {
     }
     EXPECT_EQ(texts, c.texts) << c.name;
     EXPECT_EQ(firsts, c.first_lines) << c.name;
-    EXPECT_EQ(static_cast<int>(log.lines.size()), c.warnings) << c.name;
+    EXPECT_EQ(static_cast<int>(log.lines().size()), c.warnings) << c.name;
   }
 }
 
 TEST(LogicalLines, WarningTexts) {
   CaptureLogger log;
   logical_lines(" leading text that is longer than thirty chars\nok\n", "/etc/x.cf", log);
-  ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_EQ(log.lines[0],
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines()[0],
             "/etc/x.cf: logical line must not start with whitespace: "
             "\" leading text that is longer t...\"");
   CaptureLogger nul;
   using namespace std::string_literals;
   logical_lines("a\0b\n c\n"s, "f", nul);
-  ASSERT_EQ(nul.lines.size(), 1u);
-  EXPECT_EQ(nul.lines[0], "f, line 1-2: text after null byte may be ignored");
+  ASSERT_EQ(nul.lines().size(), 1u);
+  EXPECT_EQ(nul.lines()[0], "f, line 1-2: text after null byte may be ignored");
 }
 
 struct NameValueCase {
@@ -146,9 +144,9 @@ TEST(ParseNameValues, DuplicatesLaterWinsAndWarn) {
   EXPECT_EQ(nvs[2].value, "two");
   EXPECT_EQ(nvs[2].line_no, 3);
   // Only the differing duplicate is reported, and without the old secret.
-  ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_EQ(log.lines[0], "t.cf, line 3: overriding earlier entry: password");
-  EXPECT_EQ(log.lines[0].find("one"), std::string::npos);
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines()[0], "t.cf, line 3: overriding earlier entry: password");
+  EXPECT_EQ(log.lines()[0].find("one"), std::string::npos);
 }
 
 TEST(ReadFile, MissingAndDirectory) {
@@ -161,6 +159,18 @@ TEST(ReadFile, MissingAndDirectory) {
               "open data/conf/does-not-exist.cf: No such file or directory");
   }
   EXPECT_NE(read_file("data/conf/mysql-valid.cf").find("dbname"), std::string::npos);
+}
+
+// mail_conf_bool.c and cfg_parser.c compare with strcasecmp() against
+// "yes" and "no"; nothing else (no "true", no trimming) is accepted.
+TEST(ParseYesNo, CaseInsensitiveYesOrNoOnly) {
+  EXPECT_EQ(parse_yes_no("yes"), std::optional<bool>(true));
+  EXPECT_EQ(parse_yes_no("YeS"), std::optional<bool>(true));
+  EXPECT_EQ(parse_yes_no("no"), std::optional<bool>(false));
+  EXPECT_EQ(parse_yes_no("NO"), std::optional<bool>(false));
+  for (std::string_view bad : {"", "y", "true", "1", " yes", "yes ", "nope"}) {
+    EXPECT_FALSE(parse_yes_no(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace

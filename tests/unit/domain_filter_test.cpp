@@ -18,7 +18,7 @@ namespace proxyd::dict {
 namespace {
 
 using Kind = DomainMatch::Kind;
-using testing::CapturingLogger;
+using testing::CaptureLogger;
 
 // In-memory table; answers at once, or later when defer is set.
 class MapTable final : public Table {
@@ -59,7 +59,7 @@ struct Case {
 };
 
 TEST(DomainFilter, LiteralNamesVerifiedCases) {
-  CapturingLogger log;
+  CaptureLogger log;
   auto f = DomainFilter::parse("!bad.example.com, example.com EXAMPLE1.org,exämple.de", "t.cf",
                                {}, log);
   EXPECT_EQ(f->size(), 4u);
@@ -82,7 +82,7 @@ TEST(DomainFilter, LiteralNamesVerifiedCases) {
 }
 
 TEST(DomainFilter, FirstMatchWinsWithNegation) {
-  CapturingLogger log;
+  CaptureLogger log;
   auto f = DomainFilter::parse("!example.com example.com other.org !other.org", "t.cf", {}, log);
   EXPECT_EQ(check_sync(*f, "a@example.com"), Kind::NoMatch);
   EXPECT_EQ(check_sync(*f, "a@other.org"), Kind::Match);
@@ -91,12 +91,12 @@ TEST(DomainFilter, FirstMatchWinsWithNegation) {
 }
 
 TEST(DomainFilter, BarePatternAfterBangIsConfigError) {
-  CapturingLogger log;
+  CaptureLogger log;
   EXPECT_THROW(DomainFilter::parse("example.com, !", "t.cf", {}, log), ConfigError);
 }
 
 TEST(DomainFilter, CommentTokenStopsParsingWithWarning) {
-  CapturingLogger log;
+  CaptureLogger log;
   auto f = DomainFilter::parse("a.org #comment b.org", "t.cf", {}, log);
   EXPECT_EQ(f->size(), 1u);
   EXPECT_TRUE(log.contains("comment at end of line is not supported"));
@@ -111,7 +111,7 @@ TEST(DomainFilter, FileEntriesExpandInPlace) {
     std::ofstream out(file);
     out << "# comment line\nfile1.org, FILE2.org\n\n!neg.file.org\nfile3.org #trailing\n";
   }
-  CapturingLogger log;
+  CaptureLogger log;
   auto f = DomainFilter::parse("!blocked.org " + file.string() + " last.org", "t.cf", {}, log);
   EXPECT_EQ(check_sync(*f, "a@file1.org"), Kind::Match);
   EXPECT_EQ(check_sync(*f, "a@file2.org"), Kind::Match);
@@ -127,7 +127,7 @@ TEST(DomainFilter, FileEntriesExpandInPlace) {
 }
 
 TEST(DomainFilter, UnreadableFileFailsLookupsWithRetry) {
-  CapturingLogger log;
+  CaptureLogger log;
   auto f = DomainFilter::parse("first.org /nonexistent/proxyd/domains", "t.cf", {}, log);
   EXPECT_EQ(check_sync(*f, "a@first.org"), Kind::Match);  // earlier entries still work
   ProxyStatus error = ProxyStatus::Ok;
@@ -136,7 +136,7 @@ TEST(DomainFilter, UnreadableFileFailsLookupsWithRetry) {
 }
 
 TEST(DomainFilter, TableEntriesAreLookedUpWithFoldedDomain) {
-  CapturingLogger log;
+  CaptureLogger log;
   auto table = std::make_shared<MapTable>();
   table->answers["listed.org"] = {ProxyStatus::Ok, "yes"};
   table->answers["broken.org"] = {ProxyStatus::Retry, ""};
@@ -167,7 +167,7 @@ TEST(DomainFilter, TableEntriesAreLookedUpWithFoldedDomain) {
 }
 
 TEST(DomainFilter, AsyncTableContinuesLater) {
-  CapturingLogger log;
+  CaptureLogger log;
   auto table = std::make_shared<MapTable>();
   table->defer = true;
   auto f = DomainFilter::parse("mysql:/d.cf later.org", "t.cf",
@@ -181,7 +181,7 @@ TEST(DomainFilter, AsyncTableContinuesLater) {
 }
 
 TEST(DomainFilter, TableEntriesWithoutOpenerAreConfigErrors) {
-  CapturingLogger log;
+  CaptureLogger log;
   EXPECT_THROW(DomainFilter::parse("example.com, mysql:/etc/postfix/d.cf", "t.cf", {}, log),
                ConfigError);
   // "[...]" is not a table even with a ':'.

@@ -16,7 +16,7 @@
 namespace proxyd::dict {
 namespace {
 
-using testing::CapturingLogger;
+using testing::CaptureLogger;
 
 struct QueryCase {
   const char* query;
@@ -266,7 +266,7 @@ TEST(ResultBuilder, JoinsSkipsAndLimits) {
        nullptr},
   };
   for (const BuildCase& c : cases) {
-    CapturingLogger log;
+    CaptureLogger log;
     ExpandRules rules = ExpandRules::parse("%s", c.result_format, "/t.cf");
     ResultContext ctx{"sqlite:/t.cf", "/t.cf", "dict_sqlite_lookup", &log};
     ResultBuilder b(rules, "key@x.org", c.limit, ctx);
@@ -285,7 +285,7 @@ TEST(ResultBuilder, JoinsSkipsAndLimits) {
 }
 
 TEST(ResultBuilder, EmptyValueWarningNamesTable) {
-  CapturingLogger log;
+  CaptureLogger log;
   ExpandRules rules = ExpandRules::parse("%s", "%s", "/t.cf");
   ResultContext ctx{"sqlite:/tmp/sqlo/basic.cf", "/tmp/sqlo/basic.cf", "dict_sqlite_lookup", &log};
   ResultBuilder b(rules, "multi", 0, ctx);

@@ -14,15 +14,12 @@
 #include <vector>
 
 #include "dictcore/config_error.h"
+#include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {
 namespace {
 
-class CaptureLogger final : public Logger {
- public:
-  void log(Severity, std::string_view message) override { lines.emplace_back(message); }
-  std::vector<std::string> lines;
-};
+using testing::CaptureLogger;
 
 constexpr const char* kBase =
     "compatibility_level = 3.6\n"
@@ -100,7 +97,7 @@ TEST(MainCfExpand, AllFormsAgreeWithPostconf) {
     const auto cf =
         MainCf::from_string(std::string(kBase) + "smtpd_banner = " + c.expr + "\n", log);
     EXPECT_EQ(cf.get("smtpd_banner", log), c.expected) << c.expr;
-    EXPECT_TRUE(log.lines.empty()) << c.expr << ": " << log.lines.front();
+    EXPECT_TRUE(log.lines().empty()) << c.expr << ": " << log.lines().front();
     EXPECT_EQ(cf.expand(c.expr), c.expected) << c.expr;
   }
 }
@@ -136,9 +133,9 @@ TEST(MainCfExpand, SyntaxErrorsAreReported) {
     const auto cf =
         MainCf::from_string(std::string(kBase) + "smtpd_banner = " + c.expr + "\n", log);
     (void)cf.get("smtpd_banner", log);
-    ASSERT_EQ(log.lines.size(), 1u) << c.expr;
-    EXPECT_NE(log.lines[0].find(c.expected), std::string::npos)
-        << c.expr << " gave: " << log.lines[0];
+    ASSERT_EQ(log.lines().size(), 1u) << c.expr;
+    EXPECT_NE(log.lines()[0].find(c.expected), std::string::npos)
+        << c.expr << " gave: " << log.lines()[0];
   }
 }
 
@@ -152,23 +149,23 @@ TEST(MainCfExpand, LoopsAndBlowUpTerminate) {
       "b8 = $b9$b9$b9$b9\nb9 = 0123456789012345678901234567890123456789\n",
       log);
   (void)cf.get("loop1", log);
-  ASSERT_EQ(log.lines.size(), 1u);
+  ASSERT_EQ(log.lines().size(), 1u);
   // [postconf] 'unreasonable macro call nesting: "loop1"' for the same pair.
-  EXPECT_NE(log.lines[0].find("unreasonable macro call nesting"), std::string::npos);
-  log.lines.clear();
+  EXPECT_NE(log.lines()[0].find("unreasonable macro call nesting"), std::string::npos);
+  log.clear();
   (void)cf.get("self", log);
-  ASSERT_EQ(log.lines.size(), 1u);
-  log.lines.clear();
+  ASSERT_EQ(log.lines().size(), 1u);
+  log.clear();
   const std::string big = cf.get("b0", log);  // 4^9 * 40 bytes if unbounded
-  ASSERT_EQ(log.lines.size(), 1u);
+  ASSERT_EQ(log.lines().size(), 1u);
   EXPECT_LE(big.size(), 1u << 20);
 }
 
 TEST(MainCf, DuplicatesOverridesAndIsSet) {
   CaptureLogger log;
   auto cf = MainCf::from_string("x = 1\ny = $x\nx = 2\n", log);
-  ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_EQ(log.lines[0], "/etc/postfix/main.cf, line 3: overriding earlier entry: x");
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines()[0], "/etc/postfix/main.cf, line 3: overriding earlier entry: x");
   EXPECT_EQ(cf.get("y"), "2");
   EXPECT_TRUE(cf.is_set("x"));
   EXPECT_FALSE(cf.is_set("queue_directory"));

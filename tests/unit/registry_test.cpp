@@ -19,6 +19,7 @@
 #include "dictcore/sql_table.h"
 #include "dictcore/surrogate.h"
 #include "protocol/status.h"
+#include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {
 
@@ -28,11 +29,7 @@ namespace {
 
 namespace pflags = protocol::flags;
 
-class CaptureLogger final : public Logger {
- public:
-  void log(Severity, std::string_view message) override { lines.emplace_back(message); }
-  std::vector<std::string> lines;
-};
+using testing::CaptureLogger;
 
 LookupResult lookup(Table& table, const std::string& key, uint32_t flags = 0) {
   std::optional<LookupResult> result;
@@ -132,9 +129,9 @@ TEST_P(OpenTableFailure, BecomesSurrogateAndLogsOnce) {
     EXPECT_EQ(surrogate->reason(), c.reason);
   }
   EXPECT_EQ(lookup(*table, "key").status, c.status);
-  ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_NE(log.lines[0].find(c.name), std::string::npos) << log.lines[0];
-  EXPECT_NE(log.lines[0].find(surrogate->reason()), std::string::npos) << log.lines[0];
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_NE(log.lines()[0].find(c.name), std::string::npos) << log.lines()[0];
+  EXPECT_NE(log.lines()[0].find(surrogate->reason()), std::string::npos) << log.lines()[0];
 }
 
 constexpr auto RO = OpenMode::ReadOnly;
@@ -218,7 +215,7 @@ TEST(Registry, OneInstancePerNameAndMode) {
   EXPECT_NE(c.get(), a.get());
   EXPECT_EQ(registry.size(), 3u);
   // Only the read-write inline failed to open, and it was logged once.
-  EXPECT_EQ(log.lines.size(), 1u);
+  EXPECT_EQ(log.lines().size(), 1u);
 }
 
 TEST(Registry, SurrogatesAreCachedAndLoggedOnce) {
@@ -230,7 +227,7 @@ TEST(Registry, SurrogatesAreCachedAndLoggedOnce) {
   auto b = registry.open("texthash:/nonexistent/x", OpenMode::ReadOnly);
   EXPECT_EQ(a.get(), b.get());
   EXPECT_EQ(lookup(*a, "k").status, ProxyStatus::Retry);
-  EXPECT_EQ(log.lines.size(), 1u);
+  EXPECT_EQ(log.lines().size(), 1u);
 }
 
 TEST(Registry, SharedInstanceKeepsState) {

@@ -14,6 +14,7 @@
 
 #include "dictcore/session.h"
 #include "tests/fakes/db_servers.h"
+#include "tests/fakes/db_session_fixture.h"
 
 namespace proxyd::dict {
 namespace {
@@ -23,19 +24,8 @@ using proxyd::testing::kDbPassword;
 using proxyd::testing::kDbUser;
 using proxyd::testing::MariaDbServer;
 
-class MysqlSessionTest : public ::testing::Test {
+class MysqlSessionTest : public testing::DbSessionFixture<MariaDbServer> {
  protected:
-  static void SetUpTestSuite() {
-    signal(SIGPIPE, SIG_IGN);
-    server_ = MariaDbServer::start(start_error_);
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "cannot start a private MariaDB server (install "
-                                   "mariadb-server, e.g. scripts/deps.sh --all): "
-                                << start_error_;
-  }
-
   static ConnectParams params() {
     ConnectParams p;
     p.kind = SqlKind::Mysql;
@@ -48,10 +38,6 @@ class MysqlSessionTest : public ::testing::Test {
   static HostSpec socket_host() {
     return HostSpec{"unix:" + server_->socket(), HostKind::Unix, server_->socket(), ""};
   }
-  static HostSpec tcp_host(int port) {
-    return HostSpec{"inet:127.0.0.1:" + std::to_string(port), HostKind::Inet, "127.0.0.1",
-                    std::to_string(port)};
-  }
   static std::unique_ptr<SqlSession> connect(const ConnectParams& p, const HostSpec& h) {
     auto driver = make_mysql_driver(p);
     if (!driver) return nullptr;
@@ -62,20 +48,6 @@ class MysqlSessionTest : public ::testing::Test {
   static std::unique_ptr<SqlSession> connect_socket() {
     return connect(params(), socket_host());
   }
-
-  // The single value of a one-row, one-column query.
-  static std::optional<std::string> scalar(SqlSession& s, const std::string& sql) {
-    QueryResult r = s.query(sql);
-    EXPECT_EQ(r.status, QueryStatus::Rows) << sql << ": " << r.message;
-    if (r.rows.size() != 1 || r.rows[0].size() != 1) {
-      ADD_FAILURE() << sql << ": expected one value, got " << r.rows.size() << " rows";
-      return std::nullopt;
-    }
-    return r.rows[0][0];
-  }
-
-  static inline std::unique_ptr<MariaDbServer> server_;
-  static inline std::string start_error_;
 };
 
 TEST_F(MysqlSessionTest, DriverTakesEveryColumn) {

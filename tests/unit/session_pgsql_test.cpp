@@ -13,6 +13,7 @@
 
 #include "dictcore/session.h"
 #include "tests/fakes/db_servers.h"
+#include "tests/fakes/db_session_fixture.h"
 
 namespace proxyd::dict {
 namespace {
@@ -22,19 +23,8 @@ using proxyd::testing::kDbPassword;
 using proxyd::testing::kDbUser;
 using proxyd::testing::PgServer;
 
-class PgsqlSessionTest : public ::testing::Test {
+class PgsqlSessionTest : public testing::DbSessionFixture<PgServer> {
  protected:
-  static void SetUpTestSuite() {
-    signal(SIGPIPE, SIG_IGN);
-    server_ = PgServer::start(start_error_);
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "cannot start a private PostgreSQL server (install "
-                                   "postgresql, e.g. scripts/deps.sh --all): "
-                                << start_error_;
-  }
-
   static ConnectParams params() {
     ConnectParams p;
     p.kind = SqlKind::Pgsql;
@@ -49,10 +39,6 @@ class PgsqlSessionTest : public ::testing::Test {
     return HostSpec{"unix:" + server_->socket_dir(), HostKind::Unix,
                     server_->socket_dir(), port()};
   }
-  static HostSpec tcp_host(int p) {
-    return HostSpec{"inet:127.0.0.1:" + std::to_string(p), HostKind::Inet, "127.0.0.1",
-                    std::to_string(p)};
-  }
   static HostSpec uri_host(const std::string& uri) {
     return HostSpec{uri, HostKind::Uri, uri, ""};
   }
@@ -64,20 +50,6 @@ class PgsqlSessionTest : public ::testing::Test {
   static std::unique_ptr<SqlSession> connect_socket() {
     return connect(params(), socket_host());
   }
-
-  // The single value of a one-row, one-column query.
-  static std::optional<std::string> scalar(SqlSession& s, const std::string& sql) {
-    QueryResult r = s.query(sql);
-    EXPECT_EQ(r.status, QueryStatus::Rows) << sql << ": " << r.message;
-    if (r.rows.size() != 1 || r.rows[0].size() != 1) {
-      ADD_FAILURE() << sql << ": expected one value, got " << r.rows.size() << " rows";
-      return std::nullopt;
-    }
-    return r.rows[0][0];
-  }
-
-  static inline std::unique_ptr<PgServer> server_;
-  static inline std::string start_error_;
 };
 
 TEST_F(PgsqlSessionTest, DriverTakesEveryColumn) {

@@ -17,7 +17,7 @@ namespace proxyd::dict {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::CapturingLogger;
+using testing::CaptureLogger;
 using testing::FakeDb;
 using testing::FakeDriver;
 using testing::QueuedPoster;
@@ -139,7 +139,7 @@ TEST(HostSet, SingleHostIsDuplicatedWhenAsked) {
 struct PoolFixture {
   FakeDb db;
   QueuedPoster poster;
-  CapturingLogger log;
+  CaptureLogger log;
   std::unique_ptr<SessionPool> pool;
 
   PoolFixture(std::vector<HostSpec> hosts, int max_sessions, bool duplicate = false,
@@ -327,7 +327,7 @@ TEST(SessionPool, IdleSessionIsClosed) {
 
 TEST(PoolSet, OnePoolPerIdentity) {
   QueuedPoster poster;
-  CapturingLogger log;
+  CaptureLogger log;
   FakeDb db;
   PoolSet set(PoolSettings{}, poster, log);
   DriverFactory factory = [&db](const ConnectParams&) { return std::make_unique<FakeDriver>(db); };

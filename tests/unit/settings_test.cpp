@@ -4,15 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "dictcore/config_error.h"
+#include "tests/fakes/capture_logger.h"
 
 namespace proxyd::daemon {
 namespace {
 
-class CaptureLogger : public dict::Logger {
- public:
-  void log(dict::Severity, std::string_view m) override { lines.emplace_back(m); }
-  std::vector<std::string> lines;
-};
+using dict::testing::CaptureLogger;
 
 TEST(Settings, DefaultsMatchTable) {
   CaptureLogger log;
@@ -38,8 +35,8 @@ TEST(Settings, UnknownNameWarns) {
   CaptureLogger log;
   Settings s = parse_settings("no_such_thing = 1\n", "proxyd.cf", log);
   EXPECT_EQ(s.max_sessions, 4);
-  ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_NE(log.lines[0].find("unknown parameter \"no_such_thing\""), std::string::npos);
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_NE(log.lines()[0].find("unknown parameter \"no_such_thing\""), std::string::npos);
 }
 
 TEST(Settings, BadValuesAreConfigErrors) {

@@ -21,6 +21,7 @@
 #include "dictcore/logger.h"
 #include "dictcore/unix_table.h"
 #include "protocol/status.h"
+#include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {
 namespace {
@@ -29,11 +30,7 @@ namespace pflags = protocol::flags;
 
 constexpr uint32_t kFold = pflags::kFoldFix;
 
-class CaptureLogger final : public Logger {
- public:
-  void log(Severity, std::string_view message) override { lines.emplace_back(message); }
-  std::vector<std::string> lines;
-};
+using testing::CaptureLogger;
 
 LookupResult lookup(Table& table, const std::string& key, uint32_t flags) {
   std::optional<LookupResult> result;
@@ -440,7 +437,7 @@ TEST(TexthashTable, WarningsMatchPostmap) {
     TableEnv env;
     env.log = &log;
     (void)make_texthash_table(c.file, env, SimpleTableOptions{});
-    EXPECT_EQ(log.lines, c.warnings) << c.file;
+    EXPECT_EQ(log.lines(), c.warnings) << c.file;
   }
 }
 
@@ -457,8 +454,8 @@ TEST(TexthashTable, LongLeadingWhitespaceLineIsAbbreviated) {
   TableEnv env;
   env.log = &log;
   auto table = make_texthash_table(path, env, SimpleTableOptions{});
-  ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_EQ(log.lines[0], path +
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines()[0], path +
                               ": logical line must not start with whitespace: \" "
                               "12345678901234567890123456789...\"");
   EXPECT_EQ(lookup(*table, "k", 0), ok("v"));

@@ -28,7 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace pf = protocol::flags;
-using testing::CapturingLogger;
+using testing::CaptureLogger;
 using testing::FakeDb;
 using testing::FakeDriver;
 using testing::QueuedPoster;
@@ -641,7 +641,7 @@ class SqliteCorpus : public ::testing::Test {
 
   fs::path dir_;
   std::string db_path_;
-  CapturingLogger log_;
+  CaptureLogger log_;
   QueuedPoster poster_;
   std::unique_ptr<PoolSet> pools_;
   TableEnv env_;
@@ -744,7 +744,7 @@ TEST_F(SqliteCorpus, WarnsAboutUnquotedTokensLikePostfix311) {
   (void)make_sql_table_from(SqlKind::Sqlite, "/q.cf", bad, OpenMode::ReadOnly, env_);
   EXPECT_TRUE(log_.contains("contains >%s< without the recommended '' quotes"));
   EXPECT_TRUE(log_.contains("contains >%u< without the recommended '' quotes"));
-  CapturingLogger quiet;
+  CaptureLogger quiet;
   TableEnv env{nullptr, &quiet, &poster_, pools_.get()};
   MapParams good({{"dbpath", db_path_}, {"query", "SELECT '%s', '100%%'"}}, "/g.cf");
   (void)make_sql_table_from(SqlKind::Sqlite, "/g.cf", good, OpenMode::ReadOnly, env);
@@ -800,7 +800,7 @@ class FakeSqlTable : public ::testing::Test {
   }
 
   FakeDb db_;
-  CapturingLogger log_;
+  CaptureLogger log_;
   QueuedPoster poster_;
   PoolSet pools_;
   TableEnv env_;

@@ -13,15 +13,12 @@
 #include <vector>
 
 #include "dictcore/config_error.h"
+#include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {
 namespace {
 
-class CaptureLogger final : public Logger {
- public:
-  void log(Severity, std::string_view message) override { lines.emplace_back(message); }
-  std::vector<std::string> lines;
-};
+using testing::CaptureLogger;
 
 std::string error_of(const std::function<void()>& fn) {
   try {
@@ -49,8 +46,8 @@ TEST(TableConfig, FileHasContinuationsDuplicatesAndNoExpansion) {
   EXPECT_TRUE(cfg.has("dbname"));
   EXPECT_FALSE(cfg.has("charset"));
   EXPECT_EQ(cfg.get_str("charset", "utf8mb4"), "utf8mb4");
-  ASSERT_EQ(log.lines.size(), 1u);
-  EXPECT_EQ(log.lines[0],
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines()[0],
             "./data/conf/mysql-valid.cf, line 13: overriding earlier entry: "
             "retry_interval");
 }
