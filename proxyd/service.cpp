@@ -52,13 +52,6 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
     done(status_reply(ProxyStatus::Deny, 0));
     return;
   }
-  if (req.type == RequestType::Sequence && req.function != protocol::kSeqFirst &&
-      req.function != protocol::kSeqNext) {
-    log_.warn("request for unsupported sequence function {} on table \"{}\"", req.function,
-              req.table);
-    done(status_reply(ProxyStatus::Bad, 0));
-    return;
-  }
   std::string name(dict::strip_proxy_prefixes(req.table));
   if (name.find(':') == std::string::npos) {
     done(status_reply(ProxyStatus::Bad, 0));

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Sum individual test cases over a meson test log (GoogleTest executables
-and Python unittest drivers) and print "N passed, N failed"."""
+and Python unittest drivers) and print "N passed, N failed, N skipped"."""
 
 import json
 import re
@@ -8,7 +8,7 @@ import sys
 
 
 def main(path: str) -> None:
-    passed = failed = 0
+    passed = failed = skipped = 0
     with open(path) as f:
         for line in f:
             entry = json.loads(line)
@@ -27,15 +27,18 @@ def main(path: str) -> None:
                 total = int(m.group(1))
                 f_m = re.search(r"FAILED \((?:failures=(\d+))?(?:, )?(?:errors=(\d+))?", out)
                 nfail = sum(int(x) for x in f_m.groups() if x) if f_m else 0
-                passed += total - nfail
+                s_m = re.search(r"skipped=(\d+)", out)
+                nskip = int(s_m.group(1)) if s_m else 0
+                passed += total - nfail - nskip
                 failed += nfail
+                skipped += nskip
                 continue
             # A driver without its own counts (the differential script).
             if ok:
                 passed += 1
             else:
                 failed += 1
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
 
 
 if __name__ == "__main__":
