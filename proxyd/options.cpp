@@ -29,6 +29,8 @@ struct CommandSpec {
 
 constexpr CommandSpec kCommands[] = {
     {"serve", "serve proxymap and proxywrite requests (the default)"},
+    {"stats", "print the running daemon's counters per table, pool and cache"},
+    {"reload", "make the running daemon re-read main.cf, proxyd.cf and every table"},
 };
 
 const OptionSpec* find_option(char letter) {
