@@ -241,7 +241,13 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
 // `proxyd stats` / `proxyd reload`: ask the running daemon.
 int run_control_command(const Options& opts, DaemonLogger& log) {
   dict::MainCf cf = load_main_cf(ConfigSource{opts.config_dir, opts.overrides}, log);
-  std::string answer = control_request(control_path_of(cf), opts.command);
+  std::string answer;
+  try {
+    answer = control_request(control_path_of(cf), opts.command);
+  } catch (const std::exception& e) {
+    log.log(dict::Severity::Fatal, e.what());
+    return EX_UNAVAILABLE;
+  }
   std::fputs(answer.c_str(), stdout);
   return answer.starts_with("error") ? 1 : 0;
 }
