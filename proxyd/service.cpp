@@ -244,11 +244,13 @@ std::string Service::stats_text() const {
         ms(s->latency.percentile(0.90)), ms(s->latency.percentile(0.99)));
   }
   for (const dict::PoolStats& p : pools_->stats()) {
+    std::string label = p.label;  // one word per field: "mysql:db@host,user=u"
+    std::replace(label.begin(), label.end(), ' ', ',');
     out += fmt::format(
         "pool {} sessions_open={} sessions_busy={} sessions_peak={} max_sessions={} queued={} "
         "queue_peak={} jobs={} rejected={} expired={} connects={} connect_failures={} "
         "retried={}\n",
-        p.label, p.sessions_open, p.sessions_busy, p.sessions_peak, p.max_sessions, p.queued,
+        label, p.sessions_open, p.sessions_busy, p.sessions_peak, p.max_sessions, p.queued,
         p.queue_peak, p.jobs, p.rejected, p.expired, p.connects, p.connect_failures, p.retried);
   }
   if (gen_) {
