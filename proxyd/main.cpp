@@ -24,6 +24,7 @@
 #include "dictcore/allowlist.h"
 #include "dictcore/config_error.h"
 #include "dictcore/main_cf.h"
+#include "proxyd/check.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/log.h"
 #include "proxyd/master_proto.h"
@@ -224,6 +225,11 @@ int main(int argc, char** argv) {
     std::fputs(usage_text().c_str(), stdout);
     return 0;
   }
+  // BEGIN check command (issue #5 point 4)
+  if (opts->command == "check") {
+    return run_check(opts->config_dir, opts->overrides, opts->verbose, stdout);
+  }
+  // END check command
   DaemonLogger log("proxyd", false, opts->verbose);
   try {
     return serve_standalone(*opts, log);
