@@ -139,6 +139,10 @@ std::vector<UnlistedTable> unlisted_proxy_tables(const dict::MainCf& main_cf,
     bool writes = std::find(write_map_parameters().begin(), write_map_parameters().end(),
                             param) != write_map_parameters().end();
     const dict::Allowlist& list = writes ? write : read;
+    // Parameters left at a default that merely refers to another one
+    // (virtual_alias_domains = $virtual_alias_maps) would repeat its tables.
+    std::optional<std::string> raw = main_cf.raw(param);
+    if (!main_cf.is_set(param) && (!raw || raw->find("proxy:") == std::string::npos)) continue;
     std::vector<std::string> tables;
     scan_value(main_cf.get(param), tables, 0);
     for (const std::string& table : tables) {

@@ -47,9 +47,11 @@ struct UnlistedTable {
   std::vector<std::string> used_by;  // main.cf parameters naming it
 };
 
-// Scan every main.cf parameter (expanded) for proxy:type:name tables,
-// descending into { } groups and unionmap:/pipemap: lists, and return those
-// the read (or, for write_map_parameters(), write) allowlist lacks.
+// Scan main.cf parameters (expanded) for proxy:type:name tables, descending
+// into { } groups and unionmap:/pipemap: lists, and return those the read
+// (or, for write_map_parameters(), write) allowlist lacks. Parameters left
+// at a default without a literal "proxy:" are skipped (they only repeat
+// another parameter's tables through $name).
 std::vector<UnlistedTable> unlisted_proxy_tables(const dict::MainCf& main_cf,
                                                  const dict::Allowlist& read,
                                                  const dict::Allowlist& write);
