@@ -3,6 +3,7 @@
 // allowlists, reported one line per table and then one line per problem.
 #include "proxyd/check.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,8 +15,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "dictcore/config_error.h"
 #include "dictcore/tokens.h"
@@ -95,8 +94,8 @@ std::vector<MasterService> parse_master_cf(std::string_view text, bool chroot_da
   std::size_t pos = 0;
   while (pos <= text.size()) {
     std::size_t nl = text.find('\n', pos);
-    std::string_view line =
-        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line = text.substr(
+        pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++line_no;
     std::size_t first = line.find_first_not_of(" \t\r");
@@ -142,7 +141,8 @@ std::vector<UnlistedTable> unlisted_proxy_tables(const dict::MainCf& main_cf,
     // Parameters left at a default that merely refers to another one
     // (virtual_alias_domains = $virtual_alias_maps) would repeat its tables.
     std::optional<std::string> raw = main_cf.raw(param);
-    if (!main_cf.is_set(param) && (!raw || raw->find("proxy:") == std::string::npos)) continue;
+    if (!main_cf.is_set(param) && (!raw || raw->find("proxy:") == std::string::npos))
+      continue;
     std::vector<std::string> tables;
     scan_value(main_cf.get(param), tables, 0);
     for (const std::string& table : tables) {
@@ -165,9 +165,10 @@ std::string approve_command(std::string_view list_parameter,
                             const std::vector<std::string>& tables,
                             const std::string& config_dir) {
   std::string quoted;  // single-quoted for the shell
-  for (char ch : config_dir) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  std::string c = config_dir == "/etc/postfix" ? std::string()
-                                               : fmt::format(" -c '{}'", quoted);
+  for (char ch : config_dir)
+    quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  std::string c =
+      config_dir == "/etc/postfix" ? std::string() : fmt::format(" -c '{}'", quoted);
   std::string added;
   for (const std::string& t : tables) added += fmt::format(" proxy:{}", t);
   return fmt::format("postconf{} -e \"{} = $(postconf{} -h {}){}\"", c, list_parameter, c,
@@ -196,7 +197,8 @@ std::string probe_host(const dict::ConnectParams& params, const dict::HostSpec& 
       } else {
         driver->thread_init();
         dict::ConnectResult r = driver->connect(host);
-        if (!r.session) error = r.error.empty() ? std::string("connection failed") : r.error;
+        if (!r.session)
+          error = r.error.empty() ? std::string("connection failed") : r.error;
         r.session.reset();
         driver->thread_end();
       }
@@ -220,8 +222,8 @@ std::string probe_host(const dict::ConnectParams& params, const dict::HostSpec& 
 }
 
 int run_check(const std::string& config_dir,
-              const std::vector<std::pair<std::string, std::string>>& overrides, bool verbose,
-              std::FILE* out) {
+              const std::vector<std::pair<std::string, std::string>>& overrides,
+              bool verbose, std::FILE* out) {
   DaemonLogger log("proxyd", false, verbose);
   std::vector<std::string> problems;
   std::optional<dict::MainCf> cf;
@@ -263,7 +265,8 @@ int run_check(const std::string& config_dir,
     std::string user = cf->get("mail_owner");
     owner = credentials_for_user(user);
     if (!owner) {
-      problems.push_back(fmt::format("main.cf: mail_owner \"{}\" is not a known user", user));
+      problems.push_back(
+          fmt::format("main.cf: mail_owner \"{}\" is not a known user", user));
     }
   }
 
@@ -286,10 +289,11 @@ int run_check(const std::string& config_dir,
         for (const dict::HostSpec& h : c.hosts) {
           std::string key = c.identity_key() + '\n' + h.text;
           auto it = probed.find(key);
-          if (it == probed.end()) it = probed.emplace(key, probe_host(c, h, kProbeTimeout)).first;
+          if (it == probed.end())
+            it = probed.emplace(key, probe_host(c, h, kProbeTimeout)).first;
           if (!it->second.empty()) {
-            mine.push_back(fmt::format("{}: cannot connect to database host {}: {}", table,
-                                       h.text, it->second));
+            mine.push_back(fmt::format("{}: cannot connect to database host {}: {}",
+                                       table, h.text, it->second));
           }
         }
       }
@@ -303,8 +307,8 @@ int run_check(const std::string& config_dir,
   for (const UnlistedTable& u : unlisted_proxy_tables(*cf, read, write)) {
     std::string users;
     for (const std::string& p : u.used_by) users += (users.empty() ? "" : ", ") + p;
-    problems.push_back(fmt::format("main.cf: {} uses proxy:{}, which {} does not list", users,
-                                   u.table, u.list_parameter));
+    problems.push_back(fmt::format("main.cf: {} uses proxy:{}, which {} does not list",
+                                   users, u.table, u.list_parameter));
     to_add[u.list_parameter].push_back(u.table);
   }
 
@@ -315,8 +319,8 @@ int run_check(const std::string& config_dir,
   std::fprintf(out, "\n%zu problem(s):\n", problems.size());
   for (const std::string& p : problems) std::fprintf(out, "  %s\n", p.c_str());
   for (const auto& [param, tables] : to_add) {
-    std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n", param.c_str(),
-                 approve_command(param, tables, config_dir).c_str());
+    std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n",
+                 param.c_str(), approve_command(param, tables, config_dir).c_str());
   }
   return 1;
 }

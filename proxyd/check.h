@@ -21,8 +21,8 @@ namespace proxyd::daemon {
 
 // One service line of master.cf, as far as check needs it.
 struct MasterService {
-  std::string name;  // first column ("proxymap")
-  std::string type;  // second column ("unix")
+  std::string name;     // first column ("proxymap")
+  std::string type;     // second column ("unix")
   bool chroot = false;  // fifth column, "-" resolved to the default
   int line_no = 0;      // first physical line of the entry
 };
@@ -42,8 +42,8 @@ const std::vector<std::string_view>& write_map_parameters();
 
 // A proxy: table that main.cf uses but the matching allowlist lacks.
 struct UnlistedTable {
-  std::string table;              // "type:name", proxy: stripped
-  std::string list_parameter;     // "proxy_read_maps" or "proxy_write_maps"
+  std::string table;                 // "type:name", proxy: stripped
+  std::string list_parameter;        // "proxy_read_maps" or "proxy_write_maps"
   std::vector<std::string> used_by;  // main.cf parameters naming it
 };
 
@@ -72,7 +72,7 @@ std::string probe_host(const dict::ConnectParams& params, const dict::HostSpec& 
 // Run the whole check and print the report to out. Returns 0 when all is
 // well, 1 when anything is wrong.
 int run_check(const std::string& config_dir,
-              const std::vector<std::pair<std::string, std::string>>& overrides, bool verbose,
-              std::FILE* out);
+              const std::vector<std::pair<std::string, std::string>>& overrides,
+              bool verbose, std::FILE* out);
 
 }  // namespace proxyd::daemon

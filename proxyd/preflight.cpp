@@ -4,6 +4,7 @@
 // gives proxymap(8) when its master.cf chroot column says y.
 #include "proxyd/preflight.h"
 
+#include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -13,8 +14,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "dictcore/config_error.h"
 #include "dictcore/table_cf.h"
@@ -74,14 +73,15 @@ class Inspector {
       std::error_code ec;
       if (!fs::exists(target, ec)) {
         add(FindingKind::OutsideJail,
-            fmt::format("{} {} is outside the chroot jail {}: after chroot it is {}, which "
-                        "does not exist (copy or bind-mount it there, or set the chroot "
-                        "column of the proxymap/proxywrite service in master.cf to n)",
-                        what, path, jail_, target));
+            fmt::format(
+                "{} {} is outside the chroot jail {}: after chroot it is {}, which "
+                "does not exist (copy or bind-mount it there, or set the chroot "
+                "column of the proxymap/proxywrite service in master.cf to n)",
+                what, path, jail_, target));
         return false;
       }
     }
-    struct stat st{};
+    struct stat st {};
     if (stat(target.c_str(), &st) != 0) {
       if (errno == ENOENT || errno == ENOTDIR) {
         add(FindingKind::MissingFile, fmt::format("{} {} does not exist", what, target));
@@ -92,8 +92,8 @@ class Inspector {
       return false;
     }
     if (access(target.c_str(), want) != 0) {
-      add(FindingKind::Unreadable,
-          fmt::format("cannot {} {} {}: {}", verb(want), what, target, std::strerror(errno)));
+      add(FindingKind::Unreadable, fmt::format("cannot {} {} {}: {}", verb(want), what,
+                                               target, std::strerror(errno)));
       return false;
     }
     if (reader_ != nullptr && !can_access(target, *reader_, want)) {
@@ -131,7 +131,8 @@ class Inspector {
 };
 
 void inspect_connect_params(const dict::ConnectParams& c, Inspector& in) {
-  auto optional_file = [&](std::string_view what, const std::optional<std::string>& path) {
+  auto optional_file = [&](std::string_view what,
+                           const std::optional<std::string>& path) {
     if (path && !path->empty()) in.need_path(what, *path, Phase::Lookup, R_OK);
   };
   switch (c.kind) {
@@ -151,10 +152,11 @@ void inspect_connect_params(const dict::ConnectParams& c, Inspector& in) {
       for (const dict::HostSpec& h : c.hosts) {
         if (h.kind != dict::HostKind::Unix) continue;
         if (h.name.empty()) {
-          in.need_socket(fmt::format("database socket for host \"{}\" (the client library's "
-                                     "default)",
-                                     h.text),
-                         std::string(kMysqlDefaultSocket), R_OK | W_OK);
+          in.need_socket(
+              fmt::format("database socket for host \"{}\" (the client library's "
+                          "default)",
+                          h.text),
+              std::string(kMysqlDefaultSocket), R_OK | W_OK);
         } else {
           in.need_socket("database socket", h.name, R_OK | W_OK);
         }
@@ -176,7 +178,8 @@ std::optional<Credentials> credentials_for_user(const std::string& user) {
   std::vector<char> buf(16384);
   passwd pw{};
   passwd* found = nullptr;
-  if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+  if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 ||
+      found == nullptr) {
     return std::nullopt;
   }
   Credentials c;
@@ -213,13 +216,14 @@ bool can_access(const std::string& path, const Credentials& creds, int want) {
       shift = 3;
     }
     int have = static_cast<int>((mode >> shift) & 7);
-    int need = ((bits & R_OK) ? 4 : 0) | ((bits & W_OK) ? 2 : 0) | ((bits & X_OK) ? 1 : 0);
+    int need =
+        ((bits & R_OK) ? 4 : 0) | ((bits & W_OK) ? 2 : 0) | ((bits & X_OK) ? 1 : 0);
     return (have & need) == need;
   };
   fs::path prefix;
   for (auto it = full.begin(); it != full.end(); ++it) {
     prefix /= *it;
-    struct stat st{};
+    struct stat st {};
     if (stat(prefix.c_str(), &st) != 0) return false;
     bool last = std::next(it) == full.end();
     if (!allowed(st, last ? want : X_OK)) return false;
@@ -241,10 +245,11 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
   std::string_view name = colon == std::string_view::npos ? "" : table.substr(colon + 1);
   if (std::find(std::begin(kSupportedTypes), std::end(kSupportedTypes), type) ==
       std::end(kSupportedTypes)) {
-    in.add(FindingKind::Unsupported,
-           fmt::format("table type \"{}\" is not supported by proxyd; every lookup answers "
-                       "with a temporary error",
-                       type));
+    in.add(
+        FindingKind::Unsupported,
+        fmt::format("table type \"{}\" is not supported by proxyd; every lookup answers "
+                    "with a temporary error",
+                    type));
     return result;
   }
   if (type == "texthash") {
@@ -254,7 +259,8 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
   std::optional<dict::SqlKind> kind = dict::sql_kind_from_type(type);
   if (!kind) return result;  // static:, inline:, unix: need nothing
   bool is_file = !name.empty() && (name[0] == '/' || name[0] == '.');
-  if (is_file && !in.need_path("configuration file", std::string(name), Phase::Open, R_OK)) {
+  if (is_file &&
+      !in.need_path("configuration file", std::string(name), Phase::Open, R_OK)) {
     return result;
   }
   try {

@@ -74,7 +74,8 @@ struct TableInspection {
 // = none). reader: mail_owner's credentials when the caller runs as root
 // and will drop to them (nullptr = skip that check).
 TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
-                              const std::string& jail, const Credentials* reader = nullptr);
+                              const std::string& jail,
+                              const Credentials* reader = nullptr);
 
 // inspect_table().findings: the start-up hook (log each as a warning).
 std::vector<Finding> preflight_table(const std::string& table, const dict::TableEnv& env,

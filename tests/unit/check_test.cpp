@@ -4,6 +4,9 @@
 // write parameters are Postfix's DEF_PROXY_WRITE_MAPS), the postconf line
 // that approves them, files and jail paths each table type needs, mode-bit
 // access for mail_owner, and a probe of a dead database host.
+#include "proxyd/check.h"
+
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,11 +14,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include <gtest/gtest.h>
-
 #include "dictcore/allowlist.h"
 #include "dictcore/main_cf.h"
-#include "proxyd/check.h"
 #include "proxyd/preflight.h"
 #include "tests/fakes/capture_logger.h"
 
@@ -39,7 +39,8 @@ class TempDir {
     std::error_code ec;
     fs::remove_all(path_, ec);
   }
-  std::string write(const std::string& name, const std::string& text, int mode = 0644) const {
+  std::string write(const std::string& name, const std::string& text,
+                    int mode = 0644) const {
     fs::path p = path_ / name;
     fs::create_directories(p.parent_path());
     std::ofstream(p) << text;
@@ -63,8 +64,8 @@ TEST(Check, ChrootDefaultFollowsCompatibilityLevel) {
   struct Case {
     const char* level;
     bool chroot;
-  } cases[] = {{"0", true}, {"", true}, {"1", false}, {"2", false}, {"3.6", false},
-               {"10", false}};
+  } cases[] = {{"0", true},  {"", true},     {"1", false},
+               {"2", false}, {"3.6", false}, {"10", false}};
   for (const auto& c : cases) EXPECT_EQ(chroot_default(c.level), c.chroot) << c.level;
 }
 
@@ -94,9 +95,11 @@ TEST(Check, FindsProxyTablesMissingFromTheAllowlists) {
   CaptureLogger log;
   dict::MainCf cf = dict::MainCf::from_string(
       "compatibility_level = 3.6\n"
-      "virtual_alias_maps = proxy:mysql:/etc/postfix/va.cf, proxy:sqlite:/etc/postfix/ok.cf\n"
+      "virtual_alias_maps = proxy:mysql:/etc/postfix/va.cf, "
+      "proxy:sqlite:/etc/postfix/ok.cf\n"
       "transport_maps = unionmap:{proxy:pgsql:/etc/postfix/t.cf, hash:/etc/postfix/t}\n"
-      "smtpd_recipient_restrictions = check_recipient_access proxy:mysql:/etc/postfix/va.cf\n"
+      "smtpd_recipient_restrictions = check_recipient_access "
+      "proxy:mysql:/etc/postfix/va.cf\n"
       "address_verify_map = proxy:btree:/var/lib/postfix/verify\n"
       "mydestination = inline:{proxy:x=y}\n"
       "local_recipient_maps =\n"
@@ -109,8 +112,8 @@ TEST(Check, FindsProxyTablesMissingFromTheAllowlists) {
   ASSERT_EQ(missing.size(), 3u);
   EXPECT_EQ(missing[0].list_parameter, "proxy_read_maps");
   EXPECT_EQ(missing[0].table, "mysql:/etc/postfix/va.cf");
-  EXPECT_EQ(missing[0].used_by,
-            (std::vector<std::string>{"smtpd_recipient_restrictions", "virtual_alias_maps"}));
+  EXPECT_EQ(missing[0].used_by, (std::vector<std::string>{"smtpd_recipient_restrictions",
+                                                          "virtual_alias_maps"}));
   EXPECT_EQ(missing[1].table, "pgsql:/etc/postfix/t.cf");
   EXPECT_EQ(missing[1].used_by, std::vector<std::string>{"transport_maps"});
   EXPECT_EQ(missing[2].list_parameter, "proxy_write_maps");
@@ -131,18 +134,22 @@ TEST(Check, NothingMissingWithPostfixDefaults) {
 }
 
 TEST(Check, ApproveCommandKeepsTheCurrentValue) {
-  EXPECT_EQ(approve_command("proxy_read_maps", {"mysql:/etc/postfix/a.cf"}, "/etc/postfix"),
-            "postconf -e \"proxy_read_maps = $(postconf -h proxy_read_maps) "
-            "proxy:mysql:/etc/postfix/a.cf\"");
-  EXPECT_EQ(approve_command("proxy_write_maps", {"btree:/v", "lmdb:/w"}, "/tmp/it's"),
-            "postconf -c '/tmp/it'\\''s' -e \"proxy_write_maps = $(postconf -c '/tmp/it'\\''s' "
-            "-h proxy_write_maps) proxy:btree:/v proxy:lmdb:/w\"");
+  EXPECT_EQ(
+      approve_command("proxy_read_maps", {"mysql:/etc/postfix/a.cf"}, "/etc/postfix"),
+      "postconf -e \"proxy_read_maps = $(postconf -h proxy_read_maps) "
+      "proxy:mysql:/etc/postfix/a.cf\"");
+  EXPECT_EQ(
+      approve_command("proxy_write_maps", {"btree:/v", "lmdb:/w"}, "/tmp/it's"),
+      "postconf -c '/tmp/it'\\''s' -e \"proxy_write_maps = $(postconf -c '/tmp/it'\\''s' "
+      "-h proxy_write_maps) proxy:btree:/v proxy:lmdb:/w\"");
 }
 
 TEST(Preflight, PathInJail) {
   EXPECT_EQ(path_in_jail("", "/a/b"), "/a/b");
-  EXPECT_EQ(path_in_jail("/var/spool/postfix", "/run/x.sock"), "/var/spool/postfix/run/x.sock");
-  EXPECT_EQ(path_in_jail("/var/spool/postfix/", "db.sqlite"), "/var/spool/postfix/db.sqlite");
+  EXPECT_EQ(path_in_jail("/var/spool/postfix", "/run/x.sock"),
+            "/var/spool/postfix/run/x.sock");
+  EXPECT_EQ(path_in_jail("/var/spool/postfix/", "db.sqlite"),
+            "/var/spool/postfix/db.sqlite");
 }
 
 TEST(Preflight, CanAccessFollowsModeBits) {
@@ -168,7 +175,8 @@ TEST(Preflight, CanAccessFollowsModeBits) {
 
 class PreflightTables : public ::testing::Test {
  protected:
-  PreflightTables() : cf_(dict::MainCf::from_string("compatibility_level = 3.6\n", log_)) {
+  PreflightTables()
+      : cf_(dict::MainCf::from_string("compatibility_level = 3.6\n", log_)) {
     env_.main_cf = &cf_;
     env_.log = &log_;
   }
@@ -182,8 +190,9 @@ TEST_F(PreflightTables, AllWellNeedsNothing) {
   std::string db = dir_.write("db.sqlite", "");
   std::string cf = dir_.write("ok.cf", "dbpath = " + db + "\nquery = SELECT 1\n");
   std::string th = dir_.write("map.txt", "a b\n");
-  for (std::string table : {"sqlite:" + cf, "texthash:" + th, std::string("static:x"),
-                            std::string("inline:{a=b}"), std::string("unix:passwd.byname")}) {
+  for (std::string table :
+       {"sqlite:" + cf, "texthash:" + th, std::string("static:x"),
+        std::string("inline:{a=b}"), std::string("unix:passwd.byname")}) {
     auto in = inspect_table(table, env_, "");
     EXPECT_TRUE(in.findings.empty()) << table << ": " << in.findings[0].message;
   }
@@ -197,9 +206,11 @@ TEST_F(PreflightTables, ReportsEachKindOfProblem) {
   std::string sqlite_cf = dir_.write("s.cf", "dbpath = " + db + "\nquery = SELECT 1\n");
   std::string bad_cf = dir_.write("bad.cf", "dbpath = " + db + "\n");  // no query
   std::string mysql_cf = dir_.write(
-      "m.cf", "hosts = unix:/nonexistent/mysqld.sock inet:127.0.0.1\ndbname = d\n"
-              "query = SELECT 1\ntls_CAfile = /nonexistent/ca.pem\npassword = hunter2\n");
-  std::string secret_cf = dir_.write("secret.cf", "dbpath = " + db + "\nquery = SELECT 1\n", 0600);
+      "m.cf",
+      "hosts = unix:/nonexistent/mysqld.sock inet:127.0.0.1\ndbname = d\n"
+      "query = SELECT 1\ntls_CAfile = /nonexistent/ca.pem\npassword = hunter2\n");
+  std::string secret_cf =
+      dir_.write("secret.cf", "dbpath = " + db + "\nquery = SELECT 1\n", 0600);
   Credentials mail_owner{"postfix", 54321, 54321, {54321}};
   struct Case {
     std::string table;
@@ -208,19 +219,39 @@ TEST_F(PreflightTables, ReportsEachKindOfProblem) {
     std::vector<FindingKind> expect;
     std::string needle;
   } cases[] = {
-      {"sqlite:" + dir_.str() + "/missing.cf", "", nullptr, {FindingKind::MissingFile},
+      {"sqlite:" + dir_.str() + "/missing.cf",
+       "",
+       nullptr,
+       {FindingKind::MissingFile},
        "configuration file " + dir_.str() + "/missing.cf does not exist"},
       {"sqlite:" + bad_cf, "", nullptr, {FindingKind::BadConfig}, "bad.cf"},
-      {"hash:/etc/aliases", "", nullptr, {FindingKind::Unsupported}, "\"hash\" is not supported"},
-      {"texthash:" + dir_.str() + "/none.txt", "", nullptr, {FindingKind::MissingFile}, "none.txt"},
-      {"sqlite:" + sqlite_cf, "/var/empty-jail", nullptr, {FindingKind::OutsideJail},
+      {"hash:/etc/aliases",
+       "",
+       nullptr,
+       {FindingKind::Unsupported},
+       "\"hash\" is not supported"},
+      {"texthash:" + dir_.str() + "/none.txt",
+       "",
+       nullptr,
+       {FindingKind::MissingFile},
+       "none.txt"},
+      {"sqlite:" + sqlite_cf,
+       "/var/empty-jail",
+       nullptr,
+       {FindingKind::OutsideJail},
        "dbpath " + db + " is outside the chroot jail /var/empty-jail"},
-      {"sqlite:" + secret_cf, "", &mail_owner, {FindingKind::UnreadableByOwner},
+      {"sqlite:" + secret_cf,
+       "",
+       &mail_owner,
+       {FindingKind::UnreadableByOwner},
        "mail_owner postfix cannot read configuration file"},
       // Without a jail a missing socket is left to the host probe; the CA file is not.
       {"mysql:" + mysql_cf, "", nullptr, {FindingKind::MissingFile}, "tls_CAfile"},
-      {"mysql:" + mysql_cf, dir_.str(), nullptr,
-       {FindingKind::OutsideJail, FindingKind::OutsideJail}, "/nonexistent/mysqld.sock"},
+      {"mysql:" + mysql_cf,
+       dir_.str(),
+       nullptr,
+       {FindingKind::OutsideJail, FindingKind::OutsideJail},
+       "/nonexistent/mysqld.sock"},
   };
   for (const auto& c : cases) {
     auto findings = preflight_table(c.table, env_, c.jail, c.reader);
@@ -241,7 +272,8 @@ TEST_F(PreflightTables, FileInsideTheJailIsFine) {
   std::string jail = dir_.str() + "/jail";
   dir_.write("jail/data/db.sqlite", "");
   EXPECT_TRUE(preflight_table("sqlite:" + cf, env_, jail).empty());
-  EXPECT_EQ(preflight_table("sqlite:" + cf, env_, "").size(), 1u);  // /data/db.sqlite missing
+  EXPECT_EQ(preflight_table("sqlite:" + cf, env_, "").size(),
+            1u);  // /data/db.sqlite missing
 }
 
 TEST(Check, ProbeOfADeadHostReportsTheDriverError) {
