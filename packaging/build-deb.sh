@@ -21,6 +21,7 @@ version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$root/meson.build" | hea
 [ -n "$version" ] || { echo "build-deb.sh: no version in meson.build" >&2; exit 1; }
 debversion="$version-1"
 arch=$(dpkg --print-architecture)
+maintainer=${PROXYD_MAINTAINER:-proxyd maintainers <proxyd@example.org>}
 
 # 1. Build and install into the staging tree.
 if [ -f "$build/build.ninja" ]; then
@@ -50,7 +51,7 @@ Upstream-Name: proxyd
 Source: proxyd source tree
 
 Files: *
-Copyright: the proxyd authors
+Copyright: 2025 the proxyd authors
 License: MIT
  Permission is hereby granted, free of charge, to any person obtaining a copy
  of this software and associated documentation files (the "Software"), to deal
@@ -70,8 +71,8 @@ License: MIT
  OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
  SOFTWARE.
 EOF
-printf 'proxyd (%s) unstable; urgency=medium\n\n  * Package built from the proxyd source tree.\n\n -- proxyd maintainers <postmaster@localhost>  %s\n' \
-  "$debversion" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(date +%s)}")" |
+printf 'proxyd (%s) unstable; urgency=medium\n\n  * Package built from the proxyd source tree.\n\n -- %s  %s\n' \
+  "$debversion" "$maintainer" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(date +%s)}")" |
   gzip -9n > "$stage/usr/share/doc/proxyd/changelog.Debian.gz"
 find "$stage/usr/share/man" -type f -name '*.[0-9]' -exec gzip -9nf {} +
 
@@ -98,7 +99,7 @@ cat > "$stage/DEBIAN/control" <<EOF
 Package: proxyd
 Version: $debversion
 Architecture: $arch
-Maintainer: proxyd maintainers <postmaster@localhost>
+Maintainer: $maintainer
 Installed-Size: $installed_size
 Depends: $depends
 Section: mail
@@ -124,8 +125,8 @@ EOF
 cat > "$stage/DEBIAN/prerm" <<'EOF'
 #!/bin/sh
 set -e
-if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
-  systemctl stop proxyd.service >/dev/null 2>&1 || true
+if [ "$1" = remove ] && [ -d /run/systemd/system ] && command -v deb-systemd-invoke >/dev/null; then
+  deb-systemd-invoke stop proxyd.service >/dev/null || true
 fi
 exit 0
 EOF

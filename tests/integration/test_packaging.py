@@ -75,6 +75,12 @@ class PackagingTest(unittest.TestCase):
         conffiles = run("dpkg-deb", "-I", self.deb, "conffiles").stdout
         self.assertEqual(conffiles.split(), ["/etc/postfix/proxyd.cf"])
 
+    @unittest.skipUnless(shutil.which("lintian"), "lintian not installed")
+    def test_lintian_reports_no_errors(self):
+        r = run("lintian", self.deb, timeout=600)
+        errors = [line for line in r.stdout.splitlines() if line.startswith("E:")]
+        self.assertEqual(errors, [], r.stdout)
+
     def test_binary_runs(self):
         r = run("/usr/sbin/proxyd", "-h")
         self.assertEqual(r.returncode, 0, r.stderr)
