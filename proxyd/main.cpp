@@ -27,6 +27,7 @@
 #include "dictcore/config_error.h"
 #include "dictcore/main_cf.h"
 #include "proxyd/control.h"
+#include "proxyd/check.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/log.h"
 #include "proxyd/master_proto.h"
@@ -300,6 +301,11 @@ int main(int argc, char** argv) {
     std::fputs(usage_text().c_str(), stdout);
     return 0;
   }
+  // BEGIN check command (issue #5 point 4)
+  if (opts->command == "check") {
+    return run_check(opts->config_dir, opts->overrides, opts->verbose, stdout);
+  }
+  // END check command
   DaemonLogger log("proxyd", false, opts->verbose);
   try {
     if (opts->command == "stats" || opts->command == "reload") {
