@@ -4,6 +4,7 @@
 // socket and status channel instead, chroot/drop as the master.cf columns
 // say, and exit when master goes away. The only place that turns exceptions
 // into a fatal exit; nothing after start-up exits because of one request.
+#include <netdb.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@
 #include "proxyd/log.h"
 #include "proxyd/master_proto.h"
 #include "proxyd/options.h"
+#include "proxyd/preflight.h"
 #include "proxyd/privs.h"
 #include "proxyd/reload.h"
 #include "proxyd/server.h"
@@ -124,6 +126,24 @@ int run(RunPlan plan, DaemonLogger& log) {
         service.make_generation(std::move(*plan.main_cf), plan.settings);
     gen->set_problems(gen->preopen());
     service.set_generation(std::move(gen));
+  }
+  if (!plan.jail.empty()) {
+    // What the tables need at lookup time must be inside the jail: say now
+    // what is not (sqlite databases, database sockets, TLS/option files).
+    const Generation& gen = *service.generation();
+    dict::TableEnv env;
+    env.main_cf = &gen.main_cf();
+    env.log = &log;
+    for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
+      for (const std::string& table : gen.allowlist(role).tables()) {
+        for (const Finding& f : preflight_table(table, env, plan.jail)) {
+          if (f.kind == FindingKind::OutsideJail) log.warn("{}", f.message);
+        }
+      }
+    }
+    // Load the name-service modules while /lib is still reachable.
+    addrinfo* ai = nullptr;
+    if (getaddrinfo("localhost", nullptr, nullptr, &ai) == 0) freeaddrinfo(ai);
   }
   std::unique_ptr<ControlServer> control;
   const bool can_reload = plan.jail.empty() && !plan.master_generation;
