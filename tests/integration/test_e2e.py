@@ -35,7 +35,7 @@ DOMAIN = "e2e.example"
 DB_NAME = "e2e"
 DB_USER = "postfix_e2e"
 DB_PASSWORD = "e2e-secret"
-CHROOT = os.environ.get("PROXYD_E2E_CHROOT", "n") != "n"
+CHROOT = os.environ.get("PROXYD_E2E_CHROOT", "y") != "n"
 
 
 def table_cf(db: dbservers.MariaDB, query: str) -> str:
