@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 POSTFIX = shutil.which("postfix", path="/usr/sbin:/usr/bin") or "/usr/sbin/postfix"
+POSTSUPER = shutil.which("postsuper", path="/usr/sbin:/usr/bin") or "/usr/sbin/postsuper"
 REAL_DAEMON_DIR = Path("/usr/lib/postfix/sbin")
 
 # Virtual mailbox owner: any uid >= virtual_minimum_uid; need not exist.
@@ -61,6 +62,17 @@ def proc_status_ids(pid: int, field: str) -> list[int]:
         if line.startswith(field + ":"):
             return [int(x) for x in line.split()[1:]]
     raise AssertionError(f"no {field} line for pid {pid}")
+
+
+def proc_service(pid: int) -> str:
+    """The -n argument master(8) gave a daemon ("" when none or gone)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return ""
+    if b"-n" in argv[:-1]:
+        return argv[argv.index(b"-n") + 1].decode(errors="replace")
+    return ""
 
 
 def proc_ppid(pid: int) -> int:
@@ -170,7 +182,6 @@ class PostfixInstance:
             "default_transport = error:outbound mail is disabled\n"
             "relay_transport = error:outbound mail is disabled\n"
             "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n"
-            "smtpd_recipient_restrictions =\n"
             "smtpd_client_connection_count_limit = 0\n"
             "smtpd_client_connection_rate_limit = 0\n"
             "smtpd_peername_lookup = no\n"
@@ -211,7 +222,12 @@ class PostfixInstance:
             "error     unix  -       -       n       -       -       error\n"
             "retry     unix  -       -       n       -       -       error\n"
             "discard   unix  -       -       n       -       -       discard\n"
-            "virtual   unix  -       n       n       -       -       virtual\n"
+            # virtual(8) opens virtual_mailbox_maps directly, never through
+            # proxy: (DICT_FLAG_PARANOID), with Postfix 3.7's fixed 60 s host
+            # retry after a database failure: one delivery per process keeps
+            # a stale connection from outliving a database restart.
+            "virtual   unix  -       n       n       -       -       virtual"
+            " -o max_use=1\n"
             "postlog   unix-dgram n  -       n       -       1       postlogd\n"
             f"proxymap  unix  -       -       {chroot}       -       -       proxyd\n"
             f"proxywrite unix -       -       {chroot}       -       1       proxyd\n"
@@ -281,6 +297,14 @@ class PostfixInstance:
                                f"--- maillog:\n{self.log()}")
         return rc, out
 
+    def postsuper(self, *args: str) -> None:
+        """Run `postsuper -c CONFIG_DIR ARGS` (queue maintenance, as root)."""
+        r = subprocess.run([POSTSUPER, "-c", str(self.config_dir), *args],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise PostfixError(f"postsuper {' '.join(args)} exited {r.returncode}:\n"
+                               f"{r.stdout}{r.stderr}")
+
     def master_pid(self) -> int:
         """Pid of master(8) from its pid file (0 when not running)."""
         try:
@@ -303,11 +327,18 @@ class PostfixInstance:
                 time.sleep(0.2)
         raise PostfixError(f"smtpd not listening on {self.smtp_port}:\n{self.log()}")
 
-    def proxyd_pids(self) -> list[int]:
-        """Live proxyd processes that are children of this instance's master."""
+    def proxyd_pids(self, service: str | None = "proxymap") -> list[int]:
+        """Live proxyd children of this instance's master(8) running the
+        master.cf service (its -n argument); any service when None."""
         master = self.master_pid()
-        return [p for p in pids_running(self.proxyd_exe)
-                if master == 0 or proc_ppid(p) == master]
+        out = []
+        for pid in pids_running(self.proxyd_exe):
+            if master and proc_ppid(pid) != master:
+                continue
+            if service is not None and proc_service(pid) != service:
+                continue
+            out.append(pid)
+        return out
 
     def stop(self) -> None:
         """`postfix stop`, then kill whatever of this instance is left."""

@@ -17,6 +17,7 @@ Needs root (master(8) does); skipped (exit 77) otherwise.
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import sys
 import threading
@@ -30,11 +31,13 @@ sys.path.insert(0, str(HERE))
 import dbservers  # noqa: E402
 import harness  # noqa: E402
 import postfix_instance as pfi  # noqa: E402
+import proxyproto  # noqa: E402
 
 DOMAIN = "e2e.example"
 DB_NAME = "e2e"
 DB_USER = "postfix_e2e"
 DB_PASSWORD = "e2e-secret"
+HELD_RCPT = f"carol@{DOMAIN}"   # smtpd puts mail for this mailbox on hold
 CHROOT = os.environ.get("PROXYD_E2E_CHROOT", "y") != "n"
 
 
@@ -71,7 +74,10 @@ class EndToEndTest(unittest.TestCase):
             cls.db.create_database(DB_NAME)
             cls.db.sql((HERE / "sql" / "e2e_mariadb.sql").read_text(), DB_NAME)
             cls.db.create_user(DB_USER, DB_PASSWORD, (DB_NAME,))
-            cls.pf = pfi.PostfixInstance(harness.proxyd_exe(), proxymap_chroot=CHROOT)
+            cls.pf = pfi.PostfixInstance(
+                harness.proxyd_exe(), proxymap_chroot=CHROOT,
+                main_cf_extra="smtpd_recipient_restrictions = check_recipient_access"
+                              f" inline:{{{{{HELD_RCPT}=HOLD}}}}\n")
             cls.pf.write_config()
             cls.pf.write_table("vdomains.cf", table_cf(
                 cls.db, "SELECT domain FROM domains WHERE domain = '%s'"))
@@ -177,7 +183,25 @@ class EndToEndTest(unittest.TestCase):
         self.assertRegex(self.pf.log(), r"virtual\[\d+\]: \w+: to=<alice@e2e\.example>, "
                          r"orig_to=<postmaster@e2e\.example>.*status=sent")
 
-    def test_04_one_process_serves_concurrent_clients(self):
+    def test_04b_proxywrite_line_is_proxyd_too(self):
+        priv = self.pf.queue_dir / "private"
+        table = f"mysql:{self.pf.table_path('vdomains.cf')}"
+        lookup = [("request", "lookup"), ("table", table), ("flags", 0),
+                  ("key", DOMAIN)]
+        with proxyproto.Conn(priv / "proxymap") as c:
+            self.assertEqual(c.request(lookup), [(b"status", b"0"), (b"value", DOMAIN.encode())])
+        # proxywrite allows only proxy_write_maps (empty here): denied.
+        with proxyproto.Conn(priv / "proxywrite") as c:
+            self.assertEqual(c.request(lookup), [(b"status", b"4"), (b"value", b"")])
+        self.assertEqual(len(self.pf.proxyd_pids("proxymap")), 1)
+        writers = self.pf.proxyd_pids("proxywrite")
+        self.assertEqual(len(writers), 1)
+        argv = Path(f"/proc/{writers[0]}/cmdline").read_bytes().split(b"\0")
+        self.assertIn(b"-l", argv)   # maxproc 1 on the proxywrite line
+        self.assertEqual(pfi.proc_status_ids(writers[0], "Uid"),
+                         [self.pf.mail_owner.pw_uid] * 4)
+
+    def test_04a_one_process_serves_concurrent_clients(self):
         clients = 20
         barrier = threading.Barrier(clients + 1, timeout=120)
         results: list[tuple[int, str] | BaseException] = []
@@ -218,18 +242,41 @@ class EndToEndTest(unittest.TestCase):
             self.assertIsInstance(r, tuple, r)
             self.assertEqual(r[0], 250, r)
 
+    def send_held(self, token: str) -> str:
+        """Send a message that smtpd puts on hold; returns its queue id."""
+        recipient = HELD_RCPT
+        body = (f"From: sender@client.e2e.test\r\nTo: {recipient}\r\n"
+                f"Subject: held {token}\r\n\r\nqueued before the outage\r\n")
+        with smtplib.SMTP("127.0.0.1", self.pf.smtp_port, timeout=60) as s:
+            s.ehlo("client.e2e.test")
+            self.assertEqual(s.mail("sender@client.e2e.test")[0], 250)
+            self.assertEqual(s.rcpt(recipient)[0], 250)
+            code, text = s.data(body.encode())
+        self.assertEqual(code, 250, text)
+        queue_id = text.decode().rsplit(" ", 1)[1]
+        self.wait_for("the message in the hold queue",
+                      lambda: (self.pf.queue_dir / "hold" / queue_id).exists())
+        return queue_id
+
     def test_05_database_down_defers(self):
-        # Each smtpd keeps its last trivial-rewrite answer for 30 seconds,
-        # failures included (resolve_clnt.c), keyed by sender and recipient:
-        # senders used while the database is down are used only then, so
-        # later sessions see fresh answers.
-        self.assertRcpt(f"bob@{DOMAIN}", 250, "2.1.5")
+        token = uuid.uuid4().hex
+        queue_id = self.send_held(token)
         self.db._kill()   # the server goes away; its data directory stays
         try:
+            # smtpd: a temporary error (the client keeps its mail), never 5xx.
+            # Each smtpd keeps its last trivial-rewrite answer for 30 seconds,
+            # failures included (resolve_clnt.c), keyed by sender and
+            # recipient: senders used during the outage are used only then.
             for n, who in enumerate((f"alice@{DOMAIN}", f"postmaster@{DOMAIN}",
                                      f"nobody@{DOMAIN}")):
                 self.assertRcpt(who, 451, "4.3.0 <" + who + ">: Temporary lookup failure",
                                 sender=f"outage{n}@client.e2e.test")
+            # A queued message: released during the outage, it is deferred.
+            self.pf.postsuper("-H", queue_id)
+            deferred = re.compile(rf"{queue_id}: to=<{re.escape(HELD_RCPT)}>.*"
+                                  r"status=deferred")
+            self.wait_for("the held message to be deferred",
+                          lambda: deferred.search(self.pf.log()), 60)
         finally:
             self.assertTrue(self.db._launch(), "MariaDB did not restart on its port")
         # Hosts marked down are retried after retry_interval (1s here).
@@ -239,9 +286,15 @@ class EndToEndTest(unittest.TestCase):
             f"recover{next(attempt)}@client.e2e.test")[0] == 250, 30)
         self.assertRcpt(f"postmaster@{DOMAIN}", 250, "2.1.5")
         self.assertRcpt(f"nobody@{DOMAIN}", 550, "5.1.1")
-        # Deferred, not bounced: nothing was queued, so no bounce was made.
-        self.assertNotIn("status=bounced", self.pf.log())
-        self.assertNotIn("sender non-delivery notification", self.pf.log())
+        # The deferred message is retried (backoff 5-10s here) and delivered.
+        new_dir = self.pf.mail_base / DOMAIN / "carol" / "new"
+        files = self.wait_for("delivery to carol's maildir", lambda: (
+            list(new_dir.glob("*")) if new_dir.is_dir() else None), 90)
+        self.assertIn(f"Subject: held {token}", files[0].read_text(errors="replace"))
+        # Deferred, not bounced: no bounce, no non-delivery notification.
+        log = self.pf.log()
+        self.assertNotIn("status=bounced", log)
+        self.assertNotIn("sender non-delivery notification", log)
 
     def test_06_reload_starts_new_generation(self):
         rcpt(self.pf.smtp_port, f"alice@{DOMAIN}")
@@ -262,7 +315,7 @@ class EndToEndTest(unittest.TestCase):
         master = self.pf.master_pid()
         self.pf.postfix("stop")
         self.wait_for("master to exit", lambda: pfi.proc_comm(master) != "master", 30)
-        self.assertEqual(pfi.pids_running(self.pf.proxyd_exe), [])
+        self.assertEqual(self.pf.leftover_pids(), [])
         log = self.pf.log()
         # master(8) complains about children that exit badly or die unasked.
         self.assertNotRegex(log, r"proxyd pid \d+ (exit status|killed by signal)")

@@ -15,5 +15,6 @@ CREATE TABLE aliases (
 INSERT INTO domains VALUES ('e2e.example');
 INSERT INTO mailboxes VALUES ('alice@e2e.example', 'e2e.example/alice/');
 INSERT INTO mailboxes VALUES ('bob@e2e.example', 'e2e.example/bob/');
+INSERT INTO mailboxes VALUES ('carol@e2e.example', 'e2e.example/carol/');
 INSERT INTO aliases VALUES ('postmaster@e2e.example', 'alice@e2e.example');
 INSERT INTO aliases VALUES ('team@e2e.example', 'alice@e2e.example,bob@e2e.example');
