@@ -5,10 +5,11 @@ master.cf's proxymap and proxywrite lines run proxyd (unprivileged, and
 chrooted to queue_directory when PROXYD_E2E_CHROOT is not "n"). Checks what an
 admin would see: RCPT answers on loopback SMTP (250 mailbox/alias, 550 5.1.1
 unknown user, 451 4.3.0 while the database is down -- a deferral, not a
-bounce -- and 250 again once it is back), delivery into the maildir, one
-proxyd process serving many concurrent smtpd clients (it never reports
-itself busy to master(8)), `postfix reload` replacing the proxyd generation,
-and `postfix stop` leaving no proxyd behind. The expected SMTP replies are
+bounce -- and 250 again once it is back), delivery into the maildir (also of
+mail queued during the outage), one proxyd process serving many concurrent
+smtpd clients (it never reports itself busy to master(8)), the proxywrite
+line, `postfix reload` replacing the proxyd generation, and `postfix stop`
+or master(8) dying leaving no proxyd behind. The expected SMTP replies are
 those of Postfix 3.7's smtpd for virtual mailbox domains (smtpd_check.c:
 "User unknown in virtual mailbox table", "Temporary lookup failure").
 Needs root (master(8) does); skipped (exit 77) otherwise.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import smtplib
 import sys
 import threading
@@ -320,6 +322,16 @@ class EndToEndTest(unittest.TestCase):
         # master(8) complains about children that exit badly or die unasked.
         self.assertNotRegex(log, r"proxyd pid \d+ (exit status|killed by signal)")
         self.assertNotIn("bad command startup", log)
+
+    def test_08_exits_when_master_dies(self):
+        self.pf.start()
+        self.assertRcpt(f"alice@{DOMAIN}", 250, "2.1.5")
+        pid = self.the_proxyd()
+        master = self.pf.master_pid()
+        os.kill(master, signal.SIGKILL)   # no SIGTERM to the children
+        # The status channel reads EOF: proxyd drains and exits by itself.
+        self.wait_for("proxyd to exit after master(8) died",
+                      lambda: pid not in pfi.pids_running(self.pf.proxyd_exe), 30)
 
 
 if __name__ == "__main__":
