@@ -201,7 +201,7 @@ void Connection::flush_ready() {
     std::size_t left = sent > 0 ? static_cast<std::size_t>(sent) : 0;
     while (!slots_.empty() && slots_.front().done && left >= slots_.front().bytes.size()) {
       left -= slots_.front().bytes.size();
-      slots_.pop_front();
+      slots_.erase(slots_.begin());
     }
     skip = left;  // a partial reply: the rest goes through the buffer
   }
@@ -209,7 +209,7 @@ void Connection::flush_ready() {
     const std::string& bytes = slots_.front().bytes;
     bufferevent_write(bev_.get(), bytes.data() + skip, bytes.size() - skip);
     skip = 0;
-    slots_.pop_front();
+    slots_.erase(slots_.begin());
   }
 }
 
