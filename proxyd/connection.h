@@ -13,7 +13,7 @@
 #include <event2/bufferevent.h>
 
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -83,7 +83,7 @@ class Connection {
   ConnectionLimits limits_;
   std::unique_ptr<bufferevent, BevDeleter> bev_;
   protocol::AttrDecoder decoder_;
-  std::deque<Slot> slots_;
+  std::vector<Slot> slots_;  // a vector: an idle client costs no allocation
   uint64_t next_seq_ = 0;
   Timer request_timer_;
   bool closing_ = false;
