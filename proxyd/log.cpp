@@ -1,10 +1,14 @@
 // Postfix-style log lines on stderr or syslog (see log.h).
 #include "proxyd/log.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -62,6 +66,37 @@ DaemonLogger::DaemonLogger(std::string tag, bool use_syslog_sink, bool verbose)
 
 DaemonLogger::~DaemonLogger() {
   if (syslog_) closelog();
+  if (postlog_fd_ >= 0) close(postlog_fd_);
+}
+
+void DaemonLogger::use_postlog(const std::string& socket_path, const std::string& hostname) {
+  std::lock_guard lock(mu_);
+  postlog_path_ = socket_path;
+  hostname_ = hostname.substr(0, hostname.find('.'));
+  postlog_connect();
+}
+
+void DaemonLogger::set_postlog_path(const std::string& socket_path) {
+  std::lock_guard lock(mu_);
+  if (!postlog_path_.empty()) postlog_path_ = socket_path;
+}
+
+void DaemonLogger::postlog_connect() {
+  if (postlog_fd_ >= 0) {
+    close(postlog_fd_);
+    postlog_fd_ = -1;
+  }
+  sockaddr_un addr{};
+  if (postlog_path_.empty() || postlog_path_.size() >= sizeof addr.sun_path) return;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, postlog_path_.c_str(), postlog_path_.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return;
+  }
+  postlog_fd_ = fd;
 }
 
 void DaemonLogger::use_syslog(bool on) {
@@ -74,6 +109,30 @@ void DaemonLogger::use_syslog(bool on) {
 void DaemonLogger::log(dict::Severity severity, std::string_view message) {
   std::string text = sanitize(message);
   std::lock_guard lock(mu_);
+  if (!postlog_path_.empty()) {
+    // The record postlogd expects: "Mon dd hh:mm:ss host tag[pid]: text".
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    std::size_t n = std::strftime(stamp, sizeof stamp, "%b %d %H:%M:%S", &tm);
+    std::string record = fmt::format("{} {} {}[{}]: {}{}", std::string_view(stamp, n), hostname_,
+                                     tag_, static_cast<long>(getpid()), prefix(severity), text);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (postlog_fd_ < 0) postlog_connect();
+      if (postlog_fd_ >= 0 &&
+          send(postlog_fd_, record.data(), record.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+        return;
+      }
+      // postlogd restarted (or is not there yet): reconnect once.
+      if (postlog_fd_ >= 0) {
+        close(postlog_fd_);
+        postlog_fd_ = -1;
+      }
+    }
+    if (!syslog_) openlog(tag_.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
+    syslog_ = true;
+  }
   if (syslog_) {
     syslog(syslog_priority(severity), "%s%s", std::string(prefix(severity)).c_str(),
            text.c_str());

@@ -111,6 +111,15 @@ int run(RunPlan plan, DaemonLogger& log) {
     daemonize();
     log.use_syslog(true);
   }
+  // Postfix 3.4+ with maillog_file: every daemon logs through postlogd.
+  const std::string maillog = plan.main_cf->get("maillog_file");
+  std::string postlog_name = plan.main_cf->get("postlog_service_name");
+  if (postlog_name.empty()) postlog_name = "postlog";
+  if (!maillog.empty() && (plan.detach || plan.master_generation)) {
+    log.use_postlog(
+        fmt::format("{}/public/{}", plan.main_cf->get("queue_directory"), postlog_name),
+        plan.main_cf->get("myhostname"));
+  }
   signal(SIGPIPE, SIG_IGN);
   raise_fd_limit(log);
 
@@ -150,6 +159,7 @@ int run(RunPlan plan, DaemonLogger& log) {
 
   if (plan.drop) {
     drop_privileges(service.generation()->main_cf().get("mail_owner"), plan.jail);
+    if (!plan.jail.empty()) log.set_postlog_path(fmt::format("/public/{}", postlog_name));
   } else if (geteuid() == 0) {
     throw std::runtime_error("refusing to serve as root");
   }

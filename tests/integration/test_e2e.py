@@ -151,6 +151,13 @@ class EndToEndTest(unittest.TestCase):
         self.assertIn(b"-u", argv)
         self.assertEqual(b"-c" in argv, CHROOT)
         self.assertEqual(pfi.proc_ppid(pid), self.pf.master_pid())
+        # With maillog_file set, proxyd logs through postlogd like every
+        # other Postfix daemon, also from inside the chroot jail.
+        want = f"/proxymap[{pid}]: daemon started -- version"
+        deadline = time.monotonic() + 10
+        while want not in self.pf.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertIn(want, self.pf.log())
 
     def test_03_delivery_to_maildir(self):
         token = uuid.uuid4().hex
