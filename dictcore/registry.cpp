@@ -70,6 +70,13 @@ TablePtr unavailable(std::string_view name, ProxyStatus status, std::string reas
 
 }  // namespace
 
+bool is_supported_type(std::string_view type) {
+  for (const auto& candidate : kTableTypes) {
+    if (candidate.type == type) return true;
+  }
+  return false;
+}
+
 TablePtr open_table(std::string_view name, OpenMode mode, const TableEnv& env) {
   const auto colon = name.find(':');
   const std::string_view type = name.substr(0, colon);

@@ -23,6 +23,9 @@ namespace proxyd::dict {
 // the reason is logged once through env.log. The result's name() is name.
 TablePtr open_table(std::string_view name, OpenMode mode, const TableEnv& env);
 
+// True when open_table() serves tables of this type ("mysql", ...).
+bool is_supported_type(std::string_view type);
+
 class Registry {
  public:
   explicit Registry(TableEnv env) : env_(env) {}

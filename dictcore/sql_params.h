@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "dictcore/table_cf.h"
+
 namespace proxyd::dict {
 
 class SqlParamSource {
@@ -52,6 +54,28 @@ class MapParams final : public SqlParamSource {
  private:
   std::map<std::string, std::string, std::less<>> values_;
   std::string origin_;
+};
+
+// A table's .cf file (or main.cf prefix) seen through SqlParamSource.
+class TableConfigParams final : public SqlParamSource {
+ public:
+  explicit TableConfigParams(TableConfig cfg) : cfg_(std::move(cfg)) {}
+  bool has(std::string_view param) const override { return cfg_.has(param); }
+  std::string get_str(std::string_view param, std::string_view def,
+                      std::size_t min_len = 0) const override {
+    return cfg_.get_str(param, def, min_len);
+  }
+  int get_int(std::string_view param, int def, int min = INT_MIN,
+              int max = INT_MAX) const override {
+    return cfg_.get_int(param, def, min, max);
+  }
+  bool get_bool(std::string_view param, bool def) const override {
+    return cfg_.get_bool(param, def);
+  }
+  std::string origin() const override { return cfg_.origin(); }
+
+ private:
+  TableConfig cfg_;
 };
 
 }  // namespace proxyd::dict

@@ -12,26 +12,6 @@
 namespace proxyd::dict {
 namespace {
 
-// TableConfig seen through the SqlParamSource interface.
-class TableConfigParams final : public SqlParamSource {
- public:
-  explicit TableConfigParams(TableConfig cfg) : cfg_(std::move(cfg)) {}
-  bool has(std::string_view param) const override { return cfg_.has(param); }
-  std::string get_str(std::string_view param, std::string_view def,
-                      std::size_t min_len) const override {
-    return cfg_.get_str(param, def, min_len);
-  }
-  int get_int(std::string_view param, int def, int min, int max) const override {
-    return cfg_.get_int(param, def, min, max);
-  }
-  bool get_bool(std::string_view param, bool def) const override {
-    return cfg_.get_bool(param, def);
-  }
-  std::string origin() const override { return cfg_.origin(); }
-
- private:
-  TableConfig cfg_;
-};
 
 }  // namespace
 

@@ -16,36 +16,14 @@
 #include <filesystem>
 
 #include "dictcore/config_error.h"
+#include "dictcore/registry.h"
 #include "dictcore/table_cf.h"
 
 namespace proxyd::daemon {
 namespace fs = std::filesystem;
 namespace {
 
-// Table types proxyd serves (dictcore/registry.cpp); others answer RETRY.
-constexpr std::string_view kSupportedTypes[] = {"static", "inline", "texthash", "unix",
-                                                "sqlite", "mysql",  "pgsql"};
 
-// TableConfig seen through the SqlParamSource interface.
-class TableConfigParams final : public dict::SqlParamSource {
- public:
-  explicit TableConfigParams(dict::TableConfig cfg) : cfg_(std::move(cfg)) {}
-  bool has(std::string_view param) const override { return cfg_.has(param); }
-  std::string get_str(std::string_view param, std::string_view def,
-                      std::size_t min_len) const override {
-    return cfg_.get_str(param, def, min_len);
-  }
-  int get_int(std::string_view param, int def, int min, int max) const override {
-    return cfg_.get_int(param, def, min, max);
-  }
-  bool get_bool(std::string_view param, bool def) const override {
-    return cfg_.get_bool(param, def);
-  }
-  std::string origin() const override { return cfg_.origin(); }
-
- private:
-  dict::TableConfig cfg_;
-};
 
 // When a table touches a resource.
 enum class Phase {
@@ -243,8 +221,7 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
   std::size_t colon = table.find(':');
   std::string_view type = table.substr(0, colon);
   std::string_view name = colon == std::string_view::npos ? "" : table.substr(colon + 1);
-  if (std::find(std::begin(kSupportedTypes), std::end(kSupportedTypes), type) ==
-      std::end(kSupportedTypes)) {
+  if (!dict::is_supported_type(type)) {
     in.add(
         FindingKind::Unsupported,
         fmt::format("table type \"{}\" is not supported by proxyd; every lookup answers "
@@ -264,7 +241,7 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
     return result;
   }
   try {
-    TableConfigParams params(dict::TableConfig::load(type, name, *env.main_cf, *env.log));
+    dict::TableConfigParams params(dict::TableConfig::load(type, name, *env.main_cf, *env.log));
     result.sql = dict::parse_sql_table_config(*kind, name, params);
   } catch (const dict::ConfigError& e) {
     in.add(FindingKind::BadConfig, e.what());
