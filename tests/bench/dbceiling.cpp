@@ -4,6 +4,8 @@
 // table's "query" would run (one '%s' = the escaped key, as Postfix's
 // db_common expansion does for plain keys) in a closed loop over the same
 // key file. Prints the load generator's JSON fields.
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -167,6 +169,13 @@ int run(const Options& o) {
   auto end = start + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(o.duration));
   std::vector<Result> results(static_cast<std::size_t>(o.threads));
+  auto cpu_s = [] {
+    rusage r{};
+    getrusage(RUSAGE_SELF, &r);
+    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
+  double cpu0 = 0;
   {
     std::vector<std::jthread> threads;
     for (int k = 0; k < o.threads; ++k)
@@ -175,7 +184,10 @@ int run(const Options& o) {
                static_cast<uint64_t>(k) * 7919 + 17, start, end,
                results[static_cast<std::size_t>(k)]);
       });
+    std::this_thread::sleep_until(start);
+    cpu0 = cpu_s();
   }
+  double cpu_pct = 100.0 * (cpu_s() - cpu0) / o.duration;
   Result all;
   for (auto& r : results) {
     all.lat_us.insert(all.lat_us.end(), r.lat_us.begin(), r.lat_us.end());
@@ -195,9 +207,9 @@ int run(const Options& o) {
   fmt::print(
       "{{\"clients\": {}, \"duration_s\": {}, \"lookups\": {}, \"lookups_per_s\": {:.1f}, "
       "\"p50_us\": {}, \"p99_us\": {}, \"ok\": {}, \"notfound\": {}, \"errors_total\": {}, "
-      "\"errors\": {{{}}}, \"keys\": {}}}\n",
+      "\"errors\": {{{}}}, \"keys\": {}, \"loadgen_cpu_pct\": {:.1f}}}\n",
       o.threads, o.duration, lookups, static_cast<double>(lookups) / o.duration, p50, p99,
-      all.ok, all.notfound, errors_total, errs, pick_n);
+      all.ok, all.notfound, errors_total, errs, pick_n, cpu_pct);
   return errors_total == 0 ? 0 : 1;
 }
 
