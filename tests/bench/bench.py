@@ -70,8 +70,9 @@ class BenchMariaDB(dbservers.MariaDB):
 
     def _server_cmd(self) -> list[str]:
         cmd = [a for a in super()._server_cmd() if not a.startswith("--max-connections=")]
+        # Its own tmpdir: /tmp is cleaned by other jobs on shared machines.
         return cmd + [f"--max-connections={MAX_CONNECTIONS}",
-                      "--innodb-buffer-pool-size=64M"]
+                      "--innodb-buffer-pool-size=64M", f"--tmpdir={self.root}"]
 
 
 # ---------------------------------------------------------------- workload
@@ -352,32 +353,50 @@ def rss_kb(pid: int) -> int:
 
 
 class SessionCounter:
-    """A persistent root mariadb client: sessions per user, on demand."""
+    """A persistent root mariadb client: sessions per user, on demand.
+
+    Restarted when it dies; a failed query counts nothing (-1)."""
 
     def __init__(self, db: BenchMariaDB):
-        self.proc = subprocess.Popen(
-            [db.client, "--no-defaults", f"--socket={db.socket}", "-uroot", "--batch",
-             "--skip-column-names", "--unbuffered"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            preexec_fn=die_with_parent)
+        self.db = db
+        self.proc: subprocess.Popen | None = None
+        self.lock = threading.Lock()
+
+    def _spawn(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [self.db.client, "--no-defaults", f"--socket={self.db.socket}", "-uroot",
+             "--batch", "--skip-column-names", "--unbuffered", "--force"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, preexec_fn=die_with_parent)
 
     def count(self) -> dict[str, int]:
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write("SELECT USER, COUNT(*) FROM information_schema.PROCESSLIST "
-                              "GROUP BY USER; SELECT '--end--', 0;\n")
-        self.proc.stdin.flush()
-        out = {}
-        for line in self.proc.stdout:
-            user, _, n = line.rstrip("\n").partition("\t")
-            if user == "--end--":
-                break
-            out[user] = int(n)
-        return out
+        with self.lock:
+            try:
+                if self.proc is None or self.proc.poll() is not None:
+                    self.proc = self._spawn()
+                assert self.proc.stdin and self.proc.stdout
+                self.proc.stdin.write(
+                    "SELECT USER, COUNT(*) FROM information_schema.PROCESSLIST "
+                    "GROUP BY USER; SELECT '--end--', 0;\n")
+                self.proc.stdin.flush()
+                out = {}
+                for line in self.proc.stdout:
+                    user, _, n = line.rstrip("\n").partition("\t")
+                    if user == "--end--":
+                        return out
+                    out[user] = int(n)
+            except (OSError, ValueError):
+                pass
+            return {}   # the client died; the next call restarts it
 
     def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        stop_proc(self.proc, 5)
+        with self.lock:
+            if self.proc is None:
+                return
+            with contextlib.suppress(OSError):
+                if self.proc.stdin:
+                    self.proc.stdin.close()
+            stop_proc(self.proc, 5)
 
 
 class Sampler(threading.Thread):
