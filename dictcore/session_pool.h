@@ -12,10 +12,13 @@
 //                                   HostSet: host states shared by all workers
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dictcore/logger.h"
 #include "dictcore/poster.h"
@@ -30,6 +33,23 @@ struct PoolSettings {
   std::size_t max_queue = 4096;  // queued jobs per pool; beyond that RETRY at once
 };
 
+// A snapshot of one pool's counters (stats command, tests).
+struct PoolStats {
+  std::string label;              // identity without password
+  int sessions_open = 0;          // connected sessions now
+  int sessions_busy = 0;          // workers running a job now
+  int sessions_peak = 0;          // most sessions ever open at once
+  int max_sessions = 0;           // configured bound
+  std::size_t queued = 0;         // jobs waiting now
+  std::size_t queue_peak = 0;     // most jobs ever waiting
+  uint64_t jobs = 0;              // jobs run on a session
+  uint64_t rejected = 0;          // answered RETRY because the queue was full
+  uint64_t expired = 0;           // answered RETRY because their deadline passed in the queue
+  uint64_t connects = 0;          // sessions opened
+  uint64_t connect_failures = 0;  // failed connection attempts
+  uint64_t retried = 0;           // reads retried on a fresh session after a broken one
+};
+
 // What one attempt of a job reports back to the pool.
 struct Attempt {
   bool host_failed = false;  // mark the session's host down, retry on another
@@ -37,14 +57,17 @@ struct Attempt {
 };
 
 // One unit of work: run on a connected session, answer on the loop thread.
-// TODO(sql): per-request deadline, client generation id and coalescing of
-// identical lookups attach here.
+// Coalescing of identical lookups and caching happen before a job exists
+// (see table_front.h); a job is always one query to run.
 struct PoolJob {
+  using Clock = std::chrono::steady_clock;
   // Called on a worker with a connected session; may be called again with
   // another session after host_failed. Exceptions count as RETRY.
   std::function<Attempt(SqlSession&)> attempt;
   // Receives the result on the loop thread (through the Poster).
   LookupDone done;
+  // A job still queued at its deadline is answered RETRY without running.
+  Clock::time_point deadline = Clock::time_point::max();
 };
 
 // Sessions, workers and the job queue for one database identity.
@@ -72,7 +95,14 @@ class SessionPool {
   // Loggable identity (no password).
   const std::string& label() const;
 
-  // Observability (tests, future stats): live workers, open sessions, queue.
+  // Change the limits (reload). Fewer sessions: extra workers exit after
+  // their current job.
+  void update_settings(PoolSettings settings);
+
+  // Counters for the stats command.
+  PoolStats stats() const;
+
+  // Observability (tests): live workers, open sessions, queue.
   int worker_count() const;
   int open_sessions() const;
   std::size_t queued() const;
@@ -107,6 +137,12 @@ class PoolSet {
 
   // Number of pools created.
   std::size_t size() const;
+
+  // New limits for every pool, present and future (reload).
+  void update_settings(PoolSettings settings);
+
+  // Counters of every pool, by label.
+  std::vector<PoolStats> stats() const;
 
   struct Impl;
   Impl& impl() { return *impl_; }

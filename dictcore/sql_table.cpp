@@ -79,8 +79,12 @@ Attempt attempt_lookup(const LookupSpec& spec, const std::string& key, SqlSessio
 class SqlTable final : public Table, public std::enable_shared_from_this<SqlTable> {
  public:
   SqlTable(std::shared_ptr<const LookupSpec> spec, std::shared_ptr<DomainFilter> domain,
-           SessionPoolPtr pool, Logger& log)
-      : spec_(std::move(spec)), domain_(std::move(domain)), pool_(std::move(pool)), log_(log) {}
+           SessionPoolPtr pool, Logger& log, std::chrono::milliseconds timeout)
+      : spec_(std::move(spec)),
+        domain_(std::move(domain)),
+        pool_(std::move(pool)),
+        log_(log),
+        timeout_(timeout) {}
 
   uint32_t impl_flags() const override { return pf::kFixed; }
 
@@ -136,13 +140,14 @@ class SqlTable final : public Table, public std::enable_shared_from_this<SqlTabl
         [spec = spec_, key = std::move(key), log](SqlSession& session) {
           return attempt_lookup(*spec, key, session, *log);
         },
-        std::move(done)});
+        std::move(done), PoolJob::Clock::now() + timeout_});
   }
 
   std::shared_ptr<const LookupSpec> spec_;
   std::shared_ptr<DomainFilter> domain_;
   SessionPoolPtr pool_;
   Logger& log_;
+  std::chrono::milliseconds timeout_;
 };
 
 // Postfix's own lookup function names, used in its warnings.
@@ -312,7 +317,7 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParam
                   spec->label, type);
   }
   auto table = std::make_shared<SqlTable>(std::move(spec), std::move(domain), std::move(pool),
-                                          *env.log);
+                                          *env.log, env.lookup_timeout);
   table->set_name(fmt::format("{}:{}", type, name));
   return table;
 }

@@ -4,6 +4,7 @@
 // thread, possibly before the call returns (in-memory tables).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,6 +47,8 @@ struct TableEnv {
   Logger* log = nullptr;
   Poster* poster = nullptr;  // completions from worker threads
   PoolSet* pools = nullptr;  // shared SQL session pools
+  // A lookup still waiting for a session after this long is answered RETRY.
+  std::chrono::milliseconds lookup_timeout{10000};
 };
 
 class Table {

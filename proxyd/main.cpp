@@ -4,7 +4,9 @@
 // socket and status channel instead, chroot/drop as the master.cf columns
 // say, and exit when master goes away. The only place that turns exceptions
 // into a fatal exit; nothing after start-up exits because of one request.
+#include <netdb.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -22,13 +24,18 @@
 #include <fmt/format.h>
 
 #include "dictcore/allowlist.h"
+#include "protocol/attr_codec.h"
 #include "dictcore/config_error.h"
 #include "dictcore/main_cf.h"
+#include "proxyd/control.h"
+#include "proxyd/check.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/log.h"
 #include "proxyd/master_proto.h"
 #include "proxyd/options.h"
+#include "proxyd/preflight.h"
 #include "proxyd/privs.h"
+#include "proxyd/reload.h"
 #include "proxyd/server.h"
 #include "proxyd/service.h"
 #include "proxyd/settings.h"
@@ -46,20 +53,17 @@ struct ListenSpec {
 
 // Everything run() needs, prepared while still privileged.
 struct RunPlan {
+  ConfigSource source;
   std::optional<dict::MainCf> main_cf;
   Settings settings;
   std::vector<ListenSpec> listeners;
+  int control_fd = -1;       // standalone control socket
+  std::string control_path;
   bool detach = false;
   bool drop = false;         // drop to mail_owner before serving
   std::string jail;          // chroot directory ("" = none)
   std::optional<uint32_t> master_generation;  // set under master(8)
 };
-
-dict::PoolSettings pool_settings(const Settings& s) {
-  dict::PoolSettings p;
-  p.max_sessions = s.max_sessions;
-  return p;
-}
 
 ConnectionLimits connection_limits(const Settings& s) {
   ConnectionLimits limits;
@@ -67,17 +71,6 @@ ConnectionLimits connection_limits(const Settings& s) {
   limits.max_in_flight = static_cast<std::size_t>(s.max_in_flight);
   limits.request_timeout = s.request_timeout;
   return limits;
-}
-
-// Load main.cf with -o overrides, and check both allowlists build.
-dict::MainCf load_main_cf(const std::string& config_dir,
-                          const std::vector<std::pair<std::string, std::string>>& overrides,
-                          dict::Logger& log) {
-  dict::MainCf cf = dict::MainCf::load(config_dir, log);
-  for (const auto& [name, value] : overrides) cf.set_override(name, value);
-  (void)dict::Allowlist::build(cf, true, log);
-  (void)dict::Allowlist::build(cf, false, log);
-  return cf;
 }
 
 // Make sure $queue_directory/private exists (mode 0700, as Postfix has it).
@@ -103,24 +96,96 @@ void daemonize() {
   (void)null_err;
 }
 
+// Every client is a descriptor: allow as many as the hard limit permits.
+void raise_fd_limit(dict::Logger& log) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    log.warn("cannot raise the open file limit: {}", std::strerror(errno));
+  }
+}
+
 int run(RunPlan plan, DaemonLogger& log) {
   if (plan.detach) {
     daemonize();
     log.use_syslog(true);
   }
   signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit(log);
+
+  // Read and open everything while the files are still reachable: after
+  // chroot and the privilege drop they may not be.
+  EventLoop loop;
+  dict::PoolSettings pool_settings;
+  pool_settings.max_sessions = plan.settings.max_sessions;
+  pool_settings.max_queue = static_cast<std::size_t>(plan.settings.max_queue);
+  Service service(log, loop, pool_settings);
+  {
+    std::shared_ptr<Generation> gen =
+        service.make_generation(std::move(*plan.main_cf), plan.settings);
+    gen->set_problems(gen->preopen());
+    service.set_generation(std::move(gen));
+  }
+  if (!plan.jail.empty()) {
+    // What the tables need at lookup time must be inside the jail: say now
+    // what is not (sqlite databases, database sockets, TLS/option files).
+    const Generation& gen = *service.generation();
+    dict::TableEnv env;
+    env.main_cf = &gen.main_cf();
+    env.log = &log;
+    for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
+      for (const std::string& table : gen.allowlist(role).tables()) {
+        for (const Finding& f : preflight_table(table, env, plan.jail)) {
+          if (f.kind == FindingKind::OutsideJail) log.warn("{}", f.message);
+        }
+      }
+    }
+    // Load the name-service modules while /lib is still reachable.
+    addrinfo* ai = nullptr;
+    if (getaddrinfo("localhost", nullptr, nullptr, &ai) == 0) freeaddrinfo(ai);
+  }
+  std::unique_ptr<ControlServer> control;
+  const bool can_reload = plan.jail.empty() && !plan.master_generation;
+
   if (plan.drop) {
-    drop_privileges(plan.main_cf->get("mail_owner"), plan.jail);
+    drop_privileges(service.generation()->main_cf().get("mail_owner"), plan.jail);
   } else if (geteuid() == 0) {
     throw std::runtime_error("refusing to serve as root");
   }
 
-  EventLoop loop;
-  Service service(log);
-  service.set_generation(std::make_shared<Generation>(
-      std::move(*plan.main_cf), pool_settings(plan.settings), loop, log));
   Server server(loop, service, log, connection_limits(plan.settings));
   for (ListenSpec& l : plan.listeners) server.add_listener(l.fd, l.role, l.name);
+
+  auto do_reload = [&]() -> std::string {
+    if (!can_reload) {
+      std::string why = plan.master_generation
+                            ? "under master(8), use \"postfix reload\""
+                            : "configuration files are outside the chroot jail; restart proxyd";
+      log.warn("reload refused: {}", why);
+      return fmt::format("error: reload refused: {}\n", why);
+    }
+    std::string answer = reload(service, plan.source, log);
+    server.set_limits(connection_limits(service.generation()->settings()));
+    return answer;
+  };
+  if (plan.control_fd >= 0) {
+    control = std::make_unique<ControlServer>(
+        loop, plan.control_fd,
+        [&](std::string_view command) -> std::string {
+          if (command == "stats") return service.stats_text();
+          if (command == "reload") return do_reload();
+          return fmt::format("error: unknown command \"{}\"\n", protocol::printable(command));
+        },
+        log);
+  }
+
+  // Lookups past lookup_timeout are answered RETRY by this sweep.
+  Timer sweep(loop.base(), [&] {
+    service.expire(std::chrono::steady_clock::now());
+    sweep.arm(0.1);
+  });
+  sweep.arm(0.1);
 
   // Stop: no new connections, let in-flight lookups finish, exit.
   bool draining = false;
@@ -138,16 +203,16 @@ int run(RunPlan plan, DaemonLogger& log) {
     draining = true;
     log.info("stopping: draining {} in-flight request(s)", server.in_flight());
     server.stop_listening();
+    control.reset();
     for (const ListenSpec& l : plan.listeners) {
       if (!l.path.empty()) unlink(l.path.c_str());
     }
+    if (!plan.control_path.empty()) unlink(plan.control_path.c_str());
     drain_timer.arm(0.0);
   };
   loop.on_signal(SIGTERM, begin_drain);
   loop.on_signal(SIGINT, begin_drain);
-  loop.on_signal(SIGHUP, [&] {
-    log.warn("configuration reload is not supported yet; restart proxyd to apply changes");
-  });
+  loop.on_signal(SIGHUP, [&] { (void)do_reload(); });
   std::unique_ptr<MasterLink> master;
   if (plan.master_generation) {
     master = std::make_unique<MasterLink>(loop, *plan.master_generation, [&] {
@@ -162,9 +227,16 @@ int run(RunPlan plan, DaemonLogger& log) {
   return 0;
 }
 
+std::string control_path_of(const dict::MainCf& cf) {
+  return (std::filesystem::path(cf.get("queue_directory")) / "private" /
+          std::string(kControlSocketName))
+      .string();
+}
+
 int serve_standalone(const Options& opts, DaemonLogger& log) {
   RunPlan plan;
-  plan.main_cf = load_main_cf(opts.config_dir, opts.overrides, log);
+  plan.source = ConfigSource{opts.config_dir, opts.overrides};
+  plan.main_cf = load_main_cf(plan.source, log);
   plan.settings = load_settings(opts.config_dir, log);
   std::filesystem::path dir = private_dir(*plan.main_cf);
   for (auto [name, role] : {std::pair{"proxymap", Role::ReadOnly},
@@ -172,9 +244,33 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
     std::string path = (dir / name).string();
     plan.listeners.push_back(ListenSpec{make_unix_listener(path, 1024), role, name, path});
   }
+  plan.control_path = control_path_of(*plan.main_cf);
+  plan.control_fd = make_unix_listener(plan.control_path, 16);
+  if (chmod(plan.control_path.c_str(), 0600) != 0) {
+    throw std::runtime_error(
+        fmt::format("chmod {}: {}", plan.control_path, std::strerror(errno)));
+  }
   plan.detach = !opts.foreground;
   plan.drop = geteuid() == 0;
+  if (plan.settings.chroot) {
+    if (!plan.drop) throw std::runtime_error("chroot = yes needs proxyd to be started as root");
+    plan.jail = plan.main_cf->get("queue_directory");
+  }
   return run(std::move(plan), log);
+}
+
+// `proxyd stats` / `proxyd reload`: ask the running daemon.
+int run_control_command(const Options& opts, DaemonLogger& log) {
+  dict::MainCf cf = load_main_cf(ConfigSource{opts.config_dir, opts.overrides}, log);
+  std::string answer;
+  try {
+    answer = control_request(control_path_of(cf), opts.command);
+  } catch (const std::exception& e) {
+    log.log(dict::Severity::Fatal, e.what());
+    return EX_UNAVAILABLE;
+  }
+  std::fputs(answer.c_str(), stdout);
+  return answer.starts_with("error") ? 1 : 0;
 }
 
 int serve_under_master(int argc, char** argv) {
@@ -190,7 +286,8 @@ int serve_under_master(int argc, char** argv) {
   }
   try {
     RunPlan plan;
-    plan.main_cf = load_main_cf(args->config_dir, args->overrides, log);
+    plan.source = ConfigSource{args->config_dir, args->overrides};
+    plan.main_cf = load_main_cf(plan.source, log);
     plan.settings = load_settings(args->config_dir, log);
     std::string queue_dir = plan.main_cf->get("queue_directory");
     if (chdir(queue_dir.c_str()) != 0) {
@@ -224,8 +321,16 @@ int main(int argc, char** argv) {
     std::fputs(usage_text().c_str(), stdout);
     return 0;
   }
+  // BEGIN check command (issue #5 point 4)
+  if (opts->command == "check") {
+    return run_check(opts->config_dir, opts->overrides, opts->verbose, stdout);
+  }
+  // END check command
   DaemonLogger log("proxyd", false, opts->verbose);
   try {
+    if (opts->command == "stats" || opts->command == "reload") {
+      return run_control_command(*opts, log);
+    }
     return serve_standalone(*opts, log);
   } catch (const proxyd::dict::ConfigError& e) {
     log.log(proxyd::dict::Severity::Fatal, e.what());

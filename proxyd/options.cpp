@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "proxyd/settings.h"
+
 namespace proxyd::daemon {
 namespace {
 
@@ -29,6 +31,9 @@ struct CommandSpec {
 
 constexpr CommandSpec kCommands[] = {
     {"serve", "serve proxymap and proxywrite requests (the default)"},
+    {"stats", "print the running daemon's counters per table, pool and cache"},
+    {"reload", "make the running daemon re-read main.cf, proxyd.cf and every table"},
+    {"check", "check tables, files, database hosts and chroot; exit 1 on problems"},
 };
 
 const OptionSpec* find_option(char letter) {
@@ -50,6 +55,11 @@ std::string usage_text() {
   text += "\ncommands:\n";
   for (const auto& cmd : kCommands) {
     text += fmt::format("  {:<16} {}\n", cmd.name, cmd.help);
+  }
+  // proxyd.cf settings, from the setting table (man/proxyd.cf.5 documents each).
+  text += "\nproxyd.cf settings (name = default):\n";
+  for (const auto& s : setting_table()) {
+    text += fmt::format("  {:<28} {}\n", fmt::format("{} = {}", s.name, s.def), s.help);
   }
   return text;
 }

@@ -34,6 +34,9 @@ class Server {
   // Serve role on an already listening socket (takes ownership of fd).
   void add_listener(int fd, Role role, std::string name);
 
+  // Limits for connections accepted from now on (reload).
+  void set_limits(ConnectionLimits limits) { limits_ = limits; }
+
   // Stop accepting new connections (existing ones keep being served).
   void stop_listening();
 

@@ -2,12 +2,17 @@
 // change only the per-request bits of a table instance (3.7 RQST mask);
 // v2 requests install their flags wholesale and get them echoed back. Open
 // replies never carry UTF8_ACTIVE: the client then keeps its own UTF-8
-// layer, which folds keys exactly as a direct table would.
+// layer, which folds keys exactly as a direct table would. Lookups go
+// through the table's front (cache, coalescing, deadline, counters).
 #include "proxyd/service.h"
 
+#include <algorithm>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "dictcore/fold.h"
+#include "dictcore/surrogate.h"
 
 namespace proxyd::daemon {
 
@@ -17,15 +22,108 @@ using protocol::ProxyStatus;
 using protocol::Reply;
 using protocol::RequestType;
 
-Generation::Generation(dict::MainCf main_cf, dict::PoolSettings pool_settings,
-                       dict::Poster& poster, dict::Logger& log)
+std::shared_ptr<dict::TableStats> StatsBook::table(const std::string& name) {
+  auto& slot = tables_[name];
+  if (!slot) slot = std::make_shared<dict::TableStats>();
+  return slot;
+}
+
+namespace {
+
+dict::TableEnv table_env(const dict::MainCf* main_cf, dict::Logger& log, dict::Poster& poster,
+                         dict::PoolSet& pools, const Settings& settings) {
+  dict::TableEnv env{main_cf, &log, &poster, &pools};
+  env.lookup_timeout = std::chrono::seconds(settings.lookup_timeout);
+  return env;
+}
+
+}  // namespace
+
+Generation::Generation(dict::MainCf main_cf, Settings settings, dict::PoolSet& pools,
+                       dict::Poster& poster, dict::Logger& log, StatsBook& stats)
     : main_cf_(std::move(main_cf)),
+      settings_(std::move(settings)),
       read_allow_(dict::Allowlist::build(main_cf_, true, log)),
       write_allow_(dict::Allowlist::build(main_cf_, false, log)),
-      pools_(std::make_unique<dict::PoolSet>(pool_settings, poster, log)),
-      registry_(dict::TableEnv{&main_cf_, &log, &poster, pools_.get()}) {}
+      registry_(table_env(&main_cf_, log, poster, pools, settings_)),
+      stats_(stats),
+      cache_(static_cast<std::size_t>(settings_.cache_max_bytes)) {}
 
-Generation::~Generation() { pools_->shutdown(); }
+Generation::~Generation() = default;
+
+dict::TableFrontPtr Generation::front(const std::string& name, Role role) {
+  auto key = std::make_pair(name, role);
+  if (auto it = fronts_.find(key); it != fronts_.end()) return it->second;
+  dict::TablePtr table = registry_.open(
+      name, role == Role::ReadOnly ? dict::OpenMode::ReadOnly : dict::OpenMode::ReadWrite);
+  dict::CachePolicy policy{settings_.cache_ttl.for_table(name),
+                           settings_.cache_negative_ttl.for_table(name)};
+  auto front = std::make_shared<dict::TableFront>(
+      std::move(table), stats_.table(name), &cache_, policy,
+      std::chrono::seconds(settings_.lookup_timeout));
+  fronts_.emplace(std::move(key), front);
+  return front;
+}
+
+std::vector<OpenProblem> Generation::preopen() {
+  std::vector<OpenProblem> problems;
+  for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
+    for (const std::string& name : allowlist(role).tables()) {
+      dict::TableFrontPtr f = front(name, role);
+      if (auto* s = dynamic_cast<dict::SurrogateTable*>(&f->table())) {
+        problems.push_back(OpenProblem{name, s->reason()});
+      }
+    }
+  }
+  return problems;
+}
+
+void Generation::expire(dict::TableFront::Clock::time_point now) {
+  for (auto& [key, front] : fronts_) {
+    if (front->waiting() > 0) front->expire(now);
+  }
+}
+
+Service::Service(dict::Logger& log, dict::Poster& poster, dict::PoolSettings pool_settings)
+    : log_(log),
+      poster_(poster),
+      pools_(std::make_unique<dict::PoolSet>(pool_settings, poster, log)) {}
+
+Service::~Service() {
+  gen_.reset();
+  pools_->shutdown();
+}
+
+std::shared_ptr<Generation> Service::make_generation(dict::MainCf main_cf, Settings settings) {
+  dict::PoolSettings p;
+  p.max_sessions = settings.max_sessions;
+  p.max_queue = static_cast<std::size_t>(settings.max_queue);
+  auto gen = std::make_shared<Generation>(std::move(main_cf), std::move(settings), *pools_,
+                                          poster_, log_, stats_);
+  return gen;
+}
+
+void Service::set_generation(std::shared_ptr<Generation> gen) {
+  dict::PoolSettings p;
+  p.max_sessions = gen->settings().max_sessions;
+  p.max_queue = static_cast<std::size_t>(gen->settings().max_queue);
+  pools_->update_settings(p);
+  if (gen_) {
+    gen->set_number(gen_->number() + 1);
+    retired_.push_back(gen_);
+    ++reloads_;
+  }
+  gen_ = std::move(gen);
+  std::erase_if(retired_, [](const std::weak_ptr<Generation>& w) { return w.expired(); });
+}
+
+void Service::expire(dict::TableFront::Clock::time_point now) {
+  if (gen_) gen_->expire(now);
+  for (const auto& weak : retired_) {
+    if (auto old = weak.lock()) old->expire(now);
+  }
+  std::erase_if(retired_, [](const std::weak_ptr<Generation>& w) { return w.expired(); });
+}
 
 namespace {
 
@@ -57,6 +155,7 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
     done(status_reply(ProxyStatus::Bad, 0));
     return;
   }
+  // The request keeps its generation alive until it is answered.
   std::shared_ptr<Generation> gen = gen_;
   const dict::Allowlist& allow = gen->allowlist(role);
   if (!allow.contains(name)) {
@@ -66,9 +165,9 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
     done(status_reply(ProxyStatus::Deny, 0));
     return;
   }
-  dict::TablePtr table = gen->registry().open(
-      name, role == Role::ReadOnly ? dict::OpenMode::ReadOnly : dict::OpenMode::ReadWrite);
-  const uint32_t impl = table->impl_flags();
+  dict::TableFrontPtr front = gen->front(name, role);
+  dict::Table& table = front->table();
+  const uint32_t impl = table.impl_flags();
   uint32_t flags = effective_flags(req, impl);
 
   switch (req.type) {
@@ -80,43 +179,86 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
       return;
     }
     case RequestType::Lookup:
-      table->lookup(req.key, flags, [done = std::move(done), flags](dict::LookupResult r) {
-        Reply reply;
-        reply.status = r.status;
-        reply.flags = flags;
-        // Postfix never answers OK with an empty value: that is "not found".
-        if (r.status == ProxyStatus::Ok && r.value.empty()) reply.status = ProxyStatus::NoKey;
-        if (reply.status == ProxyStatus::Ok) reply.value = std::move(r.value);
-        done(std::move(reply));
-      });
+      front->lookup(req.key, flags,
+                    [gen, done = std::move(done), flags](dict::LookupResult r) {
+                      Reply reply;
+                      reply.status = r.status;
+                      reply.flags = flags;
+                      // Postfix never answers OK with an empty value: that is "not found".
+                      if (r.status == ProxyStatus::Ok && r.value.empty()) {
+                        reply.status = ProxyStatus::NoKey;
+                      }
+                      if (reply.status == ProxyStatus::Ok) reply.value = std::move(r.value);
+                      done(std::move(reply));
+                    });
       return;
     case RequestType::Update:
       flags |= pf::kSyncUpdate | pf::kDupReplace;
-      table->update(req.key, req.value, flags,
-                    [done = std::move(done), flags](dict::LookupResult r) {
-                      done(status_reply(r.status, flags));
-                    });
+      table.update(req.key, req.value, flags,
+                   [gen, done = std::move(done), flags](dict::LookupResult r) {
+                     done(status_reply(r.status, flags));
+                   });
       return;
     case RequestType::Delete:
       flags |= pf::kSyncUpdate;
-      table->remove(req.key, flags, [done = std::move(done), flags](dict::LookupResult r) {
+      table.remove(req.key, flags, [gen, done = std::move(done), flags](dict::LookupResult r) {
         done(status_reply(r.status, flags));
       });
       return;
     case RequestType::Sequence:
-      table->sequence(req.function, flags,
-                      [done = std::move(done), flags](dict::SeqResult r) {
-                        Reply reply;
-                        reply.status = r.status;
-                        reply.flags = flags;
-                        if (r.status == ProxyStatus::Ok) {
-                          reply.key = std::move(r.key);
-                          reply.value = std::move(r.value);
-                        }
-                        done(std::move(reply));
-                      });
+      table.sequence(req.function, flags,
+                     [gen, done = std::move(done), flags](dict::SeqResult r) {
+                       Reply reply;
+                       reply.status = r.status;
+                       reply.flags = flags;
+                       if (r.status == ProxyStatus::Ok) {
+                         reply.key = std::move(r.key);
+                         reply.value = std::move(r.value);
+                       }
+                       done(std::move(reply));
+                     });
       return;
   }
+}
+
+namespace {
+
+std::string ms(std::chrono::microseconds us) {
+  return fmt::format("{:.3f}", static_cast<double>(us.count()) / 1000.0);
+}
+
+}  // namespace
+
+std::string Service::stats_text() const {
+  std::string out;
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - started_);
+  out += fmt::format("proxyd version={} uptime_s={} generation={} reloads={}\n", PROXYD_VERSION,
+                     uptime.count(), gen_ ? gen_->number() : 0, reloads_);
+  for (const auto& [name, s] : stats_.tables()) {
+    out += fmt::format(
+        "table {} requests={} ok={} notfound={} retry={} failed={} cache_hits={} coalesced={} "
+        "timeouts={} queries={} p50_ms={} p90_ms={} p99_ms={}\n",
+        name, s->requests, s->ok, s->notfound, s->retry, s->failed, s->cache_hits, s->coalesced,
+        s->timeouts, s->queries, ms(s->latency.percentile(0.50)),
+        ms(s->latency.percentile(0.90)), ms(s->latency.percentile(0.99)));
+  }
+  for (const dict::PoolStats& p : pools_->stats()) {
+    std::string label = p.label;  // one word per field: "mysql:db@host,user=u"
+    std::replace(label.begin(), label.end(), ' ', ',');
+    out += fmt::format(
+        "pool {} sessions_open={} sessions_busy={} sessions_peak={} max_sessions={} queued={} "
+        "queue_peak={} jobs={} rejected={} expired={} connects={} connect_failures={} "
+        "retried={}\n",
+        label, p.sessions_open, p.sessions_busy, p.sessions_peak, p.max_sessions, p.queued,
+        p.queue_peak, p.jobs, p.rejected, p.expired, p.connects, p.connect_failures, p.retried);
+  }
+  if (gen_) {
+    const dict::LookupCache& c = gen_->cache();
+    out += fmt::format("cache entries={} bytes={} max_bytes={} evictions={}\n", c.entries(),
+                       c.bytes(), c.max_bytes(), c.evictions());
+  }
+  return out;
 }
 
 }  // namespace proxyd::daemon

@@ -1,20 +1,29 @@
 // proxymap(8) request semantics: write refusal on the read-only service,
 // table-name canonicalisation, the allowlist check with Postfix's two
 // warnings, table opening through the registry, per-dialect flag handling
-// and the mapping of table outcomes to reply statuses. Loop thread only.
+// and the mapping of table outcomes to reply statuses. Also what outlives a
+// configuration reload: the SQL session pools, the per-table counters, and
+// the deadline sweep over lookups in flight. Loop thread only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dictcore/allowlist.h"
 #include "dictcore/logger.h"
+#include "dictcore/lookup_cache.h"
 #include "dictcore/main_cf.h"
 #include "dictcore/registry.h"
 #include "dictcore/session_pool.h"
+#include "dictcore/table_front.h"
+#include "dictcore/table_stats.h"
 #include "protocol/messages.h"
+#include "proxyd/settings.h"
 
 namespace proxyd::daemon {
 
@@ -24,48 +33,113 @@ enum class Role {
   ReadWrite,  // private/proxywrite: also update and delete
 };
 
-// One loaded configuration: main.cf, both allowlists, the SQL pools and the
-// tables opened under it. Never moved once built (tables point into it).
+// Per-table counters that survive reloads, by table name.
+class StatsBook {
+ public:
+  // The counters of table (created on first use).
+  std::shared_ptr<dict::TableStats> table(const std::string& name);
+  const std::map<std::string, std::shared_ptr<dict::TableStats>>& tables() const {
+    return tables_;
+  }
+
+ private:
+  std::map<std::string, std::shared_ptr<dict::TableStats>> tables_;
+};
+
+// A table that could not be opened under a configuration, and why.
+struct OpenProblem {
+  std::string table;
+  std::string reason;
+};
+
+// One loaded configuration: main.cf, proxyd.cf, both allowlists, the tables
+// opened under it with their fronts, and its answer cache. Requests in
+// flight keep the generation they started with alive.
 class Generation {
  public:
-  // Build from a loaded main.cf; throws dict::ConfigError.
-  Generation(dict::MainCf main_cf, dict::PoolSettings pool_settings, dict::Poster& poster,
-             dict::Logger& log);
+  // Build from a loaded main.cf and settings; throws dict::ConfigError.
+  Generation(dict::MainCf main_cf, Settings settings, dict::PoolSet& pools,
+             dict::Poster& poster, dict::Logger& log, StatsBook& stats);
   ~Generation();
   Generation(const Generation&) = delete;
   Generation& operator=(const Generation&) = delete;
 
   const dict::MainCf& main_cf() const { return main_cf_; }
+  const Settings& settings() const { return settings_; }
   const dict::Allowlist& allowlist(Role role) const {
     return role == Role::ReadOnly ? read_allow_ : write_allow_;
   }
-  dict::Registry& registry() { return registry_; }
-  dict::PoolSet& pools() { return *pools_; }
+
+  // Open every allowlisted table now (before chroot, and to check a new
+  // configuration); returns the ones that could not be opened.
+  std::vector<OpenProblem> preopen();
+
+  // The front of an allowlisted table, opened on first use.
+  dict::TableFrontPtr front(const std::string& name, Role role);
+
+  // Answer RETRY to lookups past their deadline.
+  void expire(dict::TableFront::Clock::time_point now);
+
+  // Tables that could not be opened by preopen() (reload compares them).
+  const std::vector<OpenProblem>& problems() const { return problems_; }
+  void set_problems(std::vector<OpenProblem> p) { problems_ = std::move(p); }
+
+  const dict::LookupCache& cache() const { return cache_; }
+  uint64_t number() const { return number_; }
+  void set_number(uint64_t n) { number_ = n; }
 
  private:
   dict::MainCf main_cf_;
+  Settings settings_;
   dict::Allowlist read_allow_;
   dict::Allowlist write_allow_;
-  std::unique_ptr<dict::PoolSet> pools_;
   dict::Registry registry_;
+  StatsBook& stats_;
+  dict::LookupCache cache_;
+  std::map<std::pair<std::string, Role>, dict::TableFrontPtr> fronts_;
+  std::vector<OpenProblem> problems_;
+  uint64_t number_ = 1;
 };
 
 class Service {
  public:
-  explicit Service(dict::Logger& log) : log_(log) {}
+  Service(dict::Logger& log, dict::Poster& poster, dict::PoolSettings pool_settings);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
 
-  // Install the configuration new requests are served with.
-  void set_generation(std::shared_ptr<Generation> gen) { gen_ = std::move(gen); }
+  // Install the configuration new requests are served with; the previous
+  // one lives on until its last request is answered.
+  void set_generation(std::shared_ptr<Generation> gen);
   const std::shared_ptr<Generation>& generation() const { return gen_; }
+
+  // Build a generation from main.cf and settings with the persistent pools
+  // and counters (pool limits are updated from settings).
+  std::shared_ptr<Generation> make_generation(dict::MainCf main_cf, Settings settings);
 
   using ReplyDone = std::function<void(protocol::Reply)>;
 
   // Serve one well-formed request; done runs exactly once on the loop thread.
   void handle(Role role, const protocol::Request& request, ReplyDone done);
 
+  // Answer RETRY to every lookup past lookup_timeout (called by a timer).
+  void expire(dict::TableFront::Clock::time_point now);
+
+  // Counters for the stats command, one "kind name key=value..." line each.
+  std::string stats_text() const;
+
+  dict::PoolSet& pools() { return *pools_; }
+  uint64_t reloads() const { return reloads_; }
+
  private:
   dict::Logger& log_;
+  dict::Poster& poster_;
+  std::unique_ptr<dict::PoolSet> pools_;
+  StatsBook stats_;
   std::shared_ptr<Generation> gen_;
+  std::vector<std::weak_ptr<Generation>> retired_;  // still answering old requests
+  uint64_t reloads_ = 0;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace proxyd::daemon

@@ -1,9 +1,12 @@
-// proxyd.cf parsing from one table of settings (see settings.h).
+// proxyd.cf parsing from one table of settings (see settings.h). Values use
+// Postfix's conventions: integers, yes/no booleans, and lists separated by
+// commas or whitespace.
 #include "proxyd/settings.h"
 
 #include <charconv>
 #include <fstream>
 #include <sstream>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -13,29 +16,105 @@
 namespace proxyd::daemon {
 namespace {
 
+using Field = std::variant<int Settings::*, bool Settings::*, TtlRules Settings::*>;
+
 struct Binding {
   SettingInfo info;
-  int Settings::*field;
+  Field field;
 };
 
 const std::vector<Binding>& bindings() {
+  using K = SettingKind;
   static const std::vector<Binding> kBindings = {
-      {{"max_sessions", 4, 1, 1024, "SQL sessions per database (driver, hosts, user, database)"},
+      {{"max_sessions", K::Int, "4", 1, 1024,
+        "SQL sessions per database (driver, hosts, user, database)"},
        &Settings::max_sessions},
-      {{"request_timeout", 10, 1, 3600, "seconds a client may take to send a started request"},
+      {{"max_queue", K::Int, "4096", 1, 1000000,
+        "lookups waiting for a session, per database, before new ones get RETRY"},
+       &Settings::max_queue},
+      {{"lookup_timeout", K::Int, "10", 1, 3600,
+        "seconds from request to answer before the client gets RETRY"},
+       &Settings::lookup_timeout},
+      {{"request_timeout", K::Int, "10", 1, 3600,
+        "seconds a client may take to send a started request"},
        &Settings::request_timeout},
-      {{"max_request_bytes", 4194304, 4096, 67108864, "largest request accepted, in bytes"},
+      {{"max_request_bytes", K::Int, "4194304", 4096, 67108864,
+        "largest request accepted, in bytes"},
        &Settings::max_request_bytes},
-      {{"max_in_flight", 32, 1, 4096,
+      {{"max_in_flight", K::Int, "32", 1, 4096,
         "pipelined requests per connection before proxyd stops reading from it"},
        &Settings::max_in_flight},
-      {{"drain_timeout", 10, 0, 3600, "seconds SIGTERM waits for requests in progress"},
+      {{"drain_timeout", K::Int, "10", 0, 3600,
+        "seconds SIGTERM waits for requests in progress"},
        &Settings::drain_timeout},
+      {{"cache_ttl", K::TtlList, "", 0, 86400,
+        "seconds found answers are cached: N for all tables or TABLE=N, comma-separated"},
+       &Settings::cache_ttl},
+      {{"cache_negative_ttl", K::TtlList, "", 0, 86400,
+        "seconds \"not found\" answers are cached, same form as cache_ttl"},
+       &Settings::cache_negative_ttl},
+      {{"cache_max_bytes", K::Int, "67108864", 0, 2147483647,
+        "memory bound of the answer cache, in bytes"},
+       &Settings::cache_max_bytes},
+      {{"chroot", K::Bool, "no", 0, 1,
+        "standalone: chroot to queue_directory after reading the configuration"},
+       &Settings::chroot},
   };
   return kBindings;
 }
 
+[[noreturn]] void bad_value(std::string_view origin, int line_no, const SettingInfo& info,
+                            std::string_view value, std::string_view why) {
+  throw dict::ConfigError(fmt::format("{}, line {}: invalid {} parameter value \"{}\": {}",
+                                      origin, line_no, info.name, value, why));
+}
+
+int parse_int(std::string_view origin, int line_no, const SettingInfo& info,
+              std::string_view text) {
+  int value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+    throw dict::ConfigError(fmt::format("{}, line {}: bad numerical configuration: {} = {}",
+                                        origin, line_no, info.name, text));
+  }
+  if (value < info.min || value > info.max) {
+    bad_value(origin, line_no, info, text,
+              fmt::format("must be between {} and {}", info.min, info.max));
+  }
+  return value;
+}
+
+TtlRules parse_ttl_list(std::string_view origin, int line_no, const SettingInfo& info,
+                        std::string_view text) {
+  TtlRules rules;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find_first_of(", \t\r\n", pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view item = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (item.empty()) continue;
+    std::size_t eq = item.rfind('=');
+    if (eq == std::string_view::npos) {
+      rules.all = parse_int(origin, line_no, info, item);
+      continue;
+    }
+    std::string_view table = item.substr(0, eq);
+    while (table.starts_with("proxy:")) table.remove_prefix(6);
+    if (table.find(':') == std::string_view::npos) {
+      bad_value(origin, line_no, info, item, "expected TABLE=SECONDS with TABLE as type:name");
+    }
+    rules.per_table[std::string(table)] = parse_int(origin, line_no, info, item.substr(eq + 1));
+  }
+  return rules;
+}
+
 }  // namespace
+
+std::chrono::seconds TtlRules::for_table(std::string_view table) const {
+  if (auto it = per_table.find(table); it != per_table.end()) return std::chrono::seconds(it->second);
+  return std::chrono::seconds(all);
+}
 
 const std::vector<SettingInfo>& setting_table() {
   static const std::vector<SettingInfo> kTable = [] {
@@ -57,19 +136,21 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
       log.warn("{}, line {}: unknown parameter \"{}\" ignored", origin, nv.line_no, nv.name);
       continue;
     }
-    int value = 0;
-    auto [ptr, ec] = std::from_chars(nv.value.data(), nv.value.data() + nv.value.size(), value);
-    if (ec != std::errc() || ptr != nv.value.data() + nv.value.size()) {
-      throw dict::ConfigError(fmt::format("{}, line {}: bad numerical configuration: {} = {}",
-                                          origin, nv.line_no, nv.name, nv.value));
-    }
-    if (value < found->info.min || value > found->info.max) {
-      throw dict::ConfigError(fmt::format("{}, line {}: invalid {} parameter value {}: "
-                                          "must be between {} and {}",
-                                          origin, nv.line_no, nv.name, value, found->info.min,
-                                          found->info.max));
-    }
-    settings.*(found->field) = value;
+    const SettingInfo& info = found->info;
+    std::visit(
+        [&](auto member) {
+          using T = std::remove_reference_t<decltype(settings.*member)>;
+          if constexpr (std::is_same_v<T, int>) {
+            settings.*member = parse_int(origin, nv.line_no, info, nv.value);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            std::optional<bool> b = dict::parse_yes_no(nv.value);
+            if (!b) bad_value(origin, nv.line_no, info, nv.value, "expected yes or no");
+            settings.*member = *b;
+          } else {
+            settings.*member = parse_ttl_list(origin, nv.line_no, info, nv.value);
+          }
+        },
+        found->field);
   }
   return settings;
 }

@@ -1,10 +1,12 @@
 // proxyd's own parameters, from CONFIG_DIR/proxyd.cf (Postfix "name =
 // value" syntax, every setting optional). One table holds each name, its
-// default, its bounds and its description; the parser, the man page test
-// and `proxyd -h` all read that table.
+// type, default, bounds and description; the parser, `proxyd -h`, the man
+// page test and the example proxyd.cf all follow that table.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,20 +15,41 @@
 
 namespace proxyd::daemon {
 
+// A per-table list of seconds ("cache_ttl = 60, mysql:/etc/postfix/a.cf=300"):
+// a bare number applies to every table, TABLE=N to one table.
+struct TtlRules {
+  int all = 0;
+  std::map<std::string, int, std::less<>> per_table;
+  // Seconds for table ("type:name"), 0 = not cached.
+  std::chrono::seconds for_table(std::string_view table) const;
+  bool operator==(const TtlRules&) const = default;
+};
+
 // Effective daemon settings.
 struct Settings {
   int max_sessions = 4;              // SQL sessions per database identity
+  int max_queue = 4096;              // queued lookups per database before RETRY
+  int lookup_timeout = 10;           // seconds from request to answer before RETRY
   int request_timeout = 10;          // seconds to finish sending a started request
   int max_request_bytes = 4194304;   // bytes in one request
   int max_in_flight = 32;            // pipelined requests per connection before reads pause
   int drain_timeout = 10;            // seconds SIGTERM waits for in-flight requests
+  TtlRules cache_ttl;                // positive answers
+  TtlRules cache_negative_ttl;       // "not found" answers
+  int cache_max_bytes = 67108864;    // memory bound of the answer cache
+  bool chroot = false;               // standalone: chroot to queue_directory
+  bool operator==(const Settings&) const = default;
 };
+
+// How a setting's value is written.
+enum class SettingKind { Int, Bool, TtlList };
 
 // Description of one setting, for documentation and checks.
 struct SettingInfo {
   std::string_view name;
-  int def;
-  int min;
+  SettingKind kind;
+  std::string_view def;  // default as written in proxyd.cf ("" = empty)
+  int min;               // Int, TtlList values: bounds
   int max;
   std::string_view help;
 };

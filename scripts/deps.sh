@@ -19,6 +19,9 @@ packages=(
 if [ "${1:-}" = "--all" ]; then
   # Database servers for the integration tests against real MariaDB/PostgreSQL.
   packages+=(mariadb-server mariadb-client postgresql postgresql-client)
+  # The packaging test: dpkg-shlibdeps (dpkg-dev), strip (binutils), man -w
+  # (man-db), and lintian, which must find no errors in the .deb.
+  packages+=(dpkg-dev binutils man-db lintian)
 fi
 
 missing=()

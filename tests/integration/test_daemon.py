@@ -60,6 +60,52 @@ class StandaloneTest(unittest.TestCase):
             self.assertIn('unknown mail_owner user "no-such-user-proxyd"', r.stderr)
 
 
+    def test_standalone_chroot_reads_tables_first_then_serves_jailed(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to chroot")
+        import sqlite3
+        with harness.Scratch(prefix="pxc") as s:
+            # As with chrooted Postfix daemons, a file used at lookup time
+            # must exist at the same path inside the jail. "both.db" exists
+            # outside (read at start-up) and inside (with another value, to
+            # show which one answers); "out.db" only outside.
+            both, outside = s.path("both.db"), s.path("out.db")
+            jailed = Path(str(s.queue_dir) + str(both))
+            jailed.parent.mkdir(parents=True)
+            for db, value in ((both, "outside-copy"), (jailed, "jailed-copy"),
+                              (outside, "never-seen")):
+                with sqlite3.connect(db) as c:
+                    c.execute("CREATE TABLE t (k TEXT, v TEXT)")
+                    c.execute("INSERT INTO t VALUES ('k', ?)", (value,))
+                db.chmod(0o644)
+            query = "query = SELECT v FROM t WHERE k='%s'\n"
+            in_cf = s.write("in.cf", f"dbpath = {both}\n{query}")
+            out_cf = s.write("out.cf", f"dbpath = {outside}\n{query}")
+            s.write_main_cf(f"proxy_read_maps = proxy:sqlite:{in_cf} proxy:sqlite:{out_cf}\n")
+            s.write("etc/proxyd.cf", "chroot = yes\n")
+            p = harness.Proxyd(s).start()
+            try:
+                self.assertEqual(os.readlink(f"/proc/{p.proc.pid}/root"), str(s.queue_dir))
+                want = pwd.getpwnam("postfix").pw_uid
+                self.assertEqual(proc_uids(p.proc.pid), [want] * 4)
+                # The database outside the jail was reported before the chroot.
+                self.assertRegex(p.log(), rf"warning: .*{outside}")
+                self.assertNotRegex(p.log(), rf"warning: .*{both}")
+                with proxyproto.Conn(p.proxymap_socket) as c:
+                    def ask(cf):
+                        return c.request([("request", "lookup"), ("table", f"sqlite:{cf}"),
+                                          ("flags", 0x40), ("key", "k")])
+                    self.assertEqual(ask(in_cf), [(b"status", b"0"), (b"value", b"jailed-copy")])
+                    self.assertEqual(dict(ask(out_cf))[b"status"], b"2")  # RETRY
+                r = subprocess.run([harness.proxyd_exe(), "-c", str(s.config_dir), "reload"],
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("outside the chroot jail", r.stdout)
+            finally:
+                rc = p.stop()
+            self.assertEqual(rc, 0, p.log())
+
+
 class FakeMasterTest(unittest.TestCase):
     def test_serves_inherited_socket_and_exits_with_master(self):
         with harness.Scratch(prefix="pxm") as s:

@@ -1,8 +1,13 @@
-"""Keeps `proxyd -h`, man/proxyd.8 and README.md in step.
+"""Keeps `proxyd -h`, man/proxyd.8, man/proxyd.cf.5, README.md and
+packaging/proxyd.cf.example in step.
 
 Every option letter and command in the -h text must appear in the man
 page's OPTIONS/COMMANDS and in the README's copy of the help text, and the
-README's copy must be exactly what the binary prints.
+README's copy must be exactly what the binary prints. Every proxyd.cf
+setting that -h lists (generated from setting_table()) must have a
+proxyd.cf(5) entry with the same default and a commented line with that
+default in the example proxyd.cf, and neither may document a setting that
+no longer exists.
 """
 
 from __future__ import annotations
@@ -26,6 +31,18 @@ class DocsTest(unittest.TestCase):
         self.help = r.stdout
         self.man = (ROOT / "man" / "proxyd.8").read_text()
         self.readme = (ROOT / "README.md").read_text()
+        self.cf_man = (ROOT / "man" / "proxyd.cf.5").read_text()
+        self.example = (ROOT / "packaging" / "proxyd.cf.example").read_text()
+
+    def section(self, title: str) -> str:
+        """The lines of one -h section (after "title:" up to a blank line)."""
+        return self.help.split(title, 1)[1].split("\n\n", 1)[0]
+
+    def settings(self) -> list[tuple[str, str]]:
+        # An empty default shows as "name =" in -h, "(default: empty)" in the man page.
+        found = re.findall(r"^  (\w+) =(?: (\S+))?", self.section("proxyd.cf settings"), re.M)
+        self.assertGreaterEqual(len(found), 5)
+        return found
 
     def test_readme_quotes_help_verbatim(self):
         self.assertIn(self.help.strip(), self.readme)
@@ -41,10 +58,32 @@ class DocsTest(unittest.TestCase):
                             f"-{letter} not in SYNOPSIS")
 
     def test_man_documents_every_command(self):
-        commands = re.findall(r"^  (\w+) ", self.help.split("commands:")[1], re.M)
+        commands = re.findall(r"^  (\w+) ", self.section("commands:"), re.M)
+        self.assertIn("check", commands)
         self.assertGreater(len(commands), 0)
         for cmd in commands:
             self.assertIn(f'.IP "\\fB{cmd}\\fR"', self.man, f"command {cmd} missing in man page")
+
+    def test_cf_man_documents_every_setting_with_its_default(self):
+        for name, default in self.settings():
+            shown = default or "empty"
+            self.assertTrue(f'.SH "{name} (default: {shown})"' in self.cf_man,
+                            f"proxyd.cf(5) lacks {name} with default {default}")
+        documented = re.findall(r'^\.SH "(\w+) \(default:', self.cf_man, re.M)
+        self.assertEqual(sorted(documented), sorted(n for n, _ in self.settings()),
+                         "proxyd.cf(5) documents a setting proxyd does not have")
+
+    def test_example_config_lists_every_setting_with_its_default(self):
+        for name, default in self.settings():
+            self.assertTrue(re.search(rf"(?m)^#{name} ={re.escape(' ' + default if default else '')}$",
+                                      self.example),
+                            f"proxyd.cf.example lacks #{name} = {default}")
+        listed = re.findall(r"^#(\w+) =(?: |$)", self.example, re.M)
+        self.assertEqual(sorted(listed), sorted(n for n, _ in self.settings()))
+
+    def test_man_pages_refer_to_each_other(self):
+        self.assertIn("proxyd.cf(5)", self.man)
+        self.assertIn("proxyd(8)", self.cf_man)
 
     def test_usage_error_exit_status(self):
         r = subprocess.run([harness.proxyd_exe(), "-x"], capture_output=True, text=True)

@@ -200,10 +200,11 @@ TEST(SessionPool, FailsOverToAnotherHostAndSkipsTheFailedOne) {
   EXPECT_EQ(f.db.queries[2], "b|SELECT");
 }
 
-TEST(SessionPool, BrokenSessionIsReplacedAndOnlyItsRequestFails) {
-  // One host, no duplication, retry_interval 0: the failing request gets
-  // RETRY, the next request reconnects.
-  PoolFixture f({host("h", HostKind::Inet)}, 1, false, 0s);
+TEST(SessionPool, BrokenSessionIsReplacedAndItsReadRetriedOnce) {
+  // One host, no duplication: a session that served a lookup breaks on the
+  // next one (server restart, idle kill); the read is retried once on a
+  // fresh session and succeeds, and the host is not marked down.
+  PoolFixture f({host("h", HostKind::Inet)}, 1, false, 60s);
   std::atomic<int> calls{0};
   f.db.on_query = [&calls](const std::string&, const std::string&) {
     if (++calls == 2) return QueryResult{QueryStatus::HostError, {}, "server has gone away"};
@@ -212,11 +213,82 @@ TEST(SessionPool, BrokenSessionIsReplacedAndOnlyItsRequestFails) {
   std::vector<LookupResult> results;
   for (int i = 0; i < 3; ++i) f.pool->submit(PoolFixture::job(results));
   ASSERT_EQ(f.poster.run_until(3), 3);
+  for (const auto& r : results) EXPECT_EQ(r, (LookupResult{ProxyStatus::Ok, "ok"}));
+  EXPECT_EQ(f.db.connects.load(), 2);
+  EXPECT_EQ(f.db.live.load(), 1);
+  EXPECT_EQ(f.pool->stats().retried, 1u);
+}
+
+TEST(SessionPool, FreshSessionFailureIsRetryForThatRequestOnly) {
+  // The retried read fails too: only that request gets RETRY; with
+  // retry_interval 0 the next request reconnects and succeeds.
+  PoolFixture f({host("h", HostKind::Inet)}, 1, false, 0s);
+  std::atomic<int> calls{0};
+  f.db.on_query = [&calls](const std::string&, const std::string&) {
+    int n = ++calls;
+    if (n == 2 || n == 3) return QueryResult{QueryStatus::HostError, {}, "gone"};
+    return testing::rows({{"ok"}});
+  };
+  std::vector<LookupResult> results;
+  for (int i = 0; i < 3; ++i) f.pool->submit(PoolFixture::job(results));
+  ASSERT_EQ(f.poster.run_until(3), 3);
   EXPECT_EQ(results[0].status, ProxyStatus::Ok);
   EXPECT_EQ(results[1].status, ProxyStatus::Retry);
   EXPECT_EQ(results[2].status, ProxyStatus::Ok);
-  EXPECT_EQ(f.db.connects.load(), 2);
-  EXPECT_EQ(f.db.live.load(), 1);
+  EXPECT_EQ(f.db.connects.load(), 3);
+}
+
+TEST(SessionPool, JobPastItsDeadlineIsRetryWithoutRunning) {
+  PoolFixture f({host("h", HostKind::Inet)}, 1);
+  std::latch started(1);
+  std::latch release(1);
+  std::atomic<int> ran{0};
+  f.db.on_query = [&](const std::string&, const std::string&) {
+    if (++ran == 1) {
+      started.count_down();
+      release.wait();
+    }
+    return testing::rows({{"v"}});
+  };
+  std::vector<LookupResult> results;
+  f.pool->submit(PoolFixture::job(results));
+  started.wait();
+  PoolJob late = PoolFixture::job(results);
+  late.deadline = PoolJob::Clock::now() + 20ms;
+  f.pool->submit(std::move(late));
+  PoolJob timely = PoolFixture::job(results);
+  timely.deadline = PoolJob::Clock::now() + 60s;
+  f.pool->submit(std::move(timely));
+  std::this_thread::sleep_for(50ms);
+  release.count_down();
+  ASSERT_EQ(f.poster.run_until(3), 3);
+  EXPECT_EQ(results[0].status, ProxyStatus::Ok);
+  EXPECT_EQ(results[1].status, ProxyStatus::Retry);  // expired in the queue
+  EXPECT_EQ(results[2].status, ProxyStatus::Ok);
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_EQ(f.pool->stats().expired, 1u);
+}
+
+TEST(SessionPool, LoweredLimitRetiresSurplusWorkers) {
+  PoolFixture f({host("h", HostKind::Inet)}, 4);
+  f.db.on_query = [](const std::string&, const std::string&) {
+    std::this_thread::sleep_for(5ms);
+    return testing::rows({{"v"}});
+  };
+  std::vector<LookupResult> results;
+  for (int i = 0; i < 40; ++i) f.pool->submit(PoolFixture::job(results));
+  ASSERT_EQ(f.poster.run_until(40), 40);
+  EXPECT_GE(f.pool->worker_count(), 2);
+  f.pool->update_settings(PoolSettings{1, 4096});
+  for (int i = 0; i < 50 && f.pool->worker_count() > 1; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(f.pool->worker_count(), 1);
+  for (int i = 0; i < 20; ++i) f.pool->submit(PoolFixture::job(results));
+  ASSERT_EQ(f.poster.run_until(60), 60);
+  for (const auto& r : results) EXPECT_EQ(r.status, ProxyStatus::Ok);
+  EXPECT_LE(f.db.live.load(), 1);
+  PoolStats st = f.pool->stats();
+  EXPECT_EQ(st.max_sessions, 1);
+  EXPECT_EQ(st.jobs, 60u);
 }
 
 TEST(SessionPool, DuplicatedSingleHostRetriesAtOnce) {
@@ -304,6 +376,7 @@ TEST(SessionPool, FullQueueAnswersRetry) {
   ASSERT_EQ(f.poster.run_until(1), 1);
   EXPECT_EQ(results[0].status, ProxyStatus::Retry);
   EXPECT_TRUE(f.log.contains("request queue full"));
+  EXPECT_EQ(f.pool->stats().rejected, 1u);
   release.count_down();
   ASSERT_EQ(f.poster.run_until(4), 4);
   for (int i = 1; i < 4; ++i) EXPECT_EQ(results[i].status, ProxyStatus::Ok);

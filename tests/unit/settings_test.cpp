@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "dictcore/config_error.h"
 #include "tests/fakes/capture_logger.h"
 
@@ -14,13 +16,39 @@ using dict::testing::CaptureLogger;
 TEST(Settings, DefaultsMatchTable) {
   CaptureLogger log;
   Settings s = parse_settings("", "proxyd.cf", log);
+  EXPECT_EQ(s, Settings{});
   EXPECT_EQ(s.max_sessions, 4);
+  // Writing each documented default explicitly changes nothing.
   for (const auto& info : setting_table()) {
-    EXPECT_GE(info.def, info.min) << info.name;
-    EXPECT_LE(info.def, info.max) << info.name;
+    std::string line = fmt::format("{} = {}\n", info.name, info.def);
+    EXPECT_EQ(parse_settings(line, "proxyd.cf", log), Settings{}) << line;
   }
-  Settings defaults;
-  EXPECT_EQ(defaults.max_sessions, setting_table()[0].def);
+  EXPECT_TRUE(log.lines().empty());
+}
+
+TEST(Settings, CacheTtlLists) {
+  CaptureLogger log;
+  Settings s = parse_settings(
+      "cache_ttl = 60, proxy:mysql:/etc/postfix/a.cf=300 sqlite:/x.cf=0\n"
+      "cache_negative_ttl = mysql:/etc/postfix/a.cf=5\n",
+      "proxyd.cf", log);
+  EXPECT_EQ(s.cache_ttl.for_table("mysql:/etc/postfix/a.cf"), std::chrono::seconds(300));
+  EXPECT_EQ(s.cache_ttl.for_table("sqlite:/x.cf"), std::chrono::seconds(0));
+  EXPECT_EQ(s.cache_ttl.for_table("pgsql:/other.cf"), std::chrono::seconds(60));
+  EXPECT_EQ(s.cache_negative_ttl.for_table("mysql:/etc/postfix/a.cf"), std::chrono::seconds(5));
+  EXPECT_EQ(s.cache_negative_ttl.for_table("pgsql:/other.cf"), std::chrono::seconds(0));
+  for (const char* bad : {"cache_ttl = x\n", "cache_ttl = nocolon=5\n",
+                          "cache_ttl = mysql:/a.cf=-1\n", "cache_ttl = mysql:/a.cf=\n",
+                          "cache_ttl = 90000\n"}) {
+    EXPECT_THROW(parse_settings(bad, "proxyd.cf", log), dict::ConfigError) << bad;
+  }
+}
+
+TEST(Settings, BooleansAreYesOrNo) {
+  CaptureLogger log;
+  EXPECT_TRUE(parse_settings("chroot = yes\n", "proxyd.cf", log).chroot);
+  EXPECT_FALSE(parse_settings("chroot = no\n", "proxyd.cf", log).chroot);
+  EXPECT_THROW(parse_settings("chroot = maybe\n", "proxyd.cf", log), dict::ConfigError);
 }
 
 TEST(Settings, ParsesValuesWithPostfixSyntax) {

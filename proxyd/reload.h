@@ -1,0 +1,47 @@
+// Building a configuration generation from the files on disk: main.cf (with
+// -o overrides), proxyd.cf, and every allowlisted table opened at once. Used
+// at start-up (before chroot and privilege drop) and by reload (SIGHUP or
+// `proxyd reload`), where a configuration that does not load, or a table
+// that opened before and no longer does, is refused and the running
+// configuration keeps serving.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dictcore/logger.h"
+#include "dictcore/main_cf.h"
+#include "proxyd/service.h"
+#include "proxyd/settings.h"
+
+namespace proxyd::daemon {
+
+// Where the configuration comes from.
+struct ConfigSource {
+  std::string config_dir;
+  std::vector<std::pair<std::string, std::string>> overrides;  // -o name=value
+};
+
+// Load main.cf with overrides and check both allowlists build. Throws
+// dict::ConfigError.
+dict::MainCf load_main_cf(const ConfigSource& source, dict::Logger& log);
+
+// Outcome of loading a new generation.
+struct LoadOutcome {
+  std::shared_ptr<Generation> gen;  // null when refused
+  std::string error;                // why it was refused
+};
+
+// Load and open everything. With a previous generation, refuse when loading
+// fails or when a table cannot be opened that was not already failing the
+// same way under previous.
+LoadOutcome load_generation(Service& service, const ConfigSource& source,
+                            const Generation* previous, dict::Logger& log);
+
+// Reload: load_generation against the running one, install it on success.
+// Returns the one-line result ("ok: ..." or "error: ...") and logs it.
+std::string reload(Service& service, const ConfigSource& source, dict::Logger& log);
+
+}  // namespace proxyd::daemon
