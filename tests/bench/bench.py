@@ -717,7 +717,11 @@ def main() -> int:
         bench_px.loadgen_run("proxyd cache", pxc, 128, hot=args.hot)
         bench_pm.loadgen_run("proxymap", pm, 128, hot=args.hot)
         log = pxc.log.read_text(errors="replace") if pxc.log.exists() else ""
-        cache_supported = "cache_ttl" not in log
+        cache_supported = 'unknown parameter "cache_ttl"' not in log
+        stats = subprocess.run([str(proxyd_exe), "-c", str(pxc.etc), "stats"],
+                               capture_output=True, text=True, timeout=30)
+        cache_stats = [ln.strip() for ln in stats.stdout.splitlines()
+                       if "cache" in ln.lower()][:6]
         pxc.stop()
         pm.stop()
 
@@ -742,6 +746,8 @@ def main() -> int:
         if not cache_supported:
             lines.append("- note: this proxyd warned about the cache settings; the cache "
                          "run measured proxyd without a cache")
+        if cache_stats:
+            lines.append("- proxyd stats after the cache run: " + "; ".join(cache_stats))
         lines += targets(rows, clients_list, args.idle, cache_supported)
         text = "\n".join(lines) + "\n"
         print("\n" + text, flush=True)
