@@ -342,6 +342,15 @@ def cpu_ticks(pid: int) -> int | None:
     return int(f[11]) + int(f[12])   # utime + stime
 
 
+def task_ticks(pid: int, tid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+    except OSError:
+        return None
+    f = stat[stat.rindex(")") + 2:].split()
+    return int(f[11]) + int(f[12])
+
+
 def rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -411,7 +420,9 @@ class Sampler(threading.Thread):
         self.db_user = db_user
         self.interval = interval
         self.stop_ev = threading.Event()
-        self.samples: list[tuple[float, dict[int, int], int]] = []  # t, pid->ticks, db ticks
+        # t, pid->ticks, db ticks, main-thread ticks (single-process targets)
+        self.samples: list[tuple[float, dict[int, int], int, int]] = []
+        self.main_thread_pct = 0.0
         self.max_rss_kb = 0
         self.max_sessions = 0
 
@@ -424,7 +435,13 @@ class Sampler(threading.Thread):
             if c is not None:
                 ticks[pid] = c
                 rss += rss_kb(pid)
-        self.samples.append((t, ticks, cpu_ticks(self.db_pid) or 0))
+        # proxyd: also its main (event loop) thread alone, to split CPU
+        # between the event loop and the SQL worker threads.
+        pids = list(ticks)
+        main = 0
+        if len(pids) == 1:
+            main = task_ticks(pids[0], pids[0]) or 0
+        self.samples.append((t, ticks, cpu_ticks(self.db_pid) or 0, main))
         self.max_rss_kb = max(self.max_rss_kb, rss)
         if self.db_user:
             self.max_sessions = max(self.max_sessions,
@@ -459,6 +476,7 @@ class Sampler(threading.Thread):
                 last.update(s[1])
         used = sum(v - start[1].get(pid, 0) for pid, v in last.items())
         db_used = end[2] - start[2]
+        self.main_thread_pct = 100.0 * (end[3] - start[3]) / CLK_TCK / wall
         return (100.0 * used / CLK_TCK / wall, 100.0 * db_used / CLK_TCK / wall)
 
 
@@ -492,7 +510,8 @@ class Bench:
         res = json.loads(r.stdout.strip().splitlines()[-1])
         cpu, db_cpu = sampler.cpu_pct(t_end - duration, t_end)
         res.update(mode=mode, db_sessions=sampler.max_sessions,
-                   rss_mb=sampler.max_rss_kb / 1024, cpu_pct=cpu, db_cpu_pct=db_cpu, **extra)
+                   rss_mb=sampler.max_rss_kb / 1024, cpu_pct=cpu, db_cpu_pct=db_cpu,
+                   main_thread_cpu_pct=sampler.main_thread_pct, **extra)
         self.rows.append(res)
         print(fmt_row(res), flush=True)
         return res
@@ -727,7 +746,8 @@ def main() -> int:
 
         rows = bench_pm.rows + bench_px.rows + bench_ce.rows
         order = {"db ceiling": 0, "proxymap": 1, "proxyd": 2, "proxyd cache": 3}
-        rows.sort(key=lambda r: (bool(r.get("hot")), bool(r.get("idle")), r["clients"],
+        rows.sort(key=lambda r: (bool(r.get("hot")), bool(r.get("idle")),
+                                 0 if r["mode"] == "db ceiling" else r["clients"],
                                  order[r["mode"]]))
         lines.append(f"# proxyd benchmark ({time.strftime('%Y-%m-%d %H:%M')})\n")
         lines += info
@@ -746,6 +766,12 @@ def main() -> int:
         if not cache_supported:
             lines.append("- note: this proxyd warned about the cache settings; the cache "
                          "run measured proxyd without a cache")
+        split = [f"{r['clients']} clients{' (cache, hot)' if r.get('hot') else ''}"
+                 f"{' + idle' if r.get('idle') else ''}: event loop "
+                 f"{r['main_thread_cpu_pct']:.0f}% + workers "
+                 f"{r['cpu_pct'] - r['main_thread_cpu_pct']:.0f}%"
+                 for r in rows if r["mode"].startswith("proxyd")]
+        lines.append("- proxyd CPU split: " + "; ".join(split))
         if cache_stats:
             lines.append("- proxyd stats after the cache run: " + "; ".join(cache_stats))
         lines += targets(rows, clients_list, args.idle, cache_supported)
