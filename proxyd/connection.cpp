@@ -1,9 +1,13 @@
 // Client connection handling (see connection.h for the data flow).
 #include "proxyd/connection.h"
 
-#include <event2/buffer.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <span>
 
 #include <stdexcept>
 #include <utility>
@@ -22,25 +26,43 @@ Connection::Connection(Server& server, uint64_t id, int fd, Role role, std::stri
       role_(role),
       peer_(std::move(peer)),
       limits_(limits),
-      bev_(bufferevent_socket_new(server.loop().base(), fd,
-                                  BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)),
+      fd_(fd),
+      read_ev_(event_new(server.loop().base(), fd, EV_READ | EV_PERSIST,
+                         &Connection::on_readable, this)),
+      write_ev_(event_new(server.loop().base(), fd, EV_WRITE | EV_PERSIST,
+                          &Connection::on_writable, this)),
       request_timer_(server.loop().base(), [this] {
         fail(fmt::format("timeout after {}s reading request", limits_.request_timeout));
       }) {
-  if (!bev_) throw std::runtime_error("bufferevent_socket_new failed");
-  bufferevent_setcb(bev_.get(), &Connection::on_read, &Connection::on_write,
-                    &Connection::on_event, this);
+  if (!read_ev_ || !write_ev_) {
+    ::close(fd_);
+    throw std::runtime_error("event_new failed");
+  }
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  read_ev_.reset();
+  write_ev_.reset();
+  ::close(fd_);
+}
 
 void Connection::start() {
-  std::string greeting = protocol::encode_greeting();
-  bufferevent_write(bev_.get(), greeting.data(), greeting.size());
-  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+  // Sent like a reply: straight to the socket.
+  reply_now(protocol::encode_greeting());
+  set_reading(true);
 }
 
-void Connection::on_read(bufferevent*, void* arg) noexcept {
+void Connection::set_reading(bool on) {
+  if (on == reading_) return;
+  reading_ = on;
+  if (on) {
+    event_add(read_ev_.get(), nullptr);
+  } else {
+    event_del(read_ev_.get());
+  }
+}
+
+void Connection::on_readable(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<Connection*>(arg);
   try {
     self->read_input();
@@ -51,39 +73,58 @@ void Connection::on_read(bufferevent*, void* arg) noexcept {
   }
 }
 
-void Connection::on_write(bufferevent*, void* arg) noexcept {
+void Connection::on_writable(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<Connection*>(arg);
   try {
-    // Output drained: finish a pending close, or read again.
-    if (self->closing_) {
-      self->finish_close_if_drained();
-      return;
-    }
-    self->update_read_state();
-    self->decode_and_dispatch();
+    self->write_pending();
   } catch (...) {
     self->fail("internal error");
   }
 }
 
-void Connection::on_event(bufferevent*, short what, void* arg) noexcept {
-  auto* self = static_cast<Connection*>(arg);
-  if (what & BEV_EVENT_EOF) {
-    // Normal end of a client session; pending replies have nobody to go to.
-    self->server_.close(self->id_);
-  } else if (what & BEV_EVENT_ERROR) {
-    self->server_.close(self->id_);
+void Connection::read_input() {
+  std::span<char> buf = server_.read_buffer();
+  ssize_t n = ::read(fd_, buf.data(), buf.size());
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    set_reading(false);
+    server_.close(id_);  // reset by the client: nobody to answer
+    return;
   }
+  if (n == 0) {
+    // Normal end of a client session; pending replies have nobody to go to.
+    set_reading(false);
+    server_.close(id_);
+    return;
+  }
+  decoder_.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  decode_and_dispatch();
 }
 
-void Connection::read_input() {
-  evbuffer* input = bufferevent_get_input(bev_.get());
-  std::size_t len = evbuffer_get_length(input);
-  if (len > 0) {
-    const unsigned char* data = evbuffer_pullup(input, static_cast<ev_ssize_t>(len));
-    decoder_.feed(std::string_view(reinterpret_cast<const char*>(data), len));
-    evbuffer_drain(input, len);
+void Connection::write_pending() {
+  while (out_off_ < out_.size()) {
+    ssize_t n = ::send(fd_, out_.data() + out_off_, out_.size() - out_off_,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // wait for writability
+      if (errno == EINTR) continue;
+      set_reading(false);
+      event_del(write_ev_.get());
+      server_.close(id_);
+      return;
+    }
+    out_off_ += static_cast<std::size_t>(n);
   }
+  // Output drained: release the buffer, finish a pending close, read again.
+  out_.clear();
+  out_.shrink_to_fit();
+  out_off_ = 0;
+  event_del(write_ev_.get());
+  if (closing_) {
+    finish_close_if_drained();
+    return;
+  }
+  update_read_state();
   decode_and_dispatch();
 }
 
@@ -180,13 +221,10 @@ void Connection::complete(uint64_t seq, std::string bytes) {
 
 void Connection::flush_ready() {
   if (slots_.empty() || !slots_.front().done) return;
-  // Nothing queued in the output buffer: send the ready replies straight
-  // away with one sendmsg. That saves the two epoll_ctl calls per reply of
-  // arming and disarming the write event, the largest cost of a busy loop.
-  // Whatever the socket does not take goes to the buffer, in order.
-  std::size_t skip = 0;  // bytes of the front slot already sent
-  evbuffer* output = bufferevent_get_output(bev_.get());
-  if (evbuffer_get_length(output) == 0) {
+  std::size_t sent_total = 0;
+  if (out_off_ == out_.size()) {
+    // Nothing waiting for the socket: send the ready replies straight away
+    // with one sendmsg; only what it does not take is kept.
     constexpr std::size_t kMaxIov = 64;
     iovec iov[kMaxIov];
     std::size_t n = 0;
@@ -197,31 +235,27 @@ void Connection::flush_ready() {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = n;
-    ssize_t sent = sendmsg(bufferevent_getfd(bev_.get()), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    std::size_t left = sent > 0 ? static_cast<std::size_t>(sent) : 0;
-    while (!slots_.empty() && slots_.front().done && left >= slots_.front().bytes.size()) {
-      left -= slots_.front().bytes.size();
-      slots_.erase(slots_.begin());
-    }
-    skip = left;  // a partial reply: the rest goes through the buffer
+    ssize_t sent = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    sent_total = sent > 0 ? static_cast<std::size_t>(sent) : 0;
   }
-  while (!slots_.empty() && slots_.front().done) {
-    const std::string& bytes = slots_.front().bytes;
-    bufferevent_write(bev_.get(), bytes.data() + skip, bytes.size() - skip);
-    skip = 0;
-    slots_.erase(slots_.begin());
+  std::size_t done = 0;
+  for (auto& slot : slots_) {
+    if (!slot.done) break;
+    std::size_t skip = std::min(sent_total, slot.bytes.size());
+    sent_total -= skip;
+    if (skip < slot.bytes.size()) out_.append(slot.bytes, skip, std::string::npos);
+    ++done;
   }
+  slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(done));
+  // A write error (the client went away) shows up as EOF on the next read.
+  if (out_off_ < out_.size()) event_add(write_ev_.get(), nullptr);
 }
 
 void Connection::update_read_state() {
   if (closing_) return;
-  std::size_t queued = evbuffer_get_length(bufferevent_get_output(bev_.get()));
+  std::size_t queued = out_.size() - out_off_;
   bool pause = slots_.size() >= limits_.max_in_flight || queued > limits_.max_output_bytes;
-  if (pause) {
-    bufferevent_disable(bev_.get(), EV_READ);
-  } else {
-    bufferevent_enable(bev_.get(), EV_READ);
-  }
+  set_reading(!pause);
 }
 
 void Connection::fail(const std::string& why) {
@@ -230,14 +264,14 @@ void Connection::fail(const std::string& why) {
   request_timer_.cancel();
   server_.log().warn("{}: {}; closing connection", peer_, why);
   // Stop reading, but deliver every reply owed for earlier requests first.
-  bufferevent_disable(bev_.get(), EV_READ);
+  set_reading(false);
   decoder_.clear();
   finish_close_if_drained();
 }
 
 void Connection::finish_close_if_drained() {
   if (!slots_.empty()) return;
-  if (evbuffer_get_length(bufferevent_get_output(bev_.get())) > 0) return;
+  if (out_off_ < out_.size()) return;
   server_.close(id_);
 }
 

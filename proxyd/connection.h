@@ -1,16 +1,19 @@
 // One Postfix client connection on a proxymap/proxywrite socket.
 //
-//   client bytes -> bufferevent -> AttrDecoder -> parse_request -> Service
-//                                                                   |
-//   client <- bufferevent <- in-order reply slots <- completion <---+
+//   client bytes -> read() -> AttrDecoder -> parse_request -> Service
+//                                                              |
+//   client <- sendmsg() <- in-order reply slots <- completion <-+
 //
 // The greeting is written on accept. Each complete message becomes one slot
 // in a FIFO; replies are written strictly in request order even when SQL
-// lookups complete out of order. Malformed framing, oversized or stalled
+// lookups complete out of order. Reads go through one buffer shared by all
+// connections and replies straight to the socket, so an idle client holds
+// no buffer at all; only what the socket does not take is kept, and only
+// then is a write event armed. Malformed framing, oversized or stalled
 // requests close only this connection. Loop thread only.
 #pragma once
 
-#include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include <cstdint>
 #include <vector>
@@ -35,6 +38,7 @@ struct ConnectionLimits {
 
 class Connection {
  public:
+  // Takes ownership of fd (non-blocking).
   Connection(Server& server, uint64_t id, int fd, Role role, std::string peer,
              const ConnectionLimits& limits);
   ~Connection();
@@ -59,15 +63,12 @@ class Connection {
     bool done = false;
     std::string bytes;
   };
-  struct BevDeleter {
-    void operator()(bufferevent* b) const { bufferevent_free(b); }
-  };
-
-  static void on_read(bufferevent* bev, void* arg) noexcept;
-  static void on_write(bufferevent* bev, void* arg) noexcept;
-  static void on_event(bufferevent* bev, short what, void* arg) noexcept;
+  static void on_readable(evutil_socket_t fd, short what, void* arg) noexcept;
+  static void on_writable(evutil_socket_t fd, short what, void* arg) noexcept;
 
   void read_input();
+  void write_pending();
+  void set_reading(bool on);
   void decode_and_dispatch();
   void dispatch(const protocol::AttrList& attrs);
   void reply_now(std::string bytes);
@@ -81,7 +82,12 @@ class Connection {
   Role role_;
   std::string peer_;
   ConnectionLimits limits_;
-  std::unique_ptr<bufferevent, BevDeleter> bev_;
+  int fd_;
+  EventPtr read_ev_;
+  EventPtr write_ev_;
+  bool reading_ = false;
+  std::string out_;          // reply bytes the socket has not taken yet
+  std::size_t out_off_ = 0;  // bytes of out_ already sent
   protocol::AttrDecoder decoder_;
   std::vector<Slot> slots_;  // a vector: an idle client costs no allocation
   uint64_t next_seq_ = 0;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +51,9 @@ class Server {
   // Requests accepted but not yet answered, over all connections.
   std::size_t in_flight() const;
 
+  // Scratch space every connection reads into (loop thread only).
+  std::span<char> read_buffer() { return read_buf_; }
+
   EventLoop& loop() { return loop_; }
   Service& service() { return service_; }
   dict::Logger& log() { return log_; }
@@ -78,6 +82,7 @@ class Server {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<std::unique_ptr<Connection>> graveyard_;
   uint64_t next_id_ = 1;
+  std::vector<char> read_buf_ = std::vector<char>(65536);
 };
 
 }  // namespace proxyd::daemon
