@@ -150,11 +150,16 @@ void SessionPool::State::worker_main(std::stop_token stop) {
   std::size_t host = 0;
   uint64_t generation = 0;
   bool retired = false;
+  bool was_busy = false;
   for (;;) {
     PoolJob job;
     bool idle_expired = false;
     {
       std::unique_lock lock(mu);
+      // The previous job's end is recorded here, in the same critical
+      // section that takes the next one: one lock per job, not two.
+      if (was_busy) --busy_workers;
+      was_busy = false;
       ++idle_workers;
       while (!wake() && !stop.stop_requested() && !idle_expired) {
         if (session && idle_interval.count() > 0) {
@@ -185,13 +190,10 @@ void SessionPool::State::worker_main(std::stop_token stop) {
         continue;
       }
       ++busy_workers;
+      was_busy = true;
       ++jobs;
     }
     LookupResult result = run_job(job, session, host, generation);
-    {
-      std::lock_guard lock(mu);
-      --busy_workers;
-    }
     if (job.done) {
       poster.post([done = std::move(job.done), result = std::move(result)]() mutable {
         done(std::move(result));
