@@ -2,16 +2,16 @@
 // ids stored in the list nodes, which never move while the entry lives.
 #include "dictcore/lookup_cache.h"
 
-#include <fmt/format.h>
-
 namespace proxyd::dict {
 
 std::string LookupCache::make_id(std::string_view table, uint32_t flags, std::string_view key) {
   std::string id;
-  id.reserve(table.size() + key.size() + 12);
+  id.reserve(table.size() + key.size() + 6);
   id.append(table);
   id.push_back('\0');
-  id.append(fmt::format("{:x}", flags));
+  for (int shift = 0; shift < 32; shift += 8) {
+    id.push_back(static_cast<char>((flags >> shift) & 0xff));  // fixed width: no ambiguity
+  }
   id.push_back('\0');
   id.append(key);
   return id;

@@ -51,9 +51,10 @@ Generation::Generation(dict::MainCf main_cf, Settings settings, dict::PoolSet& p
 
 Generation::~Generation() = default;
 
-dict::TableFrontPtr Generation::front(const std::string& name, Role role) {
-  auto key = std::make_pair(name, role);
-  if (auto it = fronts_.find(key); it != fronts_.end()) return it->second;
+dict::TableFrontPtr Generation::front(std::string_view name_in, Role role) {
+  auto& fronts = fronts_[role == Role::ReadOnly ? 0 : 1];
+  if (auto it = fronts.find(name_in); it != fronts.end()) return it->second;
+  std::string name(name_in);
   dict::TablePtr table = registry_.open(
       name, role == Role::ReadOnly ? dict::OpenMode::ReadOnly : dict::OpenMode::ReadWrite);
   dict::CachePolicy policy{settings_.cache_ttl.for_table(name),
@@ -61,7 +62,7 @@ dict::TableFrontPtr Generation::front(const std::string& name, Role role) {
   auto front = std::make_shared<dict::TableFront>(
       std::move(table), stats_.table(name), &cache_, policy,
       std::chrono::seconds(settings_.lookup_timeout));
-  fronts_.emplace(std::move(key), front);
+  fronts.emplace(std::move(name), front);
   return front;
 }
 
@@ -79,8 +80,10 @@ std::vector<OpenProblem> Generation::preopen() {
 }
 
 void Generation::expire(dict::TableFront::Clock::time_point now) {
-  for (auto& [key, front] : fronts_) {
-    if (front->waiting() > 0) front->expire(now);
+  for (auto& fronts : fronts_) {
+    for (auto& [name, front] : fronts) {
+      if (front->waiting() > 0) front->expire(now);
+    }
   }
 }
 
@@ -150,8 +153,8 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
     done(status_reply(ProxyStatus::Deny, 0));
     return;
   }
-  std::string name(dict::strip_proxy_prefixes(req.table));
-  if (name.find(':') == std::string::npos) {
+  std::string_view name = dict::strip_proxy_prefixes(req.table);
+  if (name.find(':') == std::string_view::npos) {
     done(status_reply(ProxyStatus::Bad, 0));
     return;
   }

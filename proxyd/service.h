@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dictcore/allowlist.h"
@@ -75,7 +76,7 @@ class Generation {
   std::vector<OpenProblem> preopen();
 
   // The front of an allowlisted table, opened on first use.
-  dict::TableFrontPtr front(const std::string& name, Role role);
+  dict::TableFrontPtr front(std::string_view name, Role role);
 
   // Answer RETRY to lookups past their deadline.
   void expire(dict::TableFront::Clock::time_point now);
@@ -96,7 +97,8 @@ class Generation {
   dict::Registry registry_;
   StatsBook& stats_;
   dict::LookupCache cache_;
-  std::map<std::pair<std::string, Role>, dict::TableFrontPtr> fronts_;
+  // Per role; transparent lookup by string_view, so a request allocates nothing.
+  std::map<std::string, dict::TableFrontPtr, std::less<>> fronts_[2];
   std::vector<OpenProblem> problems_;
   uint64_t number_ = 1;
 };
