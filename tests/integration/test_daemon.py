@@ -159,6 +159,42 @@ class FakeMasterTest(unittest.TestCase):
                     proc.wait()
                 log.close()
 
+    def test_refuses_to_serve_as_root(self):
+        # master.cf unprivileged column "n": master would leave proxyd root.
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        with harness.Scratch(prefix="pxm") as s:
+            # Catch the log through a stand-in postlogd (maillog_file set).
+            s.write_main_cf("maillog_file = /dev/null\n")
+            (s.queue_dir / "public").mkdir()
+            postlog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            postlog.bind(str(s.queue_dir / "public" / "postlog"))
+            postlog.settimeout(5)
+            path = s.queue_dir / "private" / "proxymap"
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(path))
+            listener.listen(4)
+            master_end, child_end = socket.socketpair()
+            env = {"MAIL_CONFIG": str(s.config_dir), "GENERATION": "1", "LANG": "C"}
+
+            def setup_fds():
+                os.dup2(child_end.fileno(), 5)
+                os.dup2(listener.fileno(), 6)
+
+            r = subprocess.run([harness.proxyd_exe(), "-n", "proxymap", "-t", "unix"],
+                               env=env, preexec_fn=setup_fds,
+                               pass_fds=(5, 6, child_end.fileno(), listener.fileno()),
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=30)
+            child_end.close()
+            listener.close()
+            master_end.close()
+            self.assertNotEqual(r.returncode, 0)
+            record = postlog.recv(65536).decode()
+            postlog.close()
+            self.assertRegex(record, r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ postfix/proxymap\[\d+\]: "
+                                     r"fatal: refusing to serve as root$")
+
     def test_rejects_unknown_service_name(self):
         with harness.Scratch(prefix="pxm") as s:
             master_end, child_end = socket.socketpair()
