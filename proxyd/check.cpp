@@ -20,6 +20,7 @@
 #include "dictcore/tokens.h"
 #include "proxyd/log.h"
 #include "proxyd/preflight.h"
+#include "proxyd/reload.h"
 #include "proxyd/settings.h"
 
 namespace proxyd::daemon {
@@ -228,8 +229,7 @@ int run_check(const std::string& config_dir,
   std::vector<std::string> problems;
   std::optional<dict::MainCf> cf;
   try {
-    cf = dict::MainCf::load(config_dir, log);
-    for (const auto& [name, value] : overrides) cf->set_override(name, value);
+    cf = load_main_cf(ConfigSource{config_dir, overrides}, log);
   } catch (const std::exception& e) {
     std::fprintf(out, "PROBLEM: %s\n", e.what());
     return 1;

@@ -23,7 +23,6 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/allowlist.h"
 #include "protocol/attr_codec.h"
 #include "dictcore/config_error.h"
 #include "dictcore/main_cf.h"
@@ -126,14 +125,11 @@ int run(RunPlan plan, DaemonLogger& log) {
   // Read and open everything while the files are still reachable: after
   // chroot and the privilege drop they may not be.
   EventLoop loop;
-  dict::PoolSettings pool_settings;
-  pool_settings.max_sessions = plan.settings.max_sessions;
-  pool_settings.max_queue = static_cast<std::size_t>(plan.settings.max_queue);
-  Service service(log, loop, pool_settings);
+  Service service(log, loop);
   {
     std::shared_ptr<Generation> gen =
         service.make_generation(std::move(*plan.main_cf), plan.settings);
-    gen->set_problems(gen->preopen());
+    gen->preopen();  // failures are logged; those tables answer RETRY/CONFIG
     service.set_generation(std::move(gen));
   }
   if (!plan.jail.empty()) {

@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/allowlist.h"
 #include "dictcore/config_error.h"
 
 namespace proxyd::daemon {
@@ -17,8 +16,6 @@ namespace proxyd::daemon {
 dict::MainCf load_main_cf(const ConfigSource& source, dict::Logger& log) {
   dict::MainCf cf = dict::MainCf::load(source.config_dir, log);
   for (const auto& [name, value] : source.overrides) cf.set_override(name, value);
-  (void)dict::Allowlist::build(cf, true, log);
-  (void)dict::Allowlist::build(cf, false, log);
   return cf;
 }
 
@@ -26,7 +23,6 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
                             const Generation* previous, dict::Logger& log) {
   LoadOutcome out;
   std::shared_ptr<Generation> gen;
-  std::vector<OpenProblem> problems;
   try {
     dict::MainCf cf = load_main_cf(source, log);
     Settings settings = load_settings(source.config_dir, log);
@@ -35,7 +31,7 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
       settings.chroot = previous->settings().chroot;
     }
     gen = service.make_generation(std::move(cf), std::move(settings));
-    problems = gen->preopen();
+    gen->preopen();
   } catch (const std::exception& e) {
     out.error = e.what();
     return out;
@@ -50,7 +46,7 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
       }
     }
     for (const OpenProblem& p : previous->problems()) before[p.table] = p.reason;
-    for (const OpenProblem& p : problems) {
+    for (const OpenProblem& p : gen->problems()) {
       auto it = before.find(p.table);
       if (it == before.end() || it->second != p.reason) {
         out.error = fmt::format("table {}: {}", p.table, p.reason);
@@ -58,7 +54,6 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
       }
     }
   }
-  gen->set_problems(std::move(problems));
   out.gen = std::move(gen);
   return out;
 }

@@ -24,8 +24,7 @@ struct ConfigSource {
   std::vector<std::pair<std::string, std::string>> overrides;  // -o name=value
 };
 
-// Load main.cf with overrides and check both allowlists build. Throws
-// dict::ConfigError.
+// Load main.cf and apply -o overrides. Throws dict::ConfigError.
 dict::MainCf load_main_cf(const ConfigSource& source, dict::Logger& log);
 
 // Outcome of loading a new generation.

@@ -66,7 +66,7 @@ dict::TableFrontPtr Generation::front(std::string_view name_in, Role role) {
   return front;
 }
 
-std::vector<OpenProblem> Generation::preopen() {
+const std::vector<OpenProblem>& Generation::preopen() {
   std::vector<OpenProblem> problems;
   for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
     for (const std::string& name : allowlist(role).tables()) {
@@ -76,7 +76,8 @@ std::vector<OpenProblem> Generation::preopen() {
       }
     }
   }
-  return problems;
+  problems_ = std::move(problems);
+  return problems_;
 }
 
 void Generation::expire(dict::TableFront::Clock::time_point now) {
@@ -87,10 +88,10 @@ void Generation::expire(dict::TableFront::Clock::time_point now) {
   }
 }
 
-Service::Service(dict::Logger& log, dict::Poster& poster, dict::PoolSettings pool_settings)
+Service::Service(dict::Logger& log, dict::Poster& poster)
     : log_(log),
       poster_(poster),
-      pools_(std::make_unique<dict::PoolSet>(pool_settings, poster, log)) {}
+      pools_(std::make_unique<dict::PoolSet>(dict::PoolSettings{}, poster, log)) {}
 
 Service::~Service() {
   gen_.reset();
@@ -98,12 +99,8 @@ Service::~Service() {
 }
 
 std::shared_ptr<Generation> Service::make_generation(dict::MainCf main_cf, Settings settings) {
-  dict::PoolSettings p;
-  p.max_sessions = settings.max_sessions;
-  p.max_queue = static_cast<std::size_t>(settings.max_queue);
-  auto gen = std::make_shared<Generation>(std::move(main_cf), std::move(settings), *pools_,
-                                          poster_, log_, stats_);
-  return gen;
+  return std::make_shared<Generation>(std::move(main_cf), std::move(settings), *pools_, poster_,
+                                      log_, stats_);
 }
 
 void Service::set_generation(std::shared_ptr<Generation> gen) {

@@ -72,8 +72,8 @@ class Generation {
   }
 
   // Open every allowlisted table now (before chroot, and to check a new
-  // configuration); returns the ones that could not be opened.
-  std::vector<OpenProblem> preopen();
+  // configuration); returns (and keeps) the ones that could not be opened.
+  const std::vector<OpenProblem>& preopen();
 
   // The front of an allowlisted table, opened on first use.
   dict::TableFrontPtr front(std::string_view name, Role role);
@@ -83,7 +83,6 @@ class Generation {
 
   // Tables that could not be opened by preopen() (reload compares them).
   const std::vector<OpenProblem>& problems() const { return problems_; }
-  void set_problems(std::vector<OpenProblem> p) { problems_ = std::move(p); }
 
   const dict::LookupCache& cache() const { return cache_; }
   uint64_t number() const { return number_; }
@@ -105,7 +104,8 @@ class Generation {
 
 class Service {
  public:
-  Service(dict::Logger& log, dict::Poster& poster, dict::PoolSettings pool_settings);
+  // Pool limits come from each installed generation's settings.
+  Service(dict::Logger& log, dict::Poster& poster);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;

@@ -49,6 +49,14 @@ class StandaloneTest(unittest.TestCase):
             self.assertEqual(rc, 0, p.log())
             self.assertIn("stopping: draining", p.log())
 
+    def test_allowlist_problem_is_logged_once(self):
+        with harness.Scratch(prefix="pxs") as s:
+            s.write_main_cf("proxy_read_maps = proxy:static:x /nonexistent/proxyd-list\n")
+            p = harness.Proxyd(s).start()
+            rc = p.stop()
+            self.assertEqual(rc, 0, p.log())
+            self.assertEqual(p.log().count("open /nonexistent/proxyd-list"), 1, p.log())
+
     def test_refuses_unknown_mail_owner(self):
         if os.geteuid() != 0:
             self.skipTest("needs root to test the privilege drop")
