@@ -17,6 +17,8 @@
 #include <thread>
 #include <utility>
 
+#include "protocol/unix_address.h"
+
 namespace proxyd::protocol {
 
 namespace {
@@ -95,13 +97,12 @@ void Client::close_fd() noexcept {
 }
 
 void Client::connect_to(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+  std::optional<sockaddr_un> where = unix_address(path);
+  if (!where) {
     throw ClientError(
         fmt::format("bad socket path length {}: {}", path.size(), printable(path)));
   }
-  std::memcpy(addr.sun_path, path.data(), path.size());
+  const sockaddr_un addr = *where;
   fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0) throw_errno("socket", errno);
   const auto deadline = Clock::now() + timeout_;

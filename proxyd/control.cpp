@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include "protocol/unix_address.h"
+
 namespace proxyd::daemon {
 namespace {
 
@@ -110,19 +112,16 @@ void ControlServer::drop(Client* client) {
 }
 
 std::string control_request(const std::string& path, std::string_view command) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    throw std::runtime_error(fmt::format("socket path too long: {}", path));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  std::optional<sockaddr_un> where = protocol::unix_address(path);
+  if (!where) throw std::runtime_error(fmt::format("bad socket path: {}", path));
+  const sockaddr_un addr = *where;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     throw std::runtime_error(fmt::format("cannot reach proxyd at {}: {} (is it running?)", path,
                                          std::strerror(errno)));
   }

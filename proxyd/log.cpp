@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "protocol/unix_address.h"
+
 namespace proxyd::daemon {
 namespace {
 
@@ -86,13 +88,11 @@ void DaemonLogger::postlog_connect() {
     close(postlog_fd_);
     postlog_fd_ = -1;
   }
-  sockaddr_un addr{};
-  if (postlog_path_.empty() || postlog_path_.size() >= sizeof addr.sun_path) return;
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, postlog_path_.c_str(), postlog_path_.size() + 1);
+  std::optional<sockaddr_un> addr = protocol::unix_address(postlog_path_);
+  if (!addr) return;
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
     close(fd);
     return;
   }

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "protocol/unix_address.h"
+
 namespace proxyd::daemon {
 namespace {
 
@@ -28,17 +30,14 @@ std::string describe_peer(int fd, const std::string& service) {
 }  // namespace
 
 int make_unix_listener(const std::string& path, int backlog) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    throw std::runtime_error(fmt::format("socket path too long: {}", path));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  std::optional<sockaddr_un> where = protocol::unix_address(path);
+  if (!where) throw std::runtime_error(fmt::format("bad socket path: {}", path));
+  const sockaddr_un addr = *where;
 
   // A socket file that still accepts connections belongs to a live server.
   int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (probe >= 0) {
-    bool live = connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    bool live = connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
     ::close(probe);
     if (live) {
       throw std::runtime_error(
@@ -54,7 +53,7 @@ int make_unix_listener(const std::string& path, int backlog) {
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
     ::close(fd);
     throw std::runtime_error(fmt::format("bind {}: {}", path, std::strerror(err)));

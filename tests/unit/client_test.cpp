@@ -3,6 +3,7 @@
 // request bytes in both dialects, replies split into single bytes, reply
 // layout mismatch, read timeout, EOF, peer_closed(), connect errors, moves.
 #include "protocol/client.h"
+#include "protocol/unix_address.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -318,6 +319,17 @@ TEST(Client, MoveTransfersTheConnection) {
   request.key = "k";
   request.value = "v";
   EXPECT_EQ(third.call(request).status, ProxyStatus::Ok);
+}
+
+TEST(UnixAddress, BoundsThePathLength) {
+  EXPECT_FALSE(unix_address("").has_value());
+  const std::size_t room = sizeof(sockaddr_un{}.sun_path);  // 108 on Linux, NUL included
+  std::string longest(room - 1, 'x');
+  auto addr = unix_address(longest);
+  ASSERT_TRUE(addr.has_value());
+  EXPECT_EQ(addr->sun_family, AF_UNIX);
+  EXPECT_EQ(std::string(addr->sun_path), longest);  // NUL-terminated
+  EXPECT_FALSE(unix_address(longest + "x").has_value());
 }
 
 }  // namespace
