@@ -31,7 +31,9 @@ enum class QueryStatus {
   NoResultSet,  // the statement produced no result set (mysql: DO 1, UPDATE)
   HostError,    // query or connection failed: mark the host down, try another
   TempError,    // failed, connection still usable: RETRY (sqlite step error)
-  ConfigError   // the statement cannot work as configured: CONFIG
+  ConfigError,  // the statement cannot work as configured: CONFIG
+  NeedsSingle   // not sent: on this batching session the text could be read
+                // as several statements; run it on a single-statement session
 };
 
 // Result of SqlSession::query.
@@ -39,6 +41,16 @@ struct QueryResult {
   QueryStatus status = QueryStatus::HostError;
   std::vector<SqlRow> rows;  // status == Rows
   std::string message;       // error text for logs (never contains passwords)
+};
+
+// Result of SqlSession::query_batch.
+struct BatchResult {
+  // Results of the leading statements that produced a result set, in order;
+  // every later statement must be run again on its own (it failed, was not
+  // run, or its outcome is unknown). Each element has status Rows.
+  std::vector<QueryResult> results;
+  bool usable = true;  // false: close this session (connection lost or out of step)
+  std::string message;  // why the batch stopped early, for logs
 };
 
 // Where a host entry points. Postfix prefers UNIX sockets, then TCP, then
@@ -91,6 +103,17 @@ class SqlSession {
 
   // Run one statement and collect its first result set.
   virtual QueryResult query(const std::string& sql) = 0;
+
+  // True when this session was opened for batches (SqlDriver::connect_batching).
+  virtual bool batching() const { return false; }
+
+  // True when sql may go into query_batch on this session: one statement
+  // that yields exactly one result set.
+  virtual bool can_batch(const std::string& /*sql*/) const { return false; }
+
+  // Run several statements in one round trip, each exactly as query() would
+  // run it on its own. Every text must satisfy can_batch.
+  virtual BatchResult query_batch(const std::vector<std::string>& sqls);
 };
 
 // Result of SqlDriver::connect.
@@ -106,6 +129,14 @@ class SqlDriver {
 
   // Connect to host. Blocking; called on a worker thread.
   virtual ConnectResult connect(const HostSpec& host) = 0;
+
+  // True when connect_batching opens sessions that can run several
+  // lookups per round trip (mysql: CLIENT_MULTI_STATEMENTS).
+  virtual bool supports_batching() const { return false; }
+
+  // Connect to host for batches. Such a session refuses (NeedsSingle) any
+  // text that could be more than one statement. Default: connect(host).
+  virtual ConnectResult connect_batching(const HostSpec& host) { return connect(host); }
 
   // True when results take every column of every row (mysql, pgsql); false
   // for only the first column (sqlite).

@@ -6,6 +6,9 @@
 // connection's mysql_real_escape_string, only the first result set kept and
 // the rest drained, a second result set with data or any error failing the
 // host. Unlike Postfix, connect/read/write timeouts bound a dead server.
+// Batching sessions (proxyd's own addition) also set CLIENT_MULTI_STATEMENTS
+// and send several single-SELECT lookups as one text; they refuse every
+// text that could hold more than one statement (see session_batch.h).
 #include <cppconn/exception.h>
 #include <cppconn/resultset.h>
 #include <cppconn/resultset_metadata.h>
@@ -21,6 +24,7 @@
 #include <memory>
 
 #include "dictcore/session.h"
+#include "dictcore/session_batch.h"
 
 namespace proxyd::dict {
 namespace {
@@ -48,8 +52,8 @@ using ResultSetPtr = std::unique_ptr<sql::ResultSet>;
 
 class MysqlSession final : public SqlSession {
  public:
-  MysqlSession(std::unique_ptr<sql::Connection> conn, std::string where)
-      : conn_(std::move(conn)), where_(std::move(where)) {}
+  MysqlSession(std::unique_ptr<sql::Connection> conn, std::string where, bool batching)
+      : conn_(std::move(conn)), where_(std::move(where)), batching_(batching) {}
 
   ~MysqlSession() override {
     try {
@@ -78,6 +82,13 @@ class MysqlSession final : public SqlSession {
 
   QueryResult query(const std::string& sql_text) override {
     QueryResult result;
+    // With CLIENT_MULTI_STATEMENTS the server would split this text at each
+    // ';' outside a literal; without it (Postfix) the text is one statement
+    // or an error. Only texts that cannot be several statements run here.
+    if (batching_ && !single_statement(sql_text)) {
+      result.status = QueryStatus::NeedsSingle;
+      return result;
+    }
     try {
       run(sql_text, result);
     } catch (const sql::SQLException& e) {
@@ -98,7 +109,73 @@ class MysqlSession final : public SqlSession {
     return result;
   }
 
+  bool batching() const override { return batching_; }
+
+  bool can_batch(const std::string& sql_text) const override {
+    return batching_ && single_select_statement(sql_text);
+  }
+
+  BatchResult query_batch(const std::vector<std::string>& sqls) override {
+    BatchResult out;
+    std::string text;
+    for (const std::string& sql_text : sqls) {
+      if (!can_batch(sql_text)) {  // the caller broke the contract: send nothing
+        out.message = "statement not allowed in a batch";
+        return out;
+      }
+      if (!text.empty()) text.push_back(';');
+      text += sql_text;
+    }
+    try {
+      StatementPtr stmt(conn_->createStatement());
+      bool is_result_set = stmt->execute(sql::SQLString(text));
+      for (std::size_t i = 0; i < sqls.size(); ++i) {
+        if (i > 0) is_result_set = stmt->getMoreResults();
+        if (!is_result_set) {
+          // A SELECT ... INTO answered OK, not rows: the connector cannot
+          // tell that from the end of the results, so the rest of the
+          // replies may still be unread. Drop the connection.
+          out.usable = false;
+          out.message = "a batched statement returned no result set";
+          return out;
+        }
+        ResultSetPtr rs(stmt->getResultSet());
+        if (!rs) {
+          out.usable = false;
+          out.message = "a batched statement returned no result set";
+          return out;
+        }
+        QueryResult r;
+        r.status = QueryStatus::Rows;
+        collect(*rs, r.rows);
+        out.results.push_back(std::move(r));
+      }
+      if (stmt->getMoreResults()) {  // more results than statements: out of step
+        out.usable = false;
+        out.message = "more results than batched statements";
+      }
+    } catch (const sql::SQLException& e) {
+      // A server error stops the batch at that statement and leaves the
+      // connection usable; client errors (2000+) mean it is gone.
+      out.usable = e.getErrorCode() > 0 && e.getErrorCode() < 2000;
+      out.message = fmt::format("{}: {} (errno {}, SQLSTATE {})", where_, e.what(),
+                                e.getErrorCode(), e.getSQLState());
+    } catch (const std::exception& e) {
+      out.usable = false;
+      out.message = fmt::format("{}: {}", where_, e.what());
+    } catch (...) {
+      out.usable = false;
+      out.message = fmt::format("{}: unknown error from the MySQL client library", where_);
+    }
+    return out;
+  }
+
  private:
+  // No ';' and no NUL: the server cannot see more than one statement.
+  static bool single_statement(const std::string& sql_text) {
+    return sql_text.find_first_of(std::string_view(";\0", 2)) == std::string::npos;
+  }
+
   void fail(QueryResult& result, std::string_view why) const {
     result.status = QueryStatus::HostError;
     result.rows.clear();
@@ -186,6 +263,7 @@ class MysqlSession final : public SqlSession {
 
   std::unique_ptr<sql::Connection> conn_;
   std::string where_;  // "host X database Y", for messages
+  bool batching_;      // opened with CLIENT_MULTI_STATEMENTS
 };
 
 class MysqlDriver final : public SqlDriver {
@@ -193,7 +271,19 @@ class MysqlDriver final : public SqlDriver {
   MysqlDriver(sql::mysql::MySQL_Driver& driver, const ConnectParams& params)
       : driver_(driver), params_(params) {}
 
-  ConnectResult connect(const HostSpec& host) override {
+  ConnectResult connect(const HostSpec& host) override { return open(host, false); }
+
+  bool supports_batching() const override { return true; }
+
+  ConnectResult connect_batching(const HostSpec& host) override { return open(host, true); }
+
+  bool all_columns() const override { return true; }
+
+  void thread_init() override { driver_.threadInit(); }
+  void thread_end() override { driver_.threadEnd(); }
+
+ private:
+  ConnectResult open(const HostSpec& host, bool batching) {
     std::string where = fmt::format("host {} database {}", host.text, params_.dbname);
     sql::ConnectOptionsMap options;
     if (std::string why = host_options(host, options); !why.empty()) {
@@ -223,8 +313,9 @@ class MysqlDriver final : public SqlDriver {
     options["OPT_READ_TIMEOUT"] = kReadTimeoutSec;
     options["OPT_WRITE_TIMEOUT"] = kWriteTimeoutSec;
     options["OPT_RECONNECT"] = false;  // a lost connection is a failed host
-    // Connector/C++ 1.1 always connects with CLIENT_MULTI_RESULTS (and
-    // without CLIENT_MULTI_STATEMENTS), as Postfix does.
+    // Connector/C++ 1.1 always connects with CLIENT_MULTI_RESULTS, as
+    // Postfix does; only batching sessions add CLIENT_MULTI_STATEMENTS.
+    if (batching) options["CLIENT_MULTI_STATEMENTS"] = true;
     try {
       std::unique_ptr<sql::Connection> conn(driver_.connect(options));
       if (!conn) {
@@ -232,7 +323,7 @@ class MysqlDriver final : public SqlDriver {
             nullptr, fmt::format("connect to mysql server {}: no connection", where)};
       }
       return ConnectResult{
-          std::make_unique<MysqlSession>(std::move(conn), std::move(where)), {}};
+          std::make_unique<MysqlSession>(std::move(conn), std::move(where), batching), {}};
     } catch (const sql::SQLException& e) {
       return ConnectResult{nullptr,
                            fmt::format("connect to mysql server {}: {} (errno {})", where,
@@ -246,12 +337,6 @@ class MysqlDriver final : public SqlDriver {
     }
   }
 
-  bool all_columns() const override { return true; }
-
-  void thread_init() override { driver_.threadInit(); }
-  void thread_end() override { driver_.threadEnd(); }
-
- private:
   // Where to connect, as connector options; a non-empty return is an error.
   static std::string host_options(const HostSpec& host, sql::ConnectOptionsMap& options) {
     switch (host.kind) {

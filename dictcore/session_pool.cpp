@@ -5,7 +5,15 @@
 // its session after idle_interval without work. A session that worked
 // before and breaks on a query is replaced and the read retried once on a
 // fresh session before its host counts as down. Jobs past their deadline
-// are answered RETRY without running. Workers: the job loop below;
+// are answered RETRY without running.
+//
+// Batching: on drivers that support it, a worker that finds several jobs
+// waiting takes up to max_batch of them at once and sends every statement
+// that is safe to combine (SqlSession::can_batch) in one round trip; the
+// others, and any statement the batch did not answer, run on their own
+// exactly as unbatched jobs do. A statement that may not run on a batching
+// session (NeedsSingle) makes the worker reconnect without batching for
+// kSingleHold before it batches again. Workers: the job loop below;
 // everything else: loop thread (submit may be called from any thread).
 #include "dictcore/session_pool.h"
 
@@ -20,6 +28,39 @@
 #include "dictcore/session_hosts.h"
 
 namespace proxyd::dict {
+namespace {
+
+// After a statement needed a single-statement session, the worker keeps one
+// this long before it reconnects for batches: keys that need one (with a
+// ';') cost at most two reconnects per worker and period, never one per
+// lookup, and an occasional such key does not switch batching off for long.
+constexpr std::chrono::seconds kSingleHold{2};
+
+class FunctionWork final : public JobWork {
+ public:
+  explicit FunctionWork(std::function<Attempt(SqlSession&)> fn) : fn_(std::move(fn)) {}
+  Attempt attempt(SqlSession& session) override { return fn_(session); }
+
+ private:
+  std::function<Attempt(SqlSession&)> fn_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobWork> attempt_work(std::function<Attempt(SqlSession&)> attempt) {
+  return std::make_unique<FunctionWork>(std::move(attempt));
+}
+
+// One worker's session and where it points.
+struct WorkerSession {
+  std::unique_ptr<SqlSession> session;
+  std::size_t host = 0;
+  uint64_t generation = 0;  // host_set generation when connected
+  PoolJob::Clock::time_point single_until{};  // batching off until then
+};
+
+// A finished job waiting to be posted to the loop thread.
+using Answer = std::pair<LookupDone, LookupResult>;
 
 struct SessionPool::State {
   State(std::string label_in, std::unique_ptr<SqlDriver> driver_in, std::vector<HostSpec> hosts,
@@ -31,18 +72,29 @@ struct SessionPool::State {
         idle_interval(idle),
         settings(settings_in),
         poster(poster_in),
-        log(log_in) {
+        log(log_in),
+        batching_driver(driver->supports_batching()) {
     settings.max_sessions = std::max(1, settings.max_sessions);
     settings.max_queue = std::max<std::size_t>(1, settings.max_queue);
+    settings.max_batch = std::max(1, settings.max_batch);
   }
 
-  void worker_main(std::stop_token stop);
+  void worker_main();
   // A waiting worker has something to do (caller holds mu).
   bool wake() const {
     return stopping || !queue.empty() || live_workers > settings.max_sessions;
   }
-  LookupResult run_job(PoolJob& job, std::unique_ptr<SqlSession>& session, std::size_t& host,
-                       uint64_t& generation);
+  // Jobs to take from the queue at once (caller holds mu).
+  std::size_t batch_take() const;
+  LookupResult run_job(PoolJob& job, WorkerSession& w);
+  void run_batch(std::vector<PoolJob>& jobs, WorkerSession& w, std::vector<Answer>& answers);
+  bool want_batching(const WorkerSession& w) const {
+    return batching_driver && settings_batch() > 1 && PoolJob::Clock::now() >= w.single_until;
+  }
+  int settings_batch() const {
+    std::lock_guard lock(mu);
+    return settings.max_batch;
+  }
   void close_session(std::unique_ptr<SqlSession>& session, std::size_t host);
   void post_retry(LookupDone done) {
     if (!done) return;
@@ -56,14 +108,16 @@ struct SessionPool::State {
   PoolSettings settings;
   Poster& poster;
   Logger& log;
+  const bool batching_driver;  // driver->supports_batching()
 
   mutable std::mutex mu;
-  std::condition_variable_any cv;
+  std::condition_variable cv;
   std::deque<PoolJob> queue;         // guarded by mu
   std::vector<std::jthread> workers;  // guarded by mu (finished ones too)
   int live_workers = 0;               // guarded by mu
   int idle_workers = 0;               // guarded by mu
   int busy_workers = 0;               // guarded by mu
+  int wakeups_pending = 0;            // notified idle workers not yet awake; guarded by mu
   bool stopping = false;              // guarded by mu
   int open_sessions = 0;              // guarded by mu
   int peak_sessions = 0;              // guarded by mu
@@ -74,6 +128,8 @@ struct SessionPool::State {
   uint64_t connects = 0;              // guarded by mu
   uint64_t connect_failures = 0;      // guarded by mu
   uint64_t retried = 0;               // guarded by mu
+  uint64_t batches = 0;               // guarded by mu
+  uint64_t batched = 0;               // guarded by mu
 };
 
 void SessionPool::State::close_session(std::unique_ptr<SqlSession>& session, std::size_t host) {
@@ -84,75 +140,174 @@ void SessionPool::State::close_session(std::unique_ptr<SqlSession>& session, std
   --open_sessions;
 }
 
-LookupResult SessionPool::State::run_job(PoolJob& job, std::unique_ptr<SqlSession>& session,
-                                         std::size_t& host, uint64_t& generation) {
+LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
   std::vector<bool> tried(host_set.size(), false);
   bool fresh = false;           // session connected during this job
   bool retried_stale = false;  // already replaced one broken session
+  bool reopened_single = false;  // already reconnected without batching
   for (;;) {
     // Another worker saw this host fail: drop our connection to it too.
-    if (session && host_set.generation(host) != generation) close_session(session, host);
+    if (w.session && host_set.generation(w.host) != w.generation) {
+      close_session(w.session, w.host);
+    }
 
-    while (!session) {
+    while (!w.session) {
       std::optional<std::size_t> pick = host_set.pick(tried);
       if (!pick) {
         log.warn("{}: no usable database host", label);
         return LookupResult{ProxyStatus::Retry, {}};
       }
       tried[*pick] = true;
-      ConnectResult connected = driver->connect(host_set.spec(*pick));
+      const HostSpec& spec = host_set.spec(*pick);
+      ConnectResult connected =
+          want_batching(w) ? driver->connect_batching(spec) : driver->connect(spec);
       if (!connected.session) {
-        log.warn("connect to {} {}: {}", label, host_set.spec(*pick).text, connected.error);
+        log.warn("connect to {} {}: {}", label, spec.text, connected.error);
         host_set.mark_down(*pick);
         std::lock_guard lock(mu);
         ++connect_failures;
         continue;
       }
-      host = *pick;
-      generation = host_set.generation(host);
-      host_set.mark_up(host);
-      session = std::move(connected.session);
+      w.host = *pick;
+      w.generation = host_set.generation(w.host);
+      host_set.mark_up(w.host);
+      w.session = std::move(connected.session);
       fresh = true;
       std::lock_guard lock(mu);
       ++open_sessions;
       ++connects;
       peak_sessions = std::max(peak_sessions, open_sessions);
     }
-    tried[host] = true;
+    tried[w.host] = true;
 
     Attempt attempt;
     try {
-      attempt = job.attempt(*session);
+      attempt = job.work->attempt(*w.session);
     } catch (const std::exception& e) {
       log.warn("{}: lookup failed: {}", label, e.what());
-      close_session(session, host);  // recycle: its state is unknown
+      close_session(w.session, w.host);  // recycle: its state is unknown
       return LookupResult{ProxyStatus::Retry, {}};
+    }
+    if (attempt.needs_single) {
+      // The statement could be several statements on this batching session:
+      // reconnect to the same host without batching and run it there.
+      if (reopened_single || !w.session->batching()) {
+        log.warn("{}: statement refused on a single-statement session", label);
+        return LookupResult{ProxyStatus::Retry, {}};
+      }
+      reopened_single = true;
+      w.single_until = PoolJob::Clock::now() + kSingleHold;
+      tried[w.host] = false;
+      close_session(w.session, w.host);
+      continue;
     }
     if (!attempt.host_failed) return std::move(attempt.result);
     if (!fresh && !retried_stale) {
       // A session that served earlier jobs broke (server restart, idle
       // kill): replace it and run the read once more before blaming the host.
       retried_stale = true;
-      tried[host] = false;
-      close_session(session, host);
+      tried[w.host] = false;
+      close_session(w.session, w.host);
       std::lock_guard lock(mu);
       ++retried;
       continue;
     }
-    host_set.mark_down(host);
-    close_session(session, host);
+    host_set.mark_down(w.host);
+    close_session(w.session, w.host);
   }
 }
 
-void SessionPool::State::worker_main(std::stop_token stop) {
+std::size_t SessionPool::State::batch_take() const {
+  if (!batching_driver || settings.max_batch <= 1 || queue.empty() ||
+      !queue.front().work->splits()) {
+    return 1;
+  }
+  // Share the waiting jobs with the idle workers, so that a light load still
+  // runs in parallel and only a backlog is combined.
+  std::size_t share = (queue.size() + static_cast<std::size_t>(idle_workers)) /
+                      (static_cast<std::size_t>(idle_workers) + 1);
+  return std::clamp<std::size_t>(share, 1, static_cast<std::size_t>(settings.max_batch));
+}
+
+void SessionPool::State::run_batch(std::vector<PoolJob>& jobs, WorkerSession& w,
+                                   std::vector<Answer>& answers) {
+  std::vector<std::optional<LookupResult>> results(jobs.size());
+  std::size_t next = 0;
+  // Until there is a batching session, run jobs one by one: the first one
+  // connects (for batches, unless the worker is holding a single session).
+  while (next < jobs.size()) {
+    if (w.session && !w.session->batching() && want_batching(w)) {
+      close_session(w.session, w.host);  // single-statement hold is over
+    }
+    bool ready = w.session && w.session->batching() &&
+                 host_set.generation(w.host) == w.generation;
+    if (ready && jobs.size() - next > 1) break;
+    results[next] = run_job(jobs[next], w);
+    ++next;
+  }
+
+  // Build every statement on the session, combine those that may be.
+  std::vector<std::size_t> members;
+  std::vector<std::string> sqls;
+  for (std::size_t i = next; i < jobs.size(); ++i) {
+    if (!jobs[i].work->splits()) continue;
+    try {
+      Prepared p = jobs[i].work->prepare(*w.session);
+      if (p.answer) {
+        if (!p.answer->host_failed && !p.answer->needs_single) {
+          results[i] = std::move(p.answer->result);
+        }
+        continue;  // host trouble: left for run_job below
+      }
+      if (w.session->can_batch(p.sql)) {
+        members.push_back(i);
+        sqls.push_back(std::move(p.sql));
+      }
+    } catch (const std::exception&) {
+      // Left for run_job, which reports it.
+    }
+  }
+  if (sqls.size() > 1) {
+    BatchResult br = w.session->query_batch(sqls);
+    {
+      std::lock_guard lock(mu);
+      ++batches;
+      batched += br.results.size();
+    }
+    for (std::size_t k = 0; k < br.results.size(); ++k) {
+      std::size_t i = members[k];
+      try {
+        Attempt a = jobs[i].work->finish(std::move(br.results[k]));
+        if (!a.host_failed && !a.needs_single) results[i] = std::move(a.result);
+      } catch (const std::exception&) {
+      }
+    }
+    if (!br.usable) {
+      log.warn("{}: batch of {} lookups stopped after {}: {}", label, sqls.size(),
+               br.results.size(), br.message);
+      close_session(w.session, w.host);
+    }
+  }
+  // Everything not answered yet runs alone, with failover and retries.
+  for (std::size_t i = next; i < jobs.size(); ++i) {
+    if (!results[i]) results[i] = run_job(jobs[i], w);
+  }
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (jobs[i].done) answers.emplace_back(std::move(jobs[i].done), std::move(*results[i]));
+  }
+}
+
+void SessionPool::State::worker_main() {
   driver->thread_init();
-  std::unique_ptr<SqlSession> session;
-  std::size_t host = 0;
-  uint64_t generation = 0;
+  WorkerSession w;
   bool retired = false;
   bool was_busy = false;
+  std::vector<PoolJob> taken;
+  std::vector<LookupDone> expired_jobs;
+  std::vector<Answer> answers;
   for (;;) {
-    PoolJob job;
+    taken.clear();
+    expired_jobs.clear();
     bool idle_expired = false;
     {
       std::unique_lock lock(mu);
@@ -161,16 +316,16 @@ void SessionPool::State::worker_main(std::stop_token stop) {
       if (was_busy) --busy_workers;
       was_busy = false;
       ++idle_workers;
-      while (!wake() && !stop.stop_requested() && !idle_expired) {
-        if (session && idle_interval.count() > 0) {
-          idle_expired = !cv.wait_for(lock, stop, idle_interval,
-                                      [&] { return wake(); });
+      while (!wake() && !idle_expired) {
+        if (w.session && idle_interval.count() > 0) {
+          idle_expired = !cv.wait_for(lock, idle_interval, [&] { return wake(); });
         } else {
-          cv.wait(lock, stop, [&] { return wake(); });
+          cv.wait(lock, [&] { return wake(); });
         }
       }
       --idle_workers;
-      if (stopping || stop.stop_requested()) break;
+      if (wakeups_pending > 0) --wakeups_pending;
+      if (stopping) break;
       if (live_workers > settings.max_sessions) {  // limit lowered by reload
         --live_workers;
         retired = true;
@@ -178,29 +333,49 @@ void SessionPool::State::worker_main(std::stop_token stop) {
       }
       if (queue.empty()) {  // idle timer fired: close the session, keep waiting
         lock.unlock();
-        close_session(session, host);
+        close_session(w.session, w.host);
         continue;
       }
-      job = std::move(queue.front());
-      queue.pop_front();
-      if (PoolJob::Clock::now() >= job.deadline) {
-        ++expired;
-        lock.unlock();
-        post_retry(std::move(job.done));
-        continue;
+      std::size_t take = batch_take();
+      auto now = PoolJob::Clock::now();
+      while (taken.size() < take && !queue.empty() &&
+             (taken.empty() || queue.front().work->splits())) {
+        PoolJob job = std::move(queue.front());
+        queue.pop_front();
+        if (now >= job.deadline) {
+          ++expired;
+          expired_jobs.push_back(std::move(job.done));
+          continue;
+        }
+        taken.push_back(std::move(job));
       }
-      ++busy_workers;
-      was_busy = true;
-      ++jobs;
+      if (!taken.empty()) {
+        ++busy_workers;
+        was_busy = true;
+        this->jobs += taken.size();
+      }
     }
-    LookupResult result = run_job(job, session, host, generation);
-    if (job.done) {
-      poster.post([done = std::move(job.done), result = std::move(result)]() mutable {
-        done(std::move(result));
+    for (LookupDone& done : expired_jobs) post_retry(std::move(done));
+    if (taken.empty()) continue;
+    if (taken.size() == 1) {
+      LookupResult result = run_job(taken.front(), w);
+      if (taken.front().done) {
+        poster.post([done = std::move(taken.front().done), result = std::move(result)]() mutable {
+          done(std::move(result));
+        });
+      }
+      continue;
+    }
+    answers.clear();
+    run_batch(taken, w, answers);
+    if (!answers.empty()) {
+      poster.post([answers = std::move(answers)]() mutable {
+        for (auto& [done, result] : answers) done(std::move(result));
       });
+      answers = {};
     }
   }
-  close_session(session, host);
+  close_session(w.session, w.host);
   driver->thread_end();
   if (!retired) {
     std::lock_guard lock(mu);
@@ -221,20 +396,26 @@ SessionPool::~SessionPool() { shutdown(); }
 
 void SessionPool::submit(PoolJob job) {
   State& s = *state_;
+  bool queued = false;
+  bool notify = false;
   {
     std::lock_guard lock(s.mu);
     if (!s.stopping && s.queue.size() < s.settings.max_queue) {
       s.queue.push_back(std::move(job));
+      queued = true;
       s.queue_peak = std::max(s.queue_peak, s.queue.size());
       if (s.live_workers < s.settings.max_sessions &&
           s.queue.size() > static_cast<std::size_t>(s.idle_workers)) {
         ++s.live_workers;
-        s.workers.emplace_back([&s](std::stop_token stop) { s.worker_main(stop); });
+        s.workers.emplace_back([&s] { s.worker_main(); });
       }
-      s.cv.notify_one();
-      return;
-    }
-    if (!s.stopping) {
+      // Wake an idle worker unless enough are already on their way: under
+      // load, busy workers come back to the queue by themselves.
+      if (s.idle_workers > s.wakeups_pending) {
+        ++s.wakeups_pending;
+        notify = true;
+      }
+    } else if (!s.stopping) {
       // Say it once per burst, not once per rejected lookup.
       if (s.rejected++ % 1000 == 0) {
         s.log.warn("{}: request queue full ({} jobs): answering RETRY", s.label,
@@ -242,7 +423,8 @@ void SessionPool::submit(PoolJob job) {
       }
     }
   }
-  s.post_retry(std::move(job.done));
+  if (notify) s.cv.notify_one();  // after unlocking: the worker needs the lock
+  if (!queued) s.post_retry(std::move(job.done));
 }
 
 void SessionPool::shutdown() {
@@ -257,10 +439,7 @@ void SessionPool::shutdown() {
   }
   s.cv.notify_all();
   for (PoolJob& job : pending) s.post_retry(std::move(job.done));
-  for (std::jthread& t : workers) {
-    t.request_stop();
-    t.join();
-  }
+  for (std::jthread& t : workers) t.join();
 }
 
 void SessionPool::update_settings(PoolSettings settings) {
@@ -269,6 +448,7 @@ void SessionPool::update_settings(PoolSettings settings) {
     std::lock_guard lock(s.mu);
     s.settings.max_sessions = std::max(1, settings.max_sessions);
     s.settings.max_queue = std::max<std::size_t>(1, settings.max_queue);
+    s.settings.max_batch = std::max(1, settings.max_batch);
   }
   s.cv.notify_all();  // surplus idle workers notice the lower limit
 }
@@ -290,6 +470,8 @@ PoolStats SessionPool::stats() const {
   out.connects = s.connects;
   out.connect_failures = s.connect_failures;
   out.retried = s.retried;
+  out.batches = s.batches;
+  out.batched = s.batched;
   return out;
 }
 

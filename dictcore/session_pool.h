@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ namespace proxyd::dict {
 struct PoolSettings {
   int max_sessions = 4;         // sessions (and worker threads) per database identity
   std::size_t max_queue = 4096;  // queued jobs per pool; beyond that RETRY at once
+  int max_batch = 16;           // lookups per round trip on batching drivers; 1 = off
 };
 
 // A snapshot of one pool's counters (stats command, tests).
@@ -48,22 +50,51 @@ struct PoolStats {
   uint64_t connects = 0;          // sessions opened
   uint64_t connect_failures = 0;  // failed connection attempts
   uint64_t retried = 0;           // reads retried on a fresh session after a broken one
+  uint64_t batches = 0;           // round trips that carried more than one lookup
+  uint64_t batched = 0;           // lookups answered by those round trips
 };
 
 // What one attempt of a job reports back to the pool.
 struct Attempt {
   bool host_failed = false;  // mark the session's host down, retry on another
-  LookupResult result;       // the answer when !host_failed
+  LookupResult result;       // the answer when !host_failed and !needs_single
+  // The statement may not run on a batching session (QueryStatus::
+  // NeedsSingle): reconnect without batching and attempt again.
+  bool needs_single = false;
 };
+
+// A job's statement, built on a live session (quoting needs one).
+struct Prepared {
+  std::optional<Attempt> answer;  // set: nothing to run, this is the outcome
+  std::string sql;                // otherwise: the statement
+};
+
+// The worker-side part of one job.
+class JobWork {
+ public:
+  virtual ~JobWork() = default;
+  // One whole attempt on a connected session; may be called again with
+  // another session after host_failed or needs_single. Exceptions count
+  // as RETRY.
+  virtual Attempt attempt(SqlSession& session) = 0;
+  // Jobs that can share a round trip with others split the attempt in two:
+  // prepare builds the statement, finish turns its result set into the
+  // outcome. attempt(s) must equal finish(s.query(prepare(s).sql)).
+  virtual bool splits() const { return false; }
+  virtual Prepared prepare(SqlSession& /*session*/) { return {}; }
+  virtual Attempt finish(QueryResult /*result*/) { return {}; }
+};
+
+// JobWork from a single attempt function (tests, simple callers).
+std::unique_ptr<JobWork> attempt_work(std::function<Attempt(SqlSession&)> attempt);
 
 // One unit of work: run on a connected session, answer on the loop thread.
 // Coalescing of identical lookups and caching happen before a job exists
 // (see table_front.h); a job is always one query to run.
 struct PoolJob {
   using Clock = std::chrono::steady_clock;
-  // Called on a worker with a connected session; may be called again with
-  // another session after host_failed. Exceptions count as RETRY.
-  std::function<Attempt(SqlSession&)> attempt;
+  // Runs on a worker with a connected session.
+  std::unique_ptr<JobWork> work;
   // Receives the result on the loop thread (through the Poster).
   LookupDone done;
   // A job still queued at its deadline is answered RETRY without running.

@@ -26,55 +26,83 @@ struct LookupSpec {
   bool all_columns = false;
 };
 
-// One query attempt on a connected session (worker thread).
-Attempt attempt_lookup(const LookupSpec& spec, const std::string& key, SqlSession& session,
-                       Logger& log) {
-  Quoter quoter = [&session](std::string_view text, std::string& out) {
-    return session.escape(text, out);
-  };
-  std::string sql;
-  switch (spec.cfg.rules.expand_query(key, &quoter, sql)) {
-    case ExpandStatus::Suppressed:
-      return Attempt{false, LookupResult{ProxyStatus::NoKey, {}}};
-    case ExpandStatus::QuoteFailed:
-      log.warn("{}: cannot escape the lookup key on this connection", spec.label);
-      return Attempt{true, {}};
-    case ExpandStatus::Ok:
-      break;
+// The worker-side part of one lookup: the statement is built with the live
+// session's quoting, and its result set is joined into the answer.
+class LookupWork final : public JobWork {
+ public:
+  LookupWork(std::shared_ptr<const LookupSpec> spec, std::string key, Logger& log)
+      : spec_(std::move(spec)), key_(std::move(key)), log_(log) {}
+
+  bool splits() const override { return true; }
+
+  Attempt attempt(SqlSession& session) override {
+    Prepared p = prepare(session);
+    if (p.answer) return std::move(*p.answer);
+    return finish(session.query(p.sql));
   }
-  QueryResult qr = session.query(sql);
-  switch (qr.status) {
-    case QueryStatus::HostError:
-      log.warn("{}: query failed: {}", spec.label, qr.message);
-      return Attempt{true, {}};
-    case QueryStatus::TempError:
-      log.warn("{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
-      return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
-    case QueryStatus::ConfigError:
-      log.warn("{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
-      return Attempt{false, LookupResult{ProxyStatus::Config, {}}};
-    case QueryStatus::NoResultSet:
-      if (spec.cfg.require_result_set) {
-        // Postfix marks the host down here; the connection is fine, and with
-        // shared sessions that would fail every table on the database.
-        log.warn("{}: query failed: query returned no result set(require_result_set = yes)",
-                 spec.label);
+
+  Prepared prepare(SqlSession& session) override {
+    Quoter quoter = [&session](std::string_view text, std::string& out) {
+      return session.escape(text, out);
+    };
+    Prepared p;
+    switch (spec_->cfg.rules.expand_query(key_, &quoter, p.sql)) {
+      case ExpandStatus::Suppressed:
+        p.answer = Attempt{false, LookupResult{ProxyStatus::NoKey, {}}};
+        break;
+      case ExpandStatus::QuoteFailed:
+        log_.warn("{}: cannot escape the lookup key on this connection", spec_->label);
+        p.answer = Attempt{true, {}};
+        break;
+      case ExpandStatus::Ok:
+        break;
+    }
+    return p;
+  }
+
+  Attempt finish(QueryResult qr) override {
+    const LookupSpec& spec = *spec_;
+    switch (qr.status) {
+      case QueryStatus::HostError:
+        log_.warn("{}: query failed: {}", spec.label, qr.message);
+        return Attempt{true, {}};
+      case QueryStatus::NeedsSingle:
+        return Attempt{false, {}, true};
+      case QueryStatus::TempError:
+        log_.warn("{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
         return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
-      }
-      return Attempt{false, LookupResult{ProxyStatus::NoKey, {}}};
-    case QueryStatus::Rows:
-      break;
+      case QueryStatus::ConfigError:
+        log_.warn("{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
+        return Attempt{false, LookupResult{ProxyStatus::Config, {}}};
+      case QueryStatus::NoResultSet:
+        if (spec.cfg.require_result_set) {
+          // Postfix marks the host down here; the connection is fine, and
+          // with shared sessions that would fail every table on the database.
+          log_.warn(
+              "{}: query failed: query returned no result set(require_result_set = yes)",
+              spec.label);
+          return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
+        }
+        return Attempt{false, LookupResult{ProxyStatus::NoKey, {}}};
+      case QueryStatus::Rows:
+        break;
+    }
+    ResultContext ctx{spec.label, spec.cfg.name, spec.lookup_fn, &log_};
+    ResultBuilder builder(spec.cfg.rules, key_, spec.cfg.expansion_limit, ctx);
+    for (const SqlRow& row : qr.rows) {
+      std::size_t columns = spec.all_columns ? row.size() : std::min<std::size_t>(row.size(), 1);
+      bool more = true;
+      for (std::size_t c = 0; c < columns && more; ++c) more = builder.add(row[c]);
+      if (!more) break;
+    }
+    return Attempt{false, builder.finish()};
   }
-  ResultContext ctx{spec.label, spec.cfg.name, spec.lookup_fn, &log};
-  ResultBuilder builder(spec.cfg.rules, key, spec.cfg.expansion_limit, ctx);
-  for (const SqlRow& row : qr.rows) {
-    std::size_t columns = spec.all_columns ? row.size() : std::min<std::size_t>(row.size(), 1);
-    bool more = true;
-    for (std::size_t c = 0; c < columns && more; ++c) more = builder.add(row[c]);
-    if (!more) break;
-  }
-  return Attempt{false, builder.finish()};
-}
+
+ private:
+  std::shared_ptr<const LookupSpec> spec_;
+  std::string key_;
+  Logger& log_;
+};
 
 class SqlTable final : public Table, public std::enable_shared_from_this<SqlTable> {
  public:
@@ -135,12 +163,8 @@ class SqlTable final : public Table, public std::enable_shared_from_this<SqlTabl
       done(LookupResult{ProxyStatus::Retry, {}});
       return;
     }
-    Logger* log = &log_;
-    pool_->submit(PoolJob{
-        [spec = spec_, key = std::move(key), log](SqlSession& session) {
-          return attempt_lookup(*spec, key, session, *log);
-        },
-        std::move(done), PoolJob::Clock::now() + timeout_});
+    pool_->submit(PoolJob{std::make_unique<LookupWork>(spec_, std::move(key), log_),
+                          std::move(done), PoolJob::Clock::now() + timeout_});
   }
 
   std::shared_ptr<const LookupSpec> spec_;

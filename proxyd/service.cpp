@@ -107,6 +107,7 @@ void Service::set_generation(std::shared_ptr<Generation> gen) {
   dict::PoolSettings p;
   p.max_sessions = gen->settings().max_sessions;
   p.max_queue = static_cast<std::size_t>(gen->settings().max_queue);
+  p.max_batch = gen->settings().max_batch;
   pools_->update_settings(p);
   if (gen_) {
     gen->set_number(gen_->number() + 1);
@@ -249,9 +250,10 @@ std::string Service::stats_text() const {
     out += fmt::format(
         "pool {} sessions_open={} sessions_busy={} sessions_peak={} max_sessions={} queued={} "
         "queue_peak={} jobs={} rejected={} expired={} connects={} connect_failures={} "
-        "retried={}\n",
+        "retried={} batches={} batched={}\n",
         label, p.sessions_open, p.sessions_busy, p.sessions_peak, p.max_sessions, p.queued,
-        p.queue_peak, p.jobs, p.rejected, p.expired, p.connects, p.connect_failures, p.retried);
+        p.queue_peak, p.jobs, p.rejected, p.expired, p.connects, p.connect_failures, p.retried,
+        p.batches, p.batched);
   }
   if (gen_) {
     const dict::LookupCache& c = gen_->cache();

@@ -446,7 +446,9 @@ void LoadGen::run() {
   double cpu_pct = ru0_taken ? 100.0 * (cpu(ru1) - cpu(ru0)) / o_.duration : 0;
   uint64_t lookups = lat_us_.size();
   uint32_t p50 = percentile(lat_us_, 0.50);
+  uint32_t p90 = percentile(lat_us_, 0.90);
   uint32_t p99 = percentile(lat_us_, 0.99);
+  uint32_t p999 = percentile(lat_us_, 0.999);
   uint32_t pmax = lat_us_.empty() ? 0 : *std::max_element(lat_us_.begin(), lat_us_.end());
   std::string errs;
   for (const auto& [k, v] : errors_)
@@ -454,11 +456,12 @@ void LoadGen::run() {
   fmt::print(
       "{{\"clients\": {}, \"idle\": {}, \"idle_ready\": {}, \"idle_open\": {}, "
       "\"idle_setup_s\": {:.2f}, \"duration_s\": {}, \"lookups\": {}, "
-      "\"lookups_per_s\": {:.1f}, \"p50_us\": {}, \"p99_us\": {}, \"max_us\": {}, "
+      "\"lookups_per_s\": {:.1f}, \"p50_us\": {}, \"p90_us\": {}, \"p99_us\": {}, "
+      "\"p999_us\": {}, \"max_us\": {}, "
       "\"ok\": {}, \"notfound\": {}, \"errors_total\": {}, \"errors\": {{{}}}, "
       "\"reconnects\": {}, \"keys\": {}, \"loadgen_cpu_pct\": {:.1f}}}\n",
       o_.clients, o_.idle, idle_ready, idle_open, idle_setup_s, o_.duration, lookups,
-      static_cast<double>(lookups) / o_.duration, p50, p99, pmax, ok_, notfound_,
+      static_cast<double>(lookups) / o_.duration, p50, p90, p99, p999, pmax, ok_, notfound_,
       errors_total_, errs, reconnects_, pick_n_, cpu_pct);
 }
 

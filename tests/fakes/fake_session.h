@@ -17,6 +17,7 @@
 #include "dictcore/logger.h"
 #include "dictcore/poster.h"
 #include "dictcore/session.h"
+#include "dictcore/session_batch.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict::testing {
@@ -85,6 +86,9 @@ struct FakeDb {
         return QueryResult{QueryStatus::Rows, {}, {}};
       };
   bool all_columns = true;
+  // Offer batching sessions (connect_batching); their batches are recorded
+  // as "host|batch:N" before the statements.
+  bool batching = false;
   // Escaping: wrap in [] and double single quotes, so tests see where it ran.
   bool bracket_escape = true;
 
@@ -93,6 +97,7 @@ struct FakeDb {
   std::set<std::string> fail_escape;     // host texts whose escape fails
   std::vector<std::string> queries;      // "host|sql" in order
   std::atomic<int> connects{0};
+  std::atomic<int> batching_connects{0};
   std::atomic<int> live{0};
   std::atomic<int> peak_live{0};
   std::atomic<int> in_query{0};
@@ -101,7 +106,8 @@ struct FakeDb {
 
 class FakeSession final : public SqlSession {
  public:
-  FakeSession(FakeDb& db, std::string host) : db_(db), host_(std::move(host)) {
+  FakeSession(FakeDb& db, std::string host, bool batching = false)
+      : db_(db), host_(std::move(host)), batching_(batching) {
     int now = ++db_.live;
     int peak = db_.peak_live.load();
     while (now > peak && !db_.peak_live.compare_exchange_weak(peak, now)) {
@@ -124,6 +130,11 @@ class FakeSession final : public SqlSession {
   }
 
   QueryResult query(const std::string& sql) override {
+    // Like the mysql driver: a batching session never runs a text that
+    // could be several statements.
+    if (batching_ && sql.find(';') != std::string::npos) {
+      return QueryResult{QueryStatus::NeedsSingle, {}, {}};
+    }
     {
       std::lock_guard lock(db_.mu);
       db_.queries.push_back(host_ + "|" + sql);
@@ -137,25 +148,43 @@ class FakeSession final : public SqlSession {
     return r;
   }
 
+  bool batching() const override { return batching_; }
+  bool can_batch(const std::string& sql) const override {
+    return batching_ && single_select_statement(sql);
+  }
+  BatchResult query_batch(const std::vector<std::string>& sqls) override {
+    {
+      std::lock_guard lock(db_.mu);
+      db_.queries.push_back(host_ + "|batch:" + std::to_string(sqls.size()));
+    }
+    return SqlSession::query_batch(sqls);  // each statement through query()
+  }
+
  private:
   FakeDb& db_;
   std::string host_;
+  bool batching_;
 };
 
 class FakeDriver final : public SqlDriver {
  public:
   explicit FakeDriver(FakeDb& db) : db_(db) {}
-  ConnectResult connect(const HostSpec& host) override {
+  ConnectResult connect(const HostSpec& host) override { return open(host, false); }
+  bool supports_batching() const override { return db_.batching; }
+  ConnectResult connect_batching(const HostSpec& host) override { return open(host, true); }
+  bool all_columns() const override { return db_.all_columns; }
+
+ private:
+  ConnectResult open(const HostSpec& host, bool batching) {
     ++db_.connects;
     {
       std::lock_guard lock(db_.mu);
       if (db_.refuse_connect.count(host.text)) return ConnectResult{nullptr, "refused"};
     }
-    return ConnectResult{std::make_unique<FakeSession>(db_, host.text), {}};
+    if (batching) ++db_.batching_connects;
+    return ConnectResult{std::make_unique<FakeSession>(db_, host.text, batching), {}};
   }
-  bool all_columns() const override { return db_.all_columns; }
 
- private:
   FakeDb& db_;
 };
 

@@ -285,6 +285,103 @@ TEST_F(MysqlSessionTest, SqlErrorsFailOnlyTheLookup) {
   }
 }
 
+// Batching sessions (CLIENT_MULTI_STATEMENTS): several single SELECTs in
+// one round trip give exactly what each gives alone.
+class MysqlBatchTest : public MysqlSessionTest {
+ protected:
+  static std::unique_ptr<SqlSession> connect_batching() {
+    auto driver = make_mysql_driver(params());
+    if (!driver) return nullptr;
+    EXPECT_TRUE(driver->supports_batching());
+    ConnectResult r = driver->connect_batching(socket_host());
+    EXPECT_TRUE(r.session) << r.error;
+    return std::move(r.session);
+  }
+  static void setup_table(SqlSession& s) {
+    ASSERT_EQ(s.query("CREATE TABLE IF NOT EXISTS bt (k VARCHAR(20), v VARCHAR(20))").status,
+              QueryStatus::NoResultSet);
+    ASSERT_EQ(s.query("DELETE FROM bt").status, QueryStatus::NoResultSet);
+    ASSERT_EQ(s.query("INSERT INTO bt VALUES ('a','1'),('a','2'),('b',NULL),('c','')").status,
+              QueryStatus::NoResultSet);
+  }
+};
+
+TEST_F(MysqlBatchTest, BatchAnswersEqualSingleAnswers) {
+  auto single = connect_socket();
+  auto batch = connect_batching();
+  ASSERT_TRUE(single);
+  ASSERT_TRUE(batch);
+  EXPECT_FALSE(single->batching());
+  EXPECT_TRUE(batch->batching());
+  setup_table(*single);
+  std::vector<std::string> sqls = {
+      "SELECT v FROM bt WHERE k='a' ORDER BY v", "SELECT v FROM bt WHERE k='missing'",
+      "SELECT v FROM bt WHERE k='b'",           "SELECT v, k FROM bt WHERE k='c'",
+      "select X'610062'",                       "SELECT 'x;y'"};
+  std::vector<bool> batchable = {true, true, true, true, true, false};
+  for (std::size_t i = 0; i < sqls.size(); ++i) {
+    EXPECT_EQ(batch->can_batch(sqls[i]), batchable[i]) << sqls[i];
+    EXPECT_FALSE(single->can_batch(sqls[i])) << sqls[i];
+  }
+  sqls.pop_back();
+  BatchResult br = batch->query_batch(sqls);
+  EXPECT_TRUE(br.usable) << br.message;
+  ASSERT_EQ(br.results.size(), sqls.size()) << br.message;
+  for (std::size_t i = 0; i < sqls.size(); ++i) {
+    QueryResult alone = single->query(sqls[i]);
+    ASSERT_EQ(alone.status, QueryStatus::Rows) << sqls[i];
+    EXPECT_EQ(br.results[i].status, QueryStatus::Rows) << sqls[i];
+    EXPECT_EQ(br.results[i].rows, alone.rows) << sqls[i];
+  }
+  // The session stays in step: the next round trip answers normally.
+  EXPECT_EQ(scalar(*batch, "SELECT 'after'"), "after");
+}
+
+TEST_F(MysqlBatchTest, ServerErrorStopsTheBatchAndKeepsTheSession) {
+  auto batch = connect_batching();
+  ASSERT_TRUE(batch);
+  BatchResult br = batch->query_batch(
+      {"SELECT 'one'", "SELECT nosuchcolumn FROM nosuchtable", "SELECT 'three'"});
+  EXPECT_TRUE(br.usable);
+  ASSERT_EQ(br.results.size(), 1u);
+  EXPECT_EQ(br.results[0].rows, (std::vector<SqlRow>{{"one"}}));
+  EXPECT_NE(br.message.find("nosuchtable"), std::string::npos) << br.message;
+  EXPECT_EQ(scalar(*batch, "SELECT 'still in step'"), "still in step");
+}
+
+TEST_F(MysqlBatchTest, StatementWithoutResultSetEndsTheSession) {
+  auto batch = connect_batching();
+  ASSERT_TRUE(batch);
+  // SELECT ... INTO answers OK, not rows: what follows cannot be trusted.
+  BatchResult br = batch->query_batch({"SELECT 'one'", "SELECT 2 INTO @two", "SELECT 'three'"});
+  EXPECT_FALSE(br.usable);
+  ASSERT_EQ(br.results.size(), 1u);
+  EXPECT_EQ(br.results[0].rows, (std::vector<SqlRow>{{"one"}}));
+}
+
+TEST_F(MysqlBatchTest, TextThatCouldBeSeveralStatementsIsNeverSent) {
+  auto single = connect_socket();
+  auto batch = connect_batching();
+  ASSERT_TRUE(single);
+  ASSERT_TRUE(batch);
+  setup_table(*single);
+  // An unquoted %s with the key "1; DELETE FROM bt": a batching session
+  // refuses the text without sending it...
+  const std::string injected = "SELECT v FROM bt WHERE k=1; DELETE FROM bt";
+  EXPECT_FALSE(batch->can_batch(injected));
+  QueryResult r = batch->query(injected);
+  EXPECT_EQ(r.status, QueryStatus::NeedsSingle);
+  BatchResult br = batch->query_batch({"SELECT 1", injected});
+  EXPECT_TRUE(br.results.empty());
+  EXPECT_EQ(scalar(*single, "SELECT COUNT(*) FROM bt"), "4");
+  // ...and a single-statement session (as Postfix's) gets a syntax error.
+  r = single->query(injected);
+  EXPECT_EQ(r.status, QueryStatus::TempError) << r.message;
+  EXPECT_EQ(scalar(*single, "SELECT COUNT(*) FROM bt"), "4");
+  // A ';' inside a literal is one statement; on a single session it works.
+  EXPECT_EQ(scalar(*single, "SELECT 'x;y'"), "x;y");
+}
+
 // Last: kills the shared server and starts it again.
 TEST_F(MysqlSessionTest, ServerKilledMidSessionIsHostError) {
   auto sock = connect_socket();

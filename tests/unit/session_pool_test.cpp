@@ -2,13 +2,17 @@
 // the shared host state (UNIX before TCP, failed hosts skipped for
 // retry_interval, single-host duplication) and the worker pool with a fake
 // driver: bounded sessions under load, failover, broken-session recovery,
-// shutdown answering queued jobs with RETRY, queue limit, idle close.
+// shutdown answering queued jobs with RETRY, queue limit, idle close, and
+// batching (a backlog shares round trips; anything a batch does not answer
+// runs alone; texts that need a single-statement session get one).
 #include <gtest/gtest.h>
 
 #include <latch>
+#include <map>
 #include <thread>
 
 #include "dictcore/config_error.h"
+#include "dictcore/session_batch.h"
 #include "dictcore/session_hosts.h"
 #include "dictcore/session_pool.h"
 #include "tests/fakes/fake_session.h"
@@ -151,12 +155,12 @@ struct PoolFixture {
   }
 
   static PoolJob job(std::vector<LookupResult>& results, std::string sql = "SELECT") {
-    return PoolJob{[sql](SqlSession& s) {
+    return PoolJob{attempt_work([sql](SqlSession& s) {
                      QueryResult r = s.query(sql);
                      if (r.status == QueryStatus::HostError) return Attempt{true, {}};
                      if (r.rows.empty()) return Attempt{false, {ProxyStatus::NoKey, {}}};
                      return Attempt{false, {ProxyStatus::Ok, *r.rows[0][0]}};
-                   },
+                   }),
                    [&results](LookupResult r) { results.push_back(std::move(r)); }};
   }
 };
@@ -323,7 +327,7 @@ TEST(SessionPool, NoReachableHostIsRetry) {
 TEST(SessionPool, ExceptionInAttemptIsRetryAndRecyclesSession) {
   PoolFixture f({host("h", HostKind::Inet)}, 1);
   std::vector<LookupResult> results;
-  f.pool->submit(PoolJob{[](SqlSession&) -> Attempt { throw std::runtime_error("boom"); },
+  f.pool->submit(PoolJob{attempt_work([](SqlSession&) -> Attempt { throw std::runtime_error("boom"); }),
                          [&](LookupResult r) { results.push_back(r); }});
   f.pool->submit(PoolFixture::job(results));
   f.db.on_query = [](const std::string&, const std::string&) { return testing::rows({{"x"}}); };
@@ -396,6 +400,157 @@ TEST(SessionPool, IdleSessionIsClosed) {
   ASSERT_EQ(f.poster.run_until(2), 2);
   EXPECT_EQ(results[1].status, ProxyStatus::Ok);
   EXPECT_EQ(f.db.connects.load(), 2);
+}
+
+TEST(BatchRule, OnlySingleSelectStatements) {
+  for (const char* sql : {"SELECT 1", "select v from t where k='a'", "  \n\tSeLeCt\t1",
+                          "SELECT(1)", "SELECT*FROM t", "SELECT'a'", "SELECT `k` FROM t"}) {
+    EXPECT_TRUE(single_select_statement(sql)) << sql;
+  }
+  for (const char* sql : {"", "SELECT", "SELECTED", "CALL p('a')", "(SELECT 1)",
+                          "SELECT 1;", "SELECT 'a;b'", "SELECT 1; DROP TABLE t",
+                          "WITH x AS (SELECT 1) SELECT * FROM x", "/* c */ SELECT 1",
+                          "DO 1", "SELECT 1 -- ;"}) {
+    EXPECT_FALSE(single_select_statement(sql)) << sql;
+  }
+  EXPECT_FALSE(single_select_statement(std::string_view("SELECT 1\0; DROP", 16)));
+}
+
+// A job that splits (prepare/finish) like SQL table lookups: the statement
+// is "SELECT <key>"; the fake database echoes the key back.
+class SplitWork final : public JobWork {
+ public:
+  explicit SplitWork(std::string key) : key_(std::move(key)) {}
+  bool splits() const override { return true; }
+  Attempt attempt(SqlSession& s) override {
+    Prepared p = prepare(s);
+    return finish(s.query(p.sql));
+  }
+  Prepared prepare(SqlSession&) override { return Prepared{std::nullopt, "SELECT " + key_}; }
+  Attempt finish(QueryResult r) override {
+    if (r.status == QueryStatus::NeedsSingle) return Attempt{false, {}, true};
+    if (r.status == QueryStatus::HostError) return Attempt{true, {}};
+    if (r.status != QueryStatus::Rows) return Attempt{false, {ProxyStatus::Retry, {}}};
+    if (r.rows.empty()) return Attempt{false, {ProxyStatus::NoKey, {}}};
+    return Attempt{false, {ProxyStatus::Ok, *r.rows[0][0]}};
+  }
+
+ private:
+  std::string key_;
+};
+
+struct BatchFixture : PoolFixture {
+  std::map<std::string, LookupResult> results;  // by key
+  std::latch started{1};
+  std::latch release{1};
+  std::atomic<bool> hold_first{true};
+
+  explicit BatchFixture(int max_batch = 16) : PoolFixture({host("h", HostKind::Inet)}, 1) {
+    db.batching = true;  // before the pool exists: it asks the driver once
+    pool = std::make_unique<SessionPool>("fake:db", std::make_unique<FakeDriver>(db),
+                                         std::vector<HostSpec>{host("h", HostKind::Inet)},
+                                         false, 60s, 60s, PoolSettings{1, 4096, max_batch},
+                                         poster, log);
+    // The first statement holds the only worker until release, so that
+    // the jobs submitted meanwhile wait as a backlog.
+    db.on_query = [this](const std::string&, const std::string& sql) {
+      if (hold_first.exchange(false)) {
+        started.count_down();
+        release.wait();
+      }
+      if (sql.find("fail") != std::string::npos) {
+        return QueryResult{QueryStatus::TempError, {}, "no such column"};
+      }
+      return testing::rows({{sql.substr(7).c_str()}});
+    };
+  }
+  void submit(const std::string& key) {
+    pool->submit(PoolJob{std::make_unique<SplitWork>(key),
+                         [this, key](LookupResult r) { results[key] = std::move(r); }});
+  }
+  bool wait_for(std::size_t n) {
+    return poster.run_while_not([&] { return results.size() == n; });
+  }
+  std::vector<std::string> queries() {
+    std::lock_guard lock(db.mu);
+    return db.queries;
+  }
+};
+
+TEST(SessionPool, BacklogIsSentInBatches) {
+  BatchFixture f;
+  f.submit("k0");
+  f.started.wait();  // k0 runs alone and holds the worker
+  for (int i = 1; i <= 20; ++i) f.submit("k" + std::to_string(i));
+  f.release.count_down();
+  ASSERT_TRUE(f.wait_for(21));
+  for (int i = 0; i <= 20; ++i) {
+    std::string key = "k" + std::to_string(i);
+    EXPECT_EQ(f.results[key], (LookupResult{ProxyStatus::Ok, key})) << key;
+  }
+  // k0 alone, then at most max_batch (16) per round trip, in queue order.
+  std::vector<std::string> q = f.queries();
+  ASSERT_EQ(q.size(), 23u);
+  EXPECT_EQ(q[0], "h|SELECT k0");
+  EXPECT_EQ(q[1], "h|batch:16");
+  EXPECT_EQ(q[2], "h|SELECT k1");
+  EXPECT_EQ(q[17], "h|SELECT k16");
+  EXPECT_EQ(q[18], "h|batch:4");
+  PoolStats st = f.pool->stats();
+  EXPECT_EQ(st.batches, 2u);
+  EXPECT_EQ(st.batched, 20u);
+  EXPECT_EQ(st.jobs, 21u);
+  EXPECT_EQ(f.db.batching_connects.load(), 1);
+  EXPECT_EQ(f.db.connects.load(), 1);
+}
+
+TEST(SessionPool, BatchSizeOneTurnsBatchingOff) {
+  BatchFixture f(1);
+  f.submit("k0");
+  f.started.wait();
+  for (int i = 1; i <= 5; ++i) f.submit("k" + std::to_string(i));
+  f.release.count_down();
+  ASSERT_TRUE(f.wait_for(6));
+  for (const std::string& q : f.queries()) EXPECT_EQ(q.find("batch:"), std::string::npos) << q;
+  EXPECT_EQ(f.pool->stats().batches, 0u);
+}
+
+TEST(SessionPool, WhatABatchDoesNotAnswerRunsAlone) {
+  BatchFixture f;
+  f.submit("k0");
+  f.started.wait();
+  for (const char* k : {"k1", "k2fail", "k3"}) f.submit(k);
+  f.release.count_down();
+  ASSERT_TRUE(f.wait_for(4));
+  EXPECT_EQ(f.results["k1"], (LookupResult{ProxyStatus::Ok, "k1"}));
+  EXPECT_EQ(f.results["k2fail"].status, ProxyStatus::Retry);
+  EXPECT_EQ(f.results["k3"], (LookupResult{ProxyStatus::Ok, "k3"}));
+  // The batch stopped at the failing statement; it and the rest ran alone.
+  std::vector<std::string> want = {"h|SELECT k0",     "h|batch:3",       "h|SELECT k1",
+                                   "h|SELECT k2fail", "h|SELECT k2fail", "h|SELECT k3"};
+  EXPECT_EQ(f.queries(), want);
+  EXPECT_EQ(f.pool->stats().batched, 1u);
+}
+
+TEST(SessionPool, TextThatNeedsASingleSessionGetsOneAndBatchingPauses) {
+  BatchFixture f;
+  f.hold_first = false;
+  f.submit("1; DROP TABLE t");  // a batching session refuses it
+  ASSERT_TRUE(f.wait_for(1));
+  EXPECT_EQ(f.results["1; DROP TABLE t"], (LookupResult{ProxyStatus::Ok, "1; DROP TABLE t"}));
+  EXPECT_EQ(f.db.batching_connects.load(), 1);
+  EXPECT_EQ(f.db.connects.load(), 2);  // reconnected without batching, same host
+  // For a while after, the worker keeps its single-statement session: a
+  // backlog runs one statement per round trip, with no reconnects.
+  f.hold_first = true;
+  f.submit("k0");
+  f.started.wait();
+  for (int i = 1; i <= 5; ++i) f.submit("k" + std::to_string(i));
+  f.release.count_down();
+  ASSERT_TRUE(f.wait_for(7));
+  for (const std::string& q : f.queries()) EXPECT_EQ(q.find("batch:"), std::string::npos) << q;
+  EXPECT_EQ(f.db.connects.load(), 2);
+  EXPECT_FALSE(f.log.contains("refused"));
 }
 
 TEST(PoolSet, OnePoolPerIdentity) {
