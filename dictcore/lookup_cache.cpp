@@ -4,8 +4,9 @@
 
 namespace proxyd::dict {
 
-std::string LookupCache::make_id(std::string_view table, uint32_t flags, std::string_view key) {
-  std::string id;
+void LookupCache::make_id(std::string_view table, uint32_t flags, std::string_view key,
+                          std::string& id) {
+  id.clear();
   id.reserve(table.size() + key.size() + 6);
   id.append(table);
   id.push_back('\0');
@@ -14,7 +15,6 @@ std::string LookupCache::make_id(std::string_view table, uint32_t flags, std::st
   }
   id.push_back('\0');
   id.append(key);
-  return id;
 }
 
 void LookupCache::erase(List::iterator it) {
@@ -25,23 +25,31 @@ void LookupCache::erase(List::iterator it) {
 
 std::optional<LookupResult> LookupCache::get(std::string_view table, uint32_t flags,
                                              std::string_view key, Clock::time_point now) {
-  if (index_.empty()) return std::nullopt;
-  std::string id = make_id(table, flags, key);
-  auto found = index_.find(std::string_view(id));
-  if (found == index_.end()) return std::nullopt;
+  const LookupResult* hit = find(table, flags, key, now);
+  if (hit == nullptr) return std::nullopt;
+  return *hit;
+}
+
+const LookupResult* LookupCache::find(std::string_view table, uint32_t flags,
+                                      std::string_view key, Clock::time_point now) {
+  if (index_.empty()) return nullptr;
+  make_id(table, flags, key, scratch_);
+  auto found = index_.find(std::string_view(scratch_));
+  if (found == index_.end()) return nullptr;
   List::iterator it = found->second;
   if (now >= it->expires) {
     erase(it);
-    return std::nullopt;
+    return nullptr;
   }
   lru_.splice(lru_.begin(), lru_, it);
-  return it->result;
+  return &it->result;
 }
 
 void LookupCache::put(std::string_view table, uint32_t flags, std::string_view key,
                       const LookupResult& result, Clock::time_point expires) {
   if (result.status != ProxyStatus::Ok && result.status != ProxyStatus::NoKey) return;
-  std::string id = make_id(table, flags, key);
+  std::string id;
+  make_id(table, flags, key, id);
   std::size_t cost = id.size() + result.value.size() + kEntryOverhead;
   if (cost > max_bytes_) return;
   if (auto found = index_.find(std::string_view(id)); found != index_.end()) {

@@ -31,6 +31,11 @@ class LookupCache {
   std::optional<LookupResult> get(std::string_view table, uint32_t flags, std::string_view key,
                                   Clock::time_point now);
 
+  // Like get, without copying: the entry, valid until the next call that
+  // changes the cache; null when absent or stale.
+  const LookupResult* find(std::string_view table, uint32_t flags, std::string_view key,
+                           Clock::time_point now);
+
   // Store an OK or NOKEY answer until expires; other statuses are ignored.
   void put(std::string_view table, uint32_t flags, std::string_view key,
            const LookupResult& result, Clock::time_point expires);
@@ -55,7 +60,8 @@ class LookupCache {
   };
   using List = std::list<Entry>;
 
-  static std::string make_id(std::string_view table, uint32_t flags, std::string_view key);
+  static void make_id(std::string_view table, uint32_t flags, std::string_view key,
+                      std::string& id);
   void erase(List::iterator it);
 
   std::size_t max_bytes_;
@@ -63,6 +69,7 @@ class LookupCache {
   uint64_t evictions_ = 0;
   List lru_;  // most recently used first
   std::unordered_map<std::string_view, List::iterator> index_;  // views into Entry::id
+  std::string scratch_;  // id of the lookup in progress (no allocation per hit)
 };
 
 }  // namespace proxyd::dict

@@ -15,6 +15,13 @@ TableFront::TableFront(TablePtr table, std::shared_ptr<TableStats> stats, Lookup
       now_(std::move(now)) {}
 
 void TableFront::answer(Waiter& waiter, const LookupResult& result, Clock::time_point now) {
+  count(result, waiter.start, now);
+  LookupDone done = std::move(waiter.done);
+  done(result);
+}
+
+void TableFront::count(const LookupResult& result, Clock::time_point start,
+                       Clock::time_point now) {
   TableStats& s = *stats_;
   switch (result.status) {
     case ProxyStatus::Ok:
@@ -30,9 +37,18 @@ void TableFront::answer(Waiter& waiter, const LookupResult& result, Clock::time_
       ++s.failed;
       break;
   }
-  s.latency.record(std::chrono::duration_cast<std::chrono::microseconds>(now - waiter.start));
-  LookupDone done = std::move(waiter.done);
-  done(result);
+  s.latency.record(std::chrono::duration_cast<std::chrono::microseconds>(now - start));
+}
+
+const LookupResult* TableFront::lookup_cached(const std::string& key, uint32_t flags) {
+  if (cache_ == nullptr) return nullptr;
+  Clock::time_point now = now_();
+  const LookupResult* hit = cache_->find(table_->name(), flags, key, now);
+  if (hit == nullptr) return nullptr;
+  ++stats_->requests;
+  ++stats_->cache_hits;
+  count(*hit, now, now);
+  return hit;
 }
 
 void TableFront::lookup(const std::string& key, uint32_t flags, LookupDone done) {

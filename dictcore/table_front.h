@@ -47,6 +47,11 @@ class TableFront : public std::enable_shared_from_this<TableFront> {
   // this returns (cache hit, in-memory table).
   void lookup(const std::string& key, uint32_t flags, LookupDone done);
 
+  // The cache's answer for key, counted like lookup() counts a cache hit;
+  // null, and nothing counted, when the cache has none (then call lookup).
+  // Valid until the next call on this front or its cache.
+  const LookupResult* lookup_cached(const std::string& key, uint32_t flags);
+
   // Answer RETRY to every waiter whose deadline is at or before now; the
   // query keeps running and its answer still reaches the others and the
   // cache. Returns how many waiters were answered.
@@ -68,6 +73,7 @@ class TableFront : public std::enable_shared_from_this<TableFront> {
 
   void finish(const Id& id, LookupResult result);
   void answer(Waiter& waiter, const LookupResult& result, Clock::time_point now);
+  void count(const LookupResult& result, Clock::time_point start, Clock::time_point now);
 
   TablePtr table_;
   std::shared_ptr<TableStats> stats_;

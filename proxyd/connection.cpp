@@ -185,10 +185,15 @@ void Connection::dispatch(const protocol::AttrList& attrs) {
     log.info("{}: ignoring {} extra attribute(s) after {} request", peer_, parsed.extra.size(),
              protocol::request_name(parsed.request.type));
   }
-  uint64_t seq = next_seq_++;
-  slots_.push_back(Slot{seq, false, {}});
   const protocol::RequestType type = parsed.request.type;
   const protocol::Dialect dialect = parsed.request.dialect;
+  // Cache hits are answered here, without the completion callbacks.
+  if (auto reply = server_.service().answer_now(role_, parsed.request)) {
+    reply_now(protocol::encode_reply(type, dialect, *reply));
+    return;
+  }
+  uint64_t seq = next_seq_++;
+  slots_.push_back(Slot{seq, false, {}});
   server_.service().handle(
       role_, parsed.request,
       [&server = server_, id = id_, seq, type, dialect](protocol::Reply reply) {
@@ -232,10 +237,15 @@ void Connection::flush_ready() {
       iov[n].iov_base = it->bytes.data();
       iov[n].iov_len = it->bytes.size();
     }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = n;
-    ssize_t sent = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t sent = 0;
+    if (n == 1) {  // the usual case: one reply, no message header to copy in
+      sent = ::send(fd_, iov[0].iov_base, iov[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } else {
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = n;
+      sent = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
     sent_total = sent > 0 ? static_cast<std::size_t>(sent) : 0;
   }
   std::size_t done = 0;

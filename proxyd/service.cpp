@@ -142,7 +142,31 @@ Reply status_reply(ProxyStatus status, uint32_t flags) {
   return reply;
 }
 
+// The reply to a lookup answer.
+Reply lookup_reply(const dict::LookupResult& r, uint32_t flags) {
+  Reply reply;
+  reply.status = r.status;
+  reply.flags = flags;
+  // Postfix never answers OK with an empty value: that is "not found".
+  if (r.status == ProxyStatus::Ok && r.value.empty()) reply.status = ProxyStatus::NoKey;
+  if (reply.status == ProxyStatus::Ok) reply.value = r.value;
+  return reply;
+}
+
 }  // namespace
+
+std::optional<Reply> Service::answer_now(Role role, const protocol::Request& req) {
+  if (req.type != RequestType::Lookup) return std::nullopt;
+  std::string_view name = dict::strip_proxy_prefixes(req.table);
+  if (name.find(':') == std::string_view::npos) return std::nullopt;
+  Generation& gen = *gen_;
+  if (!gen.allowlist(role).contains(name)) return std::nullopt;  // handle() logs and denies
+  dict::TableFrontPtr front = gen.front(name, role);
+  uint32_t flags = effective_flags(req, front->table().impl_flags());
+  const dict::LookupResult* hit = front->lookup_cached(req.key, flags);
+  if (hit == nullptr) return std::nullopt;
+  return lookup_reply(*hit, flags);
+}
 
 void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
   const bool is_write = req.type == RequestType::Update || req.type == RequestType::Delete;
@@ -182,15 +206,7 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
     case RequestType::Lookup:
       front->lookup(req.key, flags,
                     [gen, done = std::move(done), flags](dict::LookupResult r) {
-                      Reply reply;
-                      reply.status = r.status;
-                      reply.flags = flags;
-                      // Postfix never answers OK with an empty value: that is "not found".
-                      if (r.status == ProxyStatus::Ok && r.value.empty()) {
-                        reply.status = ProxyStatus::NoKey;
-                      }
-                      if (reply.status == ProxyStatus::Ok) reply.value = std::move(r.value);
-                      done(std::move(reply));
+                      done(lookup_reply(r, flags));
                     });
       return;
     case RequestType::Update:

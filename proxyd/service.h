@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +124,11 @@ class Service {
 
   // Serve one well-formed request; done runs exactly once on the loop thread.
   void handle(Role role, const protocol::Request& request, ReplyDone done);
+
+  // The reply to a lookup the answer cache can give right away, counted as
+  // handle() would count it; nullopt (nothing done) otherwise: then call
+  // handle(). Lets cache hits skip the completion callbacks.
+  std::optional<protocol::Reply> answer_now(Role role, const protocol::Request& request);
 
   // Answer RETRY to every lookup past lookup_timeout (called by a timer).
   void expire(dict::TableFront::Clock::time_point now);

@@ -5,6 +5,7 @@
 // shutdown answering queued jobs with RETRY, queue limit, idle close, and
 // batching (a backlog shares round trips; anything a batch does not answer
 // runs alone; texts that need a single-statement session get one).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <latch>
@@ -426,7 +427,7 @@ class SplitWork final : public JobWork {
     Prepared p = prepare(s);
     return finish(s.query(p.sql));
   }
-  Prepared prepare(SqlSession&) override { return Prepared{std::nullopt, "SELECT " + key_}; }
+  Prepared prepare(SqlSession&) override { return Prepared{std::nullopt, fmt::format("SELECT {}", key_)}; }
   Attempt finish(QueryResult r) override {
     if (r.status == QueryStatus::NeedsSingle) return Attempt{false, {}, true};
     if (r.status == QueryStatus::HostError) return Attempt{true, {}};
@@ -481,11 +482,11 @@ TEST(SessionPool, BacklogIsSentInBatches) {
   BatchFixture f;
   f.submit("k0");
   f.started.wait();  // k0 runs alone and holds the worker
-  for (int i = 1; i <= 20; ++i) f.submit("k" + std::to_string(i));
+  for (int i = 1; i <= 20; ++i) f.submit(fmt::format("k{}", i));
   f.release.count_down();
   ASSERT_TRUE(f.wait_for(21));
   for (int i = 0; i <= 20; ++i) {
-    std::string key = "k" + std::to_string(i);
+    std::string key = fmt::format("k{}", i);
     EXPECT_EQ(f.results[key], (LookupResult{ProxyStatus::Ok, key})) << key;
   }
   // k0 alone, then at most max_batch (16) per round trip, in queue order.
@@ -508,7 +509,7 @@ TEST(SessionPool, BatchSizeOneTurnsBatchingOff) {
   BatchFixture f(1);
   f.submit("k0");
   f.started.wait();
-  for (int i = 1; i <= 5; ++i) f.submit("k" + std::to_string(i));
+  for (int i = 1; i <= 5; ++i) f.submit(fmt::format("k{}", i));
   f.release.count_down();
   ASSERT_TRUE(f.wait_for(6));
   for (const std::string& q : f.queries()) EXPECT_EQ(q.find("batch:"), std::string::npos) << q;
@@ -545,7 +546,7 @@ TEST(SessionPool, TextThatNeedsASingleSessionGetsOneAndBatchingPauses) {
   f.hold_first = true;
   f.submit("k0");
   f.started.wait();
-  for (int i = 1; i <= 5; ++i) f.submit("k" + std::to_string(i));
+  for (int i = 1; i <= 5; ++i) f.submit(fmt::format("k{}", i));
   f.release.count_down();
   ASSERT_TRUE(f.wait_for(7));
   for (const std::string& q : f.queries()) EXPECT_EQ(q.find("batch:"), std::string::npos) << q;
