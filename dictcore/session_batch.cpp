@@ -8,8 +8,12 @@
 
 namespace proxyd::dict {
 
+bool single_statement_text(std::string_view sql) {
+  return sql.find_first_of(std::string_view(";\0", 2)) == std::string_view::npos;
+}
+
 bool single_select_statement(std::string_view sql) {
-  if (sql.find_first_of(std::string_view(";\0", 2)) != std::string_view::npos) return false;
+  if (!single_statement_text(sql)) return false;
   std::size_t i = 0;
   while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
   constexpr std::string_view kSelect = "select";

@@ -85,7 +85,7 @@ class MysqlSession final : public SqlSession {
     // With CLIENT_MULTI_STATEMENTS the server would split this text at each
     // ';' outside a literal; without it (Postfix) the text is one statement
     // or an error. Only texts that cannot be several statements run here.
-    if (batching_ && !single_statement(sql_text)) {
+    if (batching_ && !single_statement_text(sql_text)) {
       result.status = QueryStatus::NeedsSingle;
       return result;
     }
@@ -171,11 +171,6 @@ class MysqlSession final : public SqlSession {
   }
 
  private:
-  // No ';' and no NUL: the server cannot see more than one statement.
-  static bool single_statement(const std::string& sql_text) {
-    return sql_text.find_first_of(std::string_view(";\0", 2)) == std::string::npos;
-  }
-
   void fail(QueryResult& result, std::string_view why) const {
     result.status = QueryStatus::HostError;
     result.rows.clear();

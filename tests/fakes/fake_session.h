@@ -132,7 +132,7 @@ class FakeSession final : public SqlSession {
   QueryResult query(const std::string& sql) override {
     // Like the mysql driver: a batching session never runs a text that
     // could be several statements.
-    if (batching_ && sql.find(';') != std::string::npos) {
+    if (batching_ && !single_statement_text(sql)) {
       return QueryResult{QueryStatus::NeedsSingle, {}, {}};
     }
     {

@@ -415,6 +415,10 @@ TEST(BatchRule, OnlySingleSelectStatements) {
     EXPECT_FALSE(single_select_statement(sql)) << sql;
   }
   EXPECT_FALSE(single_select_statement(std::string_view("SELECT 1\0; DROP", 16)));
+  // Any statement kind, as long as no ';' or NUL could split it.
+  EXPECT_TRUE(single_statement_text("CALL p('a')"));
+  EXPECT_FALSE(single_statement_text("SELECT 'a;b'"));
+  EXPECT_FALSE(single_statement_text(std::string_view("SELECT 1\0", 9)));
 }
 
 // A job that splits (prepare/finish) like SQL table lookups: the statement
