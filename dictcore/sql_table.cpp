@@ -37,7 +37,14 @@ class LookupWork final : public JobWork {
 
   Attempt attempt(SqlSession& session) override {
     Prepared p = prepare(session);
-    if (p.answer) return std::move(*p.answer);
+    if (p.answer) {
+      // Said here, not in prepare: a batch that meets this leaves the job to
+      // a single attempt, which would say it a second time.
+      if (p.answer->host_failed) {
+        log_.warn("{}: cannot escape the lookup key on this connection", spec_->label);
+      }
+      return std::move(*p.answer);
+    }
     return finish(session.query(p.sql));
   }
 
@@ -51,8 +58,7 @@ class LookupWork final : public JobWork {
         p.answer = Attempt{false, LookupResult{ProxyStatus::NoKey, {}}};
         break;
       case ExpandStatus::QuoteFailed:
-        log_.warn("{}: cannot escape the lookup key on this connection", spec_->label);
-        p.answer = Attempt{true, {}};
+        p.answer = Attempt{true, {}};  // attempt() logs it
         break;
       case ExpandStatus::Ok:
         break;
