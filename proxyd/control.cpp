@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -109,6 +110,32 @@ void ControlServer::drop(Client* client) {
   clients_.erase(it);
   bufferevent_disable(doomed->bev.get(), EV_READ | EV_WRITE);
   loop_.post([doomed] {});
+}
+
+std::string control_socket_name(std::string_view service) {
+  if (service.empty()) return std::string(kControlSocketName);
+  return fmt::format("{}.{}", kControlSocketName, service);
+}
+
+std::vector<ControlTarget> find_control_targets(const std::string& private_dir) {
+  std::vector<ControlTarget> standalone;
+  std::vector<ControlTarget> services;
+  const std::string prefix = fmt::format("{}.", kControlSocketName);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(private_dir, ec)) {
+    std::error_code type_ec;
+    if (!entry.is_socket(type_ec)) continue;
+    std::string name = entry.path().filename().string();
+    if (name == kControlSocketName) {
+      standalone.push_back(ControlTarget{"", entry.path().string()});
+    } else if (name.starts_with(prefix) && name.size() > prefix.size()) {
+      services.push_back(ControlTarget{name.substr(prefix.size()), entry.path().string()});
+    }
+  }
+  std::sort(services.begin(), services.end(),
+            [](const ControlTarget& a, const ControlTarget& b) { return a.service < b.service; });
+  standalone.insert(standalone.end(), services.begin(), services.end());
+  return standalone;
 }
 
 std::string control_request(const std::string& path, std::string_view command) {

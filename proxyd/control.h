@@ -1,7 +1,10 @@
-// The administrative control socket ($queue_directory/private/proxyd-control,
-// mode 0600): one line command per connection ("stats", "reload"), one text
-// answer, then close. The client side is `proxyd -c DIR stats|reload`.
-// Loop thread only (server); the client is a plain blocking call.
+// The administrative control socket, mode 0600 under
+// $queue_directory/private: proxyd-control for a standalone daemon,
+// proxyd-control.SERVICE for each master(8) service (proxymap, proxywrite).
+// One line command per connection ("stats", "reload"), one text answer,
+// then close. The client side is `proxyd -c DIR stats|reload`, which asks
+// every daemon it finds. Loop thread only (server); the client is a plain
+// blocking call.
 #pragma once
 
 #include <event2/bufferevent.h>
@@ -11,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dictcore/logger.h"
 #include "proxyd/event_loop.h"
@@ -19,6 +23,20 @@ namespace proxyd::daemon {
 
 // The control socket's file name under $queue_directory/private.
 inline constexpr std::string_view kControlSocketName = "proxyd-control";
+
+// The file name for a daemon serving one master(8) service; the standalone
+// name when service is empty.
+std::string control_socket_name(std::string_view service);
+
+// One daemon the client can ask: its service ("" standalone) and socket.
+struct ControlTarget {
+  std::string service;
+  std::string path;
+};
+
+// The control sockets present in private_dir: the standalone one first,
+// then one per master(8) service, by name.
+std::vector<ControlTarget> find_control_targets(const std::string& private_dir);
 
 // Answer for one command line; the first word of the answer is "ok" or
 // "error" for commands that change something.

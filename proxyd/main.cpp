@@ -47,7 +47,7 @@ struct ListenSpec {
   int fd = -1;
   Role role = Role::ReadOnly;
   std::string name;
-  std::string path;  // unlinked on exit when non-empty (standalone only)
+  std::optional<SocketFile> file;  // created by this process (standalone only)
 };
 
 // Everything run() needs, prepared while still privileged.
@@ -56,8 +56,8 @@ struct RunPlan {
   std::optional<dict::MainCf> main_cf;
   Settings settings;
   std::vector<ListenSpec> listeners;
-  int control_fd = -1;       // standalone control socket
-  std::string control_path;
+  int control_fd = -1;       // control socket, when there is one
+  std::optional<SocketFile> control_file;
   bool detach = false;
   bool drop = false;         // drop to mail_owner before serving
   std::string jail;          // chroot directory ("" = none)
@@ -211,9 +211,9 @@ int run(RunPlan plan, DaemonLogger& log) {
     server.stop_listening();
     control.reset();
     for (const ListenSpec& l : plan.listeners) {
-      if (!l.path.empty()) unlink(l.path.c_str());
+      if (l.file) remove_socket_file(*l.file, plan.jail);
     }
-    if (!plan.control_path.empty()) unlink(plan.control_path.c_str());
+    if (plan.control_file) remove_socket_file(*plan.control_file, plan.jail);
     drain_timer.arm(0.0);
   };
   loop.on_signal(SIGTERM, begin_drain);
@@ -233,10 +233,26 @@ int run(RunPlan plan, DaemonLogger& log) {
   return 0;
 }
 
-std::string control_path_of(const dict::MainCf& cf) {
-  return (std::filesystem::path(cf.get("queue_directory")) / "private" /
-          std::string(kControlSocketName))
-      .string();
+// Bind the control socket for service ("" standalone) in private_dir. A
+// master(8) service takes the name over from a live predecessor (the
+// previous generation, still draining): the newest process is the one to
+// ask, and the predecessor leaves the replaced file alone on exit.
+void open_control_socket(RunPlan& plan, const std::filesystem::path& private_dir,
+                         std::string_view service) {
+  std::string path = (private_dir / control_socket_name(service)).string();
+  struct stat st {};
+  if (!service.empty() && lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    unlink(path.c_str());
+  }
+  int fd = make_unix_listener(path, 16);
+  if (chmod(path.c_str(), 0600) != 0) {
+    int err = errno;
+    ::close(fd);
+    unlink(path.c_str());
+    throw std::runtime_error(fmt::format("chmod {}: {}", path, std::strerror(err)));
+  }
+  plan.control_fd = fd;
+  plan.control_file = remember_socket_file(path);
 }
 
 int serve_standalone(const Options& opts, DaemonLogger& log) {
@@ -248,14 +264,10 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
   for (auto [name, role] : {std::pair{"proxymap", Role::ReadOnly},
                             std::pair{"proxywrite", Role::ReadWrite}}) {
     std::string path = (dir / name).string();
-    plan.listeners.push_back(ListenSpec{make_unix_listener(path, 1024), role, name, path});
+    int fd = make_unix_listener(path, 1024);
+    plan.listeners.push_back(ListenSpec{fd, role, name, remember_socket_file(path)});
   }
-  plan.control_path = control_path_of(*plan.main_cf);
-  plan.control_fd = make_unix_listener(plan.control_path, 16);
-  if (chmod(plan.control_path.c_str(), 0600) != 0) {
-    throw std::runtime_error(
-        fmt::format("chmod {}: {}", plan.control_path, std::strerror(errno)));
-  }
+  open_control_socket(plan, dir, "");
   plan.detach = !opts.foreground;
   plan.drop = geteuid() == 0;
   if (plan.settings.chroot) {
@@ -265,18 +277,41 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
   return run(std::move(plan), log);
 }
 
-// `proxyd stats` / `proxyd reload`: ask the running daemon.
+// `proxyd stats` / `proxyd reload`: ask every running daemon, the
+// standalone one or one per master(8) service (each answer then follows a
+// "service name=SERVICE" line). Fails only when none can be reached.
 int run_control_command(const Options& opts, DaemonLogger& log) {
   dict::MainCf cf = load_main_cf(ConfigSource{opts.config_dir, opts.overrides}, log);
-  std::string answer;
-  try {
-    answer = control_request(control_path_of(cf), opts.command);
-  } catch (const std::exception& e) {
-    log.log(dict::Severity::Fatal, e.what());
+  const std::string dir =
+      (std::filesystem::path(cf.get("queue_directory")) / "private").string();
+  std::vector<ControlTarget> targets = find_control_targets(dir);
+  if (targets.empty()) {
+    log.log(dict::Severity::Fatal,
+            fmt::format("no proxyd control socket in {} (is proxyd running?)", dir));
     return EX_UNAVAILABLE;
   }
-  std::fputs(answer.c_str(), stdout);
-  return answer.starts_with("error") ? 1 : 0;
+  int answered = 0;
+  bool refused = false;
+  std::string last_error;
+  for (const ControlTarget& t : targets) {
+    std::string answer;
+    try {
+      answer = control_request(t.path, opts.command);
+    } catch (const std::exception& e) {
+      last_error = e.what();
+      log.warn("{}", last_error);  // a socket left behind by a killed daemon
+      continue;
+    }
+    ++answered;
+    if (!t.service.empty()) std::printf("service name=%s\n", t.service.c_str());
+    std::fputs(answer.c_str(), stdout);
+    if (answer.starts_with("error")) refused = true;
+  }
+  if (answered == 0) {
+    log.log(dict::Severity::Fatal, last_error);
+    return EX_UNAVAILABLE;
+  }
+  return refused ? 1 : 0;
 }
 
 int serve_under_master(int argc, char** argv) {
@@ -301,6 +336,13 @@ int serve_under_master(int argc, char** argv) {
     }
     Role role = args->service == "proxywrite" ? Role::ReadWrite : Role::ReadOnly;
     plan.listeners.push_back(ListenSpec{kMasterListenFd, role, args->service, {}});
+    // stats for this service; serving does not depend on it.
+    try {
+      open_control_socket(plan, private_dir(*plan.main_cf), args->service);
+    } catch (const std::exception& e) {
+      log.warn("no control socket, \"proxyd stats\" will not reach this process: {}",
+               e.what());
+    }
     plan.drop = args->unprivileged && geteuid() == 0;
     plan.jail = args->chroot ? queue_dir : std::string();
     plan.master_generation = args->generation;

@@ -68,6 +68,31 @@ int make_unix_listener(const std::string& path, int backlog) {
   return fd;
 }
 
+SocketFile remember_socket_file(const std::string& path) {
+  SocketFile file{path, 0, 0};
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    file.dev = st.st_dev;
+    file.ino = st.st_ino;
+  }
+  return file;
+}
+
+void remove_socket_file(const SocketFile& file, const std::string& jail) {
+  if (file.path.empty() || file.ino == 0) return;
+  std::string path = file.path;
+  if (!jail.empty() && jail != "/") {
+    std::string prefix = jail.ends_with('/') ? jail : jail + "/";
+    if (!path.starts_with(prefix)) return;  // outside the jail: out of reach
+    path = path.substr(prefix.size() - 1);
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == file.dev &&
+      st.st_ino == file.ino) {
+    unlink(path.c_str());
+  }
+}
+
 Server::Server(EventLoop& loop, Service& service, dict::Logger& log, ConnectionLimits limits)
     : loop_(loop), service_(service), log_(log), limits_(limits) {}
 
@@ -82,6 +107,9 @@ void Server::add_listener(int fd, Role role, std::string name) {
   listener->server = this;
   listener->role = role;
   listener->name = std::move(name);
+  // An inherited socket may be blocking: accepting until EAGAIN would then
+  // stall the loop on the first empty accept.
+  evutil_make_socket_nonblocking(fd);
   listener->ev.reset(evconnlistener_new(loop_.base(), &Server::on_accept, listener.get(),
                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd));
   if (!listener->ev) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <event2/listener.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,22 @@ namespace proxyd::daemon {
 // stale socket file; throws std::runtime_error when the path is in use by a
 // live server or cannot be bound.
 int make_unix_listener(const std::string& path, int backlog);
+
+// A socket file this process created, remembered by device and inode so
+// that it is removed on exit only while it is still the same file: a
+// successor (the next master(8) generation) may already have replaced it.
+struct SocketFile {
+  std::string path;  // as seen before any chroot
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+// Remember the socket file just bound at path.
+SocketFile remember_socket_file(const std::string& path);
+
+// Unlink the file if it is still the one remembered. jail: the chroot
+// directory the process is now in ("" for none), stripped from the path.
+void remove_socket_file(const SocketFile& file, const std::string& jail);
 
 class Server {
  public:

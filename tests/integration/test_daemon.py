@@ -31,6 +31,58 @@ def proc_uids(pid: int) -> list[int]:
     raise AssertionError("no Uid line")
 
 
+class FakeMasterChild:
+    """proxyd started the way master(8) starts a service process ("-u":
+    unprivileged), on its own listening socket and status channel. The
+    socket is left blocking: proxyd must not rely on its caller for that."""
+
+    def __init__(self, s: harness.Scratch, service: str, generation: int):
+        self.path = s.queue_dir / "private" / f"{service}.{generation}"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.path))
+        os.chmod(self.path, 0o666)
+        listener.listen(16)
+        self.master_end, child_end = socket.socketpair()
+        env = {"MAIL_CONFIG": str(s.config_dir), "GENERATION": oct(generation)[2:],
+               "LANG": "C"}
+
+        def setup_fds():
+            os.dup2(child_end.fileno(), 5)
+            os.dup2(listener.fileno(), 6)
+
+        self.log = open(s.path(f"{service}-{generation}.log"), "wb")
+        self.proc = subprocess.Popen(
+            [harness.proxyd_exe(), "-n", service, "-t", "unix", "-u"], env=env,
+            preexec_fn=setup_fds, pass_fds=(5, 6, child_end.fileno(), listener.fileno()),
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        child_end.close()
+        listener.close()
+
+    def lookup(self, table: str, key: str) -> list:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with proxyproto.Conn(self.path) as c:
+                    return c.request([("request", "lookup"), ("table", table),
+                                      ("flags", 0), ("key", key)])
+            except (OSError, EOFError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> int:
+        """master goes away: proxyd drains and exits."""
+        self.master_end.close()
+        return self.proc.wait(timeout=15)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.master_end.close()
+        self.log.close()
+
+
 class StandaloneTest(unittest.TestCase):
     def test_drops_root_and_drains_on_sigterm(self):
         with harness.Scratch(prefix="pxs") as s:
@@ -166,6 +218,71 @@ class FakeMasterTest(unittest.TestCase):
                     proc.kill()
                     proc.wait()
                 log.close()
+
+    def test_stats_reaches_each_master_service(self):
+        """Under master(8) each service process has its own control socket:
+        `proxyd stats` asks every one, skips a dead one, and a process
+        leaves alone a socket file its successor has taken over."""
+        with harness.Scratch(prefix="pxm") as s:
+            s.write_main_cf("proxy_read_maps = proxy:static:from-master\n"
+                            "proxy_write_maps = proxy:static:written\n")
+            private = s.queue_dir / "private"
+            if os.geteuid() == 0:  # as Postfix has it: mail_owner owns private/
+                os.chown(private, pwd.getpwnam("postfix").pw_uid, -1)
+            # A control socket left behind by a killed process.
+            stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            stale.bind(str(private / "proxyd-control.zombie"))
+            stale.close()
+
+            def cli(command: str) -> subprocess.CompletedProcess:
+                return subprocess.run([harness.proxyd_exe(), "-c", str(s.config_dir), command],
+                                      capture_output=True, text=True, timeout=30)
+
+            first = FakeMasterChild(s, "proxymap", 21)
+            write = FakeMasterChild(s, "proxywrite", 21)
+            second = None
+            try:
+                reply = first.lookup("static:from-master", "k")
+                self.assertEqual(reply, [(b"status", b"0"), (b"value", b"from-master")])
+                write.lookup("static:written", "k")
+
+                r = cli("stats")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                blocks = r.stdout.split("service name=")
+                self.assertEqual(blocks[0], "")
+                self.assertEqual([b.split("\n", 1)[0] for b in blocks[1:]],
+                                 ["proxymap", "proxywrite"])
+                self.assertRegex(blocks[1], r"\nproxyd version=\S+ ")
+                self.assertIn("table static:from-master requests=1 ok=1 ", blocks[1])
+                self.assertIn("table static:written requests=0 ", blocks[1])
+                self.assertIn("table static:written requests=1 ok=1 ", blocks[2])
+                self.assertIn("proxyd-control.zombie", r.stderr)
+
+                r = cli("reload")
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertEqual(r.stdout.count("error: reload refused: under master(8)"), 2)
+
+                # The next generation's proxymap takes the name over; the old
+                # one exits without removing it.
+                second = FakeMasterChild(s, "proxymap", 22)
+                second.lookup("static:from-master", "k2")
+                self.assertEqual(first.stop(), 0)
+                r = cli("stats")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("table static:from-master requests=1 ok=1 ",
+                              r.stdout.split("service name=")[1])
+
+                # Leaving, the last owner removes its socket file.
+                self.assertEqual(second.stop(), 0)
+                self.assertEqual(write.stop(), 0)
+                self.assertFalse((private / "proxyd-control.proxymap").exists())
+                self.assertFalse((private / "proxyd-control.proxywrite").exists())
+                r = cli("stats")
+                self.assertEqual(r.returncode, 69, r.stdout + r.stderr)  # EX_UNAVAILABLE
+            finally:
+                for child in (first, write, second):
+                    if child:
+                        child.kill()
 
     def test_refuses_to_serve_as_root(self):
         # master.cf unprivileged column "n": master would leave proxyd root.

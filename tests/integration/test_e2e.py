@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import smtplib
+import subprocess
 import sys
 import threading
 import time
@@ -158,6 +159,21 @@ class EndToEndTest(unittest.TestCase):
         while want not in self.pf.log() and time.monotonic() < deadline:
             time.sleep(0.1)
         self.assertIn(want, self.pf.log())
+
+    def test_02c_stats_reach_the_master_service(self):
+        # proxyd under master(8), chrooted or not: `proxyd -c DIR stats`
+        # reaches it through private/proxyd-control.proxymap.
+        rcpt(self.pf.smtp_port, f"alice@{DOMAIN}")
+        self.the_proxyd()
+        r = subprocess.run([self.pf.proxyd_exe, "-c", str(self.pf.config_dir), "stats"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(r.stdout.startswith("service name=proxymap\nproxyd version="), r.stdout)
+        counts = re.search(r"^table mysql:\S*vmailboxes\.cf requests=(\d+) ok=(\d+) ",
+                           r.stdout, re.M)
+        self.assertIsNotNone(counts, r.stdout)
+        self.assertGreaterEqual(int(counts.group(2)), 1, r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^pool mysql:\S+ sessions_open=[1-9]")
 
     def test_03_delivery_to_maildir(self):
         token = uuid.uuid4().hex
@@ -325,6 +341,9 @@ class EndToEndTest(unittest.TestCase):
         self.pf.postfix("stop")
         self.wait_for("master to exit", lambda: pfi.proc_comm(master) != "master", 30)
         self.assertEqual(self.pf.leftover_pids(), [])
+        # Leaving, proxyd removed its control socket (from inside the jail).
+        self.assertEqual(sorted(p.name for p in (self.pf.queue_dir / "private").glob(
+            "proxyd-control*")), [])
         log = self.pf.log()
         # master(8) complains about children that exit badly or die unasked.
         self.assertNotRegex(log, r"proxyd pid \d+ (exit status|killed by signal)")
