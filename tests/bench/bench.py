@@ -659,6 +659,31 @@ def targets(rows: list[dict], clients_list: list[int], idle_n: int,
     return out
 
 
+def per_round(all_rows: list[dict]) -> list[str]:
+    """The ratio targets round by round (the table shows medians): how far
+    from its threshold each round landed."""
+    def runs(mode, hot=0):
+        return [r for r in all_rows if r["mode"] == mode and r["clients"] == 128
+                and r.get("hot", 0) == hot and not r.get("idle")]
+
+    out = []
+    pm = runs("proxymap")
+    for mode in ("proxyd", PXD2_MODE):
+        px = runs(mode)
+        if not px or len(px) != len(pm):
+            continue
+        each = [f"{a['lookups_per_s'] / max(b['lookups_per_s'], 1e-9):.2f}x, p99 "
+                f"{a['p99_us'] / max(b['p99_us'], 1):.2f}" for a, b in zip(px, pm)]
+        out.append(f"- per round, {mode} vs proxymap at 128 clients: " + "; ".join(each))
+    hot_px = [r for r in all_rows if r["mode"] == "proxyd cache" and r.get("hot")]
+    hot_pm = [r for r in all_rows if r["mode"] == "proxymap" and r.get("hot")]
+    if hot_px and len(hot_px) == len(hot_pm):
+        each = [f"{a['lookups_per_s'] / max(b['lookups_per_s'], 1e-9):.1f}x"
+                for a, b in zip(hot_px, hot_pm)]
+        out.append("- per round, cache on vs proxymap (hot set): " + "; ".join(each))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=str(REPO / "build-bench"),
@@ -822,6 +847,8 @@ def main() -> int:
         if cache_stats:
             lines.append("- proxyd stats after the cache run: " + "; ".join(cache_stats))
         lines += targets(rows, clients_list, args.idle, cache_supported)
+        if args.rounds > 1:
+            lines += per_round(all_rows)
         text = "\n".join(lines) + "\n"
         print("\n" + text, flush=True)
         out_md.write_text(text)
