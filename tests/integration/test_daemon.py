@@ -284,6 +284,27 @@ class FakeMasterTest(unittest.TestCase):
                     if child:
                         child.kill()
 
+    def test_serves_without_a_control_socket(self):
+        # The control socket's name is taken by something else: proxyd says
+        # so, leaves the file alone and serves anyway.
+        with harness.Scratch(prefix="pxm") as s:
+            s.write_main_cf("proxy_read_maps = proxy:static:from-master\n")
+            squatter = s.queue_dir / "private" / "proxyd-control.proxymap"
+            squatter.write_text("not a socket\n")
+            child = FakeMasterChild(s, "proxymap", 5)
+            try:
+                self.assertEqual(child.lookup("static:from-master", "k"),
+                                 [(b"status", b"0"), (b"value", b"from-master")])
+                self.assertEqual(squatter.read_text(), "not a socket\n")
+                r = subprocess.run([harness.proxyd_exe(), "-c", str(s.config_dir), "stats"],
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 69, r.stdout + r.stderr)
+                self.assertIn("no proxyd control socket", r.stderr)
+                self.assertEqual(child.stop(), 0)
+                self.assertEqual(squatter.read_text(), "not a socket\n")
+            finally:
+                child.kill()
+
     def test_refuses_to_serve_as_root(self):
         # master.cf unprivileged column "n": master would leave proxyd root.
         if os.geteuid() != 0:
