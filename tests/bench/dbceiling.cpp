@@ -20,6 +20,7 @@
 
 #include "dictcore/session.h"
 #include "tests/bench/keys.h"
+#include "tests/bench/options.h"
 
 namespace proxyd::bench {
 namespace {
@@ -53,32 +54,26 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage("missing value for " + a);
-      return argv[++i];
-    };
-    try {
-      if (a == "--kind") o.kind = value();
-      else if (a == "--hosts") o.hosts = value();
-      else if (a == "--user") o.user = value();
-      else if (a == "--dbname") o.dbname = value();
-      else if (a == "--keys") o.keys = value();
-      else if (a == "--threads") o.threads = std::stoi(value());
-      else if (a == "--duration") o.duration = std::stod(value());
-      else if (a == "--warmup") o.warmup = std::stod(value());
-      else if (a == "--hot") o.hot = std::stoul(value());
-      else if (a == "--query") {
-        std::string q = value();
-        auto eq = q.find('=');
-        if (eq == std::string::npos || eq == 0) usage("--query wants TABLE=SQL");
-        o.queries.emplace_back(q.substr(0, eq), q.substr(eq + 1));
-      } else usage("unknown option " + a);
-    } catch (const std::logic_error&) {
-      usage("bad value for " + a);
-    }
-  }
+  walk_options(
+      argc, argv,
+      [&](const std::string& a, const std::string& v) {
+        if (a == "--kind") o.kind = v;
+        else if (a == "--hosts") o.hosts = v;
+        else if (a == "--user") o.user = v;
+        else if (a == "--dbname") o.dbname = v;
+        else if (a == "--keys") o.keys = v;
+        else if (a == "--threads") o.threads = std::stoi(v);
+        else if (a == "--duration") o.duration = std::stod(v);
+        else if (a == "--warmup") o.warmup = std::stod(v);
+        else if (a == "--hot") o.hot = std::stoul(v);
+        else if (a == "--query") {
+          auto eq = v.find('=');
+          if (eq == std::string::npos || eq == 0) usage("--query wants TABLE=SQL");
+          o.queries.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+        } else return false;
+        return true;
+      },
+      usage);
   if (o.keys.empty() || o.queries.empty()) usage("--keys and --query are required");
   if (o.kind != "mysql" && o.kind != "pgsql") usage("--kind must be mysql or pgsql");
   if (o.threads < 1 || o.threads > 1024 || o.duration <= 0 || o.warmup < 0)

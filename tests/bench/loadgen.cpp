@@ -27,6 +27,7 @@
 #include "protocol/messages.h"
 #include "protocol/status.h"
 #include "tests/bench/keys.h"
+#include "tests/bench/options.h"
 
 namespace proxyd::bench {
 namespace {
@@ -64,28 +65,23 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage("missing value for " + a);
-      return argv[++i];
-    };
-    try {
-      if (a == "--socket") o.socket = value();
-      else if (a == "--keys") o.keys = value();
-      else if (a == "--clients") o.clients = std::stoi(value());
-      else if (a == "--duration") o.duration = std::stod(value());
-      else if (a == "--warmup") o.warmup = std::stod(value());
-      else if (a == "--idle") o.idle = std::stoi(value());
-      else if (a == "--hot") o.hot = std::stoul(value());
-      else if (a == "--flags") o.flags = static_cast<uint32_t>(std::stoul(value()));
-      else if (a == "--seed") o.seed = std::stoull(value());
-      else if (a == "--connect-timeout") o.connect_timeout = std::stod(value());
-      else usage("unknown option " + a);
-    } catch (const std::logic_error&) {
-      usage("bad value for " + a);
-    }
-  }
+  walk_options(
+      argc, argv,
+      [&](const std::string& a, const std::string& v) {
+        if (a == "--socket") o.socket = v;
+        else if (a == "--keys") o.keys = v;
+        else if (a == "--clients") o.clients = std::stoi(v);
+        else if (a == "--duration") o.duration = std::stod(v);
+        else if (a == "--warmup") o.warmup = std::stod(v);
+        else if (a == "--idle") o.idle = std::stoi(v);
+        else if (a == "--hot") o.hot = std::stoul(v);
+        else if (a == "--flags") o.flags = static_cast<uint32_t>(std::stoul(v));
+        else if (a == "--seed") o.seed = std::stoull(v);
+        else if (a == "--connect-timeout") o.connect_timeout = std::stod(v);
+        else return false;
+        return true;
+      },
+      usage);
   if (o.socket.empty() || o.keys.empty()) usage("--socket and --keys are required");
   if (o.clients < 0 || o.clients > 100000 || o.idle < 0 || o.idle > 1000000)
     usage("client counts out of range");
