@@ -141,6 +141,19 @@ TEST(HostSet, SingleHostIsDuplicatedWhenAsked) {
 }
 
 // A pool over a FakeDb; jobs run "SELECT" and answer with the first cell.
+// Holds a query inside the fake database until the test opens it: the
+// query calls pass(), the test waits for entered and then calls open().
+struct Gate {
+  std::latch entered{1};
+  std::latch opened{1};
+  void pass() {
+    entered.count_down();
+    opened.wait();
+  }
+  void wait_entered() { entered.wait(); }
+  void open() { opened.count_down(); }
+};
+
 struct PoolFixture {
   FakeDb db;
   QueuedPoster poster;
@@ -245,19 +258,15 @@ TEST(SessionPool, FreshSessionFailureIsRetryForThatRequestOnly) {
 
 TEST(SessionPool, JobPastItsDeadlineIsRetryWithoutRunning) {
   PoolFixture f({host("h", HostKind::Inet)}, 1);
-  std::latch started(1);
-  std::latch release(1);
+  Gate gate;
   std::atomic<int> ran{0};
   f.db.on_query = [&](const std::string&, const std::string&) {
-    if (++ran == 1) {
-      started.count_down();
-      release.wait();
-    }
+    if (++ran == 1) gate.pass();
     return testing::rows({{"v"}});
   };
   std::vector<LookupResult> results;
   f.pool->submit(PoolFixture::job(results));
-  started.wait();
+  gate.wait_entered();
   PoolJob late = PoolFixture::job(results);
   late.deadline = PoolJob::Clock::now() + 20ms;
   f.pool->submit(std::move(late));
@@ -265,7 +274,7 @@ TEST(SessionPool, JobPastItsDeadlineIsRetryWithoutRunning) {
   timely.deadline = PoolJob::Clock::now() + 60s;
   f.pool->submit(std::move(timely));
   std::this_thread::sleep_for(50ms);
-  release.count_down();
+  gate.open();
   ASSERT_EQ(f.poster.run_until(3), 3);
   EXPECT_EQ(results[0].status, ProxyStatus::Ok);
   EXPECT_EQ(results[1].status, ProxyStatus::Retry);  // expired in the queue
@@ -340,22 +349,20 @@ TEST(SessionPool, ExceptionInAttemptIsRetryAndRecyclesSession) {
 
 TEST(SessionPool, ShutdownCompletesQueuedJobsWithRetry) {
   PoolFixture f({host("h", HostKind::Inet)}, 1);
-  std::latch started(1);
-  std::latch release(1);
+  Gate gate;
   f.db.on_query = [&](const std::string&, const std::string&) {
-    started.count_down();
-    release.wait();
+    gate.pass();
     return testing::rows({{"first"}});
   };
   std::vector<LookupResult> results;
   for (int i = 0; i < 4; ++i) f.pool->submit(PoolFixture::job(results));
-  started.wait();  // job 1 is running, jobs 2-4 are queued
+  gate.wait_entered();  // job 1 is running, jobs 2-4 are queued
   std::thread stopper([&] { f.pool->shutdown(); });
   // The queued jobs are answered before the running one finishes.
   ASSERT_EQ(f.poster.run_until(3), 3);
   ASSERT_EQ(results.size(), 3u);
   for (const auto& r : results) EXPECT_EQ(r.status, ProxyStatus::Retry);
-  release.count_down();
+  gate.open();
   stopper.join();
   ASSERT_EQ(f.poster.run_until(4), 4);
   EXPECT_EQ(results[3], (LookupResult{ProxyStatus::Ok, "first"}));
@@ -367,22 +374,20 @@ TEST(SessionPool, ShutdownCompletesQueuedJobsWithRetry) {
 
 TEST(SessionPool, FullQueueAnswersRetry) {
   PoolFixture f({host("h", HostKind::Inet)}, 1, false, 60s, 60s, 2);
-  std::latch started(1);
-  std::latch release(1);
+  Gate gate;
   f.db.on_query = [&](const std::string&, const std::string&) {
-    started.count_down();
-    release.wait();
+    gate.pass();
     return testing::rows({{"v"}});
   };
   std::vector<LookupResult> results;
   f.pool->submit(PoolFixture::job(results));
-  started.wait();
+  gate.wait_entered();
   for (int i = 0; i < 3; ++i) f.pool->submit(PoolFixture::job(results));  // 2 fit
   ASSERT_EQ(f.poster.run_until(1), 1);
   EXPECT_EQ(results[0].status, ProxyStatus::Retry);
   EXPECT_TRUE(f.log.contains("request queue full"));
   EXPECT_EQ(f.pool->stats().rejected, 1u);
-  release.count_down();
+  gate.open();
   ASSERT_EQ(f.poster.run_until(4), 4);
   for (int i = 1; i < 4; ++i) EXPECT_EQ(results[i].status, ProxyStatus::Ok);
 }
@@ -446,8 +451,7 @@ class SplitWork final : public JobWork {
 
 struct BatchFixture : PoolFixture {
   std::map<std::string, LookupResult> results;  // by key
-  std::latch started{1};
-  std::latch release{1};
+  Gate gate;
   std::atomic<bool> hold_first{true};
 
   explicit BatchFixture(int max_batch = 16) : PoolFixture({host("h", HostKind::Inet)}, 1) {
@@ -456,13 +460,10 @@ struct BatchFixture : PoolFixture {
                                          std::vector<HostSpec>{host("h", HostKind::Inet)},
                                          false, 60s, 60s, PoolSettings{1, 4096, max_batch},
                                          poster, log);
-    // The first statement holds the only worker until release, so that
+    // The first statement holds the only worker until the gate opens, so that
     // the jobs submitted meanwhile wait as a backlog.
     db.on_query = [this](const std::string&, const std::string& sql) {
-      if (hold_first.exchange(false)) {
-        started.count_down();
-        release.wait();
-      }
+      if (hold_first.exchange(false)) gate.pass();
       if (sql.find("fail") != std::string::npos) {
         return QueryResult{QueryStatus::TempError, {}, "no such column"};
       }
@@ -485,9 +486,9 @@ struct BatchFixture : PoolFixture {
 TEST(SessionPool, BacklogIsSentInBatches) {
   BatchFixture f;
   f.submit("k0");
-  f.started.wait();  // k0 runs alone and holds the worker
+  f.gate.wait_entered();  // k0 runs alone and holds the worker
   for (int i = 1; i <= 20; ++i) f.submit(fmt::format("k{}", i));
-  f.release.count_down();
+  f.gate.open();
   ASSERT_TRUE(f.wait_for(21));
   for (int i = 0; i <= 20; ++i) {
     std::string key = fmt::format("k{}", i);
@@ -512,9 +513,9 @@ TEST(SessionPool, BacklogIsSentInBatches) {
 TEST(SessionPool, BatchSizeOneTurnsBatchingOff) {
   BatchFixture f(1);
   f.submit("k0");
-  f.started.wait();
+  f.gate.wait_entered();
   for (int i = 1; i <= 5; ++i) f.submit(fmt::format("k{}", i));
-  f.release.count_down();
+  f.gate.open();
   ASSERT_TRUE(f.wait_for(6));
   for (const std::string& q : f.queries()) EXPECT_EQ(q.find("batch:"), std::string::npos) << q;
   EXPECT_EQ(f.pool->stats().batches, 0u);
@@ -523,9 +524,9 @@ TEST(SessionPool, BatchSizeOneTurnsBatchingOff) {
 TEST(SessionPool, WhatABatchDoesNotAnswerRunsAlone) {
   BatchFixture f;
   f.submit("k0");
-  f.started.wait();
+  f.gate.wait_entered();
   for (const char* k : {"k1", "k2fail", "k3"}) f.submit(k);
-  f.release.count_down();
+  f.gate.open();
   ASSERT_TRUE(f.wait_for(4));
   EXPECT_EQ(f.results["k1"], (LookupResult{ProxyStatus::Ok, "k1"}));
   EXPECT_EQ(f.results["k2fail"].status, ProxyStatus::Retry);
@@ -549,9 +550,9 @@ TEST(SessionPool, TextThatNeedsASingleSessionGetsOneAndBatchingPauses) {
   // backlog runs one statement per round trip, with no reconnects.
   f.hold_first = true;
   f.submit("k0");
-  f.started.wait();
+  f.gate.wait_entered();
   for (int i = 1; i <= 5; ++i) f.submit(fmt::format("k{}", i));
-  f.release.count_down();
+  f.gate.open();
   ASSERT_TRUE(f.wait_for(7));
   for (const std::string& q : f.queries()) EXPECT_EQ(q.find("batch:"), std::string::npos) << q;
   EXPECT_EQ(f.db.connects.load(), 2);
