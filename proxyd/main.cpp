@@ -290,27 +290,26 @@ int run_control_command(const Options& opts, DaemonLogger& log) {
             fmt::format("no proxyd control socket in {} (is proxyd running?)", dir));
     return EX_UNAVAILABLE;
   }
-  int answered = 0;
+  bool answered = false;
   bool refused = false;
-  std::string last_error;
+  std::vector<std::string> unreachable;  // sockets left behind by killed daemons
   for (const ControlTarget& t : targets) {
     std::string answer;
     try {
       answer = control_request(t.path, opts.command);
     } catch (const std::exception& e) {
-      last_error = e.what();
-      log.warn("{}", last_error);  // a socket left behind by a killed daemon
+      unreachable.emplace_back(e.what());
       continue;
     }
-    ++answered;
+    answered = true;
     if (!t.service.empty()) std::printf("service name=%s\n", t.service.c_str());
     std::fputs(answer.c_str(), stdout);
     if (answer.starts_with("error")) refused = true;
   }
-  if (answered == 0) {
-    log.log(dict::Severity::Fatal, last_error);
-    return EX_UNAVAILABLE;
+  for (const std::string& why : unreachable) {
+    log.log(answered ? dict::Severity::Warning : dict::Severity::Fatal, why);
   }
+  if (!answered) return EX_UNAVAILABLE;
   return refused ? 1 : 0;
 }
 
