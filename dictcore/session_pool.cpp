@@ -8,7 +8,9 @@
 // are answered RETRY without running.
 //
 // Batching: on drivers that support it, a worker that finds several jobs
-// waiting takes up to max_batch of them at once and sends every statement
+// waiting takes the oldest and up to max_batch - 1 later ones of the same
+// group (table: one table's slow query must not delay another table's
+// lookups) and sends every statement
 // that is safe to combine (SqlSession::can_batch) in one round trip; the
 // others, and any statement the batch did not answer, run on their own
 // exactly as unbatched jobs do. A statement that may not run on a batching
@@ -35,6 +37,10 @@ namespace {
 // ';') cost at most two reconnects per worker and period, never one per
 // lookup, and an occasional such key does not switch batching off for long.
 constexpr std::chrono::seconds kSingleHold{2};
+
+// How far past the oldest job a worker looks for batch companions of the
+// same group, in multiples of max_batch: bounds the work under the lock.
+constexpr std::size_t kBatchScan = 4;
 
 class FunctionWork final : public JobWork {
  public:
@@ -338,16 +344,32 @@ void SessionPool::State::worker_main() {
       }
       std::size_t take = batch_take();
       auto now = PoolJob::Clock::now();
-      while (taken.size() < take && !queue.empty() &&
-             (taken.empty() || queue.front().work->splits())) {
-        PoolJob job = std::move(queue.front());
-        queue.pop_front();
+      auto take_job = [&](PoolJob& job) {
         if (now >= job.deadline) {
           ++expired;
           expired_jobs.push_back(std::move(job.done));
-          continue;
+        } else {
+          taken.push_back(std::move(job));
         }
-        taken.push_back(std::move(job));
+      };
+      while (taken.empty() && !queue.empty()) {  // the oldest live job
+        take_job(queue.front());
+        queue.pop_front();
+      }
+      // Its batch companions: later jobs of the same group, in queue order;
+      // the jobs passed over keep their places.
+      const void* group = taken.empty() ? nullptr : taken.front().work->batch_group();
+      if (group && taken.front().work->splits()) {
+        std::size_t scan = kBatchScan * static_cast<std::size_t>(settings.max_batch);
+        for (auto it = queue.begin(); it != queue.end() && taken.size() < take && scan > 0;
+             --scan) {
+          if (it->work->splits() && it->work->batch_group() == group) {
+            take_job(*it);
+            it = queue.erase(it);
+          } else {
+            ++it;
+          }
+        }
       }
       if (!taken.empty()) {
         ++busy_workers;

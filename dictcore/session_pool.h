@@ -81,6 +81,9 @@ class JobWork {
   // prepare builds the statement, finish turns its result set into the
   // outcome. attempt(s) must equal finish(s.query(prepare(s).sql)).
   virtual bool splits() const { return false; }
+  // Jobs share a round trip only with jobs of the same group (a table):
+  // one table's slow query must not hold another table's lookups hostage.
+  virtual const void* batch_group() const { return nullptr; }
   virtual Prepared prepare(SqlSession& /*session*/) { return {}; }
   virtual Attempt finish(QueryResult /*result*/) { return {}; }
 };

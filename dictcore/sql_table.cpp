@@ -34,6 +34,7 @@ class LookupWork final : public JobWork {
       : spec_(std::move(spec)), key_(std::move(key)), log_(log) {}
 
   bool splits() const override { return true; }
+  const void* batch_group() const override { return spec_.get(); }
 
   Attempt attempt(SqlSession& session) override {
     Prepared p = prepare(session);

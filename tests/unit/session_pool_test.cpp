@@ -430,8 +430,10 @@ TEST(BatchRule, OnlySingleSelectStatements) {
 // is "SELECT <key>"; the fake database echoes the key back.
 class SplitWork final : public JobWork {
  public:
-  explicit SplitWork(std::string key) : key_(std::move(key)) {}
+  explicit SplitWork(std::string key, const void* group = &kDefaultGroup)
+      : key_(std::move(key)), group_(group) {}
   bool splits() const override { return true; }
+  const void* batch_group() const override { return group_; }
   Attempt attempt(SqlSession& s) override {
     Prepared p = prepare(s);
     return finish(s.query(p.sql));
@@ -445,8 +447,11 @@ class SplitWork final : public JobWork {
     return Attempt{false, {ProxyStatus::Ok, *r.rows[0][0]}};
   }
 
+  static constexpr int kDefaultGroup = 0;
+
  private:
   std::string key_;
+  const void* group_;
 };
 
 struct BatchFixture : PoolFixture {
@@ -470,8 +475,8 @@ struct BatchFixture : PoolFixture {
       return testing::rows({{sql.substr(7).c_str()}});
     };
   }
-  void submit(const std::string& key) {
-    pool->submit(PoolJob{std::make_unique<SplitWork>(key),
+  void submit(const std::string& key, const void* group = &SplitWork::kDefaultGroup) {
+    pool->submit(PoolJob{std::make_unique<SplitWork>(key, group),
                          [this, key](LookupResult r) { results[key] = std::move(r); }});
   }
   bool wait_for(std::size_t n) {
@@ -508,6 +513,27 @@ TEST(SessionPool, BacklogIsSentInBatches) {
   EXPECT_EQ(st.jobs, 21u);
   EXPECT_EQ(f.db.batching_connects.load(), 1);
   EXPECT_EQ(f.db.connects.load(), 1);
+}
+
+TEST(SessionPool, BatchesNeverMixTables) {
+  BatchFixture f;
+  const int table_a = 0;
+  const int table_b = 0;
+  f.submit("k0", &table_a);
+  f.gate.wait_entered();  // k0 holds the worker; a and b queue up interleaved
+  for (int i = 1; i <= 8; ++i) f.submit(fmt::format("k{}", i), i % 2 ? &table_a : &table_b);
+  f.gate.open();
+  ASSERT_TRUE(f.wait_for(9));
+  for (int i = 0; i <= 8; ++i) {
+    std::string key = fmt::format("k{}", i);
+    EXPECT_EQ(f.results[key], (LookupResult{ProxyStatus::Ok, key})) << key;
+  }
+  // The oldest job (k1, table a) goes with the later a's; the b's passed
+  // over keep their order and make the next round trip.
+  EXPECT_EQ(f.queries(),
+            (std::vector<std::string>{"h|SELECT k0", "h|batch:4", "h|SELECT k1", "h|SELECT k3",
+                                      "h|SELECT k5", "h|SELECT k7", "h|batch:4", "h|SELECT k2",
+                                      "h|SELECT k4", "h|SELECT k6", "h|SELECT k8"}));
 }
 
 TEST(SessionPool, BatchSizeOneTurnsBatchingOff) {
