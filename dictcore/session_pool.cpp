@@ -15,7 +15,8 @@
 // others, and any statement the batch did not answer, run on their own
 // exactly as unbatched jobs do. A statement that may not run on a batching
 // session (NeedsSingle) makes the worker reconnect without batching for
-// kSingleHold before it batches again. Workers: the job loop below;
+// kSingleHold before it batches again. Workers run under SCHED_BATCH
+// (worker_priority.h). Workers: the job loop below;
 // everything else: loop thread (submit may be called from any thread).
 #include "dictcore/session_pool.h"
 
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "dictcore/session_hosts.h"
+#include "dictcore/worker_priority.h"
 
 namespace proxyd::dict {
 namespace {
@@ -125,6 +127,7 @@ struct SessionPool::State {
   int busy_workers = 0;               // guarded by mu
   int wakeups_pending = 0;            // notified idle workers not yet awake; guarded by mu
   bool stopping = false;              // guarded by mu
+  bool batch_policy_refused = false;  // said once; guarded by mu
   int open_sessions = 0;              // guarded by mu
   int peak_sessions = 0;              // guarded by mu
   std::size_t queue_peak = 0;         // guarded by mu
@@ -305,6 +308,15 @@ void SessionPool::State::run_batch(std::vector<PoolJob>& jobs, WorkerSession& w,
 
 void SessionPool::State::worker_main() {
   driver->thread_init();
+  if (std::string why = make_batch_thread(); !why.empty()) {
+    bool first = false;
+    {
+      std::lock_guard lock(mu);
+      first = !batch_policy_refused;
+      batch_policy_refused = true;
+    }
+    if (first) log.warn("{}: worker threads keep the normal scheduling policy: {}", label, why);
+  }
   WorkerSession w;
   bool retired = false;
   bool was_busy = false;

@@ -4,9 +4,12 @@
 // driver: bounded sessions under load, failover, broken-session recovery,
 // shutdown answering queued jobs with RETRY, queue limit, idle close, and
 // batching (a backlog shares round trips; anything a batch does not answer
-// runs alone; texts that need a single-statement session get one).
+// runs alone; texts that need a single-statement session get one), and
+// workers running under SCHED_BATCH.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <sched.h>
 
 #include <latch>
 #include <map>
@@ -345,6 +348,26 @@ TEST(SessionPool, ExceptionInAttemptIsRetryAndRecyclesSession) {
   EXPECT_EQ(results[0].status, ProxyStatus::Retry);
   EXPECT_EQ(results[1].status, ProxyStatus::Ok);
   EXPECT_EQ(f.db.connects.load(), 2);
+}
+
+TEST(SessionPool, WorkersRunAsBatchThreadsAndTheCallerIsUntouched) {
+  // A worker woken by the database must not preempt the event loop: jobs
+  // run under SCHED_BATCH, the thread that submits keeps its own policy.
+  PoolFixture f({host("h", HostKind::Inet)}, 2);
+  std::vector<LookupResult> results;
+  for (int i = 0; i < 4; ++i) {
+    f.pool->submit(PoolJob{attempt_work([](SqlSession&) {
+                             int policy = sched_getscheduler(0);
+                             return Attempt{false, {ProxyStatus::Ok, fmt::format("{}", policy)}};
+                           }),
+                           [&](LookupResult r) { results.push_back(r); }});
+  }
+  ASSERT_EQ(f.poster.run_until(4), 4);
+  for (const auto& r : results) {
+    EXPECT_EQ(r, (LookupResult{ProxyStatus::Ok, fmt::format("{}", SCHED_BATCH)}));
+  }
+  EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
+  EXPECT_FALSE(f.log.contains("scheduling policy"));
 }
 
 TEST(SessionPool, ShutdownCompletesQueuedJobsWithRetry) {
