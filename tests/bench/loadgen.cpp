@@ -274,7 +274,9 @@ void LoadGen::on_writable(std::size_t i) {
 void LoadGen::send_lookup(std::size_t i) {
   Conn& c = conns_[i];
   c.state = State::Waiting;
-  c.sent = now_;
+  // The clock now, not the wake-up's: a request sent late in a busy wake-up
+  // would otherwise be charged the time spent on the replies before it.
+  c.sent = Clock::now();
   send_bytes(i, lookup_req_[c.rng.below(pick_n_)]);
 }
 
