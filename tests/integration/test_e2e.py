@@ -7,7 +7,8 @@ admin would see: RCPT answers on loopback SMTP (250 mailbox/alias, 550 5.1.1
 unknown user, 451 4.3.0 while the database is down -- a deferral, not a
 bounce -- and 250 again once it is back), delivery into the maildir (also of
 mail queued during the outage), one proxyd process serving many concurrent
-smtpd clients (it never reports itself busy to master(8)), the proxywrite
+smtpd clients (it never reports itself busy to master(8)), SQL worker threads
+under SCHED_BATCH after the privilege drop, the proxywrite
 line, `postfix reload` replacing the proxyd generation, and `postfix stop`
 or master(8) dying leaving no proxyd behind. The expected SMTP replies are
 those of Postfix 3.7's smtpd for virtual mailbox domains (smtpd_check.c:
@@ -174,6 +175,23 @@ class EndToEndTest(unittest.TestCase):
         self.assertIsNotNone(counts, r.stdout)
         self.assertGreaterEqual(int(counts.group(2)), 1, r.stdout)
         self.assertRegex(r.stdout, r"(?m)^pool mysql:\S+ sessions_open=[1-9]")
+
+    def test_02d_sql_workers_run_as_batch_threads(self):
+        # Under master(8), privileges dropped (and chrooted by default), the
+        # mysql pool's worker threads still get SCHED_BATCH, so a database
+        # answer never preempts the event loop; the loop keeps SCHED_OTHER.
+        rcpt(self.pf.smtp_port, f"alice@{DOMAIN}")
+        pid = self.the_proxyd()
+
+        def policy(tid: str) -> int:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            return int(stat.rsplit(")", 1)[1].split()[38])  # field 41, sched policy
+
+        policies = {tid: policy(tid) for tid in os.listdir(f"/proc/{pid}/task")}
+        self.assertEqual(policies.pop(str(pid)), 0, "event loop: SCHED_OTHER")
+        self.assertTrue(policies, "no worker thread after a mysql lookup")
+        self.assertEqual(set(policies.values()), {3}, f"worker policies: {policies}")
+        self.assertNotIn("keep the normal scheduling policy", self.pf.log())
 
     def test_03_delivery_to_maildir(self):
         token = uuid.uuid4().hex
