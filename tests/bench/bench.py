@@ -694,8 +694,8 @@ def main() -> int:
     ap.add_argument("--idle", type=int, default=10000, help="idle connections for the idle run")
     ap.add_argument("--hot", type=int, default=1000, help="hot-set size (first K keys)")
     ap.add_argument("--ceiling-threads", type=int, default=4)
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="repeat every run this often and report the median (default 3)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="repeat every run this often and report the median (default 5)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 3 s runs, 1 s warm-up (about a minute)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
