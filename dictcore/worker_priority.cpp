@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include <cstring>
+#include <system_error>
 
 namespace proxyd::dict {
 
@@ -16,7 +16,8 @@ std::string make_batch_thread() {
   sched_param param{};
   param.sched_priority = 0;  // the only priority SCHED_BATCH allows
   int err = pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
-  return err == 0 ? std::string() : std::string(std::strerror(err));
+  // error_code's message is safe on any thread, unlike strerror.
+  return err == 0 ? std::string() : std::error_code(err, std::system_category()).message();
 }
 
 }  // namespace proxyd::dict

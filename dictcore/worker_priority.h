@@ -1,5 +1,5 @@
 // How pool worker threads ask the kernel to treat them: as batch work that
-// never preempts the event loop when the database's answer wakes them.
+// does not preempt the event loop when a database answer wakes them.
 #pragma once
 
 #include <string>
