@@ -179,7 +179,7 @@ class EndToEndTest(unittest.TestCase):
     def test_02d_sql_workers_run_as_batch_threads(self):
         # Under master(8), privileges dropped (and chrooted by default), the
         # mysql pool's worker threads still get SCHED_BATCH, so a database
-        # answer never preempts the event loop; the loop keeps SCHED_OTHER.
+        # answer does not preempt the event loop; the loop keeps SCHED_OTHER.
         rcpt(self.pf.smtp_port, f"alice@{DOMAIN}")
         pid = self.the_proxyd()
 
