@@ -7,6 +7,7 @@
 // runs alone; texts that need a single-statement session get one), and
 // workers running under SCHED_BATCH.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <sched.h>
@@ -502,6 +503,13 @@ struct BatchFixture : PoolFixture {
     pool->submit(PoolJob{std::make_unique<SplitWork>(key, group),
                          [this, key](LookupResult r) { results[key] = std::move(r); }});
   }
+  // k0 runs alone and holds the worker while k1..kn queue up behind it.
+  void backlog_behind_k0(int n) {
+    submit("k0");
+    gate.wait_entered();
+    for (int i = 1; i <= n; ++i) submit(fmt::format("k{}", i));
+    gate.open();
+  }
   bool wait_for(std::size_t n) {
     return poster.run_while_not([&] { return results.size() == n; });
   }
@@ -509,14 +517,17 @@ struct BatchFixture : PoolFixture {
     std::lock_guard lock(db.mu);
     return db.queries;
   }
+  bool sent_a_batch() {
+    for (const std::string& q : queries()) {
+      if (q.find("batch:") != std::string::npos) return true;
+    }
+    return false;
+  }
 };
 
 TEST(SessionPool, BacklogIsSentInBatches) {
   BatchFixture f;
-  f.submit("k0");
-  f.gate.wait_entered();  // k0 runs alone and holds the worker
-  for (int i = 1; i <= 20; ++i) f.submit(fmt::format("k{}", i));
-  f.gate.open();
+  f.backlog_behind_k0(20);
   ASSERT_TRUE(f.wait_for(21));
   for (int i = 0; i <= 20; ++i) {
     std::string key = fmt::format("k{}", i);
@@ -561,12 +572,9 @@ TEST(SessionPool, BatchesNeverMixTables) {
 
 TEST(SessionPool, BatchSizeOneTurnsBatchingOff) {
   BatchFixture f(1);
-  f.submit("k0");
-  f.gate.wait_entered();
-  for (int i = 1; i <= 5; ++i) f.submit(fmt::format("k{}", i));
-  f.gate.open();
+  f.backlog_behind_k0(5);
   ASSERT_TRUE(f.wait_for(6));
-  for (const std::string& q : f.queries()) EXPECT_EQ(q.find("batch:"), std::string::npos) << q;
+  EXPECT_FALSE(f.sent_a_batch()) << fmt::format("{}", fmt::join(f.queries(), " "));
   EXPECT_EQ(f.pool->stats().batches, 0u);
 }
 
@@ -598,12 +606,9 @@ TEST(SessionPool, TextThatNeedsASingleSessionGetsOneAndBatchingPauses) {
   // For a while after, the worker keeps its single-statement session: a
   // backlog runs one statement per round trip, with no reconnects.
   f.hold_first = true;
-  f.submit("k0");
-  f.gate.wait_entered();
-  for (int i = 1; i <= 5; ++i) f.submit(fmt::format("k{}", i));
-  f.gate.open();
+  f.backlog_behind_k0(5);
   ASSERT_TRUE(f.wait_for(7));
-  for (const std::string& q : f.queries()) EXPECT_EQ(q.find("batch:"), std::string::npos) << q;
+  EXPECT_FALSE(f.sent_a_batch()) << fmt::format("{}", fmt::join(f.queries(), " "));
   EXPECT_EQ(f.db.connects.load(), 2);
   EXPECT_FALSE(f.log.contains("refused"));
 }
