@@ -37,18 +37,20 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
     return out;
   }
   if (previous != nullptr) {
-    // What was already broken before may stay broken (an unsupported type
-    // listed in proxy_write_maps, say); anything newly broken is refused.
-    std::map<std::string, std::string> before;
+    // Reload takes what a fresh start takes: a table that is new, or was
+    // already broken, may fail to open (it answers as at start-up, and the
+    // open logged why). Only a table the running generation serves and the
+    // new one could not would turn right answers into errors: refuse that.
+    std::map<std::string, bool> serving;
     for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
       for (const std::string& name : previous->allowlist(role).tables()) {
-        before.emplace(name, "");
+        serving.emplace(name, true);
       }
     }
-    for (const OpenProblem& p : previous->problems()) before[p.table] = p.reason;
+    for (const OpenProblem& p : previous->problems()) serving[p.table] = false;
     for (const OpenProblem& p : gen->problems()) {
-      auto it = before.find(p.table);
-      if (it == before.end() || it->second != p.reason) {
+      auto it = serving.find(p.table);
+      if (it != serving.end() && it->second) {
         out.error = fmt::format("table {}: {}", p.table, p.reason);
         return out;
       }

@@ -183,6 +183,30 @@ class ReloadTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertEqual(ask(), b"gen0 a@example.com")
 
+    def test_reload_takes_a_new_table_that_start_up_takes(self):
+        """A newly listed table that cannot be opened does not stop a reload,
+        as it does not stop a start: it answers as it would after a restart,
+        and the tables that serve keep serving."""
+        broken = "proxy:sqlite:" + str(self.scratch.path("missing.cf"))
+        self.scratch.write_main_cf(f"proxy_read_maps = proxy:{self.table} {broken}\n")
+        self.cf.write_text(table_cf(self.db, "gen1 %s"))
+        r = reload_cmd(self.scratch)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(r.stdout.startswith("ok: reloaded configuration"), r.stdout)
+
+        def ask(table: str) -> dict:
+            with proxyproto.Conn(self.proxyd.proxymap_socket) as c:
+                return dict(c.request([("request", "lookup"), ("table", table),
+                                       ("flags", 0x40), ("key", "alice")]))
+        self.assertEqual(ask(f"proxy:{self.table}")[b"value"], b"gen1 a@example.com")
+        after_reload = ask(broken)
+        # A fresh start on the same configuration answers the same.
+        self.assertEqual(self.proxyd.stop(), 0, self.proxyd.log())
+        self.proxyd = harness.Proxyd(self.scratch).start()
+        after_start = ask(broken)
+        self.assertEqual(after_reload, after_start)
+        self.assertNotEqual(after_reload[b"status"], b"0")
+
     def test_stats_and_reload_need_a_running_daemon(self):
         self.proxyd.stop()
         r = reload_cmd(self.scratch)
