@@ -221,8 +221,13 @@ int run(RunPlan plan, DaemonLogger& log) {
   loop.on_signal(SIGHUP, [&] { (void)do_reload(); });
   std::unique_ptr<MasterLink> master;
   if (plan.master_generation) {
-    master = std::make_unique<MasterLink>(loop, *plan.master_generation, [&] {
-      log.info("master(8) went away; exiting");
+    master = std::make_unique<MasterLink>(loop, *plan.master_generation, [&](bool master_alive) {
+      if (master_alive) {
+        log.info("master(8) reloaded (postfix reload) -- this generation exits after "
+                 "{} in-flight request(s)", server.in_flight());
+      } else {
+        log.info("master(8) went away; exiting");
+      }
       begin_drain();
     });
   }

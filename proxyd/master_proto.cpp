@@ -101,8 +101,9 @@ std::optional<MasterArgs> parse_master_args(int argc, char** argv, std::string& 
   return args;
 }
 
-MasterLink::MasterLink(EventLoop& loop, uint32_t generation, std::function<void()> on_gone)
-    : generation_(generation), on_gone_(std::move(on_gone)) {
+MasterLink::MasterLink(EventLoop& loop, uint32_t generation,
+                       std::function<void(bool master_alive)> on_gone)
+    : generation_(generation), master_pid_(getppid()), on_gone_(std::move(on_gone)) {
   ev_.reset(event_new(loop.base(), kMasterStatusFd, EV_READ | EV_PERSIST,
                       &MasterLink::on_readable, this));
   event_add(ev_.get(), nullptr);
@@ -118,13 +119,16 @@ void MasterLink::on_readable(evutil_socket_t fd, short, void* arg) noexcept {
   char buf[64];
   ssize_t n = read(fd, buf, sizeof buf);
   if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) return;
-  // EOF or error: master exited, or closed our generation on reload.
+  // EOF or error: master exited, or closed our generation on reload. A
+  // master that reloaded is still our parent; a dead one left us to init
+  // (or a subreaper).
   if (self->gone_) return;
   self->gone_ = true;
   event_del(self->ev_.get());
   try {
-    self->on_gone_();
+    self->on_gone_(getppid() == self->master_pid_);
   } catch (...) {
+    // on_gone only logs and starts the drain; nothing to report it to.
   }
 }
 

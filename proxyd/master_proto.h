@@ -6,6 +6,8 @@
 // every client to it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -41,8 +43,10 @@ std::optional<MasterArgs> parse_master_args(int argc, char** argv, std::string& 
 // The status channel to master(8).
 class MasterLink {
  public:
-  // Watch the status descriptor; on_gone runs once when master closes it.
-  MasterLink(EventLoop& loop, uint32_t generation, std::function<void()> on_gone);
+  // Watch the status descriptor; on_gone runs once when master closes it,
+  // with master_alive true when master(8) is still our parent: it closed
+  // the channel on "postfix reload" rather than exiting.
+  MasterLink(EventLoop& loop, uint32_t generation, std::function<void(bool master_alive)> on_gone);
   MasterLink(const MasterLink&) = delete;
   MasterLink& operator=(const MasterLink&) = delete;
 
@@ -52,7 +56,8 @@ class MasterLink {
  private:
   static void on_readable(evutil_socket_t fd, short, void* arg) noexcept;
   uint32_t generation_;
-  std::function<void()> on_gone_;
+  pid_t master_pid_;
+  std::function<void(bool)> on_gone_;
   EventPtr ev_;
   bool gone_ = false;
 };
