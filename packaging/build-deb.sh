@@ -42,9 +42,12 @@ install -D -m 0644 "$root/packaging/proxyd.cf.example" \
   "$stage/usr/share/doc/proxyd/examples/proxyd.cf"
 install -D -m 0644 "$root/README.md" "$stage/usr/share/doc/proxyd/README.md"
 # master(8) runs relative commands from daemon_directory (/usr/lib/postfix/sbin
-# on Debian), so master.cf can name "proxyd" on the proxymap line.
+# on Debian), so master.cf can name "proxyd" on the proxymap line. The binary
+# itself lives there and /usr/sbin/proxyd points at it: `postfix check` warns
+# about any symlink in daemon_directory whose target has a slash in it.
 mkdir -p "$stage/usr/lib/postfix/sbin"
-ln -sf ../../../sbin/proxyd "$stage/usr/lib/postfix/sbin/proxyd"
+mv "$stage/usr/sbin/proxyd" "$stage/usr/lib/postfix/sbin/proxyd"
+ln -sf ../lib/postfix/sbin/proxyd "$stage/usr/sbin/proxyd"
 cat > "$stage/usr/share/doc/proxyd/copyright" <<EOF
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: proxyd
@@ -83,7 +86,7 @@ if command -v dpkg-shlibdeps >/dev/null; then
   tmp=$(mktemp -d)
   mkdir "$tmp/debian"
   printf 'Source: proxyd\n\nPackage: proxyd\nArchitecture: any\n' > "$tmp/debian/control"
-  shlibs=$(cd "$tmp" && dpkg-shlibdeps -O -e"$stage/usr/sbin/proxyd" 2>/dev/null |
+  shlibs=$(cd "$tmp" && dpkg-shlibdeps -O -e"$stage/usr/lib/postfix/sbin/proxyd" 2>/dev/null |
            sed -n 's/^shlibs:Depends=//p')
   rm -rf "$tmp"
 fi

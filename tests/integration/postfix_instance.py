@@ -4,8 +4,8 @@ Builds a complete, loopback-only Postfix configuration in a temporary
 directory: config_directory (main.cf, master.cf, table .cf files), queue and
 data directories, a virtual mailbox base, and a private daemon_directory.
 master(8) always runs a service's command as daemon_directory/COMMAND
-(master_ent.c), so the private daemon_directory holds symlinks to Debian's
-real daemons (/usr/lib/postfix/sbin/*) plus one named "proxyd" pointing at
+(master_ent.c), so the private daemon_directory holds copies of Debian's
+real daemons (/usr/lib/postfix/sbin/*) plus one named "proxyd", a copy of
 the binary under test; the proxymap and proxywrite lines of master.cf name
 it. Started with `postfix -c DIR start`, stopped with `postfix -c DIR stop`
 (and a SIGKILL sweep of anything left, so a failing test leaves no daemon).
@@ -250,9 +250,12 @@ class PostfixInstance:
             copy = self.daemon_dir / real.name
             if not copy.exists():
                 shutil.copy2(real, copy)
-        link = self.daemon_dir / "proxyd"
-        if not link.exists():
-            link.symlink_to(self.proxyd_exe)
+        # proxyd too, as the .deb installs it: a binary in daemon_directory,
+        # so `postfix start` and `postfix check` have no symlink to warn about.
+        copy = self.daemon_dir / "proxyd"
+        if not copy.exists():
+            shutil.copy2(self.proxyd_exe, copy)
+        self.proxyd_exe = os.path.realpath(copy)
         (self.config_dir / "main.cf").write_text(self.main_cf())
         (self.config_dir / "master.cf").write_text(self.master_cf())
 
