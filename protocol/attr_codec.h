@@ -53,6 +53,10 @@ class AttrDecoder {
   // Bytes fed but not yet returned as part of a complete message.
   std::size_t buffered() const;
 
+  // Heap bytes held: the input buffer's capacity plus the attributes of the
+  // incomplete message (for memory accounting).
+  std::size_t memory() const { return buf_.capacity() + pending_bytes_; }
+
   // Drop everything buffered (after an error, or to emulate Postfix's
   // discard-on-reply behaviour).
   void clear();
