@@ -12,9 +12,17 @@
 #include <stdexcept>
 #include <utility>
 
+#include "protocol/status.h"
 #include "proxyd/server.h"
 
 namespace proxyd::daemon {
+namespace {
+
+// Attribute names are not dropped like values: up to 64 of 64 bytes each
+// may come on top of max_request_bytes.
+constexpr std::size_t kNameSlack = 64 * 65 + 1;
+
+}  // namespace
 
 using protocol::ParseKind;
 using protocol::ProxyStatus;
@@ -31,6 +39,8 @@ Connection::Connection(Server& server, uint64_t id, int fd, Role role, std::stri
                          &Connection::on_readable, this)),
       write_ev_(event_new(server.loop().base(), fd, EV_WRITE | EV_PERSIST,
                           &Connection::on_writable, this)),
+      decoder_(protocol::AttrLimits{.discard_long_values = true,
+                                    .max_message_bytes = limits.max_request_bytes}),
       request_timer_(server.loop().base(), [this] {
         fail(WarnKind::Timeout,
              fmt::format("timeout after {}s reading request", limits_.request_timeout));
@@ -171,7 +181,8 @@ void Connection::decode_and_dispatch() {
            out_.size() - out_off_ <= limits_.max_output_bytes && server_.budget().may_dispatch()) {
       protocol::DecodeStatus status = decoder_.next(attrs);
       if (status == protocol::DecodeStatus::NeedMore) {
-        if (decoder_.buffered() > limits_.max_request_bytes) {
+        // The decoder drops long values itself; this only guards its bound.
+        if (decoder_.buffered() > limits_.max_request_bytes + kNameSlack) {
           fail(WarnKind::Oversized,
                fmt::format("request larger than {} bytes", limits_.max_request_bytes));
         } else if (decoder_.buffered() > 0) {
@@ -188,7 +199,11 @@ void Connection::decode_and_dispatch() {
         break;
       }
       request_timer_.cancel();
-      dispatch(attrs);
+      if (status == protocol::DecodeStatus::Oversized) {
+        answer_oversized(attrs);
+      } else {
+        dispatch(attrs);
+      }
     }
     // Send what is ready; go on only if that made room for more requests.
     std::size_t before = slots_.size();
@@ -249,6 +264,42 @@ void Connection::dispatch(const protocol::AttrList& attrs) {
       [&server = server_, id = id_, seq, type, dialect](protocol::Reply reply) {
         server.complete(id, seq, protocol::encode_reply(type, dialect, reply));
       });
+}
+
+void Connection::answer_oversized(const protocol::AttrList& attrs) {
+  // Closing would make the Postfix client retry forever: answer instead.
+  // A key this long matches nothing (the direct lookup says "not found"),
+  // a table name this long is not approved, an ignored extra attribute does
+  // not matter; anything else is a temporary error.
+  protocol::ParseResult parsed = protocol::parse_request(attrs);
+  const std::string& dropped = decoder_.dropped();
+  if (parsed.kind == ParseKind::Ok &&
+      std::find(parsed.extra.begin(), parsed.extra.end(), dropped) != parsed.extra.end()) {
+    dispatch(attrs);  // only an ignored trailing attribute was dropped
+    return;
+  }
+  if (parsed.kind != ParseKind::Ok && parsed.kind != ParseKind::Bad) {
+    server_.warnings().warn(WarnKind::Oversized, "{}: oversized message, not a request ({})",
+                            peer_, parsed.error);
+    reply_now(protocol::encode_status_only(ProxyStatus::Bad));
+    return;
+  }
+  const protocol::RequestType type = parsed.request.type;
+  protocol::Reply reply;
+  if (dropped == "table") {
+    reply.status = ProxyStatus::Deny;
+  } else if (dropped == "key" && type == protocol::RequestType::Lookup) {
+    reply.status = ProxyStatus::NoKey;
+  } else {
+    reply.status = ProxyStatus::Retry;
+  }
+  server_.warnings().warn(WarnKind::Oversized,
+                          "{}: {} request over {} bytes or with a value over {} bytes, \"{}\" "
+                          "dropped; answered {}",
+                          peer_, protocol::request_name(type), limits_.max_request_bytes,
+                          protocol::AttrLimits{}.max_value_len, protocol::printable(dropped, 64),
+                          protocol::status_name(reply.status));
+  reply_now(protocol::encode_reply(type, parsed.request.dialect, reply));
 }
 
 void Connection::reply_now(std::string bytes) {

@@ -38,7 +38,8 @@ class Server;
 
 // Per-connection limits.
 struct ConnectionLimits {
-  std::size_t max_request_bytes = 4 * 1024 * 1024;  // one message, all attributes
+  // One message, all attributes: a longer one is read, dropped and answered.
+  std::size_t max_request_bytes = 4 * 1024 * 1024;
   std::size_t max_in_flight = 32;                    // pipelined requests before reads pause
   std::size_t max_output_bytes = 8 * 1024 * 1024;    // unread replies before reads pause
   double request_timeout = 10.0;                     // seconds to finish a started request
@@ -89,6 +90,8 @@ class Connection {
   void set_reading(bool on);
   void decode_and_dispatch();
   void dispatch(const protocol::AttrList& attrs);
+  // A well-formed request whose long value the decoder dropped.
+  void answer_oversized(const protocol::AttrList& attrs);
   void reply_now(std::string bytes);
   void flush_ready();
   void update_read_state();

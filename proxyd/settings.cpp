@@ -42,7 +42,7 @@ const std::vector<Binding>& bindings() {
         "seconds a client may take to send a started request"},
        &Settings::request_timeout},
       {{"max_request_bytes", K::Int, "4194304", 4096, 67108864,
-        "largest request accepted, in bytes"},
+        "largest request kept, in bytes; a larger one is read, dropped and answered"},
        &Settings::max_request_bytes},
       {{"max_in_flight", K::Int, "32", 1, 4096,
         "pipelined requests per connection before proxyd stops reading from it"},

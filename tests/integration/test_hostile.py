@@ -390,6 +390,44 @@ class HostileTest(unittest.TestCase):
                 for c in hogs:
                     c.close()
 
+    def test_oversized_requests_are_answered_not_closed(self):
+        # Issue 13 item 5: closing on a well-formed request makes the Postfix
+        # client retry forever. proxyd reads and drops the long value and
+        # answers on the same connection.
+        with harness.Scratch(prefix="pxh") as s:
+            p = self.start(s)
+            big = "k" * (2 * 1024 * 1024)
+            with proxyproto.Conn(p.proxymap_socket, timeout=30) as c:
+                self.assertEqual(c.request([("request", "lookup"), ("table", TABLE),
+                                            ("flags", 0), ("key", big)]),
+                                 [(b"status", b"1"), (b"value", b"")])
+                self.assertEqual(c.request([("request", "lookup"), ("table", "inline:{" + big),
+                                            ("flags", 0), ("key", "k1")]),
+                                 [(b"status", b"4"), (b"value", b"")])
+                # Over max_request_bytes (4 MiB) in ignored extra attributes.
+                extras = [(f"x{i}", "e" * 1_000_000) for i in range(5)]
+                self.assertEqual(c.request([("request", "lookup"), ("table", TABLE),
+                                            ("flags", 0), ("key", "k1"), *extras]),
+                                 [(b"status", b"0"), (b"value", b"v1")])
+                self.assertEqual(c.request([("request", "lookup"), ("table", TABLE),
+                                            ("flags", 0), ("key", "k2")]),
+                                 [(b"status", b"0"), (b"value", b"v2")])
+            self.assertIn('lookup request over 4194304 bytes or with a value over 1048576 bytes, '
+                          '"key" dropped; answered nokey', p.log())
+            # Real postmap: the long key is "not found", as in the direct lookup.
+            keys = [b"k1", big.encode(), b"k2"]
+            t = time.monotonic()
+            direct = harness.postmap_query(s, TABLE, keys, timeout=30)
+            proxied = harness.postmap_query(s, f"proxy:{TABLE}", keys, timeout=30)
+            took = time.monotonic() - t
+            self.assertEqual((proxied.returncode, proxied.stdout),
+                             (direct.returncode, direct.stdout), proxied.stderr)
+            self.assertEqual(proxied.stdout, b"k1\tv1\nk2\tv2\n")
+            self.assertNotIn(b"warning", proxied.stderr)
+            self.assertTrue(p.alive())
+            figure(f"2 MiB key through proxy: answered not found like the direct lookup, "
+                   f"postmap done in {took:.1f} s for both")
+
     def test_connect_storm(self):
         # Shortened from issue 14's 30 s to 10 s.
         with harness.Scratch(prefix="pxh") as s:
