@@ -87,6 +87,12 @@ class HostileTest(unittest.TestCase):
         self.addCleanup(p.stop)
         return p
 
+    def connect(self, p: harness.Proxyd, timeout: float = 10.0) -> proxyproto.Conn:
+        """A client connection, closed when the test ends."""
+        c = proxyproto.Conn(p.proxymap_socket, timeout=timeout)
+        self.addCleanup(c.close)
+        return c
+
     def reply_of(self, request: bytes, p: harness.Proxyd) -> bytes:
         """The exact reply bytes proxyd gives request on a fresh connection."""
         with proxyproto.Conn(p.proxymap_socket) as c:
@@ -166,26 +172,19 @@ class HostileTest(unittest.TestCase):
         raise_nofile(12000)
         with harness.Scratch(prefix="pxh") as s:
             p = self.start(s)
-            conns = []
-            try:
-                t0 = time.monotonic()
-                for _ in range(10000):
-                    conns.append(proxyproto.Conn(p.proxymap_socket, timeout=10))
-                held = self.server_stat(s, "connections")
-                # The stats client itself may count as one more.
-                self.assertGreaterEqual(held, 10000)
-                # max_clients (10000) reached: a new client still gets its
-                # answer; the connection idle longest made room for it.
-                ms = [self.assert_answers(p) for _ in range(20)]
-                self.assertGreaterEqual(self.server_stat(s, "idle_closed"), 1)
-                self.assertTrue(conns[-1].request([("request", "lookup"), ("table", TABLE),
-                                                   ("flags", 0), ("key", "k1")]))
-                rss, _ = rss_kib(p.proc.pid)
-                figure(f"idle connections: {held} held ({time.monotonic() - t0:.1f} s to open), "
-                       f"RSS {rss / 1024:.1f} MiB, lookups answered, max {max(ms):.1f} ms")
-            finally:
-                for c in conns:
-                    c.close()
+            t0 = time.monotonic()
+            conns = [self.connect(p) for _ in range(10000)]
+            held = self.server_stat(s, "connections")
+            self.assertEqual(held, 10000)
+            # max_clients (10000) reached: a new client still gets its
+            # answer; the connection idle longest made room for it.
+            ms = [self.assert_answers(p) for _ in range(20)]
+            self.assertGreaterEqual(self.server_stat(s, "idle_closed"), 1)
+            self.assertTrue(conns[-1].request([("request", "lookup"), ("table", TABLE),
+                                               ("flags", 0), ("key", "k1")]))
+            rss, _ = rss_kib(p.proc.pid)
+            figure(f"idle connections: {held} held ({time.monotonic() - t0:.1f} s to open), "
+                   f"RSS {rss / 1024:.1f} MiB, lookups answered, max {max(ms):.1f} ms")
 
     def test_max_clients_closes_the_idle_longest_and_postmap_reconnects(self):
         with harness.Scratch(prefix="pxh") as s:
@@ -193,40 +192,34 @@ class HostileTest(unittest.TestCase):
             pm = subprocess.Popen([harness.POSTMAP, "-c", str(s.config_dir), "-q", "-",
                                    f"proxy:{TABLE}"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            others = []
-            try:
-                pm.stdin.write(b"k1\n")
-                pm.stdin.flush()
-                deadline = time.monotonic() + 10
-                while "requests=1 " not in self.stats(s) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                # Two more clients fill max_clients; a third closes postmap's
-                # connection, the one idle longest.
-                for _ in range(3):
-                    others.append(proxyproto.Conn(p.proxymap_socket))
-                    time.sleep(0.05)
-                self.assertIn(f"pid={pm.pid} uid=0: closing idle connection: max_clients "
-                              "reached", p.log())
-                t = time.monotonic()
-                out, err = pm.communicate(b"k2\n", timeout=30)
-                took = time.monotonic() - t
-                self.assertEqual(pm.returncode, 0, err)
-                self.assertEqual(out, b"k1\tv1\nk2\tv2\n")
-                self.assertNotIn(b"fatal", err)
-                figure("max_clients = 3: postmap's idle connection closed, postmap reconnected "
-                       f"and got its next answer in {took:.1f} s")
-            finally:
-                if pm.poll() is None:
-                    pm.kill()
-                for c in others:
-                    c.close()
+            self.addCleanup(lambda: pm.poll() is None and pm.kill())
+            pm.stdin.write(b"k1\n")
+            pm.stdin.flush()
+            deadline = time.monotonic() + 10
+            while "requests=1 " not in self.stats(s) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # Two more clients fill max_clients; a third closes postmap's
+            # connection, the one idle longest.
+            for _ in range(3):
+                self.connect(p)
+                time.sleep(0.05)
+            self.assertIn(f"pid={pm.pid} uid=0: closing idle connection: max_clients "
+                          "reached", p.log())
+            t = time.monotonic()
+            out, err = pm.communicate(b"k2\n", timeout=30)
+            took = time.monotonic() - t
+            self.assertEqual(pm.returncode, 0, err)
+            self.assertEqual(out, b"k1\tv1\nk2\tv2\n")
+            self.assertNotIn(b"fatal", err)
+            figure("max_clients = 3: postmap's idle connection closed, postmap reconnected "
+                   f"and got its next answer in {took:.1f} s")
 
     def test_slowloris_does_not_slow_a_normal_client(self):
         raise_nofile(4096)
         with harness.Scratch(prefix="pxh") as s:
             p = self.start(s)
             partial = lookup_bytes("k1")[:-1]  # never complete
-            slow = [proxyproto.Conn(p.proxymap_socket) for _ in range(500)]
+            slow = [self.connect(p) for _ in range(500)]
             stop = threading.Event()
 
             def drip():
@@ -261,8 +254,6 @@ class HostileTest(unittest.TestCase):
             finally:
                 stop.set()
                 dripper.join()
-                for c in slow:
-                    c.close()
             self.assertTrue(p.alive())
 
     def test_pipelining_without_reading_stays_in_the_memory_budget(self):
@@ -272,44 +263,40 @@ class HostileTest(unittest.TestCase):
             p = self.start(s, f"max_memory_bytes = {budget}\n")
             req = lookup_bytes("k1")
             reply = self.reply_of(req, p)
-            hogs = [proxyproto.Conn(p.proxymap_socket, timeout=120) for _ in range(20)]
+            hogs = [self.connect(p, timeout=120) for _ in range(20)]
             senders = [threading.Thread(target=c.sock.sendall, args=(req * per_conn,))
                        for c in hogs]
             for t in senders:
                 t.start()
-            try:
-                # Let proxyd take all it will take while nobody reads.
-                time.sleep(4)
-                ms = [self.assert_answers(p) for _ in range(50)]
-                used = self.server_stat(s, "memory_bytes")
-                peak = self.server_stat(s, "memory_peak")
-                rss, hwm = rss_kib(p.proc.pid)
-                self.assertLessEqual(peak, budget)
-                self.assertGreater(self.server_stat(s, "memory_waiting"), 0)
-                self.assertLess(hwm * 1024, budget)
-                # Now read everything: every request gets its reply.
-                deadline = time.monotonic() + 120
-                want = per_conn * len(reply)
-                got = {c: 0 for c in hogs}
-                while any(v < want for v in got.values()):
-                    self.assertLess(time.monotonic(), deadline)
-                    ready, _, _ = select.select([c.sock for c in hogs if got[c] < want],
-                                                [], [], 1.0)
-                    for c in hogs:
-                        if c.sock in ready:
-                            chunk = c.sock.recv(1 << 20)
-                            self.assertTrue(chunk, "connection closed")
-                            got[c] += len(chunk)
-                self.assertEqual(set(got.values()), {want})
-                for t in senders:
-                    t.join(10)
-                figure(f"20 x 100k pipelined, replies unread: budget {budget >> 20} MiB, "
-                       f"budget peak {peak / 2**20:.1f} MiB, RSS {rss / 1024:.1f} MiB "
-                       f"(peak {hwm / 1024:.1f} MiB), other client max {max(ms):.1f} ms, "
-                       f"2,000,000 replies all delivered")
-            finally:
+
+            time.sleep(4)
+            ms = [self.assert_answers(p) for _ in range(50)]
+            used = self.server_stat(s, "memory_bytes")
+            peak = self.server_stat(s, "memory_peak")
+            rss, hwm = rss_kib(p.proc.pid)
+            self.assertLessEqual(peak, budget)
+            self.assertGreater(self.server_stat(s, "memory_waiting"), 0)
+            self.assertLess(hwm * 1024, budget)
+            # Now read everything: every request gets its reply.
+            deadline = time.monotonic() + 120
+            want = per_conn * len(reply)
+            got = {c: 0 for c in hogs}
+            while any(v < want for v in got.values()):
+                self.assertLess(time.monotonic(), deadline)
+                ready, _, _ = select.select([c.sock for c in hogs if got[c] < want],
+                                            [], [], 1.0)
                 for c in hogs:
-                    c.close()
+                    if c.sock in ready:
+                        chunk = c.sock.recv(1 << 20)
+                        self.assertTrue(chunk, "connection closed")
+                        got[c] += len(chunk)
+            self.assertEqual(set(got.values()), {want})
+            for t in senders:
+                t.join(10)
+            figure(f"20 x 100k pipelined, replies unread: budget {budget >> 20} MiB, "
+                   f"budget peak {peak / 2**20:.1f} MiB, RSS {rss / 1024:.1f} MiB "
+                   f"(peak {hwm / 1024:.1f} MiB), other client max {max(ms):.1f} ms, "
+                   f"2,000,000 replies all delivered")
 
     def test_accept_errors_back_off_and_log_once(self):
         # Out of descriptors: accept fails with EMFILE. proxyd closes the
@@ -320,34 +307,29 @@ class HostileTest(unittest.TestCase):
             # Lowered from outside, as the same user (mail_owner) as proxyd now.
             subprocess.run(["setpriv", "--reuid=postfix", "--regid=postfix", "--clear-groups",
                             "prlimit", f"--pid={p.proc.pid}", "--nofile=64:64"], check=True)
-            conns = []
-            try:
-                for _ in range(200):
+            for _ in range(200):
+                try:
+                    self.connect(p, timeout=2)
+                except (OSError, EOFError):
+                    pass
+            self.assertGreater(self.server_stat(s, "accept_errors"), 0)
+            closed = self.server_stat(s, "idle_closed")
+            self.assertGreater(closed, 0)
+            ms = []
+            for _ in range(5):
+                deadline = time.monotonic() + 10
+                while True:  # the client retries, as Postfix's does
                     try:
-                        conns.append(proxyproto.Conn(p.proxymap_socket, timeout=2))
+                        ms.append(self.assert_answers(p))
+                        break
                     except (OSError, EOFError):
-                        pass
-                self.assertGreater(self.server_stat(s, "accept_errors"), 0)
-                closed = self.server_stat(s, "idle_closed")
-                self.assertGreater(closed, 0)
-                ms = []
-                for _ in range(5):
-                    deadline = time.monotonic() + 10
-                    while True:  # the client retries, as Postfix's does
-                        try:
-                            ms.append(self.assert_answers(p))
-                            break
-                        except (OSError, EOFError):
-                            self.assertLess(time.monotonic(), deadline)
-                            time.sleep(0.1)
-                lines = p.log().count("accept on proxymap")
-                self.assertLessEqual(lines, 2, p.log()[-2000:])
-                self.assertTrue(p.alive())
-                figure(f"out of descriptors (nofile 64, 200 clients): {closed} idle closed, "
-                       f"{lines} accept log line(s), lookups answered")
-            finally:
-                for c in conns:
-                    c.close()
+                        self.assertLess(time.monotonic(), deadline)
+                        time.sleep(0.1)
+            lines = p.log().count("accept on proxymap")
+            self.assertLessEqual(lines, 2, p.log()[-2000:])
+            self.assertTrue(p.alive())
+            figure(f"out of descriptors (nofile 64, 200 clients): {closed} idle closed, "
+                   f"{lines} accept log line(s), lookups answered")
 
     def test_partial_requests_stay_in_the_memory_budget(self):
         # Issue 14: 300 connections each holding a 4.1 MB partial request
@@ -357,7 +339,7 @@ class HostileTest(unittest.TestCase):
             p = self.start(s, f"max_memory_bytes = {budget}\nrequest_timeout = 4\n")
             head = b"request\0lookup\0table\0" + TABLE.encode() + b"\0flags\x000\0key\0"
             partial = head + (b"v" * 1_000_000 + b"\0a\0") * 4  # 4 MB, never finished
-            hogs = [proxyproto.Conn(p.proxymap_socket, timeout=6) for _ in range(40)]
+            hogs = [self.connect(p, timeout=6) for _ in range(40)]
 
             def push(c):
                 try:
@@ -366,29 +348,25 @@ class HostileTest(unittest.TestCase):
                     pass  # proxyd stopped reading, then closed us: expected
 
             senders = [threading.Thread(target=push, args=(c,)) for c in hogs]
-            try:
-                for t in senders:
-                    t.start()
-                time.sleep(2)
-                ms = [self.assert_answers(p) for _ in range(20)]
-                peak = self.server_stat(s, "memory_peak")
-                rss, hwm = rss_kib(p.proc.pid)
-                self.assertLessEqual(peak, budget)
-                self.assertLess(hwm * 1024, budget)
-                for t in senders:
-                    t.join(15)
-                # request_timeout closed them: the memory is back.
-                deadline = time.monotonic() + 10
-                while self.server_stat(s, "memory_bytes") > 1 << 20:
-                    self.assertLess(time.monotonic(), deadline)
-                    time.sleep(0.2)
-                self.assert_answers(p)
-                figure(f"40 x 4 MB partial requests: budget {budget >> 20} MiB, budget peak "
-                       f"{peak / 2**20:.1f} MiB, RSS peak {hwm / 1024:.1f} MiB, other client "
-                       f"max {max(ms):.1f} ms, memory released after request_timeout")
-            finally:
-                for c in hogs:
-                    c.close()
+            for t in senders:
+                t.start()
+            time.sleep(2)
+            ms = [self.assert_answers(p) for _ in range(20)]
+            peak = self.server_stat(s, "memory_peak")
+            rss, hwm = rss_kib(p.proc.pid)
+            self.assertLessEqual(peak, budget)
+            self.assertLess(hwm * 1024, budget)
+            for t in senders:
+                t.join(15)
+            # request_timeout closed them: the memory is back.
+            deadline = time.monotonic() + 10
+            while self.server_stat(s, "memory_bytes") > 1 << 20:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.2)
+            self.assert_answers(p)
+            figure(f"40 x 4 MB partial requests: budget {budget >> 20} MiB, budget peak "
+                   f"{peak / 2**20:.1f} MiB, RSS peak {hwm / 1024:.1f} MiB, other client "
+                   f"max {max(ms):.1f} ms, memory released after request_timeout")
 
     def test_oversized_requests_are_answered_not_closed(self):
         # Issue 13 item 5: closing on a well-formed request makes the Postfix
