@@ -81,7 +81,9 @@ def raise_nofile(n: int) -> None:
 class HostileTest(unittest.TestCase):
     def start(self, s: harness.Scratch, settings: str = "", exe: str | None = None
               ) -> harness.Proxyd:
-        s.write_main_cf(f"proxy_read_maps = proxy:{TABLE}\n")
+        # A texthash table with a long value: short requests, long replies.
+        big = s.write("big.txt", "big " + "b" * 400 + "\n")
+        s.write_main_cf(f"proxy_read_maps = proxy:{TABLE} proxy:texthash:{big}\n")
         (s.config_dir / "proxyd.cf").write_text(settings)
         p = harness.Proxyd(s, exe=exe).start()
         self.addCleanup(p.stop)
@@ -261,15 +263,16 @@ class HostileTest(unittest.TestCase):
         per_conn = 100_000
         with harness.Scratch(prefix="pxh") as s:
             p = self.start(s, f"max_memory_bytes = {budget}\n")
-            req = lookup_bytes("k1")
+            # 60-byte requests, 420-byte replies: unread, they pile up in proxyd.
+            req = lookup_bytes("big", f"texthash:{s.path('big.txt')}")
             reply = self.reply_of(req, p)
+            self.assertIn(b"b" * 400, reply)
             hogs = [self.connect(p, timeout=120) for _ in range(20)]
             senders = [threading.Thread(target=c.sock.sendall, args=(req * per_conn,))
                        for c in hogs]
             for t in senders:
                 t.start()
-
-            time.sleep(4)
+            time.sleep(4)  # let proxyd take all it will take while nobody reads
             ms = [self.assert_answers(p) for _ in range(50)]
             used = self.server_stat(s, "memory_bytes")
             peak = self.server_stat(s, "memory_peak")
@@ -293,8 +296,10 @@ class HostileTest(unittest.TestCase):
             self.assertEqual(set(got.values()), {want})
             for t in senders:
                 t.join(10)
-            figure(f"20 x 100k pipelined, replies unread: budget {budget >> 20} MiB, "
-                   f"budget peak {peak / 2**20:.1f} MiB, RSS {rss / 1024:.1f} MiB "
+            figure(f"20 x 100k pipelined, {len(reply)}-byte replies unread: budget "
+                   f"{budget >> 20} MiB, "
+                   f"in use {used / 2**20:.1f} MiB, budget peak {peak / 2**20:.1f} MiB, "
+                   f"RSS {rss / 1024:.1f} MiB "
                    f"(peak {hwm / 1024:.1f} MiB), other client max {max(ms):.1f} ms, "
                    f"2,000,000 replies all delivered")
 
