@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -51,6 +52,8 @@ void AttrDecoder::clear() {
   pending_bytes_ = 0;
   failed_ = false;
   error_.clear();
+  discarding_ = false;
+  oversized_ = false;
 }
 
 DecodeStatus AttrDecoder::fail(std::string message) {
@@ -85,8 +88,34 @@ DecodeStatus AttrDecoder::next(AttrList& out) {
   out.clear();
   if (failed_) return DecodeStatus::Malformed;
   for (;;) {
-    const std::size_t limit =
-        field_ == Field::Name ? limits_.max_name_len : limits_.max_value_len;
+    if (discarding_) {
+      // Drop the long value up to its NUL; keep none of it.
+      const void* nul = field_start_ < buf_.size()
+                            ? std::memchr(buf_.data() + field_start_, '\0',
+                                          buf_.size() - field_start_)
+                            : nullptr;
+      if (nul == nullptr) {
+        field_start_ = scan_ = buf_.size();
+        compact();
+        return DecodeStatus::NeedMore;
+      }
+      field_start_ = static_cast<std::size_t>(static_cast<const char*>(nul) - buf_.data()) + 1;
+      scan_ = field_start_;
+      pending_bytes_ += 1;
+      pending_.push_back(Attr{std::move(pending_name_), {}});
+      pending_name_.clear();
+      field_ = Field::Name;
+      discarding_ = false;
+      continue;
+    }
+    std::size_t limit = field_ == Field::Name ? limits_.max_name_len : limits_.max_value_len;
+    const bool may_discard = field_ == Field::Value && limits_.discard_long_values;
+    if (may_discard && limits_.max_message_bytes > 0) {
+      const std::size_t room = limits_.max_message_bytes > pending_bytes_
+                                   ? limits_.max_message_bytes - pending_bytes_
+                                   : 0;
+      limit = std::min(limit, room);
+    }
     const char* base = buf_.data();
     const void* nul = scan_ < buf_.size()
                           ? std::memchr(base + scan_, '\0', buf_.size() - scan_)
@@ -96,6 +125,12 @@ DecodeStatus AttrDecoder::next(AttrList& out) {
                        : buf_.size();
     const std::size_t len = end - field_start_;
     if (len > limit) {
+      if (may_discard) {
+        if (!oversized_) dropped_ = pending_name_;
+        oversized_ = true;
+        discarding_ = true;
+        continue;
+      }
       if (field_ == Field::Name) {
         return fail(fmt::format("attribute name longer than {} bytes", limit));
       }
@@ -123,6 +158,10 @@ DecodeStatus AttrDecoder::next(AttrList& out) {
       pending_.clear();
       pending_bytes_ = 0;
       compact();
+      if (oversized_) {
+        oversized_ = false;
+        return DecodeStatus::Oversized;
+      }
       return DecodeStatus::Complete;
     }
     if (pending_.size() >= limits_.max_attrs) {

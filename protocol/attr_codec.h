@@ -27,6 +27,12 @@ struct AttrLimits {
   std::size_t max_name_len = 64;            // attribute names are short words
   std::size_t max_value_len = 1024 * 1024;  // keys, values, table names
   std::size_t max_attrs = 64;               // attributes per message
+  // Server side: a value over max_value_len, or one that would take the
+  // message over max_message_bytes (0 = no total), is read and dropped
+  // instead of failing; the message then completes as Oversized with that
+  // value empty, so the stream stays in sync and the request gets an answer.
+  bool discard_long_values = false;
+  std::size_t max_message_bytes = 0;
 };
 
 // Result of asking the decoder for the next message.
@@ -34,6 +40,7 @@ enum class DecodeStatus {
   NeedMore,   // no complete message buffered yet
   Complete,   // one message extracted into the output list
   Malformed,  // a limit was exceeded; the stream cannot be resynchronised
+  Oversized,  // a complete message whose long value(s) were dropped (see AttrLimits)
 };
 
 // Incremental decoder: feed() raw bytes, then call next() until NeedMore.
@@ -50,8 +57,15 @@ class AttrDecoder {
   // Why the last next() returned Malformed.
   const std::string& error() const { return error_; }
 
+  // The first attribute whose value was dropped, after Oversized.
+  const std::string& dropped() const { return dropped_; }
+
   // Bytes fed but not yet returned as part of a complete message.
   std::size_t buffered() const;
+
+  // Heap bytes held: the input buffer's capacity plus the attributes of the
+  // incomplete message (for memory accounting).
+  std::size_t memory() const { return buf_.capacity() + pending_bytes_; }
 
   // Drop everything buffered (after an error, or to emulate Postfix's
   // discard-on-reply behaviour).
@@ -79,6 +93,9 @@ class AttrDecoder {
   std::size_t pending_bytes_ = 0;  // wire bytes already moved into pending_
   bool failed_ = false;            // sticky Malformed state
   std::string error_;
+  bool discarding_ = false;        // dropping the value of pending_name_
+  bool oversized_ = false;         // the current message lost a value
+  std::string dropped_;            // name of its first dropped value
 };
 
 // Append "name NUL value NUL" to out. A NUL inside name or value ends that

@@ -180,6 +180,8 @@ AttrList Client::read_message() {
         return message;
       case DecodeStatus::Malformed:
         throw ClientError("malformed message from server: " + decoder_.error());
+      case DecodeStatus::Oversized:  // not enabled on the client side
+        throw ClientError("oversized message from server");
       case DecodeStatus::NeedMore:
         break;
     }

@@ -12,9 +12,17 @@
 #include <stdexcept>
 #include <utility>
 
+#include "protocol/status.h"
 #include "proxyd/server.h"
 
 namespace proxyd::daemon {
+namespace {
+
+// Attribute names are not dropped like values: up to 64 of 64 bytes each
+// may come on top of max_request_bytes.
+constexpr std::size_t kNameSlack = 64 * 65 + 1;
+
+}  // namespace
 
 using protocol::ParseKind;
 using protocol::ProxyStatus;
@@ -31,8 +39,11 @@ Connection::Connection(Server& server, uint64_t id, int fd, Role role, std::stri
                          &Connection::on_readable, this)),
       write_ev_(event_new(server.loop().base(), fd, EV_WRITE | EV_PERSIST,
                           &Connection::on_writable, this)),
+      decoder_(protocol::AttrLimits{.discard_long_values = true,
+                                    .max_message_bytes = limits.max_request_bytes}),
       request_timer_(server.loop().base(), [this] {
-        fail(fmt::format("timeout after {}s reading request", limits_.request_timeout));
+        fail(WarnKind::Timeout,
+             fmt::format("timeout after {}s reading request", limits_.request_timeout));
       }) {
   if (!read_ev_ || !write_ev_) {
     ::close(fd_);
@@ -41,6 +52,7 @@ Connection::Connection(Server& server, uint64_t id, int fd, Role role, std::stri
 }
 
 Connection::~Connection() {
+  server_.budget().update(charged_, 0);
   read_ev_.reset();
   write_ev_.reset();
   ::close(fd_);
@@ -67,9 +79,9 @@ void Connection::on_readable(evutil_socket_t, short, void* arg) noexcept {
   try {
     self->read_input();
   } catch (const std::exception& e) {
-    self->fail(fmt::format("internal error: {}", e.what()));
+    self->fail(WarnKind::Internal, fmt::format("internal error: {}", e.what()));
   } catch (...) {
-    self->fail("internal error");
+    self->fail(WarnKind::Internal, "internal error");
   }
 }
 
@@ -78,11 +90,15 @@ void Connection::on_writable(evutil_socket_t, short, void* arg) noexcept {
   try {
     self->write_pending();
   } catch (...) {
-    self->fail("internal error");
+    self->fail(WarnKind::Internal, "internal error");
   }
 }
 
 void Connection::read_input() {
+  if (!server_.budget().may_read(charged_, read_growth())) {
+    update_read_state();  // others took the memory since reads were enabled
+    return;
+  }
   std::span<char> buf = server_.read_buffer();
   ssize_t n = ::read(fd_, buf.data(), buf.size());
   if (n < 0) {
@@ -97,7 +113,27 @@ void Connection::read_input() {
     server_.close(id_);
     return;
   }
+  server_.touch(*this);
   decoder_.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  recharge();
+  decode_and_dispatch();
+}
+
+std::size_t Connection::read_growth() const {
+  // Appending a read may reallocate the input buffer (old and new copies
+  // live together for a moment), and its requests may queue replies.
+  return 2 * server_.read_buffer().size() + decoder_.memory();
+}
+
+void Connection::recharge() {
+  std::size_t now = decoder_.memory() + out_.capacity() + slot_bytes_;
+  if (now == charged_) return;
+  if (server_.budget().update(charged_, now)) server_.memory_released();
+}
+
+void Connection::resume() {
+  memory_wait_ = false;
+  if (closing_) return;
   decode_and_dispatch();
 }
 
@@ -119,6 +155,7 @@ void Connection::write_pending() {
   out_.clear();
   out_.shrink_to_fit();
   out_off_ = 0;
+  recharge();
   event_del(write_ev_.get());
   if (closing_) {
     finish_close_if_drained();
@@ -129,29 +166,55 @@ void Connection::write_pending() {
 }
 
 void Connection::decode_and_dispatch() {
+  // Re-entered from a completion that ran synchronously inside dispatch():
+  // the loop below flushes that answer and goes on, so the stack stays flat.
+  if (dispatching_) return;
+  dispatching_ = true;
+  struct Reset {  // also when dispatch() throws (on_readable closes us then)
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{dispatching_};
   protocol::AttrList attrs;
-  while (!closing_ && slots_.size() < limits_.max_in_flight) {
-    switch (decoder_.next(attrs)) {
-      case protocol::DecodeStatus::NeedMore:
-        if (decoder_.buffered() > limits_.max_request_bytes) {
-          fail(fmt::format("request larger than {} bytes", limits_.max_request_bytes));
-          return;
-        }
-        if (decoder_.buffered() > 0) {
+  bool more = true;
+  while (more && !closing_) {
+    while (!closing_ && slots_.size() < limits_.max_in_flight &&
+           out_.size() - out_off_ <= limits_.max_output_bytes && server_.budget().may_dispatch()) {
+      protocol::DecodeStatus status = decoder_.next(attrs);
+      if (status == protocol::DecodeStatus::NeedMore) {
+        // The decoder drops long values itself; this only guards its bound.
+        if (decoder_.buffered() > limits_.max_request_bytes + kNameSlack) {
+          fail(WarnKind::Oversized,
+               fmt::format("request larger than {} bytes", limits_.max_request_bytes));
+        } else if (decoder_.buffered() > 0) {
           if (!request_timer_.pending()) request_timer_.arm(limits_.request_timeout);
         } else {
           request_timer_.cancel();
         }
-        update_read_state();
-        return;
-      case protocol::DecodeStatus::Malformed:
-        fail(fmt::format("malformed request: {}", decoder_.error()));
-        return;
-      case protocol::DecodeStatus::Complete:
-        request_timer_.cancel();
-        dispatch(attrs);
+        more = false;
         break;
+      }
+      if (status == protocol::DecodeStatus::Malformed) {
+        fail(WarnKind::Malformed, fmt::format("malformed request: {}", decoder_.error()));
+        more = false;
+        break;
+      }
+      request_timer_.cancel();
+      if (status == protocol::DecodeStatus::Oversized) {
+        answer_oversized(attrs);
+      } else {
+        dispatch(attrs);
+      }
     }
+    // Send what is ready; go on only if that made room for more requests.
+    std::size_t before = slots_.size();
+    flush_ready();
+    if (slots_.size() == before) more = false;
+  }
+  dispatching_ = false;
+  recharge();
+  if (closing_) {
+    finish_close_if_drained();
+    return;
   }
   update_read_state();
 }
@@ -163,16 +226,18 @@ void Connection::dispatch(const protocol::AttrList& attrs) {
     case ParseKind::NotARequest:
       // Postfix would not answer at all and the client would hang; answer
       // BAD so no request goes unanswered.
-      log.warn("{}: malformed request: {}", peer_, parsed.error);
+      server_.warnings().warn(WarnKind::Malformed, "{}: malformed request: {}", peer_,
+                              parsed.error);
       reply_now(protocol::encode_status_only(ProxyStatus::Bad));
       return;
     case ParseKind::Unknown:
-      log.warn("unrecognized request: \"{}\", ignored ({})", parsed.error, peer_);
+      server_.warnings().warn(WarnKind::BadRequest, "unrecognized request: \"{}\", ignored ({})",
+                              parsed.error, peer_);
       reply_now(protocol::encode_status_only(ProxyStatus::Bad));
       return;
     case ParseKind::Bad: {
-      log.warn("{}: bad {} request: {}", peer_, protocol::request_name(parsed.request.type),
-               parsed.error);
+      server_.warnings().warn(WarnKind::BadRequest, "{}: bad {} request: {}", peer_,
+                              protocol::request_name(parsed.request.type), parsed.error);
       protocol::Reply reply;
       reply.status = ProxyStatus::Bad;
       reply_now(protocol::encode_reply(parsed.request.type, parsed.request.dialect, reply));
@@ -201,20 +266,60 @@ void Connection::dispatch(const protocol::AttrList& attrs) {
       });
 }
 
+void Connection::answer_oversized(const protocol::AttrList& attrs) {
+  // Closing would make the Postfix client retry forever: answer instead.
+  // A key this long matches nothing (the direct lookup says "not found"),
+  // a table name this long is not approved, an ignored extra attribute does
+  // not matter; anything else is a temporary error.
+  protocol::ParseResult parsed = protocol::parse_request(attrs);
+  const std::string& dropped = decoder_.dropped();
+  if (parsed.kind == ParseKind::Ok &&
+      std::find(parsed.extra.begin(), parsed.extra.end(), dropped) != parsed.extra.end()) {
+    dispatch(attrs);  // only an ignored trailing attribute was dropped
+    return;
+  }
+  if (parsed.kind != ParseKind::Ok && parsed.kind != ParseKind::Bad) {
+    server_.warnings().warn(WarnKind::Oversized, "{}: oversized message, not a request ({})",
+                            peer_, parsed.error);
+    reply_now(protocol::encode_status_only(ProxyStatus::Bad));
+    return;
+  }
+  const protocol::RequestType type = parsed.request.type;
+  protocol::Reply reply;
+  if (dropped == "table") {
+    reply.status = ProxyStatus::Deny;
+  } else if (dropped == "key" && type == protocol::RequestType::Lookup) {
+    reply.status = ProxyStatus::NoKey;
+  } else {
+    reply.status = ProxyStatus::Retry;
+  }
+  server_.warnings().warn(WarnKind::Oversized,
+                          "{}: {} request over {} bytes or with a value over {} bytes, \"{}\" "
+                          "dropped; answered {}",
+                          peer_, protocol::request_name(type), limits_.max_request_bytes,
+                          protocol::AttrLimits{}.max_value_len, protocol::printable(dropped, 64),
+                          protocol::status_name(reply.status));
+  reply_now(protocol::encode_reply(type, parsed.request.dialect, reply));
+}
+
 void Connection::reply_now(std::string bytes) {
   uint64_t seq = next_seq_++;
+  slot_bytes_ += bytes.size();
   slots_.push_back(Slot{seq, true, std::move(bytes)});
-  flush_ready();
+  if (!dispatching_) flush_ready();  // else the dispatch loop sends it
 }
 
 void Connection::complete(uint64_t seq, std::string bytes) {
-  for (auto& slot : slots_) {
-    if (slot.seq == seq) {
-      slot.done = true;
-      slot.bytes = std::move(bytes);
+  // Newest first: an answer given synchronously is for the last slot.
+  for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) {
+    if (it->seq == seq) {
+      it->done = true;
+      slot_bytes_ += bytes.size();
+      it->bytes = std::move(bytes);
       break;
     }
   }
+  if (dispatching_) return;  // answered inside dispatch(): its loop sends it
   flush_ready();
   if (closing_) {
     finish_close_if_drained();
@@ -254,29 +359,39 @@ void Connection::flush_ready() {
     std::size_t skip = std::min(sent_total, slot.bytes.size());
     sent_total -= skip;
     if (skip < slot.bytes.size()) out_.append(slot.bytes, skip, std::string::npos);
+    slot_bytes_ -= slot.bytes.size();
     ++done;
   }
   slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(done));
   // A write error (the client went away) shows up as EOF on the next read.
   if (out_off_ < out_.size()) event_add(write_ev_.get(), nullptr);
+  if (!dispatching_) recharge();
 }
 
 void Connection::update_read_state() {
   if (closing_) return;
   std::size_t queued = out_.size() - out_off_;
   bool pause = slots_.size() >= limits_.max_in_flight || queued > limits_.max_output_bytes;
+  if (!pause && !server_.budget().may_read(charged_, read_growth())) {
+    // Over the memory budget: wait until some is released (Server wakes us).
+    pause = true;
+    if (!memory_wait_) {
+      memory_wait_ = true;
+      server_.wait_for_memory(id_);
+    }
+  }
   set_reading(!pause);
 }
 
-void Connection::fail(const std::string& why) {
+void Connection::fail(WarnKind kind, const std::string& why) {
   if (closing_) return;
   closing_ = true;
   request_timer_.cancel();
-  server_.log().warn("{}: {}; closing connection", peer_, why);
+  server_.warnings().warn(kind, "{}: {}; closing connection", peer_, why);
   // Stop reading, but deliver every reply owed for earlier requests first.
   set_reading(false);
   decoder_.clear();
-  finish_close_if_drained();
+  if (!dispatching_) finish_close_if_drained();  // else the dispatch loop does
 }
 
 void Connection::finish_close_if_drained() {

@@ -11,6 +11,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -95,14 +96,45 @@ void daemonize() {
   (void)null_err;
 }
 
-// Every client is a descriptor: allow as many as the hard limit permits.
-void raise_fd_limit(dict::Logger& log) {
+// Descriptors kept for everything that is not a client: listeners, the
+// control socket, SQL sessions, table files, the loop's own.
+constexpr rlim_t kReservedFds = 1024;
+
+// Every client is a descriptor: make room for max_clients (as root, the
+// hard limit is raised too; this must run before the privilege drop).
+// Returns the number of clients the limit lets proxyd serve.
+std::size_t raise_fd_limit(int max_clients, dict::Logger& log) {
+  const rlim_t want = static_cast<rlim_t>(max_clients) + kReservedFds;
   rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
-  rl.rlim_cur = rl.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-    log.warn("cannot raise the open file limit: {}", std::strerror(errno));
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return static_cast<std::size_t>(max_clients);
+  if (rl.rlim_cur < want || rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = std::max(rl.rlim_max, want);
+    if (rl.rlim_max != RLIM_INFINITY && raised.rlim_cur > rl.rlim_max) {
+      raised.rlim_max = raised.rlim_cur;  // needs root
+    }
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      rl = raised;
+    } else if (raised.rlim_max != rl.rlim_max) {
+      raised.rlim_cur = raised.rlim_max = rl.rlim_max;  // not root: the hard limit
+      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+    }
   }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rlim_t fit = rl.rlim_cur > 2 * kReservedFds ? rl.rlim_cur - kReservedFds : rl.rlim_cur / 2;
+    log.warn("max_clients = {} does not fit the open file limit {}; serving at most {} clients",
+             max_clients, static_cast<unsigned long long>(rl.rlim_cur),
+             static_cast<unsigned long long>(fit));
+    return static_cast<std::size_t>(fit);
+  }
+  return static_cast<std::size_t>(max_clients);
+}
+
+ServerLimits server_limits(const Settings& s, std::size_t fd_clients) {
+  ServerLimits limits;
+  limits.max_clients = std::min(static_cast<std::size_t>(s.max_clients), fd_clients);
+  limits.max_memory_bytes = static_cast<std::size_t>(s.max_memory_bytes);
+  return limits;
 }
 
 int run(RunPlan plan, DaemonLogger& log) {
@@ -120,7 +152,8 @@ int run(RunPlan plan, DaemonLogger& log) {
         plan.main_cf->get("myhostname"));
   }
   signal(SIGPIPE, SIG_IGN);
-  raise_fd_limit(log);
+  // Never more than the limit set here allows, also after a reload.
+  const std::size_t fd_clients = raise_fd_limit(plan.settings.max_clients, log);
 
   // Read and open everything while the files are still reachable: after
   // chroot and the privilege drop they may not be.
@@ -161,6 +194,7 @@ int run(RunPlan plan, DaemonLogger& log) {
   }
 
   Server server(loop, service, log, connection_limits(plan.settings));
+  server.set_server_limits(server_limits(plan.settings, fd_clients));
   for (ListenSpec& l : plan.listeners) server.add_listener(l.fd, l.role, l.name);
 
   auto do_reload = [&]() -> std::string {
@@ -173,22 +207,26 @@ int run(RunPlan plan, DaemonLogger& log) {
     }
     std::string answer = reload(service, plan.source, log);
     server.set_limits(connection_limits(service.generation()->settings()));
+    server.set_server_limits(server_limits(service.generation()->settings(), fd_clients));
     return answer;
   };
   if (plan.control_fd >= 0) {
     control = std::make_unique<ControlServer>(
         loop, plan.control_fd,
         [&](std::string_view command) -> std::string {
-          if (command == "stats") return service.stats_text();
+          if (command == "stats") return service.stats_text() + server.stats_text();
           if (command == "reload") return do_reload();
           return fmt::format("error: unknown command \"{}\"\n", protocol::printable(command));
         },
         log);
   }
 
-  // Lookups past lookup_timeout are answered RETRY by this sweep.
+  // Lookups past lookup_timeout are answered RETRY by this sweep, which
+  // also logs the summaries of rate-limited warnings.
   Timer sweep(loop.base(), [&] {
     service.expire(std::chrono::steady_clock::now());
+    service.flush_warnings();
+    server.flush_warnings();
     sweep.arm(0.1);
   });
   sweep.arm(0.1);

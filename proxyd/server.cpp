@@ -94,12 +94,67 @@ void remove_socket_file(const SocketFile& file, const std::string& jail) {
 }
 
 Server::Server(EventLoop& loop, Service& service, dict::Logger& log, ConnectionLimits limits)
-    : loop_(loop), service_(service), log_(log), limits_(limits) {}
+    : loop_(loop),
+      service_(service),
+      log_(log),
+      limits_(limits),
+      warnings_(log),
+      accept_warnings_(log, 1) {}
+
+void Server::set_server_limits(ServerLimits limits) {
+  server_limits_ = limits;
+  budget_.set_limit(limits.max_memory_bytes);
+  memory_released();  // a larger budget may let paused connections go on
+}
+
+void Server::flush_warnings() {
+  warnings_.flush();
+  accept_warnings_.flush();
+}
+
+std::string Server::stats_text() const {
+  return fmt::format(
+      "server connections={} max_clients={} idle_closed={} refused={} accept_errors={} "
+      "memory_bytes={} memory_peak={} max_memory_bytes={} memory_waiting={} memory_pauses={}\n",
+      conns_.size(), server_limits_.max_clients, idle_closed_, refused_, accept_errors_,
+      budget_.used(), budget_.peak(), budget_.limit(), memory_waiters_.size(), memory_pauses_);
+}
+
+void Server::post_memory_wake() {
+  wake_posted_ = true;
+  loop_.post([this] { wake_memory_waiters(); });
+}
+
+void Server::wake_memory_waiters() {
+  wake_posted_ = false;
+  std::vector<uint64_t> waiters;
+  waiters.swap(memory_waiters_);
+  for (uint64_t id : waiters) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) it->second->resume();  // pauses again if still short
+  }
+}
+
+bool Server::close_idle_longest(const char* why) {
+  // Look at the least recently active few: a busy one is skipped, not closed.
+  constexpr int kLook = 64;
+  int looked = 0;
+  for (auto it = lru_.begin(); it != lru_.end() && looked < kLook; ++it, ++looked) {
+    Connection& conn = **it;
+    if (!conn.idle()) continue;
+    ++idle_closed_;
+    warnings_.warn(WarnKind::Connection, "{}: closing idle connection: {}", conn.peer(), why);
+    close(conn.id());
+    return true;
+  }
+  return false;
+}
 
 Server::~Server() {
   listeners_.clear();
   conns_.clear();
   graveyard_.clear();
+  lru_.clear();
 }
 
 void Server::add_listener(int fd, Role role, std::string name) {
@@ -138,19 +193,39 @@ void Server::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void
 
 void Server::on_accept_error(evconnlistener*, void* arg) noexcept {
   auto* listener = static_cast<Listener*>(arg);
+  Server& server = *listener->server;
   int err = EVUTIL_SOCKET_ERROR();
-  listener->server->log_.warn("accept on {}: {}", listener->name, std::strerror(err));
-  // Out of descriptors or memory: back off briefly instead of spinning.
+  ++server.accept_errors_;
+  server.accept_warnings_.warn(WarnKind::Connection, "accept on {}: {}", listener->name,
+                               std::strerror(err));
+  // Out of descriptors: give one back by closing the connection idle longest.
+  if (err == EMFILE || err == ENFILE) {
+    try {
+      server.close_idle_longest("out of file descriptors");
+    } catch (...) {
+    }
+  }
+  // Back off briefly instead of spinning; the timer always re-enables.
   evconnlistener_disable(listener->ev.get());
   listener->resume->arm(0.1);
 }
 
 void Server::accept_client(Listener& listener, int fd) {
+  if (conns_.size() >= server_limits_.max_clients && !close_idle_longest("max_clients reached")) {
+    // Every connection is busy: turn this one away; the client retries.
+    ++refused_;
+    warnings_.warn(WarnKind::Connection, "{}: max_clients ({}) reached, none idle; refusing",
+                   describe_peer(fd, listener.name), server_limits_.max_clients);
+    ::close(fd);
+    return;
+  }
   uint64_t id = next_id_++;
   auto conn = std::make_unique<Connection>(*this, id, fd, listener.role,
                                            describe_peer(fd, listener.name), limits_);
   Connection* raw = conn.get();
   conns_.emplace(id, std::move(conn));
+  lru_.push_back(raw);
+  raw->lru() = std::prev(lru_.end());
   raw->start();
 }
 
@@ -163,6 +238,7 @@ void Server::complete(uint64_t id, uint64_t seq, std::string bytes) {
 void Server::close(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
+  lru_.erase(it->second->lru());
   graveyard_.push_back(std::move(it->second));
   conns_.erase(it);
   if (graveyard_.size() == 1) {

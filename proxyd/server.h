@@ -1,13 +1,17 @@
 // The serving core: listening sockets for proxymap (read-only) and
 // proxywrite (read-write), the table of live client connections, and
 // routing of completions back to the connection that asked. Connections
-// are destroyed outside their own callbacks. Loop thread only.
+// are destroyed outside their own callbacks. Also the policies over all
+// connections: max_clients (the connection idle longest makes room for a
+// new one), the memory budget with the connections it paused, accept
+// errors backed off, and the rate-limited client warnings. Loop thread only.
 #pragma once
 
 #include <event2/listener.h>
 #include <sys/types.h>
 
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <span>
 #include <string>
@@ -17,6 +21,8 @@
 #include "dictcore/logger.h"
 #include "proxyd/connection.h"
 #include "proxyd/event_loop.h"
+#include "proxyd/log_throttle.h"
+#include "proxyd/memory_budget.h"
 #include "proxyd/service.h"
 
 namespace proxyd::daemon {
@@ -42,6 +48,12 @@ SocketFile remember_socket_file(const std::string& path);
 // directory the process is now in ("" for none), stripped from the path.
 void remove_socket_file(const SocketFile& file, const std::string& jail);
 
+// Limits over all connections together.
+struct ServerLimits {
+  std::size_t max_clients = 10000;               // connections served at once
+  std::size_t max_memory_bytes = 256u << 20;     // client buffers, all connections
+};
+
 class Server {
  public:
   Server(EventLoop& loop, Service& service, dict::Logger& log, ConnectionLimits limits = {});
@@ -55,6 +67,9 @@ class Server {
   // Limits for connections accepted from now on (reload).
   void set_limits(ConnectionLimits limits) { limits_ = limits; }
 
+  // Connection count and memory budget (start-up and reload).
+  void set_server_limits(ServerLimits limits);
+
   // Stop accepting new connections (existing ones keep being served).
   void stop_listening();
 
@@ -65,6 +80,29 @@ class Server {
   void close(uint64_t id);
 
   std::size_t connection_count() const { return conns_.size(); }
+
+  // The "server ..." line of `proxyd stats`.
+  std::string stats_text() const;
+
+  // Client buffers charged against the memory budget.
+  MemoryBudget& budget() { return budget_; }
+  // connection id paused its reads for memory: resume it when some is freed.
+  void wait_for_memory(uint64_t id) {
+    memory_waiters_.push_back(id);
+    ++memory_pauses_;
+  }
+  // Some connection released memory.
+  void memory_released() {
+    if (!memory_waiters_.empty() && !wake_posted_) post_memory_wake();
+  }
+
+  // conn has just been active (it is now the last to close for max_clients).
+  void touch(Connection& conn) { lru_.splice(lru_.end(), lru_, conn.lru()); }
+
+  // Client-triggered warnings, rate-limited; flush_warnings() logs the
+  // summaries of windows that have ended (a timer calls it).
+  LogThrottle& warnings() { return warnings_; }
+  void flush_warnings();
   // Requests accepted but not yet answered, over all connections.
   std::size_t in_flight() const;
 
@@ -90,11 +128,26 @@ class Server {
   static void on_accept(evconnlistener* l, evutil_socket_t fd, sockaddr*, int, void* arg) noexcept;
   static void on_accept_error(evconnlistener* l, void* arg) noexcept;
   void accept_client(Listener& listener, int fd);
+  // Close the connection idle longest to make room; false if none is idle.
+  bool close_idle_longest(const char* why);
+  void post_memory_wake();
+  void wake_memory_waiters();
 
   EventLoop& loop_;
   Service& service_;
   dict::Logger& log_;
   ConnectionLimits limits_;
+  ServerLimits server_limits_;
+  MemoryBudget budget_{server_limits_.max_memory_bytes};
+  std::vector<uint64_t> memory_waiters_;  // ids paused by the budget
+  bool wake_posted_ = false;
+  std::list<Connection*> lru_;  // least recently active first
+  LogThrottle warnings_;
+  LogThrottle accept_warnings_;  // one line per 10 s at most
+  uint64_t idle_closed_ = 0;     // closed for max_clients
+  uint64_t refused_ = 0;         // turned away: max_clients reached, none idle
+  uint64_t accept_errors_ = 0;
+  uint64_t memory_pauses_ = 0;   // times a connection waited for memory
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<std::unique_ptr<Connection>> graveyard_;

@@ -171,7 +171,8 @@ std::optional<Reply> Service::answer_now(Role role, const protocol::Request& req
 void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
   const bool is_write = req.type == RequestType::Update || req.type == RequestType::Delete;
   if (is_write && role == Role::ReadOnly) {
-    log_.warn("refusing {} update request on non-proxywrite service", req.table);
+    warnings_.warn(WarnKind::Refused, "refusing {} update request on non-proxywrite service",
+                   req.table);
     done(status_reply(ProxyStatus::Deny, 0));
     return;
   }
@@ -184,9 +185,11 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
   std::shared_ptr<Generation> gen = gen_;
   const dict::Allowlist& allow = gen->allowlist(role);
   if (!allow.contains(name)) {
-    log_.warn("request for unapproved table: \"{}\"", name);
-    log_.warn("to approve this table for {} access, list proxy:{} in main.cf:{}",
-              role == Role::ReadOnly ? "read-only" : "read-write", name, allow.parameter());
+    if (warnings_.admit(WarnKind::Refused)) {
+      log_.warn("request for unapproved table: \"{}\"", name);
+      log_.warn("to approve this table for {} access, list proxy:{} in main.cf:{}",
+                role == Role::ReadOnly ? "read-only" : "read-write", name, allow.parameter());
+    }
     done(status_reply(ProxyStatus::Deny, 0));
     return;
   }

@@ -25,6 +25,7 @@
 #include "dictcore/table_front.h"
 #include "dictcore/table_stats.h"
 #include "protocol/messages.h"
+#include "proxyd/log_throttle.h"
 #include "proxyd/settings.h"
 
 namespace proxyd::daemon {
@@ -139,8 +140,12 @@ class Service {
   dict::PoolSet& pools() { return *pools_; }
   uint64_t reloads() const { return reloads_; }
 
+  // Log the summaries of rate-limited refusal warnings (a timer calls it).
+  void flush_warnings() { warnings_.flush(); }
+
  private:
   dict::Logger& log_;
+  LogThrottle warnings_{log_};  // refusals a client can trigger at will
   dict::Poster& poster_;
   std::unique_ptr<dict::PoolSet> pools_;
   StatsBook stats_;

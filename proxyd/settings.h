@@ -35,6 +35,8 @@ struct Settings {
   int max_request_bytes = 4194304;   // bytes in one request
   int max_in_flight = 32;            // pipelined requests per connection before reads pause
   int drain_timeout = 10;            // seconds SIGTERM waits for in-flight requests
+  int max_clients = 10000;           // client connections at once
+  int max_memory_bytes = 268435456;  // buffered requests and queued replies, all clients
   TtlRules cache_ttl;                // positive answers
   TtlRules cache_negative_ttl;       // "not found" answers
   int cache_max_bytes = 67108864;    // memory bound of the answer cache

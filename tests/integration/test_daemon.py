@@ -90,7 +90,12 @@ class StandaloneTest(unittest.TestCase):
             p = harness.Proxyd(s).start()
             try:
                 if os.geteuid() == 0:
+                    # The sockets accept (backlog) from bind on, before the
+                    # tables are opened and privileges dropped: wait for it.
                     want = pwd.getpwnam("postfix").pw_uid
+                    deadline = time.monotonic() + 10
+                    while proc_uids(p.proc.pid) != [want] * 4 and time.monotonic() < deadline:
+                        time.sleep(0.02)
                     self.assertEqual(proc_uids(p.proc.pid), [want] * 4)
                 with proxyproto.Conn(p.proxymap_socket) as c:
                     r = c.request([("request", "lookup"), ("table", "static:yes"),

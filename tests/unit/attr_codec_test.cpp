@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -336,6 +337,57 @@ TEST(ParsePostfixUint, AgreesWithLibcSscanfOnRandomInput) {
       ASSERT_EQ(ours, libc) << "'" << text << "'";
     }
   }
+}
+
+TEST(AttrDiscard, LongValueIsDroppedAndTheStreamStaysInSync) {
+  AttrLimits limits;
+  limits.max_value_len = 6;
+  limits.discard_long_values = true;
+  AttrDecoder decoder(limits);
+  const std::string input = "request\0lookup\0key\0"s + std::string(100, 'k') +
+                            "\0flags\0" "0\0\0" "request\0open\0\0"s;
+  // Byte by byte: nothing of the long value is kept meanwhile.
+  AttrList message;
+  std::size_t most = 0;
+  for (char ch : input.substr(0, input.size() - 15)) {
+    decoder.feed(std::string_view(&ch, 1));
+    ASSERT_EQ(decoder.next(message), DecodeStatus::NeedMore);
+    most = std::max(most, decoder.buffered());
+  }
+  EXPECT_LE(most, 30u);  // the other attributes and at most 7 bytes of the 100
+  decoder.feed(input.substr(input.size() - 15));
+  ASSERT_EQ(decoder.next(message), DecodeStatus::Oversized);
+  EXPECT_EQ(decoder.dropped(), "key");
+  EXPECT_EQ(message, (AttrList{{"request", "lookup"}, {"key", ""}, {"flags", "0"}}));
+  ASSERT_EQ(decoder.next(message), DecodeStatus::Complete);
+  EXPECT_EQ(message, (AttrList{{"request", "open"}}));
+  EXPECT_EQ(decoder.next(message), DecodeStatus::NeedMore);
+  EXPECT_EQ(decoder.buffered(), 0u);
+}
+
+TEST(AttrDiscard, MessageLimitDropsTheValueThatCrossesIt) {
+  AttrLimits limits;
+  limits.discard_long_values = true;
+  limits.max_message_bytes = 40;
+  AttrDecoder decoder(limits);
+  // 20 + 21 bytes of values: the second one would cross 40 bytes in all.
+  decoder.feed("a\0"s + std::string(20, 'x') + "\0b\0"s + std::string(21, 'y') + "\0c\0z\0\0"s);
+  AttrList message;
+  ASSERT_EQ(decoder.next(message), DecodeStatus::Oversized);
+  EXPECT_EQ(decoder.dropped(), "b");
+  EXPECT_EQ(message, (AttrList{{"a", std::string(20, 'x')}, {"b", ""}, {"c", "z"}}));
+}
+
+TEST(AttrDiscard, OffByDefaultAndNeverForNames) {
+  AttrDecoder strict(AttrLimits{4, 6, 2});
+  strict.feed("key\0value67\0\0"s);
+  AttrList message;
+  EXPECT_EQ(strict.next(message), DecodeStatus::Malformed);
+  AttrLimits limits{4, 6, 2};
+  limits.discard_long_values = true;
+  AttrDecoder lenient(limits);
+  lenient.feed("names\0x\0\0"s);
+  EXPECT_EQ(lenient.next(message), DecodeStatus::Malformed);
 }
 
 TEST(Printable, EscapesAndTruncates) {
