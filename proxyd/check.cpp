@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "dictcore/config_error.h"
+#include "dictcore/redact.h"
 #include "dictcore/tokens.h"
 #include "proxyd/log.h"
 #include "proxyd/preflight.h"
@@ -59,17 +60,6 @@ void scan_value(std::string_view value, std::vector<std::string>& tables, int de
     }
     if (proxied && name.find(':') != std::string_view::npos) tables.emplace_back(name);
   }
-}
-
-// Keep the password out of a driver's error text.
-std::string scrub(std::string text, const std::string& password) {
-  if (password.empty()) return text;
-  for (std::size_t at = text.find(password); at != std::string::npos;
-       at = text.find(password, at)) {
-    text.replace(at, password.size(), "*****");
-    at += 5;
-  }
-  return text;
 }
 
 // Seconds check waits for one database host.
@@ -207,7 +197,7 @@ std::string probe_host(const dict::ConnectParams& params, const dict::HostSpec& 
       error = e.what();
     }
     std::lock_guard lock(state->mu);
-    state->error = scrub(std::move(error), params.password);
+    state->error = dict::redact_value(error, params.password);
     state->done = true;
     state->cv.notify_all();
   });
@@ -231,7 +221,7 @@ int run_check(const std::string& config_dir,
   try {
     cf = load_main_cf(ConfigSource{config_dir, overrides}, log);
   } catch (const std::exception& e) {
-    std::fprintf(out, "PROBLEM: %s\n", e.what());
+    std::fprintf(out, "PROBLEM: %s\n", dict::redact_secrets(e.what()).c_str());
     return 1;
   }
   bool standalone_chroot = false;
@@ -304,8 +294,11 @@ int run_check(const std::string& config_dir,
           }
         }
       }
+      if (in.sql) {  // the .cf password value, wherever a driver repeats it
+        for (std::string& m : mine) m = dict::redact_value(m, in.sql->connect.password);
+      }
       std::fprintf(out, "%-8s %-17s %s\n", mine.empty() ? "ok" : "PROBLEM",
-                   list->parameter().c_str(), table.c_str());
+                   list->parameter().c_str(), dict::redact_secrets(table).c_str());
       problems.insert(problems.end(), mine.begin(), mine.end());
     }
   }
@@ -324,7 +317,8 @@ int run_check(const std::string& config_dir,
     return 0;
   }
   std::fprintf(out, "\n%zu problem(s):\n", problems.size());
-  for (const std::string& p : problems) std::fprintf(out, "  %s\n", p.c_str());
+  for (const std::string& p : problems)
+    std::fprintf(out, "  %s\n", dict::redact_secrets(p).c_str());
   for (const auto& [param, tables] : to_add) {
     std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n",
                  param.c_str(), approve_command(param, tables, config_dir).c_str());
