@@ -19,6 +19,7 @@
 #include "dictcore/config_error.h"
 #include "dictcore/redact.h"
 #include "dictcore/tokens.h"
+#include "proxyd/environment.h"
 #include "proxyd/log.h"
 #include "proxyd/preflight.h"
 #include "proxyd/reload.h"
@@ -220,6 +221,8 @@ int run_check(const std::string& config_dir,
   std::optional<dict::MainCf> cf;
   try {
     cf = load_main_cf(ConfigSource{config_dir, overrides}, log);
+    // Probe the hosts as the daemon will connect: in its environment.
+    clean_environment(cf->get("import_environment"));
   } catch (const std::exception& e) {
     std::fprintf(out, "PROBLEM: %s\n", dict::redact_secrets(e.what()).c_str());
     return 1;

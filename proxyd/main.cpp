@@ -27,6 +27,7 @@
 #include "dictcore/config_error.h"
 #include "dictcore/main_cf.h"
 #include "proxyd/control.h"
+#include "proxyd/environment.h"
 #include "proxyd/check.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/log.h"
@@ -253,6 +254,7 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
   RunPlan plan;
   plan.source = ConfigSource{opts.config_dir, opts.overrides};
   plan.main_cf = load_main_cf(plan.source, log);
+  clean_environment(plan.main_cf->get("import_environment"));
   plan.settings = load_settings(opts.config_dir, log);
   std::filesystem::path dir = private_dir(*plan.main_cf, log);
   for (auto [name, role] : {std::pair{"proxymap", Role::ReadOnly},
@@ -322,6 +324,7 @@ int serve_under_master(int argc, char** argv) {
     RunPlan plan;
     plan.source = ConfigSource{args->config_dir, args->overrides};
     plan.main_cf = load_main_cf(plan.source, log);
+    clean_environment(plan.main_cf->get("import_environment"));
     plan.settings = load_settings(args->config_dir, log);
     std::string queue_dir = plan.main_cf->get("queue_directory");
     if (chdir(queue_dir.c_str()) != 0) {
