@@ -237,8 +237,10 @@ int run_check(const std::string& config_dir,
   // Which services master(8) would chroot; a standalone proxyd with
   // "chroot = yes" in proxyd.cf chroots both.
   std::string jail_read, jail_write;
+  JailOwner owner_read = JailOwner::Master, owner_write = JailOwner::Master;
   if (standalone_chroot) {
     jail_read = jail_write = cf->get("queue_directory");
+    owner_read = owner_write = JailOwner::Standalone;
     std::fprintf(out, "proxyd: runs chrooted to %s (proxyd.cf chroot = yes)\n",
                  jail_read.c_str());
   }
@@ -250,8 +252,14 @@ int run_check(const std::string& config_dir,
     bool dash = chroot_default(cf->get("compatibility_level"));
     for (const MasterService& s : parse_master_cf(text.str(), dash)) {
       if (s.type != "unix" || !s.chroot) continue;
-      if (s.name == "proxymap") jail_read = cf->get("queue_directory");
-      if (s.name == "proxywrite") jail_write = cf->get("queue_directory");
+      if (s.name == "proxymap") {
+        jail_read = cf->get("queue_directory");
+        owner_read = JailOwner::Master;
+      }
+      if (s.name == "proxywrite") {
+        jail_write = cf->get("queue_directory");
+        owner_write = JailOwner::Master;
+      }
       if (s.name == "proxymap" || s.name == "proxywrite") {
         std::fprintf(out, "%s: runs chrooted to %s (master.cf line %d)\n", s.name.c_str(),
                      cf->get("queue_directory").c_str(), s.line_no);
@@ -279,9 +287,11 @@ int run_check(const std::string& config_dir,
   std::size_t table_count = 0;
   for (const auto* list : {&read, &write}) {
     const std::string& jail = list == &read ? jail_read : jail_write;
+    JailOwner jail_owner = list == &read ? owner_read : owner_write;
     for (const std::string& table : list->tables()) {
       ++table_count;
-      TableInspection in = inspect_table(table, env, jail, owner ? &*owner : nullptr);
+      TableInspection in =
+          inspect_table(table, env, jail, owner ? &*owner : nullptr, jail_owner);
       std::vector<std::string> mine;
       for (const Finding& f : in.findings) mine.push_back(f.message);
       if (in.sql && in.sql->kind != dict::SqlKind::Sqlite) {

@@ -143,7 +143,9 @@ int run(RunPlan plan, DaemonLogger& log) {
     env.log = &log;
     for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
       for (const std::string& table : gen.allowlist(role).tables()) {
-        for (const Finding& f : preflight_table(table, env, plan.jail)) {
+        for (const Finding& f : preflight_table(
+                 table, env, plan.jail, nullptr,
+                 plan.master_generation ? JailOwner::Master : JailOwner::Standalone)) {
           if (f.kind == FindingKind::OutsideJail) log.warn("{}", f.message);
         }
       }
