@@ -37,6 +37,9 @@ constexpr Default kDefaults[] = {
     {"queue_directory", "/var/spool/postfix"},
     {"data_directory", "/var/lib/postfix"},
     {"mail_owner", "postfix"},
+    {"import_environment",  // Postfix 3.7 DEF_IMPORT_ENVIRON
+     "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C POSTLOG_SERVICE "
+     "POSTLOG_HOSTNAME"},
     {"compatibility_level", "0"},
     {"smtputf8_enable", "${{$compatibility_level} <level {1} ? {no} : {yes}}"},
     {"myorigin", "$myhostname"},

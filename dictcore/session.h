@@ -59,7 +59,7 @@ enum class HostKind { Unix, Inet, Uri };
 
 // One parsed entry of the "hosts" list (or the sqlite dbpath).
 struct HostSpec {
-  std::string text;  // as written, for logs ("unix:/run/mysqld.sock")
+  std::string text;  // as written, password redacted, for logs ("unix:/run/mysqld.sock")
   HostKind kind = HostKind::Inet;
   std::string name;  // socket path/dir, host name, URI, or dbpath; "" = library default
   std::string port;  // pgsql: as written; mysql: resolved decimal number; may be ""

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "dictcore/config_error.h"
+#include "dictcore/redact.h"
 
 namespace proxyd::dict {
 namespace {
@@ -126,6 +127,7 @@ std::vector<HostSpec> parse_pgsql_hosts(std::string_view hosts) {
     if (has_uri_scheme(word)) {
       h.kind = HostKind::Uri;
       h.name = word;
+      h.text = redact_secrets(word);  // text goes into logs, stats and check
     } else {
       std::string_view d = word;
       if (starts_with(d, "unix:") || starts_with(d, "inet:")) d.remove_prefix(5);
@@ -154,7 +156,7 @@ std::string ConnectParams::identity_key() const {
   auto add_opt = [&](const std::optional<std::string>& part) {
     add(part ? "1" + *part : std::string("0"));
   };
-  for (const HostSpec& h : hosts) add(h.text);
+  for (const HostSpec& h : hosts) add(h.kind == HostKind::Uri ? h.name : h.text);
   add("|");
   add(user);
   add(password);
@@ -181,7 +183,9 @@ std::string ConnectParams::label() const {
     hosts_text += h.text;
   }
   if (kind == SqlKind::Sqlite) return fmt::format("sqlite:{}", hosts_text);
-  return fmt::format("{}:{}@{} user={}", sql_kind_name(kind), dbname, hosts_text, user);
+  // dbname may be a conninfo string with a password in it.
+  return redact_secrets(
+      fmt::format("{}:{}@{} user={}", sql_kind_name(kind), dbname, hosts_text, user));
 }
 
 std::unique_ptr<SqlDriver> make_driver(const ConnectParams& params) {

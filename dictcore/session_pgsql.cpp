@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dictcore/redact.h"
 #include "dictcore/session.h"
 
 namespace proxyd::dict {
@@ -160,10 +161,11 @@ class PgsqlDriver final : public SqlDriver {
   explicit PgsqlDriver(const ConnectParams& params) : params_(params) {}
 
   ConnectResult connect(const HostSpec& host) override {
-    std::string where =
+    // dbname may be a conninfo string, and a URI may carry a password.
+    std::string where = redact_secrets(
         host.kind == HostKind::Uri
-            ? fmt::format("host {}", redact_uri(host.text))
-            : fmt::format("host {} database {}", host.text, params_.dbname);
+            ? fmt::format("host {}", host.name)
+            : fmt::format("host {} database {}", host.text, params_.dbname));
     ConnPtr conn;
     try {
       conn = open(host);
@@ -176,8 +178,10 @@ class PgsqlDriver final : public SqlDriver {
           nullptr, fmt::format("connect to pgsql server {}: out of memory", where)};
     }
     if (PQstatus(conn.get()) != CONNECTION_OK) {
-      return ConnectResult{nullptr, fmt::format("connect to pgsql server {}: {}", where,
-                                                one_line(PQerrorMessage(conn.get())))};
+      return ConnectResult{
+          nullptr, fmt::format("connect to pgsql server {}: {}", where,
+                               redact_value(one_line(PQerrorMessage(conn.get())),
+                                            params_.password))};
     }
     // Server NOTICEs and WARNINGs would go to stderr by default; a lookup
     // has no use for them.
@@ -210,11 +214,12 @@ class PgsqlDriver final : public SqlDriver {
     add("keepalives_interval", kKeepalivesInterval);
     add("keepalives_count", kKeepalivesCount);
     if (host.kind == HostKind::Uri) {
-      if (!libpq_uri(host.text)) {
+      // host.name is the URI as written; host.text has its password redacted.
+      if (!libpq_uri(host.name)) {
         // Any other scheme: exactly what Postfix does, and libpq rejects it.
-        return ConnPtr(PQconnectdb(host.text.c_str()));
+        return ConnPtr(PQconnectdb(host.name.c_str()));
       }
-      add("dbname", host.text.c_str());
+      add("dbname", host.name.c_str());
     } else {
       // PQsetdbLogin semantics: a dbname that is itself a conninfo string is
       // expanded, and the non-empty explicit settings override its values.
@@ -226,45 +231,6 @@ class PgsqlDriver final : public SqlDriver {
     }
     add(nullptr, nullptr);
     return ConnPtr(PQconnectdbParams(keys.data(), values.data(), 1));
-  }
-
-  // A URI without its password ("postgresql://u:secret@h" → "postgresql://u:*@h").
-  static std::string redact_uri(const std::string& uri) {
-    std::size_t scheme = uri.find("://");
-    if (scheme == std::string::npos) return uri;
-    std::size_t auth_start = scheme + 3;
-    std::size_t at = uri.find('@', auth_start);
-    std::size_t slash = uri.find('/', auth_start);
-    if (at == std::string::npos || (slash != std::string::npos && slash < at)) {
-      return strip_query_password(uri);
-    }
-    std::size_t colon = uri.find(':', auth_start);
-    std::string out = uri;
-    if (colon != std::string::npos && colon < at)
-      out = uri.substr(0, colon + 1) + "*" + uri.substr(at);
-    return strip_query_password(out);
-  }
-
-  // Drop "password=..." from a URI query string.
-  static std::string strip_query_password(const std::string& uri) {
-    std::size_t q = uri.find('?');
-    if (q == std::string::npos) return uri;
-    std::string out = uri.substr(0, q + 1);
-    std::string_view rest(uri);
-    rest.remove_prefix(q + 1);
-    bool first = true;
-    while (!rest.empty()) {
-      std::size_t amp = rest.find('&');
-      std::string_view part = rest.substr(0, amp);
-      if (part.rfind("password=", 0) != 0) {
-        if (!first) out.push_back('&');
-        out.append(part);
-        first = false;
-      }
-      if (amp == std::string_view::npos) break;
-      rest.remove_prefix(amp + 1);
-    }
-    return out;
   }
 
   ConnectParams params_;

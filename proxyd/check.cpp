@@ -17,7 +17,9 @@
 #include <thread>
 
 #include "dictcore/config_error.h"
+#include "dictcore/redact.h"
 #include "dictcore/tokens.h"
+#include "proxyd/environment.h"
 #include "proxyd/log.h"
 #include "proxyd/preflight.h"
 #include "proxyd/reload.h"
@@ -59,17 +61,6 @@ void scan_value(std::string_view value, std::vector<std::string>& tables, int de
     }
     if (proxied && name.find(':') != std::string_view::npos) tables.emplace_back(name);
   }
-}
-
-// Keep the password out of a driver's error text.
-std::string scrub(std::string text, const std::string& password) {
-  if (password.empty()) return text;
-  for (std::size_t at = text.find(password); at != std::string::npos;
-       at = text.find(password, at)) {
-    text.replace(at, password.size(), "*****");
-    at += 5;
-  }
-  return text;
 }
 
 // Seconds check waits for one database host.
@@ -207,7 +198,7 @@ std::string probe_host(const dict::ConnectParams& params, const dict::HostSpec& 
       error = e.what();
     }
     std::lock_guard lock(state->mu);
-    state->error = scrub(std::move(error), params.password);
+    state->error = dict::redact_value(error, params.password);
     state->done = true;
     state->cv.notify_all();
   });
@@ -230,8 +221,10 @@ int run_check(const std::string& config_dir,
   std::optional<dict::MainCf> cf;
   try {
     cf = load_main_cf(ConfigSource{config_dir, overrides}, log);
+    // Probe the hosts as the daemon will connect: in its environment.
+    clean_environment(cf->get("import_environment"));
   } catch (const std::exception& e) {
-    std::fprintf(out, "PROBLEM: %s\n", e.what());
+    std::fprintf(out, "PROBLEM: %s\n", dict::redact_secrets(e.what()).c_str());
     return 1;
   }
   bool standalone_chroot = false;
@@ -244,8 +237,10 @@ int run_check(const std::string& config_dir,
   // Which services master(8) would chroot; a standalone proxyd with
   // "chroot = yes" in proxyd.cf chroots both.
   std::string jail_read, jail_write;
+  JailOwner owner_read = JailOwner::Master, owner_write = JailOwner::Master;
   if (standalone_chroot) {
     jail_read = jail_write = cf->get("queue_directory");
+    owner_read = owner_write = JailOwner::Standalone;
     std::fprintf(out, "proxyd: runs chrooted to %s (proxyd.cf chroot = yes)\n",
                  jail_read.c_str());
   }
@@ -257,8 +252,14 @@ int run_check(const std::string& config_dir,
     bool dash = chroot_default(cf->get("compatibility_level"));
     for (const MasterService& s : parse_master_cf(text.str(), dash)) {
       if (s.type != "unix" || !s.chroot) continue;
-      if (s.name == "proxymap") jail_read = cf->get("queue_directory");
-      if (s.name == "proxywrite") jail_write = cf->get("queue_directory");
+      if (s.name == "proxymap") {
+        jail_read = cf->get("queue_directory");
+        owner_read = JailOwner::Master;
+      }
+      if (s.name == "proxywrite") {
+        jail_write = cf->get("queue_directory");
+        owner_write = JailOwner::Master;
+      }
       if (s.name == "proxymap" || s.name == "proxywrite") {
         std::fprintf(out, "%s: runs chrooted to %s (master.cf line %d)\n", s.name.c_str(),
                      cf->get("queue_directory").c_str(), s.line_no);
@@ -286,9 +287,11 @@ int run_check(const std::string& config_dir,
   std::size_t table_count = 0;
   for (const auto* list : {&read, &write}) {
     const std::string& jail = list == &read ? jail_read : jail_write;
+    JailOwner jail_owner = list == &read ? owner_read : owner_write;
     for (const std::string& table : list->tables()) {
       ++table_count;
-      TableInspection in = inspect_table(table, env, jail, owner ? &*owner : nullptr);
+      TableInspection in =
+          inspect_table(table, env, jail, owner ? &*owner : nullptr, jail_owner);
       std::vector<std::string> mine;
       for (const Finding& f : in.findings) mine.push_back(f.message);
       if (in.sql && in.sql->kind != dict::SqlKind::Sqlite) {
@@ -304,8 +307,11 @@ int run_check(const std::string& config_dir,
           }
         }
       }
+      if (in.sql) {  // the .cf password value, wherever a driver repeats it
+        for (std::string& m : mine) m = dict::redact_value(m, in.sql->connect.password);
+      }
       std::fprintf(out, "%-8s %-17s %s\n", mine.empty() ? "ok" : "PROBLEM",
-                   list->parameter().c_str(), table.c_str());
+                   list->parameter().c_str(), dict::redact_secrets(table).c_str());
       problems.insert(problems.end(), mine.begin(), mine.end());
     }
   }
@@ -324,7 +330,8 @@ int run_check(const std::string& config_dir,
     return 0;
   }
   std::fprintf(out, "\n%zu problem(s):\n", problems.size());
-  for (const std::string& p : problems) std::fprintf(out, "  %s\n", p.c_str());
+  for (const std::string& p : problems)
+    std::fprintf(out, "  %s\n", dict::redact_secrets(p).c_str());
   for (const auto& [param, tables] : to_add) {
     std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n",
                  param.c_str(), approve_command(param, tables, config_dir).c_str());

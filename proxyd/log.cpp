@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "protocol/unix_address.h"
+#include "dictcore/redact.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -107,7 +108,7 @@ void DaemonLogger::use_syslog(bool on) {
 }
 
 void DaemonLogger::log(dict::Severity severity, std::string_view message) {
-  std::string text = sanitize(message);
+  std::string text = sanitize(dict::redact_secrets(message));  // never a password
   std::lock_guard lock(mu_);
   if (!postlog_path_.empty()) {
     // The record postlogd expects: "Mon dd hh:mm:ss host tag[pid]: text".

@@ -28,6 +28,7 @@
 #include "dictcore/config_error.h"
 #include "dictcore/main_cf.h"
 #include "proxyd/control.h"
+#include "proxyd/environment.h"
 #include "proxyd/check.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/log.h"
@@ -39,6 +40,7 @@
 #include "proxyd/server.h"
 #include "proxyd/service.h"
 #include "proxyd/settings.h"
+#include "proxyd/socket_dir.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -73,12 +75,12 @@ ConnectionLimits connection_limits(const Settings& s) {
   return limits;
 }
 
-// Make sure $queue_directory/private exists (mode 0700, as Postfix has it).
-std::filesystem::path private_dir(const dict::MainCf& cf) {
-  std::filesystem::path dir = std::filesystem::path(cf.get("queue_directory")) / "private";
-  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw std::runtime_error(fmt::format("mkdir {}: {}", dir.string(), std::strerror(errno)));
-  }
+// $queue_directory/private, created and checked as Postfix lays it out.
+std::filesystem::path private_dir(const dict::MainCf& cf, dict::Logger& log) {
+  std::string warning;
+  std::filesystem::path dir =
+      prepare_socket_dir(cf.get("queue_directory"), cf.get("mail_owner"), warning);
+  if (!warning.empty()) log.warn("{}", warning);
   return dir;
 }
 
@@ -174,7 +176,9 @@ int run(RunPlan plan, DaemonLogger& log) {
     env.log = &log;
     for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
       for (const std::string& table : gen.allowlist(role).tables()) {
-        for (const Finding& f : preflight_table(table, env, plan.jail)) {
+        for (const Finding& f : preflight_table(
+                 table, env, plan.jail, nullptr,
+                 plan.master_generation ? JailOwner::Master : JailOwner::Standalone)) {
           if (f.kind == FindingKind::OutsideJail) log.warn("{}", f.message);
         }
       }
@@ -287,14 +291,7 @@ void open_control_socket(RunPlan& plan, const std::filesystem::path& private_dir
   if (!service.empty() && lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
     unlink(path.c_str());
   }
-  int fd = make_unix_listener(path, 16);
-  if (chmod(path.c_str(), 0600) != 0) {
-    int err = errno;
-    ::close(fd);
-    unlink(path.c_str());
-    throw std::runtime_error(fmt::format("chmod {}: {}", path, std::strerror(err)));
-  }
-  plan.control_fd = fd;
+  plan.control_fd = make_unix_listener(path, 16, 0600);
   plan.control_file = remember_socket_file(path);
 }
 
@@ -302,8 +299,9 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
   RunPlan plan;
   plan.source = ConfigSource{opts.config_dir, opts.overrides};
   plan.main_cf = load_main_cf(plan.source, log);
+  clean_environment(plan.main_cf->get("import_environment"));
   plan.settings = load_settings(opts.config_dir, log);
-  std::filesystem::path dir = private_dir(*plan.main_cf);
+  std::filesystem::path dir = private_dir(*plan.main_cf, log);
   for (auto [name, role] : {std::pair{"proxymap", Role::ReadOnly},
                             std::pair{"proxywrite", Role::ReadWrite}}) {
     std::string path = (dir / name).string();
@@ -371,6 +369,7 @@ int serve_under_master(int argc, char** argv) {
     RunPlan plan;
     plan.source = ConfigSource{args->config_dir, args->overrides};
     plan.main_cf = load_main_cf(plan.source, log);
+    clean_environment(plan.main_cf->get("import_environment"));
     plan.settings = load_settings(args->config_dir, log);
     std::string queue_dir = plan.main_cf->get("queue_directory");
     if (chdir(queue_dir.c_str()) != 0) {
@@ -380,7 +379,7 @@ int serve_under_master(int argc, char** argv) {
     plan.listeners.push_back(ListenSpec{kMasterListenFd, role, args->service, {}});
     // stats for this service; serving does not depend on it.
     try {
-      open_control_socket(plan, private_dir(*plan.main_cf), args->service);
+      open_control_socket(plan, private_dir(*plan.main_cf, log), args->service);
     } catch (const std::exception& e) {
       log.warn("no control socket, \"proxyd stats\" will not reach this process: {}",
                e.what());

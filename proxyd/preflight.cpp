@@ -35,8 +35,8 @@ enum class Phase {
 class Inspector {
  public:
   Inspector(std::string table, const std::string& jail, const Credentials* reader,
-            std::vector<Finding>& out)
-      : table_(std::move(table)), jail_(jail), reader_(reader), out_(out) {}
+            JailOwner owner, std::vector<Finding>& out)
+      : table_(std::move(table)), jail_(jail), reader_(reader), owner_(owner), out_(out) {}
 
   void add(FindingKind kind, std::string message) {
     out_.push_back(Finding{kind, table_, fmt::format("{}: {}", table_, message)});
@@ -53,9 +53,12 @@ class Inspector {
         add(FindingKind::OutsideJail,
             fmt::format(
                 "{} {} is outside the chroot jail {}: after chroot it is {}, which "
-                "does not exist (copy or bind-mount it there, or set the chroot "
-                "column of the proxymap/proxywrite service in master.cf to n)",
-                what, path, jail_, target));
+                "does not exist (copy or bind-mount it there, or {})",
+                what, path, jail_, target,
+                owner_ == JailOwner::Master
+                    ? "set the chroot column of the proxymap/proxywrite service in "
+                      "master.cf to n"
+                    : "set chroot = no in proxyd.cf"));
         return false;
       }
     }
@@ -105,6 +108,7 @@ class Inspector {
   std::string table_;
   const std::string& jail_;
   const Credentials* reader_;
+  JailOwner owner_;
   std::vector<Finding>& out_;
 };
 
@@ -141,6 +145,19 @@ void inspect_connect_params(const dict::ConnectParams& c, Inspector& in) {
       }
       break;
     case dict::SqlKind::Pgsql:
+      // libpq opens these at every connect: a URI's query, or a dbname that
+      // is itself a conninfo string (PQsetdbLogin expands it).
+      for (const dict::HostSpec& h : c.hosts) {
+        if (h.kind != dict::HostKind::Uri) continue;
+        for (const auto& [param, path] : pgsql_tls_files(h.name)) {
+          in.need_path(param, path, Phase::Lookup, param == "sslcrldir" ? X_OK : R_OK);
+        }
+      }
+      if (c.dbname.find('=') != std::string::npos) {
+        for (const auto& [param, path] : pgsql_tls_files(c.dbname)) {
+          in.need_path(param, path, Phase::Lookup, param == "sslcrldir" ? X_OK : R_OK);
+        }
+      }
       for (const dict::HostSpec& h : c.hosts) {
         if (h.kind != dict::HostKind::Unix) continue;
         std::string dir = h.name.empty() ? std::string("/var/run/postgresql") : h.name;
@@ -150,7 +167,88 @@ void inspect_connect_params(const dict::ConnectParams& c, Inspector& in) {
   }
 }
 
+bool is_tls_file_param(std::string_view name) {
+  return name == "sslrootcert" || name == "sslcert" || name == "sslkey" ||
+         name == "sslcrl" || name == "sslcrldir";
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+        hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> pgsql_tls_files(std::string_view conninfo) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (conninfo.find("://") != std::string_view::npos) {
+    std::size_t q = conninfo.find('?');
+    std::string_view rest = q == std::string_view::npos ? "" : conninfo.substr(q + 1);
+    while (!rest.empty()) {
+      std::size_t amp = rest.find('&');
+      std::string_view part = rest.substr(0, amp);
+      std::size_t eq = part.find('=');
+      if (eq != std::string_view::npos) {
+        params.emplace_back(percent_decode(part.substr(0, eq)),
+                            percent_decode(part.substr(eq + 1)));
+      }
+      if (amp == std::string_view::npos) break;
+      rest.remove_prefix(amp + 1);
+    }
+  } else {
+    // keyword = value pairs; a value may be single-quoted with \ escapes.
+    std::size_t i = 0;
+    while (i < conninfo.size()) {
+      while (i < conninfo.size() && is_space(conninfo[i])) ++i;
+      std::size_t start = i;
+      while (i < conninfo.size() && conninfo[i] != '=' && !is_space(conninfo[i])) ++i;
+      std::string key(conninfo.substr(start, i - start));
+      while (i < conninfo.size() && is_space(conninfo[i])) ++i;
+      if (i >= conninfo.size() || conninfo[i] != '=') break;  // not a conninfo
+      ++i;
+      while (i < conninfo.size() && is_space(conninfo[i])) ++i;
+      std::string value;
+      if (i < conninfo.size() && conninfo[i] == '\'') {
+        for (++i; i < conninfo.size() && conninfo[i] != '\''; ++i) {
+          if (conninfo[i] == '\\' && i + 1 < conninfo.size()) ++i;
+          value.push_back(conninfo[i]);
+        }
+        ++i;
+      } else {
+        while (i < conninfo.size() && !is_space(conninfo[i])) {
+          if (conninfo[i] == '\\' && i + 1 < conninfo.size()) ++i;
+          value.push_back(conninfo[i++]);
+        }
+      }
+      params.emplace_back(std::move(key), std::move(value));
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& [key, value] : params) {
+    if (!is_tls_file_param(key) || value.empty()) continue;
+    if (key == "sslrootcert" && value == "system") continue;
+    out.emplace_back(std::move(key), std::move(value));
+  }
+  return out;
+}
 
 std::optional<Credentials> credentials_for_user(const std::string& user) {
   std::vector<char> buf(16384);
@@ -215,9 +313,10 @@ std::string path_in_jail(const std::string& jail, const std::string& path) {
 }
 
 TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
-                              const std::string& jail, const Credentials* reader) {
+                              const std::string& jail, const Credentials* reader,
+                              JailOwner owner) {
   TableInspection result;
-  Inspector in{std::string(table), jail, reader, result.findings};
+  Inspector in{std::string(table), jail, reader, owner, result.findings};
   std::size_t colon = table.find(':');
   std::string_view type = table.substr(0, colon);
   std::string_view name = colon == std::string_view::npos ? "" : table.substr(colon + 1);
@@ -252,8 +351,9 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
 }
 
 std::vector<Finding> preflight_table(const std::string& table, const dict::TableEnv& env,
-                                     const std::string& jail, const Credentials* reader) {
-  return inspect_table(table, env, jail, reader).findings;
+                                     const std::string& jail, const Credentials* reader,
+                                     JailOwner owner) {
+  return inspect_table(table, env, jail, reader, owner).findings;
 }
 
 }  // namespace proxyd::daemon

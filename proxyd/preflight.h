@@ -1,5 +1,6 @@
 // Pre-flight inspection of one allowlisted table: which files it reads
-// (table .cf, texthash file, sqlite dbpath, mysql option and TLS files),
+// (table .cf, texthash file, sqlite dbpath, mysql option and TLS files,
+// pgsql TLS files named in a URI or conninfo),
 // which UNIX database sockets it connects to, and whether each is readable
 // (by this process, and by mail_owner's uid/gids through the mode bits) and
 // reachable from inside a chroot jail, as proxymap(8) must see them after
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dictcore/sql_table.h"
@@ -63,6 +65,19 @@ std::string path_in_jail(const std::string& jail, const std::string& path);
 // Where the MySQL client library looks for "localhost" (Debian's default).
 inline constexpr std::string_view kMysqlDefaultSocket = "/run/mysqld/mysqld.sock";
 
+// Who chroots the serving process, which decides the fix a jail finding
+// names.
+enum class JailOwner {
+  Master,     // master(8), by the chroot column of master.cf
+  Standalone  // proxyd itself, by "chroot = yes" in proxyd.cf
+};
+
+// The TLS files a pgsql connection string names (sslrootcert, sslcert,
+// sslkey, sslcrl; sslcrldir is a directory), as (parameter, path) pairs:
+// from a URI's query string (percent-decoded) or from a keyword/value
+// conninfo (quoted values honoured). libpq's "system" root store is no file.
+std::vector<std::pair<std::string, std::string>> pgsql_tls_files(std::string_view conninfo);
+
 // What inspect_table() learned about one table.
 struct TableInspection {
   std::vector<Finding> findings;
@@ -73,13 +88,16 @@ struct TableInspection {
 // must be set. jail: the chroot directory the serving process will use (""
 // = none). reader: mail_owner's credentials when the caller runs as root
 // and will drop to them (nullptr = skip that check).
+// owner: who chroots (the fix named for files outside the jail).
 TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
                               const std::string& jail,
-                              const Credentials* reader = nullptr);
+                              const Credentials* reader = nullptr,
+                              JailOwner owner = JailOwner::Master);
 
 // inspect_table().findings: the start-up hook (log each as a warning).
 std::vector<Finding> preflight_table(const std::string& table, const dict::TableEnv& env,
                                      const std::string& jail,
-                                     const Credentials* reader = nullptr);
+                                     const Credentials* reader = nullptr,
+                                     JailOwner owner = JailOwner::Master);
 
 }  // namespace proxyd::daemon

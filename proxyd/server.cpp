@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "protocol/unix_address.h"
+#include "proxyd/socket_dir.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -29,7 +30,7 @@ std::string describe_peer(int fd, const std::string& service) {
 
 }  // namespace
 
-int make_unix_listener(const std::string& path, int backlog) {
+int make_unix_listener(const std::string& path, int backlog, mode_t mode) {
   std::optional<sockaddr_un> where = protocol::unix_address(path);
   if (!where) throw std::runtime_error(fmt::format("bad socket path: {}", path));
   const sockaddr_un addr = *where;
@@ -53,13 +54,18 @@ int make_unix_listener(const std::string& path, int backlog) {
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
-  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+  // The mode is set by bind() itself through the umask: a chmod by path
+  // afterwards could follow whatever another user put there meanwhile.
+  int bound = 0;
+  {
+    ScopedUmask mask(static_cast<mode_t>(~mode & 0777));
+    bound = bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  }
+  if (bound != 0) {
     int err = errno;
     ::close(fd);
     throw std::runtime_error(fmt::format("bind {}: {}", path, std::strerror(err)));
   }
-  // Postfix makes its private sockets world-writable inside a 0700 directory.
-  chmod(path.c_str(), 0666);
   if (listen(fd, backlog) != 0) {
     int err = errno;
     ::close(fd);

@@ -27,10 +27,12 @@
 
 namespace proxyd::daemon {
 
-// Create a UNIX stream listening socket at path with mode 0666, replacing a
-// stale socket file; throws std::runtime_error when the path is in use by a
-// live server or cannot be bound.
-int make_unix_listener(const std::string& path, int backlog);
+// Create a UNIX stream listening socket at path with mode (0666: Postfix
+// makes its private sockets world-writable inside a 0700 directory; the
+// mode is applied at bind through the umask), replacing a stale socket
+// file; throws std::runtime_error when the path is in use by a live server
+// or cannot be bound.
+int make_unix_listener(const std::string& path, int backlog, mode_t mode = 0666);
 
 // A socket file this process created, remembered by device and inode so
 // that it is removed on exit only while it is still the same file: a

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "dictcore/fold.h"
+#include "dictcore/redact.h"
 #include "dictcore/surrogate.h"
 
 namespace proxyd::daemon {
@@ -279,7 +280,7 @@ std::string Service::stats_text() const {
     out += fmt::format("cache entries={} bytes={} max_bytes={} evictions={}\n", c.entries(),
                        c.bytes(), c.max_bytes(), c.evictions());
   }
-  return out;
+  return dict::redact_secrets(out);  // labels are redacted already; never a password
 }
 
 }  // namespace proxyd::daemon

@@ -155,6 +155,9 @@ class StandaloneTest(unittest.TestCase):
                 self.assertEqual(proc_uids(p.proc.pid), [want] * 4)
                 # The database outside the jail was reported before the chroot.
                 self.assertRegex(p.log(), rf"warning: .*{outside}")
+                # ... with the fix that fits a standalone daemon, not master.cf's.
+                self.assertIn("set chroot = no in proxyd.cf", p.log())
+                self.assertNotIn("master.cf", p.log())
                 self.assertNotRegex(p.log(), rf"warning: .*{both}")
                 with proxyproto.Conn(p.proxymap_socket) as c:
                     def ask(cf):

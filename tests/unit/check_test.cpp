@@ -276,6 +276,63 @@ TEST_F(PreflightTables, FileInsideTheJailIsFine) {
             1u);  // /data/db.sqlite missing
 }
 
+TEST(Preflight, PgsqlTlsFilesFromUriAndConninfo) {
+  using Files = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(pgsql_tls_files("postgresql://u:pw@h/db?sslmode=verify-full&sslrootcert=/etc/"
+                            "ca%20dir/ca.pem&sslcert=/c.pem&sslkey=/k.pem&sslcrl=/crl.pem"),
+            (Files{{"sslrootcert", "/etc/ca dir/ca.pem"},
+                   {"sslcert", "/c.pem"},
+                   {"sslkey", "/k.pem"},
+                   {"sslcrl", "/crl.pem"}}));
+  EXPECT_EQ(pgsql_tls_files("dbname=mail sslrootcert = '/etc/my ca.pem' sslcrldir=/crl "
+                            "sslkey=/k\\x.pem"),
+            (Files{{"sslrootcert", "/etc/my ca.pem"}, {"sslcrldir", "/crl"},
+                   {"sslkey", "/kx.pem"}}));  // \\ escapes, as libpq reads it
+  // libpq's system store is no file; no TLS parameter, no file.
+  EXPECT_EQ(pgsql_tls_files("postgresql://h/db?sslrootcert=system"), Files{});
+  EXPECT_EQ(pgsql_tls_files("postgresql://h/db"), Files{});
+  EXPECT_EQ(pgsql_tls_files("mail"), Files{});
+}
+
+TEST_F(PreflightTables, PgsqlTlsFilesOutsideTheJailAreNamedWithTheFixForTheMode) {
+  std::string ca = dir_.write("tls/ca.pem", "x");
+  std::string cf = dir_.write(
+      "p.cf",
+      "hosts = postgresql://u:hunter2@127.0.0.1/mail?sslmode=verify-full&sslrootcert=" + ca +
+          "&sslcert=/nonexistent/c.pem\n"
+          "dbname = sslkey=/nonexistent/k.pem\nquery = SELECT 1\npassword = hunter2\n");
+  std::string jail = dir_.str() + "/jail";
+  dir_.write("jail/.keep", "");
+  std::vector<Finding> master = preflight_table("pgsql:" + cf, env_, jail);
+  ASSERT_EQ(kinds(master), (std::vector<FindingKind>{FindingKind::OutsideJail,
+                                                    FindingKind::OutsideJail,
+                                                    FindingKind::OutsideJail}));
+  EXPECT_NE(master[0].message.find("sslrootcert " + ca + " is outside the chroot jail"),
+            std::string::npos)
+      << master[0].message;
+  EXPECT_NE(master[1].message.find("sslcert /nonexistent/c.pem"), std::string::npos);
+  EXPECT_NE(master[2].message.find("sslkey /nonexistent/k.pem"), std::string::npos);
+  for (const Finding& f : master) {
+    EXPECT_NE(f.message.find("chroot column"), std::string::npos) << f.message;
+    EXPECT_EQ(f.message.find("proxyd.cf"), std::string::npos) << f.message;
+    EXPECT_EQ(f.message.find("hunter2"), std::string::npos) << f.message;
+  }
+  std::vector<Finding> standalone =
+      preflight_table("pgsql:" + cf, env_, jail, nullptr, JailOwner::Standalone);
+  ASSERT_EQ(standalone.size(), 3u);
+  for (const Finding& f : standalone) {
+    EXPECT_NE(f.message.find("set chroot = no in proxyd.cf"), std::string::npos) << f.message;
+    EXPECT_EQ(f.message.find("master.cf"), std::string::npos) << f.message;
+  }
+  // The CA file copied into the jail: only the two missing files remain.
+  dir_.write("jail" + ca, "x");
+  EXPECT_EQ(preflight_table("pgsql:" + cf, env_, jail).size(), 2u);
+  // Without a jail, a TLS file that does not exist is named too.
+  std::vector<Finding> plain = preflight_table("pgsql:" + cf, env_, "");
+  EXPECT_EQ(kinds(plain),
+            (std::vector<FindingKind>{FindingKind::MissingFile, FindingKind::MissingFile}));
+}
+
 TEST(Check, ProbeOfADeadHostReportsTheDriverError) {
   dict::ConnectParams params;
   params.kind = dict::SqlKind::Mysql;
