@@ -47,7 +47,8 @@ Generation::Generation(dict::MainCf main_cf, Settings settings, dict::PoolSet& p
       write_allow_(dict::Allowlist::build(main_cf_, false, log)),
       registry_(table_env(&main_cf_, log, poster, pools, settings_)),
       stats_(stats),
-      cache_(static_cast<std::size_t>(settings_.cache_max_bytes)) {}
+      cache_(std::make_shared<dict::LookupCache>(
+          static_cast<std::size_t>(settings_.cache_max_bytes))) {}
 
 Generation::~Generation() = default;
 
@@ -60,7 +61,7 @@ dict::TableFrontPtr Generation::front(std::string_view name_in, Role role) {
   dict::CachePolicy policy{settings_.cache_ttl.for_table(name),
                            settings_.cache_negative_ttl.for_table(name)};
   auto front = std::make_shared<dict::TableFront>(
-      std::move(table), stats_.table(name), &cache_, policy,
+      std::move(table), stats_.table(name), cache_, policy,
       std::chrono::seconds(settings_.lookup_timeout));
   fronts.emplace(std::move(name), front);
   return front;
