@@ -109,6 +109,7 @@ void Service::set_generation(std::shared_ptr<Generation> gen) {
   p.max_sessions = gen->settings().max_sessions;
   p.max_queue = static_cast<std::size_t>(gen->settings().max_queue);
   p.max_batch = gen->settings().max_batch;
+  p.probe_interval = gen->settings().probe_interval;
   pools_->update_settings(p);
   if (gen_) {
     gen->set_number(gen_->number() + 1);
@@ -267,10 +268,10 @@ std::string Service::stats_text() const {
     out += fmt::format(
         "pool {} sessions_open={} sessions_busy={} sessions_peak={} max_sessions={} queued={} "
         "queue_peak={} jobs={} rejected={} expired={} connects={} connect_failures={} "
-        "retried={} batches={} batched={}\n",
+        "retried={} batches={} batched={} probes={} revived={}\n",
         label, p.sessions_open, p.sessions_busy, p.sessions_peak, p.max_sessions, p.queued,
         p.queue_peak, p.jobs, p.rejected, p.expired, p.connects, p.connect_failures, p.retried,
-        p.batches, p.batched);
+        p.batches, p.batched, p.probes, p.revived);
   }
   if (gen_) {
     const dict::LookupCache& c = gen_->cache();
