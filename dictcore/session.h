@@ -97,9 +97,15 @@ class SqlSession {
   virtual ~SqlSession() = default;
 
   // Append the escaped form of text (string-literal contents, no quotes) to
-  // out, using the live connection's character set. False = the connection
-  // is unusable (the host is marked down).
+  // out, using the live connection's character set. False = it cannot be
+  // escaped here: the key's fault while usable() (a byte the connection's
+  // character set cannot carry), otherwise the connection's.
   virtual bool escape(std::string_view text, std::string& out) = 0;
+
+  // True while the connection is up as far as the client library knows,
+  // without a round trip. Tells a key that cannot be escaped (fails that
+  // lookup only) from a broken connection (marks the host down).
+  virtual bool usable() const { return true; }
 
   // Run one statement and collect its first result set.
   virtual QueryResult query(const std::string& sql) = 0;

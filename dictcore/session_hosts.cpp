@@ -251,6 +251,25 @@ void HostSet::mark_down(std::size_t i) {
   ++h.generation;
 }
 
+bool HostSet::revive(std::size_t i) {
+  std::lock_guard lock(mu_);
+  bool any = false;
+  for (Host& h : hosts_) {
+    if (h.spec.text != hosts_[i].spec.text || h.state != State::Failed) continue;
+    h.state = State::Untried;
+    h.down_until = {};
+    any = true;
+  }
+  return any;
+}
+
+std::size_t HostSet::probe_index(std::size_t i) const {
+  for (std::size_t j = 0; j < i; ++j) {  // spec is immutable: no lock needed
+    if (hosts_[j].spec.text == hosts_[i].spec.text) return j;
+  }
+  return i;
+}
+
 void HostSet::release(std::size_t i) {
   std::lock_guard lock(mu_);
   Host& h = hosts_[i];
@@ -261,6 +280,15 @@ void HostSet::release(std::size_t i) {
 uint64_t HostSet::generation(std::size_t i) const {
   std::lock_guard lock(mu_);
   return hosts_[i].generation;
+}
+
+bool HostSet::host_down(std::size_t i) const {
+  std::lock_guard lock(mu_);
+  Clock::time_point now = now_();
+  return std::any_of(hosts_.begin(), hosts_.end(), [&](const Host& h) {
+    return h.spec.text == hosts_[i].spec.text && h.state == State::Failed &&
+           now < h.down_until;
+  });
 }
 
 bool HostSet::is_down(std::size_t i) const {

@@ -37,11 +37,22 @@ class HostSet {
   // Host i failed: down for retry_interval; sessions on it must reconnect.
   void mark_down(std::size_t i);
 
+  // A probe connected to host i: every entry for the same host that is
+  // down becomes eligible again at once. False when none was down.
+  bool revive(std::size_t i);
+
+  // The first entry with host i's text (a duplicated single host has two):
+  // probes run per distinct host.
+  std::size_t probe_index(std::size_t i) const;
+
   // A session connected to host i was closed (idle, recycled or failed).
   void release(std::size_t i);
 
   // Changes whenever host i is marked down (sessions compare it).
   uint64_t generation(std::size_t i) const;
+
+  // True when any entry for host i's host (see probe_index) is down.
+  bool host_down(std::size_t i) const;
 
   // True when host i is currently marked down (tests, stats).
   bool is_down(std::size_t i) const;

@@ -80,6 +80,14 @@ class MysqlSession final : public SqlSession {
     }
   }
 
+  bool usable() const override {
+    try {
+      return conn_ && !conn_->isClosed();  // the connector's own flag, no round trip
+    } catch (...) {
+      return false;
+    }
+  }
+
   QueryResult query(const std::string& sql_text) override {
     QueryResult result;
     // With CLIENT_MULTI_STATEMENTS the server would split this text at each

@@ -69,13 +69,17 @@ class PgsqlSession final : public SqlSession {
       int error = 1;
       std::size_t n =
           PQescapeStringConn(conn_.get(), buf.data(), text.data(), text.size(), &error);
-      if (error != 0) return false;  // Postfix marks the host failed
+      // An invalid multibyte sequence for the client encoding; usable()
+      // tells that from a dead connection.
+      if (error != 0) return false;
       out.append(buf.data(), n);
       return true;
     } catch (const std::exception&) {
       return false;
     }
   }
+
+  bool usable() const override { return PQstatus(conn_.get()) == CONNECTION_OK; }
 
   QueryResult query(const std::string& sql) override {
     QueryResult result;

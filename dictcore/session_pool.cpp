@@ -16,8 +16,17 @@
 // exactly as unbatched jobs do. A statement that may not run on a batching
 // session (NeedsSingle) makes the worker reconnect without batching for
 // kSingleHold before it batches again. Workers run under SCHED_BATCH
-// (worker_priority.h). Workers: the job loop below;
-// everything else: loop thread (submit may be called from any thread).
+// (worker_priority.h).
+//
+// Probes: a host marked down gets a probe thread (at most one per distinct
+// host, started on its first failure and kept) that tries to connect every
+// probe_interval while the host is down; the first success makes it
+// eligible again, so lookups stop getting RETRY as soon as the database is
+// back instead of after retry_interval. A probe never runs a lookup and
+// never holds the pool lock while it connects.
+//
+// Workers: the job loop below; probes: probe_main; everything else: loop
+// thread (submit may be called from any thread).
 #include "dictcore/session_pool.h"
 
 #include <algorithm>
@@ -81,13 +90,20 @@ struct SessionPool::State {
         settings(settings_in),
         poster(poster_in),
         log(log_in),
-        batching_driver(driver->supports_batching()) {
+        batching_driver(driver->supports_batching()),
+        probe_started(host_set.size(), false),
+        probe_wanted(host_set.size(), false) {
     settings.max_sessions = std::max(1, settings.max_sessions);
     settings.max_queue = std::max<std::size_t>(1, settings.max_queue);
     settings.max_batch = std::max(1, settings.max_batch);
+    settings.probe_interval = std::max(0, settings.probe_interval);
   }
 
   void worker_main();
+  // Mark host i down and have its probe try it again (worker threads).
+  void host_down(std::size_t i);
+  // Reconnect attempts to host index c while it is down (probe threads).
+  void probe_main(std::size_t c);
   // A waiting worker has something to do (caller holds mu).
   bool wake() const {
     return stopping || !queue.empty() || live_workers > settings.max_sessions;
@@ -139,7 +155,62 @@ struct SessionPool::State {
   uint64_t retried = 0;               // guarded by mu
   uint64_t batches = 0;               // guarded by mu
   uint64_t batched = 0;               // guarded by mu
+  uint64_t probes = 0;                // guarded by mu
+  uint64_t revived = 0;               // guarded by mu
+  std::condition_variable probe_cv;   // probes wait on it with mu
+  std::vector<std::jthread> probers;  // guarded by mu; one per distinct host at most
+  std::vector<bool> probe_started;    // by probe_index; guarded by mu
+  std::vector<bool> probe_wanted;     // by probe_index: its host went down; guarded by mu
 };
+
+void SessionPool::State::host_down(std::size_t i) {
+  host_set.mark_down(i);
+  std::size_t c = host_set.probe_index(i);
+  {
+    std::lock_guard lock(mu);
+    if (stopping || settings.probe_interval <= 0) return;
+    probe_wanted[c] = true;
+    if (!probe_started[c]) {
+      probe_started[c] = true;
+      probers.emplace_back([this, c] { probe_main(c); });
+      return;
+    }
+  }
+  probe_cv.notify_all();
+}
+
+void SessionPool::State::probe_main(std::size_t c) {
+  driver->thread_init();
+  (void)make_batch_thread();  // the workers already said it when it fails
+  const HostSpec& spec = host_set.spec(c);
+  std::unique_lock lock(mu);
+  for (;;) {
+    probe_cv.wait(lock, [&] { return stopping || probe_wanted[c]; });
+    if (stopping) break;
+    if (settings.probe_interval <= 0) {  // turned off by a reload
+      probe_wanted[c] = false;
+      continue;
+    }
+    std::chrono::seconds interval(settings.probe_interval);
+    if (probe_cv.wait_for(lock, interval, [&] { return stopping; })) break;
+    bool revived_now = false;
+    if (host_set.host_down(c)) {
+      ++probes;
+      lock.unlock();
+      // Blocking, bounded by the driver's connect timeout; the session is
+      // only proof that the host answers, workers open their own.
+      bool up = driver->connect(spec).session != nullptr;
+      revived_now = up && host_set.revive(c);
+      if (revived_now) log.info("{}: {} answers again: host usable", label, spec.text);
+      lock.lock();
+      if (revived_now) ++revived;
+    }
+    // Down again already (or still): keep probing; up: wait for the next fall.
+    probe_wanted[c] = host_set.host_down(c);
+  }
+  lock.unlock();
+  driver->thread_end();
+}
 
 void SessionPool::State::close_session(std::unique_ptr<SqlSession>& session, std::size_t host) {
   if (!session) return;
@@ -172,7 +243,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
           want_batching(w) ? driver->connect_batching(spec) : driver->connect(spec);
       if (!connected.session) {
         log.warn("connect to {} {}: {}", label, spec.text, connected.error);
-        host_set.mark_down(*pick);
+        host_down(*pick);
         std::lock_guard lock(mu);
         ++connect_failures;
         continue;
@@ -221,7 +292,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
       ++retried;
       continue;
     }
-    host_set.mark_down(w.host);
+    host_down(w.host);
     close_session(w.session, w.host);
   }
 }
@@ -465,15 +536,19 @@ void SessionPool::shutdown() {
   State& s = *state_;
   std::deque<PoolJob> pending;
   std::vector<std::jthread> workers;
+  std::vector<std::jthread> probes;
   {
     std::lock_guard lock(s.mu);
     s.stopping = true;
     pending.swap(s.queue);
     workers.swap(s.workers);
+    probes.swap(s.probers);
   }
   s.cv.notify_all();
+  s.probe_cv.notify_all();
   for (PoolJob& job : pending) s.post_retry(std::move(job.done));
   for (std::jthread& t : workers) t.join();
+  for (std::jthread& t : probes) t.join();
 }
 
 void SessionPool::update_settings(PoolSettings settings) {
@@ -483,8 +558,10 @@ void SessionPool::update_settings(PoolSettings settings) {
     s.settings.max_sessions = std::max(1, settings.max_sessions);
     s.settings.max_queue = std::max<std::size_t>(1, settings.max_queue);
     s.settings.max_batch = std::max(1, settings.max_batch);
+    s.settings.probe_interval = std::max(0, settings.probe_interval);
   }
   s.cv.notify_all();  // surplus idle workers notice the lower limit
+  s.probe_cv.notify_all();
 }
 
 PoolStats SessionPool::stats() const {
@@ -506,6 +583,8 @@ PoolStats SessionPool::stats() const {
   out.retried = s.retried;
   out.batches = s.batches;
   out.batched = s.batched;
+  out.probes = s.probes;
+  out.revived = s.revived;
   return out;
 }
 

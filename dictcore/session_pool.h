@@ -33,6 +33,10 @@ struct PoolSettings {
   int max_sessions = 4;         // sessions (and worker threads) per database identity
   std::size_t max_queue = 4096;  // queued jobs per pool; beyond that RETRY at once
   int max_batch = 16;           // lookups per round trip on batching drivers; 1 = off
+  // Seconds between reconnect attempts to a host that is down (one probe
+  // thread per host): the first that connects makes the host usable again
+  // before retry_interval is over. 0 = wait out retry_interval (Postfix).
+  int probe_interval = 1;
 };
 
 // A snapshot of one pool's counters (stats command, tests).
@@ -52,6 +56,8 @@ struct PoolStats {
   uint64_t retried = 0;           // reads retried on a fresh session after a broken one
   uint64_t batches = 0;           // round trips that carried more than one lookup
   uint64_t batched = 0;           // lookups answered by those round trips
+  uint64_t probes = 0;            // reconnect attempts to hosts that were down
+  uint64_t revived = 0;           // hosts made usable again by a probe
 };
 
 // What one attempt of a job reports back to the pool.

@@ -59,7 +59,17 @@ class LookupWork final : public JobWork {
         p.answer = Attempt{false, LookupResult{ProxyStatus::NoKey, {}}};
         break;
       case ExpandStatus::QuoteFailed:
-        p.answer = Attempt{true, {}};  // attempt() logs it
+        if (session.usable()) {
+          // The key's fault (a byte the connection's character set cannot
+          // carry), not the host's: this lookup fails with RETRY, as in
+          // Postfix, and the database stays up for every other table.
+          log_.warn(
+              "{}: cannot escape the lookup key on this connection: lookup deferred",
+              spec_->label);
+          p.answer = Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
+        } else {
+          p.answer = Attempt{true, {}};  // attempt() logs it
+        }
         break;
       case ExpandStatus::Ok:
         break;

@@ -5,11 +5,12 @@
 
 namespace proxyd::dict {
 
-TableFront::TableFront(TablePtr table, std::shared_ptr<TableStats> stats, LookupCache* cache,
-                       CachePolicy policy, std::chrono::milliseconds lookup_timeout, NowFn now)
+TableFront::TableFront(TablePtr table, std::shared_ptr<TableStats> stats,
+                       std::shared_ptr<LookupCache> cache, CachePolicy policy,
+                       std::chrono::milliseconds lookup_timeout, NowFn now)
     : table_(std::move(table)),
       stats_(std::move(stats)),
-      cache_(policy.enabled() ? cache : nullptr),
+      cache_(policy.enabled() ? std::move(cache) : nullptr),
       policy_(policy),
       lookup_timeout_(lookup_timeout),
       now_(std::move(now)) {}

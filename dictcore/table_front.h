@@ -36,10 +36,12 @@ class TableFront : public std::enable_shared_from_this<TableFront> {
   using Clock = std::chrono::steady_clock;
   using NowFn = std::function<Clock::time_point()>;
 
-  // cache may be null (no cache); stats must not be null.
-  TableFront(TablePtr table, std::shared_ptr<TableStats> stats, LookupCache* cache,
-             CachePolicy policy, std::chrono::milliseconds lookup_timeout,
-             NowFn now = Clock::now);
+  // cache may be null (no cache); stats must not be null. The front shares
+  // the cache with its generation: a lookup that outlives a reload still
+  // has a cache to store its late answer in.
+  TableFront(TablePtr table, std::shared_ptr<TableStats> stats,
+             std::shared_ptr<LookupCache> cache, CachePolicy policy,
+             std::chrono::milliseconds lookup_timeout, NowFn now = Clock::now);
   TableFront(const TableFront&) = delete;
   TableFront& operator=(const TableFront&) = delete;
 
@@ -77,7 +79,7 @@ class TableFront : public std::enable_shared_from_this<TableFront> {
 
   TablePtr table_;
   std::shared_ptr<TableStats> stats_;
-  LookupCache* cache_;
+  std::shared_ptr<LookupCache> cache_;
   CachePolicy policy_;
   std::chrono::milliseconds lookup_timeout_;
   NowFn now_;

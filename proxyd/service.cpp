@@ -48,7 +48,8 @@ Generation::Generation(dict::MainCf main_cf, Settings settings, dict::PoolSet& p
       write_allow_(dict::Allowlist::build(main_cf_, false, log)),
       registry_(table_env(&main_cf_, log, poster, pools, settings_)),
       stats_(stats),
-      cache_(static_cast<std::size_t>(settings_.cache_max_bytes)) {}
+      cache_(std::make_shared<dict::LookupCache>(
+          static_cast<std::size_t>(settings_.cache_max_bytes))) {}
 
 Generation::~Generation() = default;
 
@@ -61,7 +62,7 @@ dict::TableFrontPtr Generation::front(std::string_view name_in, Role role) {
   dict::CachePolicy policy{settings_.cache_ttl.for_table(name),
                            settings_.cache_negative_ttl.for_table(name)};
   auto front = std::make_shared<dict::TableFront>(
-      std::move(table), stats_.table(name), &cache_, policy,
+      std::move(table), stats_.table(name), cache_, policy,
       std::chrono::seconds(settings_.lookup_timeout));
   fronts.emplace(std::move(name), front);
   return front;
@@ -109,6 +110,7 @@ void Service::set_generation(std::shared_ptr<Generation> gen) {
   p.max_sessions = gen->settings().max_sessions;
   p.max_queue = static_cast<std::size_t>(gen->settings().max_queue);
   p.max_batch = gen->settings().max_batch;
+  p.probe_interval = gen->settings().probe_interval;
   pools_->update_settings(p);
   if (gen_) {
     gen->set_number(gen_->number() + 1);
@@ -270,10 +272,10 @@ std::string Service::stats_text() const {
     out += fmt::format(
         "pool {} sessions_open={} sessions_busy={} sessions_peak={} max_sessions={} queued={} "
         "queue_peak={} jobs={} rejected={} expired={} connects={} connect_failures={} "
-        "retried={} batches={} batched={}\n",
+        "retried={} batches={} batched={} probes={} revived={}\n",
         label, p.sessions_open, p.sessions_busy, p.sessions_peak, p.max_sessions, p.queued,
         p.queue_peak, p.jobs, p.rejected, p.expired, p.connects, p.connect_failures, p.retried,
-        p.batches, p.batched);
+        p.batches, p.batched, p.probes, p.revived);
   }
   if (gen_) {
     const dict::LookupCache& c = gen_->cache();

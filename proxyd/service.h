@@ -86,7 +86,7 @@ class Generation {
   // Tables that could not be opened by preopen() (reload compares them).
   const std::vector<OpenProblem>& problems() const { return problems_; }
 
-  const dict::LookupCache& cache() const { return cache_; }
+  const dict::LookupCache& cache() const { return *cache_; }
   uint64_t number() const { return number_; }
   void set_number(uint64_t n) { number_ = n; }
 
@@ -97,7 +97,9 @@ class Generation {
   dict::Allowlist write_allow_;
   dict::Registry registry_;
   StatsBook& stats_;
-  dict::LookupCache cache_;
+  // Shared with the fronts: a lookup still running when this generation
+  // dies keeps the cache it will store its answer in.
+  std::shared_ptr<dict::LookupCache> cache_;
   // Per role; transparent lookup by string_view, so a request allocates nothing.
   std::map<std::string, dict::TableFrontPtr, std::less<>> fronts_[2];
   std::vector<OpenProblem> problems_;

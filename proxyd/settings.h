@@ -30,6 +30,7 @@ struct Settings {
   int max_sessions = 4;              // SQL sessions per database identity
   int max_queue = 4096;              // queued lookups per database before RETRY
   int max_batch = 16;                // mysql: lookups per round trip under load
+  int probe_interval = 1;            // seconds between reconnects to a down host; 0 = off
   int lookup_timeout = 10;           // seconds from request to answer before RETRY
   int request_timeout = 10;          // seconds to finish sending a started request
   int max_request_bytes = 4194304;   // bytes in one request

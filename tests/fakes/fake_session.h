@@ -95,6 +95,8 @@ struct FakeDb {
   std::mutex mu;
   std::set<std::string> refuse_connect;  // host texts whose connect fails
   std::set<std::string> fail_escape;     // host texts whose escape fails
+  std::set<std::string> bad_keys;        // texts no session can escape
+  std::set<std::string> unusable;        // host texts whose sessions report !usable()
   std::vector<std::string> queries;      // "host|sql" in order
   std::atomic<int> connects{0};
   std::atomic<int> batching_connects{0};
@@ -118,7 +120,7 @@ class FakeSession final : public SqlSession {
   bool escape(std::string_view text, std::string& out) override {
     {
       std::lock_guard lock(db_.mu);
-      if (db_.fail_escape.count(host_)) return false;
+      if (db_.fail_escape.count(host_) || db_.bad_keys.count(std::string(text))) return false;
     }
     if (db_.bracket_escape) out.push_back('[');
     for (char c : text) {
@@ -127,6 +129,11 @@ class FakeSession final : public SqlSession {
     }
     if (db_.bracket_escape) out.push_back(']');
     return true;
+  }
+
+  bool usable() const override {
+    std::lock_guard lock(db_.mu);
+    return db_.unusable.count(host_) == 0;
   }
 
   QueryResult query(const std::string& sql) override {

@@ -151,6 +151,12 @@ class _Server:
         raise ServerError(f"{self.name} not ready after {self.start_timeout}s:\n"
                           f"{self.log()}")
 
+    def relaunch(self) -> None:
+        """Start the server again on its data directory, port and socket
+        (after the test killed it); returns once it answers queries."""
+        if not self._launch():
+            raise ServerError(f"{self.name} did not start again:\n{self.log()}")
+
     def _kill(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return

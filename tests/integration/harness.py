@@ -157,6 +157,40 @@ class Proxyd:
         self.stop()
 
 
+class TablesInstance:
+    """A scratch layout listing SQL tables in proxy_read_maps, a proxyd.cf, and
+    the proxyd serving them; a context manager that fails on a bad exit."""
+
+    def __init__(self, tables: dict[str, tuple[str, str]], proxyd_cf, prefix: str = "pxi"):
+        """tables: name -> (type, .cf text); proxyd_cf: the text, or a
+        function of {name: "type:PATH"} giving it."""
+        self.scratch = Scratch(prefix=prefix)
+        self.tables = {}
+        for name, (kind, text) in tables.items():
+            path = self.scratch.write(f"{name}.cf", text)
+            self.tables[name] = f"{kind}:{path}"
+        listed = " ".join(f"proxy:{t}" for t in self.tables.values())
+        self.scratch.write_main_cf(f"proxy_read_maps = {listed}\n")
+        if callable(proxyd_cf):
+            proxyd_cf = proxyd_cf(self.tables)
+        self.scratch.write("etc/proxyd.cf", proxyd_cf)
+        self.proxyd = Proxyd(self.scratch)
+
+    def __enter__(self) -> "TablesInstance":
+        self.proxyd.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        rc = self.proxyd.stop()
+        self.scratch.__exit__(*exc)
+        if exc[0] is None and rc != 0:
+            raise AssertionError(f"proxyd exited with {rc}:\n{self.proxyd.log()}")
+
+    @property
+    def socket(self) -> Path:
+        return self.proxyd.proxymap_socket
+
+
 def postmap_query(scratch: Scratch, table: str, keys: list[bytes],
                   timeout: float = 60.0, extra_args: list[str] | None = None
                   ) -> subprocess.CompletedProcess:

@@ -138,36 +138,13 @@ def stats(scratch: harness.Scratch) -> dict[str, dict[str, str]]:
     return out
 
 
-class Instance:
+class Instance(harness.TablesInstance):
     """A scratch Postfix layout with mysql tables and proxyd.cf, and its proxyd."""
 
     def __init__(self, tables: dict[str, str], proxyd_cf):
         """proxyd_cf: the text, or a function of {name: "mysql:PATH"} giving it."""
-        self.scratch = harness.Scratch(prefix="pxm")
-        self.tables = {}
-        for name, cf in tables.items():
-            path = self.scratch.write(f"{name}.cf", cf)
-            self.tables[name] = f"mysql:{path}"
-        listed = " ".join(f"proxy:{t}" for t in self.tables.values())
-        self.scratch.write_main_cf(f"proxy_read_maps = {listed}\n")
-        if callable(proxyd_cf):
-            proxyd_cf = proxyd_cf(self.tables)
-        self.scratch.write("etc/proxyd.cf", proxyd_cf)
-        self.proxyd = harness.Proxyd(self.scratch)
-
-    def __enter__(self) -> "Instance":
-        self.proxyd.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        rc = self.proxyd.stop()
-        self.scratch.__exit__(*exc)
-        if exc[0] is None and rc != 0:
-            raise AssertionError(f"proxyd exited with {rc}:\n{self.proxyd.log()}")
-
-    @property
-    def socket(self) -> Path:
-        return self.proxyd.proxymap_socket
+        super().__init__({name: ("mysql", cf) for name, cf in tables.items()}, proxyd_cf,
+                         prefix="pxm")
 
 
 class MultiplexTest(unittest.TestCase):

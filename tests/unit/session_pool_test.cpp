@@ -144,6 +144,20 @@ TEST(HostSet, SingleHostIsDuplicatedWhenAsked) {
   EXPECT_EQ(single.size(), 1u);
 }
 
+TEST(HostSet, ReviveMakesEveryEntryOfTheHostEligible) {
+  HostSet dup({host("only", HostKind::Inet)}, 60s, true);
+  EXPECT_EQ(dup.probe_index(1), 0u);  // one probe for both entries
+  dup.mark_down(0);
+  dup.mark_down(1);
+  EXPECT_TRUE(dup.host_down(0));
+  EXPECT_EQ(dup.pick({false, false}), std::nullopt);
+  EXPECT_TRUE(dup.revive(0));
+  EXPECT_FALSE(dup.host_down(0));
+  EXPECT_FALSE(dup.is_down(1));
+  EXPECT_NE(dup.pick({false, false}), std::nullopt);
+  EXPECT_FALSE(dup.revive(0));  // nothing was down
+}
+
 // A pool over a FakeDb; jobs run "SELECT" and answer with the first cell.
 // Holds a query inside the fake database until the test opens it: the
 // query calls pass(), the test waits for entered and then calls open().
@@ -164,12 +178,13 @@ struct PoolFixture {
   CaptureLogger log;
   std::unique_ptr<SessionPool> pool;
 
+  // probe_interval 0 unless a test asks: Postfix's plain retry_interval.
   PoolFixture(std::vector<HostSpec> hosts, int max_sessions, bool duplicate = false,
               std::chrono::seconds retry = 60s, std::chrono::seconds idle = 60s,
-              std::size_t max_queue = 4096) {
+              std::size_t max_queue = 4096, int probe_interval = 0) {
     pool = std::make_unique<SessionPool>(
         "fake:db", std::make_unique<FakeDriver>(db), std::move(hosts), duplicate, retry, idle,
-        PoolSettings{max_sessions, max_queue}, poster, log);
+        PoolSettings{max_sessions, max_queue, 16, probe_interval}, poster, log);
   }
 
   static PoolJob job(std::vector<LookupResult>& results, std::string sql = "SELECT") {
@@ -338,6 +353,76 @@ TEST(SessionPool, NoReachableHostIsRetry) {
   EXPECT_TRUE(f.log.contains("connect to fake:db"));
 }
 
+// Submit one job and wait for its answer.
+LookupResult run_one(PoolFixture& f) {
+  std::vector<LookupResult> results;
+  f.pool->submit(PoolFixture::job(results));
+  f.poster.run_while_not([&] { return !results.empty(); });
+  return results.empty() ? LookupResult{ProxyStatus::Bad, {}} : results.front();
+}
+
+// Issue 14 item 6: after the database comes back, a probe makes the host
+// usable again long before retry_interval (60 s here) is over.
+TEST(SessionPool, ProbeMakesAHostUsableAgainWhenItAnswers) {
+  PoolFixture f({host("h", HostKind::Inet)}, 1, false, 60s, 60s, 4096, 1);
+  f.db.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
+  f.db.refuse_connect = {"h"};
+  EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);  // connect refused: host down
+  EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);  // skipped, as in Postfix
+  EXPECT_TRUE(f.log.contains("no usable database host"));
+  std::this_thread::sleep_for(1100ms);  // probes fail meanwhile
+  {
+    std::lock_guard lock(f.db.mu);
+    f.db.refuse_connect.clear();  // the database is back
+  }
+  auto back = std::chrono::steady_clock::now();
+  LookupResult r;
+  while ((r = run_one(f)).status == ProxyStatus::Retry &&
+         std::chrono::steady_clock::now() - back < 20s) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(r, (LookupResult{ProxyStatus::Ok, "v"}));
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - back);
+  std::printf("[ figures  ] host usable again %lld ms after the database answered "
+              "(probe_interval 1 s, retry_interval 60 s)\n",
+              static_cast<long long>(took.count()));
+  PoolStats st = f.pool->stats();
+  EXPECT_EQ(st.revived, 1u);
+  EXPECT_GE(st.probes, 1u);
+  EXPECT_TRUE(f.log.contains("h answers again: host usable"));
+}
+
+TEST(SessionPool, ProbesAreBoundedAndZeroKeepsPostfixRetryInterval) {
+  // Many lookups while the host is down start no extra connects: one probe
+  // per probe_interval. With 0, no probe runs and the host stays down.
+  for (int probe : {1, 0}) {
+    PoolFixture f({host("h", HostKind::Inet)}, 2, false, 60s, 60s, 4096, probe);
+    f.db.refuse_connect = {"h"};
+    EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);
+    const int after_failure = f.db.connects.load();
+    auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < 1500ms) {
+      EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);
+      std::this_thread::sleep_for(10ms);
+    }
+    const int connects = f.db.connects.load() - after_failure;  // before probes: no race
+    PoolStats st = f.pool->stats();
+    EXPECT_LE(connects, static_cast<int>(st.probes)) << "workers must not reconnect";
+    // At most one per started second (ProbeMakesAHostUsableAgainWhenItAnswers
+    // shows that they run).
+    EXPECT_LE(st.probes, probe == 0 ? 0u : 2u);
+    {
+      std::lock_guard lock(f.db.mu);
+      f.db.refuse_connect.clear();
+    }
+    if (probe == 0) {
+      std::this_thread::sleep_for(1200ms);  // a probe would have revived it by now
+      EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);  // still within retry_interval
+    }
+  }
+}
+
 TEST(SessionPool, ExceptionInAttemptIsRetryAndRecyclesSession) {
   PoolFixture f({host("h", HostKind::Inet)}, 1);
   std::vector<LookupResult> results;
@@ -487,7 +572,7 @@ struct BatchFixture : PoolFixture {
     db.batching = true;  // before the pool exists: it asks the driver once
     pool = std::make_unique<SessionPool>("fake:db", std::make_unique<FakeDriver>(db),
                                          std::vector<HostSpec>{host("h", HostKind::Inet)},
-                                         false, 60s, 60s, PoolSettings{1, 4096, max_batch},
+                                         false, 60s, 60s, PoolSettings{1, 4096, max_batch, 0},
                                          poster, log);
     // The first statement holds the only worker until the gate opens, so that
     // the jobs submitted meanwhile wait as a backlog.

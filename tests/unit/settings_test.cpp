@@ -44,6 +44,15 @@ TEST(Settings, CacheTtlLists) {
   }
 }
 
+TEST(Settings, ProbeIntervalZeroKeepsPostfixRetryInterval) {
+  CaptureLogger log;
+  EXPECT_EQ(Settings{}.probe_interval, 1);
+  EXPECT_EQ(parse_settings("probe_interval = 0\n", "proxyd.cf", log).probe_interval, 0);
+  EXPECT_EQ(parse_settings("probe_interval = 5\n", "proxyd.cf", log).probe_interval, 5);
+  EXPECT_THROW(parse_settings("probe_interval = -1\n", "proxyd.cf", log), dict::ConfigError);
+  EXPECT_THROW(parse_settings("probe_interval = 3601\n", "proxyd.cf", log), dict::ConfigError);
+}
+
 TEST(Settings, BooleansAreYesOrNo) {
   CaptureLogger log;
   EXPECT_TRUE(parse_settings("chroot = yes\n", "proxyd.cf", log).chroot);

@@ -830,15 +830,36 @@ TEST_F(FakeSqlTable, QuotingRunsOnTheSessionForKeyPartsOnly) {
   EXPECT_EQ(queries()[0], "inet:db1|SELECT v FROM t WHERE u='[o''ne]' AND d='[ex.com]' -- 'x'");
 }
 
-TEST_F(FakeSqlTable, EscapeFailureFailsOverToTheNextHost) {
+TEST_F(FakeSqlTable, EscapeFailureOnABrokenSessionFailsOverToTheNextHost) {
   db_.on_query = [](const std::string& h, const std::string&) {
     return testing::rows({{h.c_str()}});
   };
   db_.fail_escape = {"unix:/sock"};
+  db_.unusable = {"unix:/sock"};  // the connection is gone, not the key at fault
   TablePtr t = open(SqlKind::Mysql,
                     {{"dbname", "mail"}, {"hosts", "unix:/sock inet:db2"}, {"query", "'%s'"}});
   EXPECT_EQ(lookup_sync(*t, "k", 0, poster_), (LookupResult{ProxyStatus::Ok, "inet:db2"}));
   EXPECT_TRUE(log_.contains("cannot escape"));
+}
+
+// Issue 13 item 4: a key the connection cannot escape (a Latin-1 byte on a
+// UTF8 pgsql connection) fails its own lookup with RETRY; the host stays up
+// and every other table on the database keeps its answers.
+TEST_F(FakeSqlTable, KeyThatCannotBeEscapedFailsOnlyItsOwnLookup) {
+  db_.on_query = [](const std::string& h, const std::string&) {
+    return testing::rows({{h.c_str()}});
+  };
+  db_.bad_keys = {"se\xF1or"};
+  Params cf{{"dbname", "mail"}, {"hosts", "inet:db1 inet:db2"}, {"query", "'%s'"}};
+  TablePtr t = open(SqlKind::Pgsql, cf);
+  TablePtr other = open(SqlKind::Pgsql, cf, "/etc/postfix/other.cf");
+  EXPECT_EQ(lookup_sync(*t, "se\xF1or", 0, poster_).status, ProxyStatus::Retry);
+  EXPECT_TRUE(log_.contains("cannot escape the lookup key on this connection: lookup deferred"));
+  EXPECT_EQ(db_.connects.load(), 1);  // no failover: every host would refuse the key
+  // Before, both hosts were marked down and these answered RETRY.
+  EXPECT_EQ(lookup_sync(*other, "k", 0, poster_).status, ProxyStatus::Ok);
+  EXPECT_EQ(lookup_sync(*t, "k", 0, poster_).status, ProxyStatus::Ok);
+  EXPECT_FALSE(log_.contains("no usable database host"));
 }
 
 TEST_F(FakeSqlTable, RequireResultSet) {

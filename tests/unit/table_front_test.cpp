@@ -38,18 +38,21 @@ struct FrontFixture {
   explicit FrontFixture(CachePolicy policy = {}, std::size_t cache_bytes = 1 << 20)
       : table(std::make_shared<PendingTable>()),
         stats(std::make_shared<TableStats>()),
-        cache(cache_bytes) {
+        cache(std::make_shared<LookupCache>(cache_bytes)) {
     table->set_name("mysql:/etc/postfix/t.cf");
-    front = std::make_shared<TableFront>(table, stats, &cache, policy, 2000ms,
+    front = std::make_shared<TableFront>(table, stats, cache, policy, 2000ms,
                                          [this] { return now; });
   }
+  // Lookups a test left unanswered hold the front, which holds the table
+  // that holds them: drop them, or every such test leaks the cycle.
+  ~FrontFixture() { table->pending.clear(); }
   LookupDone collect() {
     return [this](LookupResult r) { results.push_back(std::move(r)); };
   }
   Clock::time_point now = Clock::time_point{} + 1000s;
   std::shared_ptr<PendingTable> table;
   std::shared_ptr<TableStats> stats;
-  LookupCache cache;
+  std::shared_ptr<LookupCache> cache;
   std::shared_ptr<TableFront> front;
   std::vector<LookupResult> results;
 };
@@ -160,7 +163,7 @@ TEST(TableFront, TemporaryAndConfigErrorsAreNeverCached) {
   f.front->lookup("k", 0, f.collect());
   EXPECT_EQ(f.table->calls.size(), 3u);
   EXPECT_EQ(f.stats->cache_hits, 0u);
-  EXPECT_EQ(f.cache.entries(), 0u);
+  EXPECT_EQ(f.cache->entries(), 0u);
 }
 
 TEST(TableFront, NoCacheByDefault) {
@@ -169,7 +172,41 @@ TEST(TableFront, NoCacheByDefault) {
   f.table->answer(0, {ProxyStatus::Ok, "v"});
   f.front->lookup("k", 0, f.collect());
   EXPECT_EQ(f.table->calls.size(), 2u);
-  EXPECT_EQ(f.cache.entries(), 0u);
+  EXPECT_EQ(f.cache->entries(), 0u);
+}
+
+// A reload retires a cached table's generation while a slow lookup on it
+// is past its deadline: the generation's last reference goes with the
+// timed-out client, and the late answer must still find a live cache (under
+// ASan a use after free otherwise). Afterwards nothing of it stays behind.
+TEST(TableFront, LateAnswerAfterItsGenerationDiedIsStoredSafely) {
+  auto table = std::make_shared<PendingTable>();
+  table->set_name("mysql:/etc/postfix/t.cf");
+  auto stats = std::make_shared<TableStats>();
+  Clock::time_point now = Clock::time_point{} + 1000s;
+  std::vector<LookupResult> results;
+  std::weak_ptr<TableFront> weak_front;
+  std::weak_ptr<LookupCache> weak_cache;
+  {
+    // What a Generation holds: its cache and the table's front.
+    auto cache = std::make_shared<LookupCache>(1 << 20);
+    auto front = std::make_shared<TableFront>(table, stats, cache, CachePolicy{60s, 60s},
+                                              2000ms, [&now] { return now; });
+    front->lookup("slow", 0, [&results](LookupResult r) { results.push_back(std::move(r)); });
+    now += 3s;
+    EXPECT_EQ(front->expire(now), 1u);  // the client got RETRY and left
+    weak_front = front;
+    weak_cache = cache;
+  }  // the generation is gone
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, ProxyStatus::Retry);
+  ASSERT_FALSE(weak_front.expired());  // the running query keeps its front
+  ASSERT_FALSE(weak_cache.expired());  // and the cache it stores into
+  table->answer(0, {ProxyStatus::Ok, "late"});
+  EXPECT_EQ(results.size(), 1u);  // nobody left to answer
+  EXPECT_EQ(stats->queries, 1u);
+  EXPECT_TRUE(weak_front.expired());  // both freed with the last callback
+  EXPECT_TRUE(weak_cache.expired());
 }
 
 TEST(LookupCache, BoundedInBytesWithLruEviction) {
