@@ -5,6 +5,7 @@
 // say, and exit when master goes away. The only place that turns exceptions
 // into a fatal exit; nothing after start-up exits because of one request.
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -139,6 +140,18 @@ ServerLimits server_limits(const Settings& s, std::size_t fd_clients) {
   return limits;
 }
 
+// SIGTERM, SIGINT and SIGHUP are held pending from the moment the sockets
+// may accept clients until the loop handles them: a client (or a test) that
+// connects and then stops proxyd at once must get a drain, not a default
+// signal death. Threads started meanwhile (SQL workers) keep them blocked,
+// so they always reach the loop's thread.
+void set_stop_signals_held(bool held) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  pthread_sigmask(held ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
+}
+
 int run(RunPlan plan, DaemonLogger& log) {
   if (plan.detach) {
     daemonize();
@@ -261,6 +274,9 @@ int run(RunPlan plan, DaemonLogger& log) {
   loop.on_signal(SIGTERM, begin_drain);
   loop.on_signal(SIGINT, begin_drain);
   loop.on_signal(SIGHUP, [&] { (void)do_reload(); });
+  // A stop or reload that arrived while starting up was held back (see
+  // hold_stop_signals) and is handled now, by the loop.
+  set_stop_signals_held(false);
   std::unique_ptr<MasterLink> master;
   if (plan.master_generation) {
     master = std::make_unique<MasterLink>(loop, *plan.master_generation, [&](bool master_alive) {
@@ -296,6 +312,7 @@ void open_control_socket(RunPlan& plan, const std::filesystem::path& private_dir
 }
 
 int serve_standalone(const Options& opts, DaemonLogger& log) {
+  set_stop_signals_held(true);
   RunPlan plan;
   plan.source = ConfigSource{opts.config_dir, opts.overrides};
   plan.main_cf = load_main_cf(plan.source, log);
@@ -355,6 +372,7 @@ int run_control_command(const Options& opts, DaemonLogger& log) {
 }
 
 int serve_under_master(int argc, char** argv) {
+  set_stop_signals_held(true);
   std::string error;
   auto args = parse_master_args(argc, argv, error);
   const char* tag_env = std::getenv("MAIL_LOGTAG");

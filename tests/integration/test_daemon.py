@@ -106,6 +106,22 @@ class StandaloneTest(unittest.TestCase):
             self.assertEqual(rc, 0, p.log())
             self.assertIn("stopping: draining", p.log())
 
+    def test_sigterm_during_start_up_is_a_drain(self):
+        """The sockets accept from bind on, before the signal handlers exist:
+        a SIGTERM sent as soon as a client gets through is held until the
+        loop handles it, never a default signal death."""
+        with harness.Scratch(prefix="pxs") as s:
+            # A big texthash table makes the start-up (opening every table)
+            # take a while after the sockets are bound.
+            big = s.write("big.txt", "".join(f"key{i} value{i}\n" for i in range(300000)))
+            big.chmod(0o644)
+            s.write_main_cf(f"proxy_read_maps = proxy:static:yes proxy:texthash:{big}\n")
+            for attempt in range(10):
+                p = harness.Proxyd(s).start()
+                rc = p.stop(signal.SIGTERM)
+                self.assertEqual(rc, 0, f"attempt {attempt}: {p.log()}")
+                self.assertIn("stopping: draining", p.log())
+
     def test_allowlist_problem_is_logged_once(self):
         with harness.Scratch(prefix="pxs") as s:
             s.write_main_cf("proxy_read_maps = proxy:static:x /nonexistent/proxyd-list\n")
