@@ -169,6 +169,9 @@ std::vector<HostSpec> parse_mysql_hosts(std::string_view hosts, std::string_view
 
 // Parse a pgsql "hosts" value (scheme://... URIs, unix:/dir, inet:host[:port],
 // /dir, host[:port]). Empty = "localhost".
-std::vector<HostSpec> parse_pgsql_hosts(std::string_view hosts);
+// any_scheme: every "scheme://" host is a URI (Postfix 3.10+); otherwise only
+// hosts that start with "postgresql:" are connection strings, and the rest
+// is read with the historical unix:/inet:/host:port syntax.
+std::vector<HostSpec> parse_pgsql_hosts(std::string_view hosts, bool any_scheme = true);
 
 }  // namespace proxyd::dict

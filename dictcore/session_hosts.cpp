@@ -119,12 +119,12 @@ std::vector<HostSpec> parse_mysql_hosts(std::string_view hosts, std::string_view
   return out;
 }
 
-std::vector<HostSpec> parse_pgsql_hosts(std::string_view hosts) {
+std::vector<HostSpec> parse_pgsql_hosts(std::string_view hosts, bool any_scheme) {
   std::vector<HostSpec> out;
   for (const std::string& word : split_list(hosts)) {
     HostSpec h;
     h.text = word;
-    if (has_uri_scheme(word)) {
+    if (any_scheme ? has_uri_scheme(word) : starts_with(word, "postgresql:")) {
       h.kind = HostKind::Uri;
       h.name = word;
       h.text = redact_secrets(word);  // text goes into logs, stats and check

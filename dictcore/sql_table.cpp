@@ -227,6 +227,14 @@ void warn_unquoted_tokens(std::string_view query, std::string_view name, Logger&
   }
 }
 
+// retry_interval and idle_interval exist from Postfix 3.9 on; before, both
+// are fixed at 60 seconds and the lines are not read.
+void read_intervals(const SqlParamSource& p, PostfixVersion version, ConnectParams& c) {
+  if (!version.sql_has_intervals()) return;
+  c.retry_interval = std::chrono::seconds(p.get_int("retry_interval", 60, 1));
+  c.idle_interval = std::chrono::seconds(p.get_int("idle_interval", 60, 1));
+}
+
 std::optional<std::string> opt_str(const SqlParamSource& p, std::string_view name) {
   if (!p.has(name)) return std::nullopt;
   return p.get_str(name, "");
@@ -242,7 +250,7 @@ std::optional<SqlKind> sql_kind_from_type(std::string_view type) {
 }
 
 SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
-                                      const SqlParamSource& p) {
+                                      const SqlParamSource& p, PostfixVersion version) {
   SqlTableConfig cfg;
   cfg.kind = kind;
   cfg.name = std::string(name);
@@ -262,8 +270,7 @@ SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
       c.password = p.get_str("password", "");
       c.dbname = p.get_str("dbname", "", 1);
       c.charset = p.get_str("charset", "utf8mb4", 1);
-      c.retry_interval = std::chrono::seconds(p.get_int("retry_interval", 60, 1));
-      c.idle_interval = std::chrono::seconds(p.get_int("idle_interval", 60, 1));
+      read_intervals(p, version, c);
       c.option_file = opt_str(p, "option_file");
       c.option_group = p.get_str("option_group", "client");
       c.tls_key_file = opt_str(p, "tls_key_file");
@@ -277,10 +284,12 @@ SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
     case SqlKind::Pgsql:
       c.user = p.get_str("user", "");
       c.password = p.get_str("password", "");
-      c.dbname = p.get_str("dbname", "");
-      c.encoding = p.get_str("encoding", "UTF8", 1);
-      c.retry_interval = std::chrono::seconds(p.get_int("retry_interval", 60, 1));
-      c.idle_interval = std::chrono::seconds(p.get_int("idle_interval", 60, 1));
+      // Before 3.10 dbname is required, URI hosts or not.
+      c.dbname = p.get_str("dbname", "", version.pgsql_uri_hosts_any_scheme() ? 0 : 1);
+      // Before 3.8 the client encoding is always LATIN1 and "encoding" is
+      // not read at all.
+      c.encoding = version.pgsql_has_encoding() ? p.get_str("encoding", "UTF8", 1) : "LATIN1";
+      read_intervals(p, version, c);
       break;
   }
 
@@ -306,7 +315,7 @@ SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
   if (kind == SqlKind::Mysql) {
     c.hosts = parse_mysql_hosts(p.get_str("hosts", ""), cfg.origin);
   } else if (kind == SqlKind::Pgsql) {
-    c.hosts = parse_pgsql_hosts(p.get_str("hosts", ""));
+    c.hosts = parse_pgsql_hosts(p.get_str("hosts", ""), version.pgsql_uri_hosts_any_scheme());
     for (const HostSpec& h : c.hosts) {
       if (h.kind != HostKind::Uri && c.dbname.empty()) {
         // Postfix 3.10+ opens a surrogate here (lookups fail with RETRY).
@@ -329,7 +338,7 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParam
     throw ConfigError(fmt::format("{}:{}: no session pools configured", type, name));
   }
   auto spec = std::make_shared<LookupSpec>();
-  spec->cfg = parse_sql_table_config(kind, name, params);
+  spec->cfg = parse_sql_table_config(kind, name, params, env.postfix_version);
   spec->label = fmt::format("{}:{}", type, name);
   spec->lookup_fn = std::string(lookup_fn_name(kind));
 

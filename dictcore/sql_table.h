@@ -39,10 +39,12 @@ struct SqlTableConfig {
 };
 
 // Read and validate every parameter of sqlite_table(5) / mysql_table(5) /
-// pgsql_table(5). Throws ConfigError (or ConfigUnavailable for a pgsql host
-// list that needs a dbname, which Postfix turns into a surrogate).
+// pgsql_table(5) as Postfix release version reads them. Throws ConfigError
+// (or ConfigUnavailable for a pgsql host list that needs a dbname, which
+// Postfix 3.10+ turns into a surrogate).
 SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
-                                      const SqlParamSource& params);
+                                      const SqlParamSource& params,
+                                      PostfixVersion version = PostfixVersion::newest());
 
 // Seams for tests and for wiring: how domain-list tables are opened and
 // how a pool's driver is made (defaults: unsupported / make_driver).

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "dictcore/postfix_version.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -49,6 +50,8 @@ struct TableEnv {
   PoolSet* pools = nullptr;  // shared SQL session pools
   // A lookup still waiting for a session after this long is answered RETRY.
   std::chrono::milliseconds lookup_timeout{10000};
+  // Whose table semantics to reproduce where Postfix releases differ.
+  PostfixVersion postfix_version = PostfixVersion::newest();
 };
 
 class Table {

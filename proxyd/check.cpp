@@ -22,6 +22,7 @@
 #include "proxyd/environment.h"
 #include "proxyd/log.h"
 #include "proxyd/preflight.h"
+#include "proxyd/postfix_release.h"
 #include "proxyd/reload.h"
 #include "proxyd/settings.h"
 
@@ -228,8 +229,11 @@ int run_check(const std::string& config_dir,
     return 1;
   }
   bool standalone_chroot = false;
+  std::string postfix_version = "auto";
   try {
-    standalone_chroot = load_settings(config_dir, log).chroot;
+    Settings settings = load_settings(config_dir, log);
+    standalone_chroot = settings.chroot;
+    postfix_version = settings.postfix_version;
   } catch (const std::exception& e) {
     problems.push_back(e.what());
   }
@@ -281,6 +285,7 @@ int run_check(const std::string& config_dir,
   dict::TableEnv env;
   env.main_cf = &*cf;
   env.log = &log;
+  env.postfix_version = resolve_postfix_version(postfix_version, *cf, config_dir, log);
   dict::Allowlist read = dict::Allowlist::build(*cf, true, log);
   dict::Allowlist write = dict::Allowlist::build(*cf, false, log);
   std::map<std::string, std::string> probed;  // identity + host -> error

@@ -35,6 +35,7 @@
 #include "proxyd/log.h"
 #include "proxyd/master_proto.h"
 #include "proxyd/options.h"
+#include "proxyd/postfix_release.h"
 #include "proxyd/preflight.h"
 #include "proxyd/privs.h"
 #include "proxyd/reload.h"
@@ -175,6 +176,8 @@ int run(RunPlan plan, DaemonLogger& log) {
   EventLoop loop;
   Service service(log, loop);
   {
+    plan.settings.postfix_semantics = resolve_postfix_version(
+        plan.settings.postfix_version, *plan.main_cf, plan.source.config_dir, log);
     std::shared_ptr<Generation> gen =
         service.make_generation(std::move(*plan.main_cf), plan.settings);
     gen->preopen();  // failures are logged; those tables answer RETRY/CONFIG

@@ -341,7 +341,7 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
   }
   try {
     dict::TableConfigParams params(dict::TableConfig::load(type, name, *env.main_cf, *env.log));
-    result.sql = dict::parse_sql_table_config(*kind, name, params);
+    result.sql = dict::parse_sql_table_config(*kind, name, params, env.postfix_version);
   } catch (const dict::ConfigError& e) {
     in.add(FindingKind::BadConfig, e.what());
     return result;

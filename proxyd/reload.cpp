@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "dictcore/config_error.h"
+#include "proxyd/postfix_release.h"
 
 namespace proxyd::daemon {
 
@@ -26,6 +27,8 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
   try {
     dict::MainCf cf = load_main_cf(source, log);
     Settings settings = load_settings(source.config_dir, log);
+    settings.postfix_semantics =
+        resolve_postfix_version(settings.postfix_version, cf, source.config_dir, log);
     if (previous != nullptr && settings.chroot != previous->settings().chroot) {
       log.warn("proxyd.cf: a change of \"chroot\" takes effect at the next restart");
       settings.chroot = previous->settings().chroot;

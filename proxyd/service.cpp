@@ -35,6 +35,7 @@ dict::TableEnv table_env(const dict::MainCf* main_cf, dict::Logger& log, dict::P
                          dict::PoolSet& pools, const Settings& settings) {
   dict::TableEnv env{main_cf, &log, &poster, &pools};
   env.lookup_timeout = std::chrono::seconds(settings.lookup_timeout);
+  env.postfix_version = settings.postfix_semantics;
   return env;
 }
 

@@ -12,11 +12,13 @@
 
 #include "dictcore/config_error.h"
 #include "dictcore/config_lines.h"
+#include "dictcore/postfix_version.h"
 
 namespace proxyd::daemon {
 namespace {
 
-using Field = std::variant<int Settings::*, bool Settings::*, TtlRules Settings::*>;
+using Field = std::variant<int Settings::*, bool Settings::*, TtlRules Settings::*,
+                           std::string Settings::*>;
 
 struct Binding {
   SettingInfo info;
@@ -71,6 +73,9 @@ const std::vector<Binding>& bindings() {
       {{"chroot", K::Bool, "no", 0, 1,
         "standalone: chroot to queue_directory after reading the configuration"},
        &Settings::chroot},
+      {{"postfix_version", K::Release, "auto", 0, 0,
+        "answer as this Postfix release does where releases differ (auto = the installed one)"},
+       &Settings::postfix_version},
   };
   return kBindings;
 }
@@ -158,6 +163,12 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
             std::optional<bool> b = dict::parse_yes_no(nv.value);
             if (!b) bad_value(origin, nv.line_no, info, nv.value, "expected yes or no");
             settings.*member = *b;
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            if (nv.value != "auto" && !dict::PostfixVersion::parse(nv.value)) {
+              bad_value(origin, nv.line_no, info, nv.value,
+                        "expected auto or a Postfix release such as 3.7.11");
+            }
+            settings.*member = nv.value;
           } else {
             settings.*member = parse_ttl_list(origin, nv.line_no, info, nv.value);
           }

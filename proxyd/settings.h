@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dictcore/logger.h"
+#include "dictcore/postfix_version.h"
 
 namespace proxyd::daemon {
 
@@ -42,11 +43,15 @@ struct Settings {
   TtlRules cache_negative_ttl;       // "not found" answers
   int cache_max_bytes = 67108864;    // memory bound of the answer cache
   bool chroot = false;               // standalone: chroot to queue_directory
+  std::string postfix_version = "auto";  // whose table semantics: auto or a release
+  // Not a proxyd.cf line: postfix_version resolved when the configuration
+  // is loaded (resolve_postfix_version), the release whose semantics apply.
+  dict::PostfixVersion postfix_semantics = dict::PostfixVersion::newest();
   bool operator==(const Settings&) const = default;
 };
 
 // How a setting's value is written.
-enum class SettingKind { Int, Bool, TtlList };
+enum class SettingKind { Int, Bool, TtlList, Release };
 
 // Description of one setting, for documentation and checks.
 struct SettingInfo {

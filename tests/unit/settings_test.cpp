@@ -76,6 +76,17 @@ TEST(Settings, UnknownNameWarns) {
   EXPECT_NE(log.lines()[0].find("unknown parameter \"no_such_thing\""), std::string::npos);
 }
 
+TEST(Settings, PostfixVersionIsAutoOrARelease) {
+  CaptureLogger log;
+  EXPECT_EQ(parse_settings("", "proxyd.cf", log).postfix_version, "auto");
+  EXPECT_EQ(parse_settings("postfix_version = 3.7.11\n", "proxyd.cf", log).postfix_version,
+            "3.7.11");
+  for (const char* bad : {"postfix_version = newest\n", "postfix_version = 3\n",
+                          "postfix_version =\n"}) {
+    EXPECT_THROW(parse_settings(bad, "proxyd.cf", log), dict::ConfigError) << bad;
+  }
+}
+
 TEST(Settings, BadValuesAreConfigErrors) {
   CaptureLogger log;
   for (const char* text : {"max_sessions = many\n", "max_sessions = 0\n",

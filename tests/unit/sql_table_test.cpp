@@ -1009,6 +1009,81 @@ TEST(SqlTableConfig, PgsqlSelectFunctionAndUris) {
   EXPECT_THROW(parse_sql_table_config(SqlKind::Pgsql, "/q.cf", q), ConfigUnavailable);
 }
 
+// Where Postfix releases read a .cf file differently, the release passed in
+// decides (proxyd.cf(5), "postfix_version"); every case runs under both.
+const PostfixVersion kDebian12{3, 7, 11};
+
+TEST(SqlTableConfig, PgsqlEncodingFollowsTheRelease) {
+  MapParams none({{"dbname", "d"}, {"query", "q"}}, "/e.cf");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", none).connect.encoding, "UTF8");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", none, kDebian12).connect.encoding,
+            "LATIN1");
+  // 3.7 does not read "encoding" at all: any value, even an empty one, is LATIN1.
+  MapParams utf8({{"dbname", "d"}, {"query", "q"}, {"encoding", "UTF8"}}, "/e.cf");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", utf8).connect.encoding, "UTF8");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", utf8, kDebian12).connect.encoding,
+            "LATIN1");
+  MapParams empty({{"dbname", "d"}, {"query", "q"}, {"encoding", ""}}, "/e.cf");
+  EXPECT_THROW(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", empty), ConfigError);
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", empty, kDebian12).connect.encoding,
+            "LATIN1");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", none, {3, 8, 0}).connect.encoding,
+            "UTF8");
+}
+
+TEST(SqlTableConfig, IntervalsAreReadFrom39On) {
+  for (SqlKind kind : {SqlKind::Mysql, SqlKind::Pgsql}) {
+    MapParams p({{"dbname", "d"}, {"query", "q"}, {"retry_interval", "5"},
+                 {"idle_interval", "7"}}, "/i.cf");
+    ConnectParams now = parse_sql_table_config(kind, "/i.cf", p).connect;
+    EXPECT_EQ(now.retry_interval, std::chrono::seconds(5));
+    EXPECT_EQ(now.idle_interval, std::chrono::seconds(7));
+    ConnectParams old = parse_sql_table_config(kind, "/i.cf", p, kDebian12).connect;
+    EXPECT_EQ(old.retry_interval, std::chrono::seconds(60));
+    EXPECT_EQ(old.idle_interval, std::chrono::seconds(60));
+    // A value 3.9+ refuses is not even read by 3.7.
+    MapParams zero({{"dbname", "d"}, {"query", "q"}, {"retry_interval", "0"}}, "/z.cf");
+    EXPECT_THROW(parse_sql_table_config(kind, "/z.cf", zero), ConfigError);
+    EXPECT_NO_THROW(parse_sql_table_config(kind, "/z.cf", zero, kDebian12));
+    EXPECT_NO_THROW(parse_sql_table_config(kind, "/z.cf", zero, {3, 8, 20}));
+    EXPECT_THROW(parse_sql_table_config(kind, "/z.cf", zero, {3, 9, 0}), ConfigError);
+  }
+}
+
+TEST(SqlTableConfig, PgsqlDbnameAndUriHostsFollowTheRelease) {
+  // 3.10+: a URI carries its own database; before, dbname is always required.
+  MapParams uri({{"query", "q"}, {"hosts", "postgresql://u@h/db"}}, "/u.cf");
+  EXPECT_NO_THROW(parse_sql_table_config(SqlKind::Pgsql, "/u.cf", uri));
+  EXPECT_THROW(parse_sql_table_config(SqlKind::Pgsql, "/u.cf", uri, kDebian12), ConfigError);
+  EXPECT_THROW(parse_sql_table_config(SqlKind::Pgsql, "/u.cf", uri, {3, 9, 14}), ConfigError);
+  // 3.10+: any scheme:// host is a URI. Before, only "postgresql:" is a
+  // connection string: "postgres://h/db" is host "postgres", port "//h/db".
+  MapParams other({{"dbname", "d"}, {"query", "q"}, {"hosts", "postgres://h/db"}}, "/o.cf");
+  HostSpec now = parse_sql_table_config(SqlKind::Pgsql, "/o.cf", other).connect.hosts.at(0);
+  EXPECT_EQ(now.kind, HostKind::Uri);
+  HostSpec old =
+      parse_sql_table_config(SqlKind::Pgsql, "/o.cf", other, kDebian12).connect.hosts.at(0);
+  EXPECT_EQ(old.kind, HostKind::Inet);
+  EXPECT_EQ(old.name, "postgres");
+  EXPECT_EQ(old.port, "//h/db");
+  MapParams pg({{"dbname", "d"}, {"query", "q"}, {"hosts", "postgresql://h/db"}}, "/g.cf");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/g.cf", pg, kDebian12).connect.hosts.at(0).kind,
+            HostKind::Uri);
+}
+
+TEST(PostfixVersion, ParsesReleasesAndSnapshots) {
+  EXPECT_EQ(PostfixVersion::parse("3.7.11"), (PostfixVersion{3, 7, 11}));
+  EXPECT_EQ(PostfixVersion::parse("3.10"), (PostfixVersion{3, 10, 0}));
+  EXPECT_EQ(PostfixVersion::parse("3.12-20250101"), (PostfixVersion{3, 12, 0}));
+  EXPECT_FALSE(PostfixVersion::parse("").has_value());
+  EXPECT_FALSE(PostfixVersion::parse("3").has_value());
+  EXPECT_FALSE(PostfixVersion::parse("3.7.11.2").has_value());
+  EXPECT_FALSE(PostfixVersion::parse("auto").has_value());
+  EXPECT_LT((PostfixVersion{3, 7, 11}), (PostfixVersion{3, 7, 13}));
+  EXPECT_LT((PostfixVersion{3, 9, 14}), (PostfixVersion{3, 10, 0}));
+  EXPECT_EQ((PostfixVersion{3, 7, 11}).text(), "3.7.11");
+}
+
 TEST(SqlTableConfig, InvalidSettingsAreConfigErrors) {
   struct Case {
     SqlKind kind;

@@ -1,0 +1,44 @@
+// The Postfix release whose table semantics proxyd reproduces. Postfix
+// changed a few table behaviours between 3.6 and 3.11 (the pgsql client
+// encoding, when pgsql needs dbname, which hosts count as URIs, whether
+// retry_interval/idle_interval are read); by default proxyd answers as the
+// Postfix installed beside it does. proxyd.cf(5) lists every difference.
+#pragma once
+
+#include <compare>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace proxyd::dict {
+
+struct PostfixVersion {
+  int major = 3;
+  int minor = 11;
+  int patch = 6;
+
+  // The newest release whose behaviour proxyd knows: used when no Postfix
+  // is installed, and the ceiling for everything newer.
+  static constexpr PostfixVersion newest() { return PostfixVersion{3, 11, 6}; }
+
+  // "3.7.11", "3.10", "3.12-20250101" (a snapshot counts as its release
+  // line's .0); nullopt for anything else.
+  static std::optional<PostfixVersion> parse(std::string_view text);
+
+  std::string text() const;
+
+  // Release predicates, one per behaviour that differs (see proxyd.cf(5)).
+  // pgsql: an "encoding" setting, default UTF8 (before: always LATIN1).
+  bool pgsql_has_encoding() const { return *this >= PostfixVersion{3, 8, 0}; }
+  // mysql and pgsql: retry_interval and idle_interval are read (before: 60 s).
+  bool sql_has_intervals() const { return *this >= PostfixVersion{3, 9, 0}; }
+  // pgsql: dbname may be empty when every host is a URI, any "scheme://"
+  // host is a URI, and a non-URI host without dbname makes the table fail
+  // its lookups (before: dbname is required, and only "postgresql:" hosts
+  // are connection strings).
+  bool pgsql_uri_hosts_any_scheme() const { return *this >= PostfixVersion{3, 10, 0}; }
+
+  auto operator<=>(const PostfixVersion&) const = default;
+};
+
+}  // namespace proxyd::dict
