@@ -170,12 +170,12 @@ namespace {
 // with. 3.11+ clients send them. 3.6-3.10 clients send only their instance
 // bits (SRC_RHS_IS_FILE, ...) and the request bits, so the folding the
 // client opened with is read from those: FOLD_FIX in a request means a
-// client without a UTF-8 layer that opened with FOLD_FIX; neither FOLD_FIX
-// nor UTF8_REQUEST a client that opened without folding (postmap -f with
-// smtputf8 off). UTF8_REQUEST alone comes from a client whose UTF-8 layer
-// folds keys when it opened with FOLD_FIX: a key that folding would change
-// was not folded, so that client opened without FOLD_FIX (postmap -f);
-// any other key is served as folded. An open request carries no request
+// client without a UTF-8 layer that opened with FOLD_FIX. Without FOLD_FIX,
+// a client without a UTF-8 layer (smtputf8 off, or no UTF8_REQUEST) opened
+// without folding (postmap -f). A client with one (smtputf8 on and
+// UTF8_REQUEST) removes FOLD_FIX when it folds the key: a key that folding
+// would change was not folded, so that client opened without FOLD_FIX
+// (postmap -f); any other key is served as folded. An open request carries no request
 // bits and gets the daemons' instance. utf8 is smtputf8_enable; fold_matters
 // says whether FOLD_FIX changes the table's instance at all.
 uint32_t instance_flags(const protocol::Request& req, bool utf8, bool fold_matters) {
@@ -184,8 +184,10 @@ uint32_t instance_flags(const protocol::Request& req, bool utf8, bool fold_matte
   if (req.type == RequestType::Open) return inst | dict::kDaemonInstanceFlags;
   inst |= req.flags & pf::kUtf8Request;
   if (req.flags & pf::kFoldFix) return inst | pf::kFoldFix;
-  if ((req.flags & pf::kUtf8Request) == 0) return inst;
-  if (fold_matters && req.type == RequestType::Lookup && dict::casefold(req.key, utf8) != req.key) {
+  // Without a UTF-8 layer in the client nothing removes FOLD_FIX.
+  if (!utf8 || (req.flags & pf::kUtf8Request) == 0) return inst;
+  if (fold_matters && req.type == RequestType::Lookup &&
+      dict::casefold(req.key, utf8) != req.key) {
     return inst;
   }
   return inst | pf::kFoldFix;

@@ -290,7 +290,7 @@ TEST(RhsFile, Base64LikePostfix) {
   EXPECT_EQ(base64_encode("fo"), "Zm8=");
   EXPECT_EQ(base64_encode("foo"), "Zm9v");
   EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
-  EXPECT_EQ(base64_encode("\xff\x00\x80"), "/wCA");
+  EXPECT_EQ(base64_encode(std::string_view("\xff\x00\x80", 3)), "/wCA");
 }
 
 // Writes text to a fresh file under the test temp dir; returns its path.
