@@ -75,7 +75,24 @@ Stra\u00dfe texthash-strasse
 UNICODE_INLINE = "inline:{J\u00dcrgen@Ex\u00e4mple.org=inline-juergen, Stra\u00dfe=inline-strasse}"
 
 
-class Env:
+class TablesEnv:
+    """Base of the scratch layouts: approves self.tables and runs proxyd."""
+
+    scratch: harness.Scratch
+    tables: list[str]
+
+    def serve(self, smtputf8: bool) -> None:
+        approved = ", ".join("proxy:" + t for t in self.tables)
+        self.scratch.write_main_cf(f"smtputf8_enable = {'yes' if smtputf8 else 'no'}\n"
+                                   f"proxy_read_maps = {approved}\n")
+        self.proxyd = harness.Proxyd(self.scratch).start()
+
+    def close(self):
+        self.proxyd.stop()
+        self.scratch.__exit__(None, None, None)
+
+
+class Env(TablesEnv):
     """One scratch Postfix layout with every table type, and a running proxyd."""
 
     def __init__(self, smtputf8: bool):
@@ -117,14 +134,7 @@ class Env:
             f"sqlite:{s.path('legacy.cf')}",
             f"sqlite:{s.path('localpart.cf')}",
         ]
-        approved = ", ".join("proxy:" + t for t in self.tables)
-        s.write_main_cf(f"smtputf8_enable = {'yes' if smtputf8 else 'no'}\n"
-                        f"proxy_read_maps = {approved}\n")
-        self.proxyd = harness.Proxyd(s).start()
-
-    def close(self):
-        self.proxyd.stop()
-        self.scratch.__exit__(None, None, None)
+        self.serve(smtputf8)
 
 
 def assert_oracle(test: unittest.TestCase, env, cases) -> None:
@@ -141,53 +151,62 @@ def assert_oracle(test: unittest.TestCase, env, cases) -> None:
         env.close()
 
 
-class OracleTest(unittest.TestCase):
-    """postmap -q through proxy: must print what postmap -q prints directly."""
+def assert_answers(test: unittest.TestCase, env, expect) -> None:
+    """Require each (postmap options, table, key, stdout) case to print
+    stdout both directly and through proxy:, then close env."""
+    try:
+        for args, table, key, out in expect:
+            for name in (table, "proxy:" + table):
+                r = harness.postmap_query(env.scratch, name, [key], extra_args=args)
+                test.assertEqual(r.stdout, out, (args, name, key, r.stderr))
+    finally:
+        env.close()
 
-    def run_oracle(self, smtputf8: bool):
-        env = Env(smtputf8)
-        assert_oracle(self, env, [(table, KEYS, [], True) for table in env.tables])
+
+class BothSmtputf8:
+    """Mixin: run_corpus() with smtputf8_enable on and off."""
 
     def test_smtputf8_on(self):
-        self.run_oracle(True)
+        self.run_corpus(True)
 
     def test_smtputf8_off(self):
-        self.run_oracle(False)
+        self.run_corpus(False)
+
+
+class OracleTest(BothSmtputf8, unittest.TestCase):
+    """postmap -q through proxy: must print what postmap -q prints directly."""
+
+    def run_corpus(self, smtputf8: bool):
+        env = Env(smtputf8)
+        assert_oracle(self, env, [(table, KEYS, [], True) for table in env.tables])
 
     def test_oracle_finds_something(self):
         # Guard against a vacuous oracle: known keys must really be found.
         env = Env(True)
-        try:
-            s = env.scratch
-            expect = {
-                ("sqlite:" + str(s.path("aliases.cf")), b"team@example.org"):
-                    b"team@example.org\tjohn@example.org,jane@example.org\n",
-                ("sqlite:" + str(s.path("kv.cf")), b"O'Neil@Example.org"):
-                    b"O'Neil@Example.org\tquote-ok\n",
-                ("sqlite:" + str(s.path("kv.cf")), b"multi@example.org"):
-                    b"multi@example.org\tone,two\n",
-                ("sqlite:" + str(s.path("kv-fmt.cf")), b"multi@example.org"):
-                    b"multi@example.org\t<one> for multi at example.org,"
-                    b"<two> for multi at example.org\n",
-                ("static:found-it", b"anything"): b"anything\tfound-it\n",
-                # Unicode folding (ICU) of domain lists and stored keys.
-                ("sqlite:" + str(s.path("kv-udomain.cf")), "JÜRGEN@EXÄMPLE.ORG".encode()):
-                    "JÜRGEN@EXÄMPLE.ORG\ticu-folded\n".encode(),
-                ("sqlite:" + str(s.path("kv-udomain.cf")), "A@STRAßE.DE".encode()):
-                    "A@STRAßE.DE\tstrasse-icu\n".encode(),
-                (UNICODE_INLINE, b"STRASSE"): b"STRASSE\tinline-strasse\n",
-                ("texthash:" + str(s.path("texthash.txt")), "jÜrgen@exÄmple.org".encode()):
-                    "jÜrgen@exÄmple.org\ttexthash-juergen\n".encode(),
-            }
-            for (table, key), out in expect.items():
-                for name in (table, "proxy:" + table):
-                    r = harness.postmap_query(s, name, [key])
-                    self.assertEqual(r.stdout, out, (name, key, r.stderr))
-        finally:
-            env.close()
+        s = env.scratch
+        assert_answers(self, env, [
+            ([], "sqlite:" + str(s.path("aliases.cf")), b"team@example.org",
+             b"team@example.org\tjohn@example.org,jane@example.org\n"),
+            ([], "sqlite:" + str(s.path("kv.cf")), b"O'Neil@Example.org",
+             b"O'Neil@Example.org\tquote-ok\n"),
+            ([], "sqlite:" + str(s.path("kv.cf")), b"multi@example.org",
+             b"multi@example.org\tone,two\n"),
+            ([], "sqlite:" + str(s.path("kv-fmt.cf")), b"multi@example.org",
+             b"multi@example.org\t<one> for multi at example.org,"
+             b"<two> for multi at example.org\n"),
+            ([], "static:found-it", b"anything", b"anything\tfound-it\n"),
+            # Unicode folding (ICU) of domain lists and stored keys.
+            ([], "sqlite:" + str(s.path("kv-udomain.cf")), "JÜRGEN@EXÄMPLE.ORG".encode(),
+             "JÜRGEN@EXÄMPLE.ORG\ticu-folded\n".encode()),
+            ([], "sqlite:" + str(s.path("kv-udomain.cf")), "A@STRAßE.DE".encode(),
+             "A@STRAßE.DE\tstrasse-icu\n".encode()),
+            ([], UNICODE_INLINE, b"STRASSE", b"STRASSE\tinline-strasse\n"),
+            ([], "texthash:" + str(s.path("texthash.txt")), "jÜrgen@exÄmple.org".encode(),
+             "jÜrgen@exÄmple.org\ttexthash-juergen\n".encode()),
+        ])
 
 
-class FlagsEnv:
+class FlagsEnv(TablesEnv):
     """Tables whose answers depend on the flags a client opens them with:
     mixed-case and non-ASCII keys, and values that name files (for -F)."""
 
@@ -213,28 +232,21 @@ class FlagsEnv:
             f"sqlite:{s.path('kv.cf')}",
             "unix:passwd.byname",
         ]
-        approved = ", ".join("proxy:" + t for t in self.tables)
-        s.write_main_cf(f"smtputf8_enable = {'yes' if smtputf8 else 'no'}\n"
-                        f"proxy_read_maps = {approved}\n")
-        self.proxyd = harness.Proxyd(s).start()
-
-    def close(self):
-        self.proxyd.stop()
-        self.scratch.__exit__(None, None, None)
+        self.serve(smtputf8)
 
 
 FLAG_KEYS = [b"MixedCase", b"MIXEDCASE", "Straße".encode(), b"STRASSE", b"lower", b"LOWER",
              b"root", b"Root", b"nobody", b"anything"]
 
 
-class InstanceFlagsTest(unittest.TestCase):
+class InstanceFlagsTest(BothSmtputf8, unittest.TestCase):
     """postmap -f, -F, -N and -n through proxy: print what they print directly.
 
     Each option changes the flags the client opens its table with; proxyd
     keeps one instance per table and instance flags, as proxymap does.
     """
 
-    def run_options(self, smtputf8: bool):
+    def run_corpus(self, smtputf8: bool):
         env = FlagsEnv(smtputf8)
         cases = []
         for option in ("-f", "-F", "-N", "-n", "-fF"):
@@ -253,34 +265,21 @@ class InstanceFlagsTest(unittest.TestCase):
                 cases.append((table, keys, [option], hits))
         assert_oracle(self, env, cases)
 
-    def test_smtputf8_on(self):
-        self.run_options(True)
-
-    def test_smtputf8_off(self):
-        self.run_options(False)
-
     def test_options_change_answers(self):
         # Guard against a vacuous comparison: the options really change what
         # the direct lookup prints, and proxy: prints the same.
         env = FlagsEnv(False)
-        try:
-            s = env.scratch
-            texthash = f"texthash:{s.path('th.txt')}"
-            cert = s.path("cert.pem").read_bytes()
-            expect = [
-                (["-f"], texthash, b"MixedCase", b"MixedCase\t" + str(s.path("cert.pem")).encode()),
-                (["-f"], texthash, b"mixedcase", b""),
-                ([], texthash, b"MIXEDCASE", b"MIXEDCASE\t" + str(s.path("cert.pem")).encode()),
-                (["-F"], texthash, b"MixedCase", b"MixedCase\t" + cert),
-                (["-F"], env.tables[0], b"x", b"x\t" + cert),
-            ]
-            for args, table, key, out in expect:
-                for name in (table, "proxy:" + table):
-                    r = harness.postmap_query(s, name, [key], extra_args=args)
-                    self.assertEqual(r.stdout.rstrip(b"\n"), out.rstrip(b"\n"),
-                                     (args, name, key, r.stderr))
-        finally:
-            env.close()
+        s = env.scratch
+        texthash = f"texthash:{s.path('th.txt')}"
+        path = str(s.path("cert.pem")).encode()
+        cert = s.path("cert.pem").read_bytes()
+        assert_answers(self, env, [
+            (["-f"], texthash, b"MixedCase", b"MixedCase\t" + path + b"\n"),
+            (["-f"], texthash, b"mixedcase", b""),
+            ([], texthash, b"MIXEDCASE", b"MIXEDCASE\t" + path + b"\n"),
+            (["-F"], texthash, b"MixedCase", b"MixedCase\t" + cert + b"\n"),
+            (["-F"], env.tables[0], b"x", b"x\t" + cert + b"\n"),
+        ])
 
 
 class ProtocolTest(unittest.TestCase):
