@@ -1,8 +1,8 @@
 // Domain list of SQL tables (Postfix db_common_check_domain over
 // string_list / match_list_parse / match_string). Patterns and domains are
-// folded with ASCII lowercase only.
-// XXX(sql): Postfix casefolds non-ASCII text with ICU when smtputf8_enable
-// is on (e.g. "STRASSE"/"straße" variants); we compare such bytes exactly.
+// folded with casefold(): ICU for non-ASCII text when smtputf8_enable is on
+// (EXÄMPLE.ORG matches exämple.org, STRASSE.DE matches straße.de), ASCII
+// lowercase otherwise, exactly as match_list folds both sides.
 #include "dictcore/domain_filter.h"
 
 #include <fstream>
@@ -26,8 +26,9 @@ bool is_table_pattern(std::string_view item) {
 }  // namespace
 
 std::shared_ptr<DomainFilter> DomainFilter::parse(std::string_view list, std::string origin,
-                                                  const TableOpener& opener, Logger& log) {
-  std::shared_ptr<DomainFilter> filter(new DomainFilter(std::move(origin), log));
+                                                  const TableOpener& opener, Logger& log,
+                                                  bool utf8) {
+  std::shared_ptr<DomainFilter> filter(new DomainFilter(std::move(origin), log, utf8));
   filter->parse_into(list, true, 0, opener);
   return filter;
 }
@@ -85,7 +86,7 @@ void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
       patterns_.push_back(Pattern{!match, {}, std::string(item), std::move(table), false});
       continue;
     }
-    patterns_.push_back(Pattern{!match, ascii_lowercased(item), {}, nullptr, false});
+    patterns_.push_back(Pattern{!match, casefold(item, utf8_), {}, nullptr, false});
   }
 }
 
@@ -95,7 +96,7 @@ void DomainFilter::check(std::string_view key, std::function<void(DomainMatch)> 
     done(DomainMatch{DomainMatch::Kind::NoMatch});
     return;
   }
-  match_from(0, ascii_lowercased(key.substr(at + 1)), std::move(done));
+  match_from(0, casefold(key.substr(at + 1), utf8_), std::move(done));
 }
 
 void DomainFilter::match_from(std::size_t index, std::string domain,

@@ -1,6 +1,7 @@
 // The "domain" parameter of SQL tables: a Postfix string_list (match_list
 // with match_string) restricting lookups to addresses in listed domains.
-// Exact, case-insensitive names (no subdomains), "!" negation, /file/name
+// Exact names compared after Postfix's casefold() (Unicode with smtputf8 on,
+// ASCII otherwise; no subdomains), "!" negation, /file/name
 // expanded in place, type:table entries looked up with the domain as key;
 // first match wins. Loop thread only (table entries call Table::lookup).
 #pragma once
@@ -35,9 +36,12 @@ class DomainFilter : public std::enable_shared_from_this<DomainFilter> {
 
   // Parse the list. origin names the table for messages (the .cf path).
   // type:table entries are opened through opener; with an empty opener they
-  // are a ConfigError. Throws ConfigError ("no pattern after '!'", ...).
+  // are a ConfigError. utf8 is smtputf8_enable: fold non-ASCII patterns and
+  // domains with ICU, as Postfix's match_list does. Throws ConfigError ("no
+  // pattern after '!'", ...).
   static std::shared_ptr<DomainFilter> parse(std::string_view list, std::string origin,
-                                             const TableOpener& opener, Logger& log);
+                                             const TableOpener& opener, Logger& log,
+                                             bool utf8 = false);
 
   // Check a lookup key: NoMatch unless it has an '@' after a non-empty local
   // part and its domain matches the list. done may run before this returns.
@@ -49,19 +53,21 @@ class DomainFilter : public std::enable_shared_from_this<DomainFilter> {
  private:
   struct Pattern {
     bool negate = false;
-    std::string literal;     // lowercased domain name (literal entries)
+    std::string literal;     // casefolded domain name (literal entries)
     std::string table_name;  // "type:name" (table entries)
     TablePtr table;          // null for literals and unreadable files
     bool unavailable = false;  // /file/name that could not be read
   };
 
-  DomainFilter(std::string origin, Logger& log) : origin_(std::move(origin)), log_(&log) {}
+  DomainFilter(std::string origin, Logger& log, bool utf8)
+      : origin_(std::move(origin)), log_(&log), utf8_(utf8) {}
   void parse_into(std::string_view text, bool match, int depth, const TableOpener& opener);
   void match_from(std::size_t index, std::string domain,
                   std::function<void(DomainMatch)> done) const;
 
   std::string origin_;
   Logger* log_;
+  bool utf8_;
   std::vector<Pattern> patterns_;
 };
 

@@ -1,7 +1,14 @@
-// Implementation of the ASCII folding and UTF-8 validation helpers.
+// Implementation of the ASCII and Unicode folding and UTF-8 validation
+// helpers. Unicode folding uses ICU, as Postfix does (util/casefold.c), so
+// that proxyd folds exactly the characters the installed Postfix folds.
 #include "dictcore/fold.h"
 
+#include <unicode/bytestream.h>
+#include <unicode/casemap.h>
+#include <unicode/uchar.h>
+
 #include <cstdint>
+#include <limits>
 
 namespace proxyd::dict {
 
@@ -14,6 +21,24 @@ void ascii_lowercase(std::string& text) {
 std::string ascii_lowercased(std::string_view text) {
   std::string out(text);
   ascii_lowercase(out);
+  return out;
+}
+
+std::string casefold(std::string_view text, bool utf8) {
+  text = text.substr(0, text.find('\0'));
+  if (!utf8 || is_ascii(text) || text.size() > std::numeric_limits<int32_t>::max()) {
+    return ascii_lowercased(text);
+  }
+  std::string out;
+  out.reserve(text.size());
+  icu::StringByteSink<std::string> sink(&out);
+  UErrorCode error = U_ZERO_ERROR;
+  icu::CaseMap::utf8Fold(U_FOLD_CASE_DEFAULT,
+                         icu::StringPiece(text.data(), static_cast<int32_t>(text.size())),
+                         sink, nullptr, error);
+  // Folding valid or malformed UTF-8 cannot fail short of memory; then keep
+  // Postfix's ASCII result rather than an empty key.
+  if (U_FAILURE(error)) return ascii_lowercased(text);
   return out;
 }
 

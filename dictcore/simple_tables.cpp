@@ -2,8 +2,9 @@
 // dict_inline and dict_thash (both built on the dict_ht in-memory table):
 // inline's brace/comma parser (balpar, extpar, mystrtokq, split_qnameval),
 // texthash's readllines-based file reader with its warnings and duplicate
-// policy, and dict_ht's FOLD_FIX key handling. Loop thread only; every
-// operation completes before it returns.
+// policy, dict_ht's FOLD_FIX key handling (with dict_utf8's Unicode folding
+// when the UTF-8 layer is active), and dict_file's SRC_RHS_IS_FILE values.
+// Loop thread only; every operation completes before it returns.
 #include "dictcore/simple_tables.h"
 
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include "dictcore/fold.h"
 #include "dictcore/logger.h"
 #include "dictcore/main_cf.h"
+#include "dictcore/rhs_file.h"
 #include "dictcore/tokens.h"
 #include "protocol/status.h"
 
@@ -44,15 +46,19 @@ constexpr uint32_t kDupAny = pflags::kDupWarn | pflags::kDupIgnore | pflags::kDu
 // ISSPACE in Postfix: ASCII isspace() in the C locale.
 bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-// The key a lookup/update/delete uses: ASCII-lowercased only on FOLD_FIX.
-std::string request_key(const std::string& key, uint32_t flags) {
-  return (flags & pflags::kFoldFix) ? ascii_lowercased(key) : key;
-}
-
 // dict_ht: insertion-ordered in-memory table behind inline: and texthash:.
 class HashTable final : public Table {
  public:
-  explicit HashTable(Logger* log) : log_(log) {}
+  HashTable(Logger* log, const SimpleTableOptions& options)
+      : log_(log),
+        fold_stored_((options.instance_flags & pflags::kFoldFix) != 0),
+        utf8_(options.utf8_active()) {}
+
+  // The key an entry of the table source is stored under: case-folded when
+  // the instance was opened with FOLD_FIX.
+  std::string stored_key(std::string_view key) const {
+    return fold_stored_ ? casefold(key, utf8_) : std::string(key);
+  }
 
   uint32_t impl_flags() const override { return pflags::kFixed; }
 
@@ -143,7 +149,14 @@ class HashTable final : public Table {
     return entry.first;
   }
 
+  // The key a lookup/update/delete uses: folded only on FOLD_FIX.
+  std::string request_key(const std::string& key, uint32_t flags) const {
+    return (flags & pflags::kFoldFix) ? casefold(key, utf8_) : key;
+  }
+
   Logger* log_;
+  bool fold_stored_;  // instance opened with FOLD_FIX
+  bool utf8_;         // UTF-8 layer active: Unicode folding
   std::unordered_map<std::string, Entry> entries_;
   std::vector<std::string> order_;
   std::size_t cursor_ = 0;
@@ -340,42 +353,53 @@ std::string read_texthash_file(const std::string& path) {
   }
 }
 
-std::string inline_error(std::string_view what, std::string_view name) {
-  return fmt::format("{}: \"inline:{}\"; need \"inline:{{name=value...}}\"", what, name);
+std::string inline_error(std::string_view what, std::string_view name,
+                         bool rhs_is_file = false) {
+  return fmt::format("{}: \"inline:{}\"; need \"inline:{{name={}...}}\"", what, name,
+                     rhs_is_file ? "filename" : "value");
 }
 
 }  // namespace
 
-SimpleTableOptions simple_table_options(const TableEnv& env) {
+SimpleTableOptions simple_table_options(const TableEnv& env, uint32_t instance_flags) {
   SimpleTableOptions options;
-  if (env.main_cf != nullptr) options.utf8 = env.main_cf->get_bool("smtputf8_enable");
+  options.utf8 = smtputf8_enabled(env);
+  options.instance_flags = instance_flags;
   return options;
 }
 
-TablePtr make_static_table(std::string_view name, const TableEnv& env) {
+TablePtr make_static_table(std::string_view name, const TableEnv& env,
+                           SimpleTableOptions options) {
   std::string_view value = name;
   if (!name.empty() && name[0] == '{') {
     if (auto err = brace_contents(name, value)) {
       throw ConfigError(fmt::format("bad static:name syntax: {}", *err));
     }
   }
+  if (options.instance_flags & pflags::kSrcRhsIsFile) {
+    // Postfix substitutes a surrogate (RETRY) when a file cannot be read.
+    RhsFileResult files = rhs_files_to_base64(value);
+    if (!files.ok) throw ConfigUnavailable(files.value);
+    return std::make_shared<StaticTable>(std::move(files.value), env.log);
+  }
   return std::make_shared<StaticTable>(std::string(value), env.log);
 }
 
 TablePtr make_inline_table(std::string_view name, const TableEnv& env) {
-  return make_inline_table(name, env, simple_table_options(env));
+  return make_inline_table(name, env, simple_table_options(env, kDaemonInstanceFlags));
 }
 
 TablePtr make_inline_table(std::string_view name, const TableEnv& env,
                            SimpleTableOptions options) {
-  if (options.utf8 && !is_ascii(name) && !valid_utf8(name)) {
+  if (options.utf8_active() && !is_ascii(name) && !valid_utf8(name)) {
     throw ConfigError(inline_error("bad UTF-8 syntax", name));
   }
+  const bool rhs_is_file = (options.instance_flags & pflags::kSrcRhsIsFile) != 0;
   std::size_t len = balanced_length(name);
   if (len == 0 || len != name.size() || len == 2) {
     throw ConfigError(inline_error("bad syntax", name));
   }
-  auto table = std::make_shared<HashTable>(env.log);
+  auto table = std::make_shared<HashTable>(env.log, options);
   std::string_view rest = name.substr(1, len - 2);
   int count = 0;
   while (auto token = next_grouped_token(rest)) {
@@ -385,27 +409,34 @@ TablePtr make_inline_table(std::string_view name, const TableEnv& env,
     std::string_view key;
     std::string_view value;
     if (!err) err = split_name_value(nameval, key, value);
-    if (err) throw ConfigError(inline_error(*err, name));
+    std::string stored_value(value);
+    if (!err && rhs_is_file) {
+      RhsFileResult files = rhs_files_to_base64(value);
+      if (!files.ok) err = std::move(files.value);
+      stored_value = std::move(files.value);
+    }
+    if (err) throw ConfigError(inline_error(*err, name, rhs_is_file));
     // No duplicate checks: a later entry replaces an earlier one.
-    table->put(ascii_lowercased(key), std::string(value));
+    table->put(table->stored_key(key), std::move(stored_value));
     ++count;
   }
-  if (count == 0) throw ConfigError(inline_error("empty table", name));
+  if (count == 0) throw ConfigError(inline_error("empty table", name, rhs_is_file));
   return table;
 }
 
 TablePtr make_texthash_table(std::string_view name, const TableEnv& env) {
-  return make_texthash_table(name, env, simple_table_options(env));
+  return make_texthash_table(name, env,
+                             simple_table_options(env, kDaemonInstanceFlags));
 }
 
 TablePtr make_texthash_table(std::string_view name, const TableEnv& env,
                              SimpleTableOptions options) {
   const std::string path(name);
   const std::string content = read_texthash_file(path);
-  auto table = std::make_shared<HashTable>(env.log);
+  auto table = std::make_shared<HashTable>(env.log, options);
   bool have_duplicates = false;
   for (auto& line : read_logical_lines(content, path, env.log)) {
-    if (options.utf8 && !is_ascii(line.text) && !valid_utf8(line.text)) {
+    if (options.utf8_active() && !is_ascii(line.text) && !valid_utf8(line.text)) {
       warn(env.log, "{}, line {}: non-UTF-8 input \"{}\" -- ignoring this line", path,
            line.line_no, line.text);
       continue;
@@ -446,16 +477,25 @@ TablePtr make_texthash_table(std::string_view name, const TableEnv& env,
            "{}, line {}: record is in \"key: value\" format; is this an alias file?",
            path, line.line_no);
     }
-    std::string folded = ascii_lowercased(key);
+    std::string stored_value(value);
+    if (options.instance_flags & pflags::kSrcRhsIsFile) {
+      RhsFileResult files = rhs_files_to_base64(value);
+      if (!files.ok) {
+        warn(env.log, "{}, line {}: {}: skipping this entry", path, line.line_no, files.value);
+        continue;
+      }
+      stored_value = std::move(files.value);
+    }
+    std::string folded = table->stored_key(key);
     if (table->contains(folded)) {
       // Clients that ask with DUP_WARN/IGNORE/REPLACE (postmap) get the
       // value their flag selects; others get RETRY, as Postfix turns the
       // table into a surrogate for them.
       warn(env.log, "{}, line {}: duplicate entry: \"{}\"", path, line.line_no, key);
-      table->put_duplicate(folded, std::string(value));
+      table->put_duplicate(folded, std::move(stored_value));
       have_duplicates = true;
     } else {
-      table->put(std::move(folded), std::string(value));
+      table->put(std::move(folded), std::move(stored_value));
     }
   }
   if (have_duplicates) table->set_duplicate_failure();

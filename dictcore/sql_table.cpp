@@ -347,7 +347,7 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParam
   std::shared_ptr<DomainFilter> domain;
   if (!spec->cfg.domain_list.empty()) {
     domain = DomainFilter::parse(spec->cfg.domain_list, spec->cfg.name, hooks.domain_opener,
-                                 *env.log);
+                                 *env.log, smtputf8_enabled(env));
   }
 
   if (kind == SqlKind::Sqlite && !hooks.driver_factory) {

@@ -1,8 +1,15 @@
 // Default implementations of the optional Table operations: answer CONFIG,
-// as a table that does not support the operation cannot succeed.
+// as a table that does not support the operation cannot succeed; and the
+// smtputf8 switch every table derives from its environment.
 #include "dictcore/table.h"
 
+#include "dictcore/main_cf.h"
+
 namespace proxyd::dict {
+
+bool smtputf8_enabled(const TableEnv& env) {
+  return env.main_cf == nullptr || env.main_cf->get_bool("smtputf8_enable");
+}
 
 void Table::update(const std::string&, const std::string&, uint32_t, LookupDone done) {
   done(LookupResult{ProxyStatus::Config, {}});

@@ -54,6 +54,15 @@ struct TableEnv {
   PostfixVersion postfix_version = PostfixVersion::newest();
 };
 
+// The instance flags Postfix daemons open tables with (mail_addr_find,
+// maps_create callers): fold fixed-case keys, UTF-8 layer when enabled.
+inline constexpr uint32_t kDaemonInstanceFlags =
+    protocol::flags::kFoldFix | protocol::flags::kUtf8Request;
+
+// smtputf8_enable of env's main.cf (Postfix's util_utf8_enable): whether
+// non-ASCII text is case-folded with Unicode rules. On without a main.cf.
+bool smtputf8_enabled(const TableEnv& env);
+
 class Table {
  public:
   virtual ~Table() = default;

@@ -2,8 +2,10 @@
 // change only the per-request bits of a table instance (3.7 RQST mask);
 // v2 requests install their flags wholesale and get them echoed back. Open
 // replies never carry UTF8_ACTIVE: the client then keeps its own UTF-8
-// layer, which folds keys exactly as a direct table would. Lookups go
-// through the table's front (cache, coalescing, deadline, counters).
+// layer, which folds keys exactly as a direct table would. Each request is
+// served by the instance of its table for its instance flags (see
+// instance_flags()), as proxymap keeps one per name and flags. Lookups go
+// through the instance's front (cache, coalescing, deadline, counters).
 #include "proxyd/service.h"
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include "dictcore/fold.h"
 #include "dictcore/redact.h"
 #include "dictcore/surrogate.h"
+#include "dictcore/tokens.h"
 
 namespace proxyd::daemon {
 
@@ -48,35 +51,68 @@ Generation::Generation(dict::MainCf main_cf, Settings settings, dict::PoolSet& p
       read_allow_(dict::Allowlist::build(main_cf_, true, log)),
       write_allow_(dict::Allowlist::build(main_cf_, false, log)),
       registry_(table_env(&main_cf_, log, poster, pools, settings_)),
+      utf8_(main_cf_.get_bool("smtputf8_enable")),
       stats_(stats),
       cache_(std::make_shared<dict::LookupCache>(
           static_cast<std::size_t>(settings_.cache_max_bytes))) {}
 
 Generation::~Generation() = default;
 
-dict::TableFrontPtr Generation::front(std::string_view name_in, Role role) {
+dict::TableFrontPtr Generation::front(std::string_view name_in, Role role,
+                                      uint32_t instance_flags) {
   auto& fronts = fronts_[role == Role::ReadOnly ? 0 : 1];
-  if (auto it = fronts.find(name_in); it != fronts.end()) return it->second;
+  const uint32_t key = dict::instance_key_flags(name_in, instance_flags, utf8_);
+  auto it = fronts.find(name_in);
+  if (it != fronts.end()) {
+    if (auto inst = it->second.find(key); inst != it->second.end()) return inst->second;
+  }
   std::string name(name_in);
   dict::TablePtr table = registry_.open(
-      name, role == Role::ReadOnly ? dict::OpenMode::ReadOnly : dict::OpenMode::ReadWrite);
+      name, role == Role::ReadOnly ? dict::OpenMode::ReadOnly : dict::OpenMode::ReadWrite,
+      instance_flags);
   dict::CachePolicy policy{settings_.cache_ttl.for_table(name),
                            settings_.cache_negative_ttl.for_table(name)};
+  // The answer cache knows tables by name and request flags, so only the
+  // daemons' instance uses it; the other instances (in-memory tables only)
+  // answer without it.
+  const bool daemon_instance =
+      key == dict::instance_key_flags(name, dict::kDaemonInstanceFlags, utf8_);
   auto front = std::make_shared<dict::TableFront>(
-      std::move(table), stats_.table(name), cache_, policy,
+      std::move(table), stats_.table(name), daemon_instance ? cache_ : nullptr, policy,
       std::chrono::seconds(settings_.lookup_timeout));
-  fronts.emplace(std::move(name), front);
+  if (it == fronts.end()) it = fronts.emplace(std::move(name), Instances{}).first;
+  it->second.emplace(key, front);
   return front;
 }
 
+bool Generation::in_sni_maps(std::string_view name) const {
+  std::string maps = main_cf_.get("tls_server_sni_maps");
+  std::string_view rest = maps;
+  while (auto token = dict::next_grouped_token(rest)) {
+    if (dict::strip_proxy_prefixes(*token) == name && token->size() != name.size()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 const std::vector<OpenProblem>& Generation::preopen() {
+  // The instance flags Postfix's own programs open tables with: daemons
+  // (mail_addr_find, maps), match lists (mynetworks, *_domains: no folding),
+  // postmap -f with smtputf8 off (nothing), and tls_server_sni_maps (values
+  // name files). Variants that build the same table are one instance.
+  constexpr uint32_t kVariants[] = {pf::kUtf8Request | pf::kLock, 0};
+  constexpr uint32_t kSniFlags = pf::kLock | pf::kFoldFix | pf::kSrcRhsIsFile;
   std::vector<OpenProblem> problems;
   for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
     for (const std::string& name : allowlist(role).tables()) {
-      dict::TableFrontPtr f = front(name, role);
+      dict::TableFrontPtr f = front(name, role, dict::kDaemonInstanceFlags);
       if (auto* s = dynamic_cast<dict::SurrogateTable*>(&f->table())) {
         problems.push_back(OpenProblem{name, s->reason()});
+        continue;
       }
+      for (uint32_t flags : kVariants) (void)front(name, role, flags);
+      if (in_sni_maps(name)) (void)front(name, role, kSniFlags);
     }
   }
   problems_ = std::move(problems);
@@ -85,8 +121,10 @@ const std::vector<OpenProblem>& Generation::preopen() {
 
 void Generation::expire(dict::TableFront::Clock::time_point now) {
   for (auto& fronts : fronts_) {
-    for (auto& [name, front] : fronts) {
-      if (front->waiting() > 0) front->expire(now);
+    for (auto& [name, instances] : fronts) {
+      for (auto& [flags, front] : instances) {
+        if (front->waiting() > 0) front->expire(now);
+      }
     }
   }
 }
@@ -132,6 +170,41 @@ void Service::expire(dict::TableFront::Clock::time_point now) {
 
 namespace {
 
+// The instance flags of a request: the flags the client opened the table
+// with. 3.11+ clients send them. 3.6-3.10 clients send only their instance
+// bits (SRC_RHS_IS_FILE, ...) and the request bits, so the folding the
+// client opened with is read from those: FOLD_FIX in a request means a
+// client without a UTF-8 layer that opened with FOLD_FIX. Without FOLD_FIX,
+// a client without a UTF-8 layer (smtputf8 off, or no UTF8_REQUEST) opened
+// without folding (postmap -f). A client with one (smtputf8 on and
+// UTF8_REQUEST) removes FOLD_FIX when it folds the key: a key that folding
+// would change was not folded, so that client opened without FOLD_FIX
+// (postmap -f); any other key is served as folded. An open request carries no request
+// bits and gets the daemons' instance. utf8 is smtputf8_enable; fold_matters
+// says whether FOLD_FIX changes the table's instance at all.
+uint32_t instance_flags(const protocol::Request& req, bool utf8, bool fold_matters) {
+  if (req.dialect == Dialect::V2) return req.instance_flags;
+  uint32_t inst = req.flags & pf::kInstMask;
+  if (req.type == RequestType::Open) return inst | dict::kDaemonInstanceFlags;
+  inst |= req.flags & pf::kUtf8Request;
+  if (req.flags & pf::kFoldFix) return inst | pf::kFoldFix;
+  // Without a UTF-8 layer in the client nothing removes FOLD_FIX.
+  if (!utf8 || (req.flags & pf::kUtf8Request) == 0) return inst;
+  if (fold_matters && req.type == RequestType::Lookup &&
+      dict::casefold(req.key, utf8) != req.key) {
+    return inst;
+  }
+  return inst | pf::kFoldFix;
+}
+
+// instance_flags() for a request to table name under gen.
+uint32_t request_instance(const Generation& gen, std::string_view name,
+                          const protocol::Request& req) {
+  const bool utf8 = gen.utf8();
+  const bool fold_matters = (dict::instance_key_flags(name, pf::kFoldFix, utf8) != 0);
+  return instance_flags(req, utf8, fold_matters);
+}
+
 // Flags a table sees for one request.
 uint32_t effective_flags(const protocol::Request& req, uint32_t impl_flags) {
   if (req.dialect == Dialect::V1) return impl_flags | (req.flags & pf::kRqstMask);
@@ -165,7 +238,7 @@ std::optional<Reply> Service::answer_now(Role role, const protocol::Request& req
   if (name.find(':') == std::string_view::npos) return std::nullopt;
   Generation& gen = *gen_;
   if (!gen.allowlist(role).contains(name)) return std::nullopt;  // handle() logs and denies
-  dict::TableFrontPtr front = gen.front(name, role);
+  dict::TableFrontPtr front = gen.front(name, role, request_instance(gen, name, req));
   uint32_t flags = effective_flags(req, front->table().impl_flags());
   const dict::LookupResult* hit = front->lookup_cached(req.key, flags);
   if (hit == nullptr) return std::nullopt;
@@ -197,7 +270,7 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
     done(status_reply(ProxyStatus::Deny, 0));
     return;
   }
-  dict::TableFrontPtr front = gen->front(name, role);
+  dict::TableFrontPtr front = gen->front(name, role, request_instance(*gen, name, req));
   dict::Table& table = front->table();
   const uint32_t impl = table.impl_flags();
   uint32_t flags = effective_flags(req, impl);

@@ -77,8 +77,10 @@ class Generation {
   // configuration); returns (and keeps) the ones that could not be opened.
   const std::vector<OpenProblem>& preopen();
 
-  // The front of an allowlisted table, opened on first use.
-  dict::TableFrontPtr front(std::string_view name, Role role);
+  // The front of the instance of an allowlisted table for instance_flags
+  // (the flags the client opened it with), opened on first use.
+  dict::TableFrontPtr front(std::string_view name, Role role,
+                            uint32_t instance_flags = dict::kDaemonInstanceFlags);
 
   // Answer RETRY to lookups past their deadline.
   void expire(dict::TableFront::Clock::time_point now);
@@ -87,6 +89,8 @@ class Generation {
   const std::vector<OpenProblem>& problems() const { return problems_; }
 
   const dict::LookupCache& cache() const { return *cache_; }
+  // smtputf8_enable of this configuration.
+  bool utf8() const { return utf8_; }
   uint64_t number() const { return number_; }
   void set_number(uint64_t n) { number_ = n; }
 
@@ -95,13 +99,19 @@ class Generation {
   Settings settings_;
   dict::Allowlist read_allow_;
   dict::Allowlist write_allow_;
+  // True when tls_server_sni_maps names proxy:name.
+  bool in_sni_maps(std::string_view name) const;
+
   dict::Registry registry_;
+  bool utf8_;  // smtputf8_enable
   StatsBook& stats_;
   // Shared with the fronts: a lookup still running when this generation
   // dies keeps the cache it will store its answer in.
   std::shared_ptr<dict::LookupCache> cache_;
-  // Per role; transparent lookup by string_view, so a request allocates nothing.
-  std::map<std::string, dict::TableFrontPtr, std::less<>> fronts_[2];
+  // Per role, table name and instance key flags (dict::instance_key_flags);
+  // transparent lookup by string_view, so a request allocates nothing.
+  using Instances = std::map<uint32_t, dict::TableFrontPtr>;
+  std::map<std::string, Instances, std::less<>> fronts_[2];
   std::vector<OpenProblem> problems_;
   uint64_t number_ = 1;
 };

@@ -14,6 +14,7 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 packages=(
   meson ninja-build pkg-config g++ python3
   libevent-dev libmysqlcppconn-dev libpq-dev libfmt-dev libsqlite3-dev libgtest-dev
+  libicu-dev
   sqlite3 postfix postfix-sqlite postfix-mysql postfix-pgsql
 )
 if [ "${1:-}" = "--all" ]; then

@@ -32,6 +32,10 @@ KEYS = [
     b"' OR '1'='1", b"x'; DROP TABLE kv; --", b"inv\xffalid@example.org", b"a" * 2048,
     b"Foo@Example.com", b"foo@example.com", b"key2", b"KEY2", b"k3", b"spaced key",
     b"multi@example.org", b"null@example.org", b"empty@example.org",
+    # Unicode case folding (ICU with smtputf8 on, as Postfix's casefold()).
+    "JÜRGEN@EXÄMPLE.ORG".encode(), "jÜrgen@exÄmple.org".encode(),
+    "jürgen@exämple.org".encode(), "Straße".encode(), b"STRASSE", b"strasse",
+    "A@STRAßE.DE".encode(), b"a@strasse.de",
 ]
 
 KV_ROWS = [
@@ -49,6 +53,10 @@ KV_ROWS = [
     ("empty@example.org", ""),
     ("example.org", "bare-domain"),
     ("@example.org", "catch-all"),
+    ("jürgen@exämple.org", "icu-folded"),
+    ("jÜrgen@exÄmple.org", "ascii-folded"),
+    ("a@strasse.de", "strasse-icu"),
+    ("a@straße.de", "strasse-ascii"),
 ]
 
 TEXTHASH = """\
@@ -59,10 +67,32 @@ key2 second value with  spaces
 @example.org catchall-from-texthash
 j\u00f6rg@b\u00fccher.example utf8-texthash
 o'neil@example.org quote-texthash
+J\u00dcRGEN@EX\u00c4MPLE.ORG texthash-juergen
+Stra\u00dfe texthash-strasse
 """
 
 
-class Env:
+UNICODE_INLINE = "inline:{J\u00dcrgen@Ex\u00e4mple.org=inline-juergen, Stra\u00dfe=inline-strasse}"
+
+
+class TablesEnv:
+    """Base of the scratch layouts: approves self.tables and runs proxyd."""
+
+    scratch: harness.Scratch
+    tables: list[str]
+
+    def serve(self, smtputf8: bool) -> None:
+        approved = ", ".join("proxy:" + t for t in self.tables)
+        self.scratch.write_main_cf(f"smtputf8_enable = {'yes' if smtputf8 else 'no'}\n"
+                                   f"proxy_read_maps = {approved}\n")
+        self.proxyd = harness.Proxyd(self.scratch).start()
+
+    def close(self):
+        self.proxyd.stop()
+        self.scratch.__exit__(None, None, None)
+
+
+class Env(TablesEnv):
     """One scratch Postfix layout with every table type, and a running proxyd."""
 
     def __init__(self, smtputf8: bool):
@@ -80,6 +110,9 @@ class Env:
                              "result_format = <%s> for %U at %D\n")
         s.write("kv-domain.cf", f"dbpath = {db}\nquery = SELECT v FROM kv WHERE k='%s'\n"
                                 "domain = example.org\n")
+        # A domain list of mixed-case non-ASCII names: folded like match_list.
+        s.write("kv-udomain.cf", f"dbpath = {db}\nquery = SELECT v FROM kv WHERE k='%s'\n"
+                                 "domain = EX\u00c4MPLE.ORG, Stra\u00dfe.DE\n")
         s.write("aliases.cf", f"dbpath = {db}\n"
                               "query = SELECT destination FROM virtual_aliases WHERE source='%s'\n")
         s.write("legacy.cf", f"dbpath = {db}\ntable = virtual_users\nselect_field = email\n"
@@ -95,63 +128,158 @@ class Env:
             f"sqlite:{s.path('kv.cf')}",
             f"sqlite:{s.path('kv-fmt.cf')}",
             f"sqlite:{s.path('kv-domain.cf')}",
+            f"sqlite:{s.path('kv-udomain.cf')}",
+            UNICODE_INLINE,
             f"sqlite:{s.path('aliases.cf')}",
             f"sqlite:{s.path('legacy.cf')}",
             f"sqlite:{s.path('localpart.cf')}",
         ]
-        approved = ", ".join("proxy:" + t for t in self.tables)
-        s.write_main_cf(f"smtputf8_enable = {'yes' if smtputf8 else 'no'}\n"
-                        f"proxy_read_maps = {approved}\n")
-        self.proxyd = harness.Proxyd(s).start()
-
-    def close(self):
-        self.proxyd.stop()
-        self.scratch.__exit__(None, None, None)
+        self.serve(smtputf8)
 
 
-class OracleTest(unittest.TestCase):
-    """postmap -q through proxy: must print what postmap -q prints directly."""
+def assert_oracle(test: unittest.TestCase, env, cases) -> None:
+    """Require no difference between direct and proxy: lookups for each
+    (table, keys, postmap options, require_hits) case, then close env."""
+    try:
+        for table, keys, args, hits in cases:
+            with test.subTest(table=table, options=args):
+                diffs = harness.compare_direct_and_proxy(env.scratch, table, keys,
+                                                         extra_args=args, require_hits=hits)
+                test.assertEqual(diffs, [], "\n".join(diffs))
+        test.assertTrue(env.proxyd.alive(), env.proxyd.log())
+    finally:
+        env.close()
 
-    def run_oracle(self, smtputf8: bool):
-        env = Env(smtputf8)
-        try:
-            for table in env.tables:
-                with self.subTest(table=table, smtputf8=smtputf8):
-                    diffs = harness.compare_direct_and_proxy(env.scratch, table, KEYS)
-                    self.assertEqual(diffs, [], "\n".join(diffs))
-            self.assertTrue(env.proxyd.alive(), env.proxyd.log())
-        finally:
-            env.close()
+
+def assert_answers(test: unittest.TestCase, env, expect) -> None:
+    """Require each (postmap options, table, key, stdout) case to print
+    stdout both directly and through proxy:, then close env."""
+    try:
+        for args, table, key, out in expect:
+            for name in (table, "proxy:" + table):
+                r = harness.postmap_query(env.scratch, name, [key], extra_args=args)
+                test.assertEqual(r.stdout, out, (args, name, key, r.stderr))
+    finally:
+        env.close()
+
+
+class BothSmtputf8:
+    """Mixin: run_corpus() with smtputf8_enable on and off."""
 
     def test_smtputf8_on(self):
-        self.run_oracle(True)
+        self.run_corpus(True)
 
     def test_smtputf8_off(self):
-        self.run_oracle(False)
+        self.run_corpus(False)
+
+
+class OracleTest(BothSmtputf8, unittest.TestCase):
+    """postmap -q through proxy: must print what postmap -q prints directly."""
+
+    def run_corpus(self, smtputf8: bool):
+        env = Env(smtputf8)
+        assert_oracle(self, env, [(table, KEYS, [], True) for table in env.tables])
 
     def test_oracle_finds_something(self):
         # Guard against a vacuous oracle: known keys must really be found.
         env = Env(True)
-        try:
-            s = env.scratch
-            expect = {
-                ("sqlite:" + str(s.path("aliases.cf")), b"team@example.org"):
-                    b"team@example.org\tjohn@example.org,jane@example.org\n",
-                ("sqlite:" + str(s.path("kv.cf")), b"O'Neil@Example.org"):
-                    b"O'Neil@Example.org\tquote-ok\n",
-                ("sqlite:" + str(s.path("kv.cf")), b"multi@example.org"):
-                    b"multi@example.org\tone,two\n",
-                ("sqlite:" + str(s.path("kv-fmt.cf")), b"multi@example.org"):
-                    b"multi@example.org\t<one> for multi at example.org,"
-                    b"<two> for multi at example.org\n",
-                ("static:found-it", b"anything"): b"anything\tfound-it\n",
-            }
-            for (table, key), out in expect.items():
-                for name in (table, "proxy:" + table):
-                    r = harness.postmap_query(s, name, [key])
-                    self.assertEqual(r.stdout, out, (name, key, r.stderr))
-        finally:
-            env.close()
+        s = env.scratch
+        assert_answers(self, env, [
+            ([], "sqlite:" + str(s.path("aliases.cf")), b"team@example.org",
+             b"team@example.org\tjohn@example.org,jane@example.org\n"),
+            ([], "sqlite:" + str(s.path("kv.cf")), b"O'Neil@Example.org",
+             b"O'Neil@Example.org\tquote-ok\n"),
+            ([], "sqlite:" + str(s.path("kv.cf")), b"multi@example.org",
+             b"multi@example.org\tone,two\n"),
+            ([], "sqlite:" + str(s.path("kv-fmt.cf")), b"multi@example.org",
+             b"multi@example.org\t<one> for multi at example.org,"
+             b"<two> for multi at example.org\n"),
+            ([], "static:found-it", b"anything", b"anything\tfound-it\n"),
+            # Unicode folding (ICU) of domain lists and stored keys.
+            ([], "sqlite:" + str(s.path("kv-udomain.cf")), "JÜRGEN@EXÄMPLE.ORG".encode(),
+             "JÜRGEN@EXÄMPLE.ORG\ticu-folded\n".encode()),
+            ([], "sqlite:" + str(s.path("kv-udomain.cf")), "A@STRAßE.DE".encode(),
+             "A@STRAßE.DE\tstrasse-icu\n".encode()),
+            ([], UNICODE_INLINE, b"STRASSE", b"STRASSE\tinline-strasse\n"),
+            ([], "texthash:" + str(s.path("texthash.txt")), "jÜrgen@exÄmple.org".encode(),
+             "jÜrgen@exÄmple.org\ttexthash-juergen\n".encode()),
+        ])
+
+
+class FlagsEnv(TablesEnv):
+    """Tables whose answers depend on the flags a client opens them with:
+    mixed-case and non-ASCII keys, and values that name files (for -F)."""
+
+    def __init__(self, smtputf8: bool):
+        self.scratch = harness.Scratch(prefix="pxi")
+        s = self.scratch
+        cert = s.write("cert.pem", "-----BEGIN CERT-----\nMIIB\n-----END CERT-----\n")
+        key = s.write("key.pem", "KEY\n")
+        db = s.path("kv.db")
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE kv (k TEXT, v TEXT)")
+        con.executemany("INSERT INTO kv VALUES (?, ?)",
+                        [("MixedCase", "sql-mixed"), ("mixedcase", "sql-lower"),
+                         ("Stra\u00dfe", "sql-strasse")])
+        con.commit()
+        con.close()
+        s.write("kv.cf", f"dbpath = {db}\nquery = SELECT v FROM kv WHERE k='%s'\n")
+        s.write("th.txt", f"MixedCase {cert}\nStra\u00dfe {cert}, {key}\nlower {key}\n")
+        self.tables = [
+            f"static:{cert}",
+            f"inline:{{MixedCase={cert}, {{Stra\u00dfe = {cert} {key}}}, lower={key}}}",
+            f"texthash:{s.path('th.txt')}",
+            f"sqlite:{s.path('kv.cf')}",
+            "unix:passwd.byname",
+        ]
+        self.serve(smtputf8)
+
+
+FLAG_KEYS = [b"MixedCase", b"MIXEDCASE", "Straße".encode(), b"STRASSE", b"lower", b"LOWER",
+             b"root", b"Root", b"nobody", b"anything"]
+
+
+class InstanceFlagsTest(BothSmtputf8, unittest.TestCase):
+    """postmap -f, -F, -N and -n through proxy: print what they print directly.
+
+    Each option changes the flags the client opens its table with; proxyd
+    keeps one instance per table and instance flags, as proxymap does.
+    """
+
+    def run_corpus(self, smtputf8: bool):
+        env = FlagsEnv(smtputf8)
+        cases = []
+        for option in ("-f", "-F", "-N", "-n", "-fF"):
+            for table in env.tables:
+                keys = FLAG_KEYS
+                if smtputf8 and "f" in option and table.startswith(("inline:", "texthash:")):
+                    # A 3.6-3.10 request cannot tell "postmap -f" from a
+                    # client whose UTF-8 layer folded the key, except by a
+                    # key that folding would change: keys already in folded
+                    # form are served as folded (the 3.11 layout carries the
+                    # difference; see test_v2_instance_flags).
+                    keys = [k for k in keys if k.decode().casefold() != k.decode()]
+                # -F on a table whose values are not base64 fails both ways
+                # (sqlite, unix:); then nothing is found.
+                hits = not ("F" in option and table.startswith(("sqlite:", "unix:")))
+                cases.append((table, keys, [option], hits))
+        assert_oracle(self, env, cases)
+
+    def test_options_change_answers(self):
+        # Guard against a vacuous comparison: the options really change what
+        # the direct lookup prints, and proxy: prints the same.
+        env = FlagsEnv(False)
+        s = env.scratch
+        texthash = f"texthash:{s.path('th.txt')}"
+        path = str(s.path("cert.pem")).encode()
+        cert = s.path("cert.pem").read_bytes()
+        assert_answers(self, env, [
+            (["-f"], texthash, b"MixedCase", b"MixedCase\t" + path + b"\n"),
+            (["-f"], texthash, b"mixedcase", b""),
+            ([], texthash, b"MIXEDCASE", b"MIXEDCASE\t" + path + b"\n"),
+            (["-F"], texthash, b"MixedCase", b"MixedCase\t" + cert + b"\n"),
+            (["-F"], env.tables[0], b"x", b"x\t" + cert + b"\n"),
+        ])
 
 
 class ProtocolTest(unittest.TestCase):
@@ -198,6 +326,38 @@ class ProtocolTest(unittest.TestCase):
             r = c.request([("request", "lookup"), ("table", "sqlite:/not/approved.cf"),
                            ("instance_flags", 0), ("flags", 0), ("key", "x")])
             self.assertEqual(r, [(b"status", b"4"), (b"flags", b"0"), (b"value", b"")])
+
+    def test_v2_instance_flags(self):
+        # The 3.11+ layout names the instance: inline: opened with FOLD_FIX
+        # stores folded keys, opened without it (postmap -f) keys as written;
+        # SRC_RHS_IS_FILE values are the base64 of the named files.
+        table = "inline:{Foo@Example.com=inline-value, key2=second, { k3 = v3, with comma }}"
+
+        def lookup(c, inst, flags, key, name=table):
+            return c.request([("request", "lookup"), ("table", name),
+                              ("instance_flags", inst), ("flags", flags), ("key", key)])
+
+        fold, utf8 = 0x4000, 0x80000
+        with proxyproto.Conn(self.sock) as c:
+            self.assertEqual(lookup(c, fold | utf8, utf8, "foo@example.com")[2],
+                             (b"value", b"inline-value"))
+            self.assertEqual(lookup(c, fold | utf8, utf8, "Foo@Example.com")[0], (b"status", b"1"))
+            self.assertEqual(lookup(c, utf8, utf8, "Foo@Example.com")[2],
+                             (b"value", b"inline-value"))
+            self.assertEqual(lookup(c, utf8, utf8, "foo@example.com")[0], (b"status", b"1"))
+            # FOLD_FIX in the request folds the key (client without a UTF-8 layer).
+            self.assertEqual(lookup(c, fold, fold, "FOO@EXAMPLE.COM")[2],
+                             (b"value", b"inline-value"))
+        rhs = 0x200000
+        with proxyproto.Conn(self.sock) as c:
+            # static:found-it names no file: with SRC_RHS_IS_FILE that
+            # instance cannot open (RETRY, as Postfix's surrogate answers);
+            # the ordinary instance still answers.
+            r = lookup(c, fold | utf8 | rhs, utf8, "x", name="static:found-it")
+            self.assertEqual(r[0], (b"status", b"2"))
+            r = lookup(c, fold | utf8, utf8, "x", name="static:found-it")
+            self.assertEqual(r[2], (b"value", b"found-it"))
+        self.assertIn("open found-it: No such file or directory", self.env.proxyd.log())
 
     def test_deny_unlisted_table_with_log_line(self):
         with proxyproto.Conn(self.sock) as c:

@@ -218,6 +218,34 @@ TEST(Registry, OneInstancePerNameAndMode) {
   EXPECT_EQ(log.lines().size(), 1u);
 }
 
+TEST(Registry, OneInstancePerInstanceFlagsThatMatter) {
+  // proxymap keeps one instance per name and instance flags; flags that do
+  // not change how a type is built share one instance.
+  TableEnv env;  // no main.cf: smtputf8 on
+  Registry registry(env);
+  const std::string name = "inline:{ MixedCase=1 }";
+  auto daemon = registry.open(name, OpenMode::ReadOnly, kDaemonInstanceFlags);
+  auto same = registry.open(name, OpenMode::ReadOnly, kDaemonInstanceFlags | pflags::kLock |
+                                                          pflags::kDupWarn | pflags::kTry1Null);
+  EXPECT_EQ(daemon.get(), same.get());
+  auto raw = registry.open(name, OpenMode::ReadOnly, pflags::kUtf8Request);  // postmap -f
+  EXPECT_NE(raw.get(), daemon.get());
+  EXPECT_EQ(lookup(*daemon, "mixedcase").status, ProxyStatus::Ok);
+  EXPECT_EQ(lookup(*daemon, "MixedCase").status, ProxyStatus::NoKey);
+  EXPECT_EQ(lookup(*raw, "MixedCase").status, ProxyStatus::Ok);
+  EXPECT_EQ(lookup(*raw, "mixedcase").status, ProxyStatus::NoKey);
+  EXPECT_EQ(registry.size(), 2u);
+  // static: only SRC_RHS_IS_FILE matters; unix: and SQL tables: nothing.
+  EXPECT_EQ(instance_key_flags("static:x", ~0u, true), pflags::kSrcRhsIsFile);
+  EXPECT_EQ(instance_key_flags("sqlite:/x.cf", ~0u, true), 0u);
+  EXPECT_EQ(instance_key_flags("unix:passwd.byname", ~0u, true), 0u);
+  EXPECT_EQ(instance_key_flags("texthash:/x", ~0u, true),
+            pflags::kFoldFix | pflags::kUtf8Request | pflags::kSrcRhsIsFile);
+  // Without smtputf8 there is no UTF-8 layer: UTF8_REQUEST changes nothing.
+  EXPECT_EQ(instance_key_flags("texthash:/x", ~0u, false),
+            pflags::kFoldFix | pflags::kSrcRhsIsFile);
+}
+
 TEST(Registry, SurrogatesAreCachedAndLoggedOnce) {
   CaptureLogger log;
   TableEnv env;

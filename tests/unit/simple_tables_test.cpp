@@ -19,6 +19,7 @@
 
 #include "dictcore/config_error.h"
 #include "dictcore/logger.h"
+#include "dictcore/rhs_file.h"
 #include "dictcore/unix_table.h"
 #include "protocol/status.h"
 #include "tests/fakes/capture_logger.h"
@@ -230,14 +231,125 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Direct Postfix with smtputf8 on case-folds stored keys with ICU (ß -> ss,
 // Ä -> ä): postmap -q äbc 'inline:{ ÄBC=1 }' and -q strasse
-// 'inline:{ Straße=1 }' both print 1. proxyd folds ASCII only, so a v1 client
-// (which sends the ICU-folded key) does not find these entries.
-// XXX(tables): needs ICU case folding of stored keys; disabled until then.
-TEST(InlineTable, DISABLED_IcuFoldedStoredKeys) {
+// 'inline:{ Straße=1 }' both print 1. A v1 client sends the ICU-folded key
+// without FOLD_FIX; a client without a UTF-8 layer sends FOLD_FIX.
+TEST(InlineTable, IcuFoldedStoredKeys) {
   TableEnv env;
   auto table = make_inline_table("{ ÄBC=1, Straße=2 }", env, SimpleTableOptions{});
   EXPECT_EQ(lookup(*table, "äbc", 0), ok("1"));
   EXPECT_EQ(lookup(*table, "strasse", 0), ok("2"));
+  EXPECT_EQ(lookup(*table, "STRASSE", kFold), ok("2"));
+  EXPECT_EQ(lookup(*table, "Straße", kFold), ok("2"));
+  EXPECT_EQ(lookup(*table, "Straße", 0), kNoKey);  // not folded, not stored so
+}
+
+TEST(TexthashTable, IcuFoldedStoredKeys) {
+  std::string path = ::testing::TempDir() + "texthash_icu.txt";
+  {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("J\xC3\x9CRGEN@EX\xC3\x84MPLE.ORG found\nStra\xC3\x9F" "e street\n", f);
+    std::fclose(f);
+  }
+  TableEnv env;
+  auto table = make_texthash_table(path, env, SimpleTableOptions{});
+  EXPECT_EQ(lookup(*table, "j\xC3\xBCrgen@ex\xC3\xA4mple.org", 0), ok("found"));
+  EXPECT_EQ(lookup(*table, "j\xC3\x9Crgen@ex\xC3\x84mple.org", kFold), ok("found"));
+  EXPECT_EQ(lookup(*table, "strasse", 0), ok("street"));
+  auto ascii = make_texthash_table(path, env, SimpleTableOptions{.utf8 = false});
+  EXPECT_EQ(lookup(*ascii, "j\xC3\x9Crgen@ex\xC3\x84mple.org", kFold), ok("found"));
+  EXPECT_EQ(lookup(*ascii, "j\xC3\xBCrgen@ex\xC3\xA4mple.org", kFold), kNoKey);
+  EXPECT_EQ(lookup(*ascii, "strasse", kFold), kNoKey);
+}
+
+// Instances: what a table stores depends on the flags it was opened with.
+TEST(InlineTable, InstanceWithoutFoldFixStoresKeysAsWritten) {
+  // postmap -f -q MixedCase 'inline:{ MixedCase=1 }' prints 1; -f -q mixedcase nothing.
+  TableEnv env;
+  SimpleTableOptions raw{.utf8 = true, .instance_flags = pflags::kUtf8Request};
+  auto table = make_inline_table("{ MixedCase=1, Straße=2 }", env, raw);
+  EXPECT_EQ(lookup(*table, "MixedCase", 0), ok("1"));
+  EXPECT_EQ(lookup(*table, "mixedcase", 0), kNoKey);
+  EXPECT_EQ(lookup(*table, "Straße", 0), ok("2"));
+  EXPECT_EQ(lookup(*table, "strasse", 0), kNoKey);
+}
+
+TEST(InlineTable, InstanceWithoutUtf8RequestFoldsAscii) {
+  // No UTF-8 layer without UTF8_REQUEST (postmap -o smtputf8_enable=no), even
+  // when proxyd's own smtputf8 is on.
+  TableEnv env;
+  SimpleTableOptions ascii{.utf8 = true, .instance_flags = pflags::kFoldFix};
+  auto table = make_inline_table("{ ÄBC=1 }", env, ascii);
+  EXPECT_EQ(lookup(*table, "ÄBC", kFold), ok("1"));
+  EXPECT_EQ(lookup(*table, "äbc", kFold), kNoKey);
+}
+
+TEST(RhsFile, Base64LikePostfix) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(base64_encode(std::string_view("\xff\x00\x80", 3)), "/wCA");
+}
+
+// Writes text to a fresh file under the test temp dir; returns its path.
+std::string temp_file(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + name;
+  FILE* f = std::fopen(path.c_str(), "w");
+  EXPECT_NE(f, nullptr);
+  if (f != nullptr) {
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  return path;
+}
+
+// SRC_RHS_IS_FILE (postmap -F): values name files; the value is the base64
+// of their contents, several files joined by a newline (dict_file).
+TEST(RhsFile, StaticInlineTexthashValuesNameFiles) {
+  std::string a = temp_file("rhs_a.pem", "AAA\n");
+  std::string b = temp_file("rhs_b.pem", "BB");
+  TableEnv env;
+  SimpleTableOptions files{.utf8 = true,
+                           .instance_flags = kDaemonInstanceFlags | pflags::kSrcRhsIsFile};
+  auto st = make_static_table(a, env, files);
+  EXPECT_EQ(lookup(*st, "anything", 0), ok(base64_encode("AAA\n")));
+  auto in = make_inline_table(fmt::format("{{ one={}, {{ two = {}, {} }} }}", a, a, b), env,
+                              files);
+  EXPECT_EQ(lookup(*in, "one", 0), ok(base64_encode("AAA\n")));
+  EXPECT_EQ(lookup(*in, "TWO", kFold), ok(base64_encode("AAA\n\nBB")));
+  std::string th = temp_file("rhs.txt", fmt::format("one {}\nMissing /nonexistent/x\n", b));
+  CaptureLogger log;
+  env.log = &log;
+  auto hash = make_texthash_table(th, env, files);
+  EXPECT_EQ(lookup(*hash, "one", 0), ok("QkI="));
+  EXPECT_EQ(lookup(*hash, "missing", 0), kNoKey);
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines()[0], th + ", line 2: open /nonexistent/x: No such file or directory: "
+                                 "skipping this entry");
+  // Without the flag the value is the file name itself.
+  EXPECT_EQ(lookup(*make_static_table(a, env), "k", 0), ok(a));
+}
+
+TEST(RhsFile, UnreadableFileMakesStaticAndInlineUnavailable) {
+  TableEnv env;
+  SimpleTableOptions files{.utf8 = true,
+                           .instance_flags = kDaemonInstanceFlags | pflags::kSrcRhsIsFile};
+  try {
+    (void)make_static_table("/nonexistent/x", env, files);
+    FAIL() << "no exception";
+  } catch (const ConfigUnavailable& e) {
+    EXPECT_STREQ(e.what(), "open /nonexistent/x: No such file or directory");
+  }
+  try {
+    (void)make_inline_table("{ a=/nonexistent/x }", env, files);
+    FAIL() << "no exception";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "open /nonexistent/x: No such file or directory: \"inline:{ a=/nonexistent/x }\"; "
+                 "need \"inline:{name=filename...}\"");
+  }
 }
 
 TEST(InlineTable, SmtputfOffFoldsAsciiOnly) {

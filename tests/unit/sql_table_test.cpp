@@ -14,9 +14,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "dictcore/config_error.h"
+#include "dictcore/main_cf.h"
 #include "dictcore/sql_table.h"
 #include "protocol/status.h"
 #include "tests/fakes/fake_session.h"
@@ -613,7 +615,10 @@ class SqliteCorpus : public ::testing::Test {
     sqlite3_close(db);
     ASSERT_EQ(rc, SQLITE_OK) << msg;
     pools_ = std::make_unique<PoolSet>(PoolSettings{2}, poster_, log_);
-    env_ = TableEnv{nullptr, &log_, &poster_, pools_.get()};
+    // The main.cf the corpus was captured with (smtputf8 off: domain lists
+    // fold ASCII only).
+    main_cf_.emplace(MainCf::from_string(kCorpusMainCf, log_));
+    env_ = TableEnv{&*main_cf_, &log_, &poster_, pools_.get()};
   }
   void TearDown() override {
     pools_->shutdown();
@@ -641,9 +646,13 @@ class SqliteCorpus : public ::testing::Test {
 
   fs::path dir_;
   std::string db_path_;
+  static constexpr const char* kCorpusMainCf =
+      "compatibility_level = 3.6\nsmtputf8_enable = no\n";
+
   CaptureLogger log_;
   QueuedPoster poster_;
   std::unique_ptr<PoolSet> pools_;
+  std::optional<MainCf> main_cf_;
   TableEnv env_;
   std::map<std::string, TablePtr> tables_;
 };
@@ -705,7 +714,7 @@ TEST_F(SqliteCorpus, MatchesLivePostmap) {
   if (access("/usr/sbin/postmap", X_OK) != 0) GTEST_SKIP() << "postmap not installed";
   fs::path conf = dir_ / "conf";
   fs::create_directories(conf);
-  std::ofstream(conf / "main.cf") << "compatibility_level = 3.6\nsmtputf8_enable = no\n";
+  std::ofstream(conf / "main.cf") << kCorpusMainCf;
   for (const auto& [cf, params] : corpus_cfs()) {
     std::ofstream out(cf_path(cf));
     for (const auto& [name, value] : params_for(cf)) out << name << " = " << value << "\n";
