@@ -93,53 +93,67 @@ bool lacks_parts(const AddrParts& a, bool need_domain, bool need_user) {
   return false;
 }
 
+// How one expansion ended.
+enum class Expanded { Ok, QuoteFailed, TooLong };
+
 // Expand format. "value" feeds lower-case tokens, "key" upper-case and
-// digit tokens. Returns false only when the quoter fails.
-bool expand(std::string_view format, const AddrParts& value_parts, std::string_view value,
-            const AddrParts& key_parts, std::string_view key,
-            const std::vector<std::string_view>& labels, const Quoter* quoter,
-            std::string& out) {
+// digit tokens. out never grows past max_bytes by more than one escaped
+// piece: each piece is checked before it is copied (and once more after
+// quoting, which may lengthen it).
+Expanded expand(std::string_view format, const AddrParts& value_parts, std::string_view value,
+                const AddrParts& key_parts, std::string_view key,
+                const std::vector<std::string_view>& labels, const Quoter* quoter,
+                std::size_t max_bytes, std::string& out) {
+  auto fits = [&](std::size_t more) {
+    return out.size() <= max_bytes && more <= max_bytes - out.size();
+  };
   auto put = [&](std::string_view text) {
-    if (quoter != nullptr) return (*quoter)(text, out);
+    if (!fits(text.size())) return Expanded::TooLong;
+    if (quoter != nullptr) {
+      if (!(*quoter)(text, out)) return Expanded::QuoteFailed;
+      return fits(0) ? Expanded::Ok : Expanded::TooLong;
+    }
     out.append(text);
-    return true;
+    return Expanded::Ok;
   };
   for (std::size_t i = 0; i < format.size(); ++i) {
     if (format[i] != '%') {
+      if (!fits(1)) return Expanded::TooLong;
       out.push_back(format[i]);
       continue;
     }
     char c = format[++i];  // parse() guarantees a valid token follows
-    bool ok = true;
+    Expanded st = Expanded::Ok;
     switch (c) {
-      case '%':
+      case '%':  // template text: copied, never quoted
+        if (!fits(1)) return Expanded::TooLong;
         out.push_back('%');
         break;
       case 's':
-        ok = put(value);
+        st = put(value);
         break;
       case 'u':
-        ok = put(value_parts.local);
+        st = put(value_parts.local);
         break;
       case 'd':
-        ok = put(value_parts.domain);
+        st = put(value_parts.domain);
         break;
       case 'S':
-        ok = put(key);
+        st = put(key);
         break;
       case 'U':
-        ok = put(key_parts.local);
+        st = put(key_parts.local);
         break;
       case 'D':
-        ok = put(key_parts.domain);
+        st = put(key_parts.domain);
         break;
       default:  // '1'..'9': labels counted from the right
-        ok = put(labels[labels.size() - static_cast<std::size_t>(c - '0')]);
+        st = put(labels[labels.size() - static_cast<std::size_t>(c - '0')]);
         break;
     }
-    if (!ok) return false;
+    if (st != Expanded::Ok) return st;
   }
-  return true;
+  return Expanded::Ok;
 }
 
 }  // namespace
@@ -165,32 +179,42 @@ bool ExpandRules::key_usable(std::string_view key) const {
 }
 
 ExpandStatus ExpandRules::expand_query(std::string_view key, const Quoter* quoter,
-                                       std::string& out) const {
+                                       std::string& out, std::size_t max_bytes) const {
   out.clear();
   if (!key_usable(key)) return ExpandStatus::Suppressed;
   AddrParts k = split_addr(key);
   std::vector<std::string_view> labels;
   if (nparts_ > 0) labels = split_labels(k.domain);
-  if (!expand(query_, k, key, k, key, labels, quoter, out)) return ExpandStatus::QuoteFailed;
-  return ExpandStatus::Ok;
+  switch (expand(query_, k, key, k, key, labels, quoter, max_bytes, out)) {
+    case Expanded::Ok:
+      return ExpandStatus::Ok;
+    case Expanded::QuoteFailed:
+      return ExpandStatus::QuoteFailed;
+    case Expanded::TooLong:
+      break;
+  }
+  out.clear();
+  out.shrink_to_fit();
+  return ExpandStatus::TooLong;
 }
 
-bool ExpandRules::append_result(std::string_view value, std::string_view key,
-                                std::string& out) const {
+AppendStatus ExpandRules::append_result(std::string_view value, std::string_view key,
+                                        std::string& out, std::size_t max_bytes) const {
   AddrParts v = split_addr(value);
-  if (lacks_parts(v, flags_ & kValueDomain, flags_ & kValueUser)) return false;
+  if (lacks_parts(v, flags_ & kValueDomain, flags_ & kValueUser)) return AppendStatus::Skipped;
   // The key was checked before the query; this only guards direct callers.
-  if (!key_usable(key)) return false;
+  if (!key_usable(key)) return AppendStatus::Skipped;
   AddrParts k = split_addr(key);
   std::vector<std::string_view> labels;
   if (nparts_ > 0) labels = split_labels(k.domain);
   std::size_t mark = out.size();
   if (!out.empty()) out.push_back(',');
-  if (!expand(result_format_, v, value, k, key, labels, nullptr, out)) {
+  if (expand(result_format_, v, value, k, key, labels, nullptr, max_bytes, out) !=
+      Expanded::Ok) {
     out.resize(mark);
-    return false;
+    return AppendStatus::TooLong;
   }
-  return true;
+  return AppendStatus::Added;
 }
 
 std::string build_legacy_query(const LegacyQueryParts& parts, std::string_view origin) {
@@ -221,19 +245,23 @@ bool ResultBuilder::add(const std::optional<std::string>& field) {
     }
     return true;
   }
-  if (!rules_.append_result(*field, key_, out_)) return true;
+  switch (rules_.append_result(*field, key_, out_, kMaxResultBytes)) {
+    case AppendStatus::Added:
+      break;
+    case AppendStatus::Skipped:
+      return true;
+    case AppendStatus::TooLong:
+      if (ctx_.log != nullptr) {
+        ctx_.log->warn("{}: {}: result for key '{}' exceeds {} bytes", ctx_.lookup_fn,
+                       ctx_.cf_name, key_, kMaxResultBytes);
+      }
+      failed_ = true;
+      return false;
+  }
   if (limit_ > 0 && ++count_ > limit_) {
     if (ctx_.log != nullptr) {
       ctx_.log->warn("{}: {}: Expansion limit exceeded for key '{}'", ctx_.lookup_fn,
                      ctx_.cf_name, key_);
-    }
-    failed_ = true;
-    return false;
-  }
-  if (out_.size() > kMaxResultBytes) {
-    if (ctx_.log != nullptr) {
-      ctx_.log->warn("{}: {}: result for key '{}' exceeds {} bytes", ctx_.lookup_fn,
-                     ctx_.cf_name, key_, kMaxResultBytes);
     }
     failed_ = true;
     return false;

@@ -5,6 +5,8 @@
 // any thread once built (ExpandRules is immutable after parse()).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -19,11 +21,24 @@ namespace proxyd::dict {
 // (for live-connection escaping this means the connection is unusable).
 using Quoter = std::function<bool(std::string_view text, std::string& out)>;
 
+// The longest query a template may expand to. Room for any query with a
+// few copies of the largest key (1 MiB, up to 2 MiB once escaped), while a
+// template that repeats %s thousands of times cannot ask for gigabytes.
+inline constexpr std::size_t kMaxQueryBytes = 4u << 20;
+
 // Outcome of expanding the query template for one key.
 enum class ExpandStatus {
-  Ok,          // out holds the query
-  Suppressed,  // the key lacks parts the templates need: NOKEY without a query
-  QuoteFailed  // the quoter failed: the host is unusable
+  Ok,           // out holds the query
+  Suppressed,   // the key lacks parts the templates need: NOKEY without a query
+  QuoteFailed,  // the quoter failed: the host is unusable
+  TooLong       // the query would exceed max_bytes: this lookup fails (RETRY)
+};
+
+// Outcome of expanding result_format for one result value.
+enum class AppendStatus {
+  Added,    // the expanded value was appended
+  Skipped,  // the value lacks a part the format needs: out unchanged
+  TooLong   // out would exceed max_bytes: out unchanged, the lookup fails
 };
 
 // The parsed query + result_format pair of one table. As in db_common both
@@ -41,15 +56,16 @@ class ExpandRules {
   bool key_usable(std::string_view key) const;
 
   // Expand the query for key. Key parts are passed through quoter (when
-  // given); template text is copied verbatim. out is replaced.
-  ExpandStatus expand_query(std::string_view key, const Quoter* quoter,
-                            std::string& out) const;
+  // given); template text is copied verbatim. out is replaced. Expansion
+  // stops with TooLong as soon as out would pass max_bytes.
+  ExpandStatus expand_query(std::string_view key, const Quoter* quoter, std::string& out,
+                            std::size_t max_bytes = kMaxQueryBytes) const;
 
   // Expand result_format for one result value and append it to out (with a
-  // ',' separator when out is non-empty). False when the value lacks a part
-  // the format needs (then out is unchanged). value must be non-empty.
-  bool append_result(std::string_view value, std::string_view key,
-                     std::string& out) const;
+  // ',' separator when out is non-empty). value must be non-empty. Stops
+  // with TooLong as soon as out would pass max_bytes.
+  AppendStatus append_result(std::string_view value, std::string_view key, std::string& out,
+                             std::size_t max_bytes = SIZE_MAX) const;
 
   // Highest %1-%9 label index used (0 = none).
   int label_count() const { return nparts_; }

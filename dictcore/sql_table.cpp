@@ -11,6 +11,7 @@
 
 #include "dictcore/config_error.h"
 #include "dictcore/fold.h"
+#include "protocol/attr_codec.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -70,6 +71,13 @@ class LookupWork final : public JobWork {
         } else {
           p.answer = Attempt{true, {}};  // attempt() logs it
         }
+        break;
+      case ExpandStatus::TooLong:
+        // Postfix would send it and the server would refuse it (MySQL's
+        // max_allowed_packet): a failed lookup, the host stays usable.
+        log_.warn("{}: {}: query for key '{}' exceeds {} bytes", spec_->lookup_fn,
+                  spec_->cfg.name, protocol::printable(key_), kMaxQueryBytes);
+        p.answer = Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
         break;
       case ExpandStatus::Ok:
         break;

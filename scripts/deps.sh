@@ -23,6 +23,10 @@ if [ "${1:-}" = "--all" ]; then
   # The packaging test: dpkg-shlibdeps (dpkg-dev), strip (binutils), man -w
   # (man-db), and lintian, which must find no errors in the .deb.
   packages+=(dpkg-dev binutils man-db lintian)
+  # The sanitizer and fuzz parts of scripts/test.sh: clang for TSan and
+  # libFuzzer (its runtimes are in libclang-rt-14-dev), llvm-symbolizer for
+  # readable sanitizer stacks.
+  packages+=(clang libclang-rt-14-dev llvm)
 fi
 
 missing=()

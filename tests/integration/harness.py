@@ -19,6 +19,20 @@ from pathlib import Path
 
 POSTMAP = shutil.which("postmap") or "/usr/sbin/postmap"
 
+# How a sanitizer report starts (scripts/sanitize.sh builds). One in the
+# output of a proxyd the harness ran fails the test, whatever its exit status.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "LeakSanitizer has encountered")
+
+
+def check_sanitizer_output(text: str, what: str = "proxyd") -> None:
+    """Raise AssertionError with the report if text holds a sanitizer report."""
+    for marker in SANITIZER_MARKERS:
+        at = text.find(marker)
+        if at >= 0:
+            start = text.rfind("\n", 0, max(at - 200, 0)) + 1
+            raise AssertionError(f"sanitizer report in {what}'s output:\n{text[start:start + 8000]}")
+
 
 def proxyd_exe() -> str:
     """Path of the proxyd binary under test (meson passes PROXYD_EXE)."""
@@ -97,20 +111,38 @@ class Proxyd:
         return self.scratch.queue_dir / "private" / "proxywrite"
 
     def start(self, timeout: float = 10.0) -> "Proxyd":
-        """Start proxyd and wait until both sockets accept connections."""
+        """Start proxyd and wait until both sockets accept connections and it
+        has said "daemon started": the sockets listen before the privilege
+        drop, the chroot and the signal handlers, and a slow (sanitizer) build
+        shows that gap to a test that looks too early."""
         self._log = open(self.log_path, "ab")
+        log_start = self._log.tell()
         cmd = [self.exe, "-c", str(self.scratch.config_dir), "-f", *self.args]
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=self._log,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=self._env())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
                     f"proxyd exited with {self.proc.returncode}:\n{self.log()}")
-            if self._accepts(self.proxymap_socket) and self._accepts(self.proxywrite_socket):
+            if (self._accepts(self.proxymap_socket) and self._accepts(self.proxywrite_socket)
+                    and b"daemon started" in self.log_path.read_bytes()[log_start:]):
                 return self
             time.sleep(0.05)
         raise RuntimeError(f"proxyd did not start in {timeout}s:\n{self.log()}")
+
+    def _env(self) -> dict | None:
+        """The environment for proxyd: ours, except that under ASan a proxyd
+        that chroots runs without LeakSanitizer, which needs /proc (absent in
+        the jail) and would otherwise fail the exit with a fatal error."""
+        cf = self.scratch.config_dir / "proxyd.cf"
+        asan = os.environ.get("ASAN_OPTIONS")
+        if asan is None or not cf.exists():
+            return None
+        if not any(l.split("=", 1)[0].strip() == "chroot" and l.split("=", 1)[1].strip() == "yes"
+                   for l in cf.read_text().splitlines() if "=" in l):
+            return None
+        return dict(os.environ, ASAN_OPTIONS=asan + ":detect_leaks=0")
 
     @staticmethod
     def _accepts(path: Path) -> bool:
@@ -138,6 +170,7 @@ class Proxyd:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+        check_sanitizer_output(self.log())
         return self.proc.returncode
 
     def alive(self) -> bool:

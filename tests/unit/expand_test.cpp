@@ -129,7 +129,7 @@ TEST_P(ResultExpansion, ExpandsOneValue) {
   const ResultCase& c = GetParam();
   ExpandRules rules = ExpandRules::parse("%s", c.format, "test.cf");
   std::string out;
-  bool added = rules.append_result(c.value, c.key, out);
+  bool added = rules.append_result(c.value, c.key, out) == AppendStatus::Added;
   if (c.want) {
     ASSERT_TRUE(added) << c.format << " / " << c.value;
     EXPECT_EQ(out, *c.want);
@@ -183,12 +183,66 @@ TEST(ExpandRules, QuoterFailureIsReported) {
   EXPECT_EQ(rules.expand_query("k", &quoter, out), ExpandStatus::QuoteFailed);
 }
 
+// A template of 100,000 %s with a 200 KB key would ask for 20 GB: the
+// expansion stops at the bound instead, with nothing kept.
+TEST(ExpandRules, QueryExpansionIsBounded) {
+  std::string tmpl;
+  for (int i = 0; i < 100000; ++i) tmpl += "%s";
+  ExpandRules rules = ExpandRules::parse(tmpl, "%s", "test.cf");
+  const std::string key(200 * 1024, 'k');
+  std::string out;
+  EXPECT_EQ(rules.expand_query(key, nullptr, out), ExpandStatus::TooLong);
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(out.capacity(), std::string().capacity());  // the buffer was released too
+  // Quoted pieces count with their escaped length.
+  Quoter doubling = [](std::string_view text, std::string& o) {
+    o.append(text);
+    o.append(text);
+    return true;
+  };
+  ExpandRules one = ExpandRules::parse("x%sy", "%s", "test.cf");
+  EXPECT_EQ(one.expand_query("abcd", nullptr, out, 6), ExpandStatus::Ok);
+  EXPECT_EQ(out, "xabcdy");
+  EXPECT_EQ(one.expand_query("abcd", nullptr, out, 5), ExpandStatus::TooLong);
+  EXPECT_EQ(one.expand_query("abcd", &doubling, out, 10), ExpandStatus::Ok);
+  EXPECT_EQ(out, "xabcdabcdy");
+  EXPECT_EQ(one.expand_query("abcd", &doubling, out, 9), ExpandStatus::TooLong);
+  ExpandRules pct = ExpandRules::parse("%%%%", "%s", "test.cf");
+  EXPECT_EQ(pct.expand_query("k", &doubling, out, 2), ExpandStatus::Ok);
+  EXPECT_EQ(out, "%%");  // %% is template text: never quoted
+  EXPECT_EQ(pct.expand_query("k", nullptr, out, 1), ExpandStatus::TooLong);
+  // The default bound admits a query with the largest key escaped twice over.
+  ExpandRules big = ExpandRules::parse("SELECT '%s'", "%s", "test.cf");
+  EXPECT_EQ(big.expand_query(std::string(1 << 20, 'k'), &doubling, out), ExpandStatus::Ok);
+  EXPECT_EQ(out.size(), (2u << 20) + 9);
+}
+
+TEST(ExpandRules, ResultFormatExpansionIsBounded) {
+  std::string fmt_text;
+  for (int i = 0; i < 1000; ++i) fmt_text += "%s";
+  ExpandRules rules = ExpandRules::parse("%s", fmt_text, "test.cf");
+  std::string out = "kept";
+  EXPECT_EQ(rules.append_result(std::string(1000, 'v'), "k", out, 100000),
+            AppendStatus::TooLong);
+  EXPECT_EQ(out, "kept");  // unchanged
+  EXPECT_EQ(rules.append_result("v", "k", out, 100000), AppendStatus::Added);
+  EXPECT_EQ(out.size(), 4u + 1 + 1000);
+  // Through the builder: a failed lookup with a warning, never a truncated answer.
+  CaptureLogger log;
+  ResultContext ctx{"mysql:/t.cf", "/t.cf", "dict_mysql_lookup", &log};
+  ResultBuilder builder(rules, "k", 0, ctx);
+  const std::string value(ResultBuilder::kMaxResultBytes / 1000 + 1, 'v');
+  EXPECT_FALSE(builder.add(value));
+  EXPECT_EQ(builder.finish().status, ProxyStatus::Retry);
+  EXPECT_TRUE(log.contains("dict_mysql_lookup: /t.cf: result for key 'k' exceeds"));
+}
+
 TEST(ExpandRules, ResultFormatIsNeverQuoted) {
   ExpandRules rules = ExpandRules::parse("%s", "'%s'", "test.cf");
   std::string out;
-  ASSERT_TRUE(rules.append_result("o'ne", "k", out));
+  ASSERT_EQ(rules.append_result("o'ne", "k", out), AppendStatus::Added);
   EXPECT_EQ(out, "'o'ne'");
-  ASSERT_TRUE(rules.append_result("two", "k", out));
+  ASSERT_EQ(rules.append_result("two", "k", out), AppendStatus::Added);
   EXPECT_EQ(out, "'o'ne','two'");
 }
 

@@ -23,8 +23,6 @@
 
 namespace proxyd::dict {
 
-constexpr std::string_view kStubbedSqlName = "/nonexistent/proxyd-test.cf";
-
 namespace {
 
 namespace pflags = protocol::flags;

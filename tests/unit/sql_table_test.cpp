@@ -17,7 +17,10 @@
 #include <optional>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "dictcore/config_error.h"
+#include "dictcore/expand.h"
 #include "dictcore/main_cf.h"
 #include "dictcore/sql_table.h"
 #include "protocol/status.h"
@@ -869,6 +872,22 @@ TEST_F(FakeSqlTable, KeyThatCannotBeEscapedFailsOnlyItsOwnLookup) {
   EXPECT_EQ(lookup_sync(*other, "k", 0, poster_).status, ProxyStatus::Ok);
   EXPECT_EQ(lookup_sync(*t, "k", 0, poster_).status, ProxyStatus::Ok);
   EXPECT_FALSE(log_.contains("no usable database host"));
+}
+
+TEST_F(FakeSqlTable, OversizedQueryFailsOnlyThatLookup) {
+  db_.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
+  std::string tmpl = "SELECT v FROM t WHERE k IN (";
+  for (int i = 0; i < 100000; ++i) tmpl += "'%s',";
+  tmpl += "'')";
+  TablePtr t = open(SqlKind::Mysql, {{"dbname", "mail"}, {"query", tmpl}});
+  const std::string big(200 * 1024, 'k');
+  EXPECT_EQ(lookup_sync(*t, big, 0, poster_).status, ProxyStatus::Retry);
+  EXPECT_TRUE(queries().empty());  // never sent
+  EXPECT_TRUE(log_.contains("dict_mysql_lookup: /etc/postfix/t.cf: query for key 'kkkk"));
+  EXPECT_TRUE(log_.contains(fmt::format("...' exceeds {} bytes", kMaxQueryBytes)));
+  // The host stays usable: a short key on the same table is answered.
+  EXPECT_EQ(lookup_sync(*t, "short", 0, poster_), (LookupResult{ProxyStatus::Ok, "v"}));
+  EXPECT_EQ(queries().size(), 1u);
 }
 
 TEST_F(FakeSqlTable, RequireResultSet) {
