@@ -39,7 +39,10 @@ Connection::Connection(Server& server, uint64_t id, int fd, Role role, std::stri
                          &Connection::on_readable, this)),
       write_ev_(event_new(server.loop().base(), fd, EV_WRITE | EV_PERSIST,
                           &Connection::on_writable, this)),
-      decoder_(protocol::AttrLimits{.discard_long_values = true,
+      // A key may be as long as a whole request: Postfix's proxymap has no
+      // limit of its own, and a long key must get the direct answer.
+      decoder_(protocol::AttrLimits{.max_value_len = limits.max_request_bytes,
+                                    .discard_long_values = true,
                                     .max_message_bytes = limits.max_request_bytes}),
       request_timer_(server.loop().base(), [this] {
         fail(WarnKind::Timeout,
@@ -297,7 +300,7 @@ void Connection::answer_oversized(const protocol::AttrList& attrs) {
                           "{}: {} request over {} bytes or with a value over {} bytes, \"{}\" "
                           "dropped; answered {}",
                           peer_, protocol::request_name(type), limits_.max_request_bytes,
-                          protocol::AttrLimits{}.max_value_len, protocol::printable(dropped, 64),
+                          limits_.max_request_bytes, protocol::printable(dropped, 64),
                           protocol::status_name(reply.status));
   reply_now(protocol::encode_reply(type, parsed.request.dialect, reply));
 }

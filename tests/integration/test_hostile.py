@@ -35,6 +35,7 @@ import proxyproto  # noqa: E402
 # The 30-byte open of table "x" from issue 14 (answered BAD at once).
 OPEN_X = bytes.fromhex("72657175657374006f70656e007461626c65007800666c61677300300000")
 TABLE = "inline:{k1=v1,k2=v2}"
+STATIC = "static:fixed"
 
 
 def lookup_bytes(key: str = "k1", table: str = TABLE) -> bytes:
@@ -83,7 +84,7 @@ class HostileTest(unittest.TestCase):
               ) -> harness.Proxyd:
         # A texthash table with a long value: short requests, long replies.
         big = s.write("big.txt", "big " + "b" * 400 + "\n")
-        s.write_main_cf(f"proxy_read_maps = proxy:{TABLE} proxy:texthash:{big}\n")
+        s.write_main_cf(f"proxy_read_maps = proxy:{TABLE} proxy:{STATIC} proxy:texthash:{big}\n")
         (s.config_dir / "proxyd.cf").write_text(settings)
         p = harness.Proxyd(s, exe=exe).start()
         self.addCleanup(p.stop)
@@ -383,11 +384,14 @@ class HostileTest(unittest.TestCase):
         with harness.Scratch(prefix="pxh") as s:
             p = self.start(s)
             big = "k" * (2 * 1024 * 1024)
+            huge = "k" * (5 * 1024 * 1024)  # over max_request_bytes (4 MiB)
             with proxyproto.Conn(p.proxymap_socket, timeout=30) as c:
-                self.assertEqual(c.request([("request", "lookup"), ("table", TABLE),
-                                            ("flags", 0), ("key", big)]),
-                                 [(b"status", b"1"), (b"value", b"")])
-                self.assertEqual(c.request([("request", "lookup"), ("table", "inline:{" + big),
+                # A 2 MiB key is served like any other; a 5 MiB one is dropped.
+                for key in (big, huge):
+                    self.assertEqual(c.request([("request", "lookup"), ("table", TABLE),
+                                                ("flags", 0), ("key", key)]),
+                                     [(b"status", b"1"), (b"value", b"")])
+                self.assertEqual(c.request([("request", "lookup"), ("table", "inline:{" + huge),
                                             ("flags", 0), ("key", "k1")]),
                                  [(b"status", b"4"), (b"value", b"")])
                 # Over max_request_bytes (4 MiB) in ignored extra attributes.
@@ -398,8 +402,9 @@ class HostileTest(unittest.TestCase):
                 self.assertEqual(c.request([("request", "lookup"), ("table", TABLE),
                                             ("flags", 0), ("key", "k2")]),
                                  [(b"status", b"0"), (b"value", b"v2")])
-            self.assertIn('lookup request over 4194304 bytes or with a value over 1048576 bytes, '
+            self.assertIn('lookup request over 4194304 bytes or with a value over 4194304 bytes, '
                           '"key" dropped; answered nokey', p.log())
+            self.assertEqual(p.log().count('"key" dropped'), 1, p.log())
             # Real postmap: the long key is "not found", as in the direct lookup.
             keys = [b"k1", big.encode(), b"k2"]
             t = time.monotonic()
@@ -413,6 +418,18 @@ class HostileTest(unittest.TestCase):
             self.assertTrue(p.alive())
             figure(f"2 MiB key through proxy: answered not found like the direct lookup, "
                    f"postmap done in {took:.1f} s for both")
+            # Issue 13: a 1.1 MB key gets the direct answer, in under a second.
+            # static: answers every key, so "not found" would be wrong here.
+            long_key = b"x" * 1_100_000
+            t = time.monotonic()
+            proxied = harness.postmap_query(s, f"proxy:{STATIC}", [long_key], timeout=30)
+            took = time.monotonic() - t
+            direct = harness.postmap_query(s, STATIC, [long_key], timeout=30)
+            self.assertEqual((proxied.returncode, proxied.stdout),
+                             (direct.returncode, direct.stdout), proxied.stderr)
+            self.assertEqual(proxied.stdout, long_key + b"\tfixed\n")
+            self.assertLess(took, 1.0)
+            figure(f"1.1 MB key through proxy:static: the direct answer in {took:.2f} s")
 
     def test_connect_storm(self):
         # Shortened from issue 14's 30 s to 10 s.
