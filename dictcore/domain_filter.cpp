@@ -105,7 +105,7 @@ void DomainFilter::match_from(std::size_t index, std::string domain,
   for (; index < patterns_.size(); ++index) {
     const Pattern& p = patterns_[index];
     if (p.unavailable) {
-      log_->warn("{}: {}: table lookup problem", origin_, p.table_name);
+      log_->warn_limited(origin_, "{}: {}: table lookup problem", origin_, p.table_name);
       done(DomainMatch{Kind::Error, ProxyStatus::Retry});
       return;
     }
@@ -129,7 +129,8 @@ void DomainFilter::match_from(std::size_t index, std::string domain,
           } else if (r.status == ProxyStatus::NoKey) {
             self->match_from(index + 1, std::move(domain), std::move(done));
           } else {
-            self->log_->warn("{}: {}: table lookup problem", self->origin_, pat.table_name);
+            self->log_->warn_limited(self->origin_, "{}: {}: table lookup problem", self->origin_,
+                                     pat.table_name);
             done(DomainMatch{Kind::Error, r.status == ProxyStatus::Retry ? ProxyStatus::Retry
                                                                          : ProxyStatus::Config});
           }

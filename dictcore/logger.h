@@ -23,6 +23,14 @@ class Logger {
   // True when -v was given (extra diagnostics).
   virtual bool verbose() const { return false; }
 
+  // True when a warning of this kind may be logged now. Warnings that a
+  // client, a key or a database outage can repeat on every lookup go
+  // through warn_limited, so a flood of them becomes a few lines and one
+  // "N more like this" summary; the daemon's sink limits them, others
+  // (tests) let everything through. kind: a short name from a bounded set,
+  // such as a table's label.
+  virtual bool admit(std::string_view /*kind*/) { return true; }
+
   template <typename... Args>
   void info(fmt::format_string<Args...> f, Args&&... args) {
     log(Severity::Info, fmt::format(f, std::forward<Args>(args)...));
@@ -30,6 +38,10 @@ class Logger {
   template <typename... Args>
   void warn(fmt::format_string<Args...> f, Args&&... args) {
     log(Severity::Warning, fmt::format(f, std::forward<Args>(args)...));
+  }
+  template <typename... Args>
+  void warn_limited(std::string_view kind, fmt::format_string<Args...> f, Args&&... args) {
+    if (admit(kind)) log(Severity::Warning, fmt::format(f, std::forward<Args>(args)...));
   }
   template <typename... Args>
   void error(fmt::format_string<Args...> f, Args&&... args) {

@@ -234,7 +234,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
     while (!w.session) {
       std::optional<std::size_t> pick = host_set.pick(tried);
       if (!pick) {
-        log.warn("{}: no usable database host", label);
+        log.warn_limited(label, "{}: no usable database host", label);
         return LookupResult{ProxyStatus::Retry, {}};
       }
       tried[*pick] = true;
@@ -242,7 +242,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
       ConnectResult connected =
           want_batching(w) ? driver->connect_batching(spec) : driver->connect(spec);
       if (!connected.session) {
-        log.warn("connect to {} {}: {}", label, spec.text, connected.error);
+        log.warn_limited(label, "connect to {} {}: {}", label, spec.text, connected.error);
         host_down(*pick);
         std::lock_guard lock(mu);
         ++connect_failures;
@@ -264,7 +264,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
     try {
       attempt = job.work->attempt(*w.session);
     } catch (const std::exception& e) {
-      log.warn("{}: lookup failed: {}", label, e.what());
+      log.warn_limited(label, "{}: lookup failed: {}", label, e.what());
       close_session(w.session, w.host);  // recycle: its state is unknown
       return LookupResult{ProxyStatus::Retry, {}};
     }
@@ -272,7 +272,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
       // The statement could be several statements on this batching session:
       // reconnect to the same host without batching and run it there.
       if (reopened_single || !w.session->batching()) {
-        log.warn("{}: statement refused on a single-statement session", label);
+        log.warn_limited(label, "{}: statement refused on a single-statement session", label);
         return LookupResult{ProxyStatus::Retry, {}};
       }
       reopened_single = true;

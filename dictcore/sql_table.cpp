@@ -43,7 +43,8 @@ class LookupWork final : public JobWork {
       // Said here, not in prepare: a batch that meets this leaves the job to
       // a single attempt, which would say it a second time.
       if (p.answer->host_failed) {
-        log_.warn("{}: cannot escape the lookup key on this connection", spec_->label);
+        log_.warn_limited(spec_->label, "{}: cannot escape the lookup key on this connection",
+                          spec_->label);
       }
       return std::move(*p.answer);
     }
@@ -64,8 +65,8 @@ class LookupWork final : public JobWork {
           // The key's fault (a byte the connection's character set cannot
           // carry), not the host's: this lookup fails with RETRY, as in
           // Postfix, and the database stays up for every other table.
-          log_.warn(
-              "{}: cannot escape the lookup key on this connection: lookup deferred",
+          log_.warn_limited(
+              spec_->label, "{}: cannot escape the lookup key on this connection: lookup deferred",
               spec_->label);
           p.answer = Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
         } else {
@@ -75,7 +76,8 @@ class LookupWork final : public JobWork {
       case ExpandStatus::TooLong:
         // Postfix would send it and the server would refuse it (MySQL's
         // max_allowed_packet): a failed lookup, the host stays usable.
-        log_.warn("{}: {}: query for key '{}' exceeds {} bytes", spec_->lookup_fn,
+        log_.warn_limited(spec_->label, "{}: {}: query for key '{}' exceeds {} bytes",
+                          spec_->lookup_fn,
                   spec_->cfg.name, protocol::printable(key_), kMaxQueryBytes);
         p.answer = Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
         break;
@@ -89,22 +91,22 @@ class LookupWork final : public JobWork {
     const LookupSpec& spec = *spec_;
     switch (qr.status) {
       case QueryStatus::HostError:
-        log_.warn("{}: query failed: {}", spec.label, qr.message);
+        log_.warn_limited(spec.label, "{}: query failed: {}", spec.label, qr.message);
         return Attempt{true, {}};
       case QueryStatus::NeedsSingle:
         return Attempt{false, {}, true};
       case QueryStatus::TempError:
-        log_.warn("{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
+        log_.warn_limited(spec.label, "{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
         return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
       case QueryStatus::ConfigError:
-        log_.warn("{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
+        log_.warn_limited(spec.label, "{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
         return Attempt{false, LookupResult{ProxyStatus::Config, {}}};
       case QueryStatus::NoResultSet:
         if (spec.cfg.require_result_set) {
           // Postfix marks the host down here; the connection is fine, and
           // with shared sessions that would fail every table on the database.
-          log_.warn(
-              "{}: query failed: query returned no result set(require_result_set = yes)",
+          log_.warn_limited(
+              spec.label, "{}: query failed: query returned no result set(require_result_set = yes)",
               spec.label);
           return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
         }
@@ -164,7 +166,8 @@ class SqlTable final : public Table, public std::enable_shared_from_this<SqlTabl
           done(LookupResult{ProxyStatus::NoKey, {}});
           return;
         case DomainMatch::Kind::Error:
-          self->log_.warn("{} 'domain' pattern match failed for '{}'", self->spec_->label, key);
+          self->log_.warn_limited(self->spec_->label, "{} 'domain' pattern match failed for '{}'",
+                                  self->spec_->label, key);
           done(LookupResult{m.error, {}});
           return;
       }

@@ -6,6 +6,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -143,6 +144,52 @@ void DaemonLogger::log(dict::Severity severity, std::string_view message) {
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
   }
+}
+
+namespace {
+
+constexpr uint32_t kLimitedBurst = 10;
+constexpr auto kLimitedWindow = std::chrono::seconds(10);
+
+}  // namespace
+
+std::vector<std::string> DaemonLogger::take_summaries(RateLimiter::Clock::time_point now,
+                                                      std::string_view only) {
+  std::vector<std::string> out;
+  for (auto& [kind, limiter] : limits_) {
+    if (!only.empty() && kind != only) continue;
+    if (uint64_t n = limiter.take_suppressed(now); n > 0) {
+      out.push_back(fmt::format("{} more like this in the last {} s: {}", n,
+                                kLimitedWindow.count(), kind));
+    }
+  }
+  return out;
+}
+
+bool DaemonLogger::admit(std::string_view kind) {
+  const auto now = RateLimiter::Clock::now();
+  std::vector<std::string> summaries;
+  bool allowed = false;
+  {
+    std::lock_guard lock(limit_mu_);
+    auto it = limits_.find(kind);
+    if (it == limits_.end()) {
+      it = limits_.emplace(std::string(kind), RateLimiter(kLimitedBurst, kLimitedWindow)).first;
+    }
+    summaries = take_summaries(now, kind);
+    allowed = it->second.allow(now);
+  }
+  for (const std::string& line : summaries) log(dict::Severity::Warning, line);
+  return allowed;
+}
+
+void DaemonLogger::flush_limited() {
+  std::vector<std::string> summaries;
+  {
+    std::lock_guard lock(limit_mu_);
+    summaries = take_summaries(RateLimiter::Clock::now());
+  }
+  for (const std::string& line : summaries) log(dict::Severity::Warning, line);
 }
 
 }  // namespace proxyd::daemon

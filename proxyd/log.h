@@ -5,11 +5,14 @@
 // Thread-safe: worker threads log through the same sink.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dictcore/logger.h"
+#include "proxyd/rate_limiter.h"
 
 namespace proxyd::daemon {
 
@@ -24,6 +27,14 @@ class DaemonLogger final : public dict::Logger {
   void log(dict::Severity severity, std::string_view message) override;
   bool verbose() const override { return verbose_; }
 
+  // Limited warnings (dict::Logger::warn_limited): at most 10 lines of one
+  // kind per 10 s, then one "N more like this in the last 10 s: KIND" line
+  // when the window is over (from the next admit() or flush_limited()).
+  bool admit(std::string_view kind) override;
+
+  // Log the summaries of every kind whose window has ended (a timer calls it).
+  void flush_limited();
+
   // Switch to syslog after daemonizing.
   void use_syslog(bool on);
 
@@ -37,6 +48,12 @@ class DaemonLogger final : public dict::Logger {
  private:
   void postlog_connect();  // caller holds mu_
 
+  // Summaries of limiters whose window ended by now; caller holds limit_mu_.
+  std::vector<std::string> take_summaries(RateLimiter::Clock::time_point now,
+                                          std::string_view only = {});
+
+  std::mutex limit_mu_;  // never held while logging
+  std::map<std::string, RateLimiter, std::less<>> limits_;  // kinds are bounded
   std::mutex mu_;
   std::string tag_;
   bool syslog_ = false;

@@ -247,6 +247,7 @@ int run(RunPlan plan, DaemonLogger& log) {
     service.expire(std::chrono::steady_clock::now());
     service.flush_warnings();
     server.flush_warnings();
+    log.flush_limited();
     sweep.arm(0.1);
   });
   sweep.arm(0.1);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "proxyd/log.h"
 #include "proxyd/log_throttle.h"
 #include "proxyd/memory_budget.h"
 #include "proxyd/rate_limiter.h"
@@ -124,6 +125,18 @@ TEST(MemoryBudget, BigConsumersPauseFirstThenEveryone) {
   // Memory released: reads resume.
   budget.update(rest, 0);
   EXPECT_TRUE(budget.may_read(big, 128 * 1024));
+}
+
+// The daemon's sink limits the warnings dictcore sends through
+// warn_limited (per-lookup SQL and database warnings), per kind, from any
+// thread; other warnings are never limited.
+TEST(DaemonLogger, LimitedWarningsPassTenPerKindAndWindow) {
+  DaemonLogger log("proxyd-test", false, false);
+  int passed = 0;
+  for (int i = 0; i < 1000; ++i) passed += log.admit("mysql:/etc/postfix/a.cf") ? 1 : 0;
+  EXPECT_EQ(passed, 10);
+  EXPECT_TRUE(log.admit("mysql:/etc/postfix/b.cf"));  // another table has its own budget
+  EXPECT_TRUE(CaptureLogger().admit("anything"));     // other sinks let everything through
 }
 
 }  // namespace
