@@ -152,6 +152,8 @@ class PgsqlDeploymentTest(unittest.TestCase):
             # HOME=/root made libpq fail sslmode=require: /root/.postgresql is EACCES.
             req = s.write("require.cf", f"hosts = postgresql://pxenv:{PASSWORD}@127.0.0.1:"
                           f"{self.pg.port}/mail?sslmode=require\n"
+                          # Postfix before 3.10 wants dbname with a URI too (and ignores it).
+                          "dbname = mail\n"
                           "query = SELECT v FROM t WHERE k = '%s'\n")
             req.chmod(0o644)
             s.write_main_cf(f"proxy_read_maps = proxy:pgsql:{cf} proxy:pgsql:{req}\n")
@@ -178,16 +180,18 @@ class PgsqlDeploymentTest(unittest.TestCase):
         port = self.pg.port
         with harness.Scratch(prefix="pxds") as s:
             q = "query = SELECT v FROM t WHERE k = '%s'\n"
+            # Postfix before 3.10 wants dbname with a URI host too (and ignores it).
+            uq = "dbname = mail\n" + q
             tables = {
-                "uri": f"hosts = postgresql://pxsec:{PASSWORD}@127.0.0.1:{port}/mail\n{q}",
+                "uri": f"hosts = postgresql://pxsec:{PASSWORD}@127.0.0.1:{port}/mail\n{uq}",
                 "uri-query": f"hosts = postgresql://pxsec@127.0.0.1:{port}/mail"
-                             f"?password={PASSWORD}&sslmode=prefer\n{q}",
+                             f"?password={PASSWORD}&sslmode=prefer\n{uq}",
                 "value": f"hosts = inet:127.0.0.1:{port}\nuser = pxsec\n"
                          f"password = {PASSWORD}\ndbname = mail\n{q}",
                 "conninfo": f"hosts = inet:127.0.0.1:{port}\nuser = pxsec\n"
                             f"dbname = dbname=mail password={PASSWORD}\n{q}",
                 "dead-uri": f"hosts = postgresql://pxsec:{PASSWORD}@127.0.0.1:{dead}/mail"
-                            f"\n{q}",
+                            f"\n{uq}",
                 "dead-value": f"hosts = inet:127.0.0.1:{dead}\nuser = pxsec\n"
                               f"password = {PASSWORD}\ndbname = mail\n{q}",
                 "dead-conninfo": f"hosts = inet:127.0.0.1:{dead}\nuser = pxsec\n"
