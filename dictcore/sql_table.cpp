@@ -246,9 +246,14 @@ void read_intervals(const SqlParamSource& p, PostfixVersion version, ConnectPara
   c.idle_interval = std::chrono::seconds(p.get_int("idle_interval", 60, 1));
 }
 
+// A parameter with no default, as Postfix's cfg_get_str(..., NULL, ...)
+// reads it: absent or empty are both "not set" ("tls_CAfile =" turns no
+// TLS on, exactly like no tls_CAfile line).
 std::optional<std::string> opt_str(const SqlParamSource& p, std::string_view name) {
   if (!p.has(name)) return std::nullopt;
-  return p.get_str(name, "");
+  std::string value = p.get_str(name, "");
+  if (value.empty()) return std::nullopt;
+  return value;
 }
 
 }  // namespace

@@ -1112,6 +1112,24 @@ TEST(PostfixVersion, ParsesReleasesAndSnapshots) {
   EXPECT_EQ((PostfixVersion{3, 7, 11}).text(), "3.7.11");
 }
 
+// Postfix reads these with no default: an empty value is the same as no
+// line, so "tls_CAfile =" alone leaves TLS off.
+TEST(SqlTableConfig, EmptyTlsAndOptionFileValuesAreUnset) {
+  MapParams p({{"dbname", "d"}, {"query", "q"}, {"tls_CAfile", ""}, {"tls_key_file", ""},
+               {"tls_cert_file", ""}, {"tls_CApath", ""}, {"tls_ciphers", ""},
+               {"option_file", ""}},
+              "/t.cf");
+  ConnectParams c = parse_sql_table_config(SqlKind::Mysql, "/t.cf", p).connect;
+  EXPECT_FALSE(c.tls_CAfile.has_value());
+  EXPECT_FALSE(c.tls_key_file.has_value());
+  EXPECT_FALSE(c.tls_cert_file.has_value());
+  EXPECT_FALSE(c.tls_CApath.has_value());
+  EXPECT_FALSE(c.tls_ciphers.has_value());
+  EXPECT_FALSE(c.option_file.has_value());
+  MapParams set({{"dbname", "d"}, {"query", "q"}, {"tls_CAfile", "/ca.pem"}}, "/t.cf");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Mysql, "/t.cf", set).connect.tls_CAfile, "/ca.pem");
+}
+
 TEST(SqlTableConfig, InvalidSettingsAreConfigErrors) {
   struct Case {
     SqlKind kind;
