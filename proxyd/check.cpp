@@ -16,9 +16,9 @@
 #include <sstream>
 #include <thread>
 
-#include "dictcore/config_error.h"
-#include "dictcore/redact.h"
-#include "dictcore/tokens.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/redact.h"
+#include "dictcore/util/tokens.h"
 #include "proxyd/environment.h"
 #include "proxyd/log.h"
 #include "proxyd/preflight.h"

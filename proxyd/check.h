@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "dictcore/allowlist.h"
-#include "dictcore/main_cf.h"
-#include "dictcore/session.h"
+#include "dictcore/config/allowlist.h"
+#include "dictcore/config/main_cf.h"
+#include "dictcore/pool/session.h"
 
 namespace proxyd::daemon {
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dictcore/logger.h"
+#include "dictcore/util/logger.h"
 #include "proxyd/event_loop.h"
 
 namespace proxyd::daemon {

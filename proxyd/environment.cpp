@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/tokens.h"
+#include "dictcore/util/tokens.h"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
 

@@ -11,7 +11,7 @@
 #include <memory>
 #include <mutex>
 
-#include "dictcore/poster.h"
+#include "dictcore/util/poster.h"
 
 namespace proxyd::daemon {
 

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "protocol/unix_address.h"
-#include "dictcore/redact.h"
+#include "dictcore/util/redact.h"
 
 namespace proxyd::daemon {
 namespace {

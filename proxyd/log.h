@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dictcore/logger.h"
+#include "dictcore/util/logger.h"
 #include "proxyd/rate_limiter.h"
 
 namespace proxyd::daemon {

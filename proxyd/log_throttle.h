@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/logger.h"
+#include "dictcore/util/logger.h"
 #include "proxyd/rate_limiter.h"
 
 namespace proxyd::daemon {

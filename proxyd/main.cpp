@@ -26,8 +26,8 @@
 #include <fmt/format.h>
 
 #include "protocol/attr_codec.h"
-#include "dictcore/config_error.h"
-#include "dictcore/main_cf.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/config/main_cf.h"
 #include "proxyd/control.h"
 #include "proxyd/environment.h"
 #include "proxyd/check.h"

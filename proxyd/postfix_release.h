@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <string>
 
-#include "dictcore/logger.h"
-#include "dictcore/main_cf.h"
-#include "dictcore/postfix_version.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/config/main_cf.h"
+#include "dictcore/util/postfix_version.h"
 
 namespace proxyd::daemon {
 

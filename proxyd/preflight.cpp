@@ -15,9 +15,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "dictcore/config_error.h"
-#include "dictcore/registry.h"
-#include "dictcore/table_cf.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/front/registry.h"
+#include "dictcore/config/table_cf.h"
 
 namespace proxyd::daemon {
 namespace fs = std::filesystem;

@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "dictcore/sql_table.h"
-#include "dictcore/table.h"
+#include "dictcore/sql/sql_table.h"
+#include "dictcore/tables/table.h"
 
 namespace proxyd::daemon {
 

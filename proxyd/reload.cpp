@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/config_error.h"
+#include "dictcore/util/config_error.h"
 #include "proxyd/postfix_release.h"
 
 namespace proxyd::daemon {

@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dictcore/logger.h"
+#include "dictcore/util/logger.h"
 #include "proxyd/connection.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/log_throttle.h"

@@ -13,10 +13,10 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/fold.h"
-#include "dictcore/redact.h"
-#include "dictcore/surrogate.h"
-#include "dictcore/tokens.h"
+#include "dictcore/util/fold.h"
+#include "dictcore/util/redact.h"
+#include "dictcore/tables/surrogate.h"
+#include "dictcore/util/tokens.h"
 
 namespace proxyd::daemon {
 

@@ -16,14 +16,14 @@
 #include <string_view>
 #include <vector>
 
-#include "dictcore/allowlist.h"
-#include "dictcore/logger.h"
-#include "dictcore/lookup_cache.h"
-#include "dictcore/main_cf.h"
-#include "dictcore/registry.h"
-#include "dictcore/session_pool.h"
-#include "dictcore/table_front.h"
-#include "dictcore/table_stats.h"
+#include "dictcore/config/allowlist.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/front/lookup_cache.h"
+#include "dictcore/config/main_cf.h"
+#include "dictcore/front/registry.h"
+#include "dictcore/pool/session_pool.h"
+#include "dictcore/front/table_front.h"
+#include "dictcore/front/table_stats.h"
 #include "protocol/messages.h"
 #include "proxyd/log_throttle.h"
 #include "proxyd/settings.h"

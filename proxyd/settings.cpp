@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/config_error.h"
-#include "dictcore/config_lines.h"
-#include "dictcore/postfix_version.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/config_lines.h"
+#include "dictcore/util/postfix_version.h"
 
 namespace proxyd::daemon {
 namespace {

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "dictcore/logger.h"
-#include "dictcore/postfix_version.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/util/postfix_version.h"
 
 namespace proxyd::daemon {
 

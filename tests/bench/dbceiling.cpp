@@ -18,7 +18,7 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/session.h"
+#include "dictcore/pool/session.h"
 #include "tests/bench/keys.h"
 #include "tests/bench/options.h"
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dictcore/logger.h"
+#include "dictcore/util/logger.h"
 
 namespace proxyd::dict::testing {
 

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "dictcore/session.h"
+#include "dictcore/pool/session.h"
 #include "tests/fakes/db_servers.h"
 
 namespace proxyd::dict::testing {

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/logger.h"
-#include "dictcore/poster.h"
-#include "dictcore/session.h"
-#include "dictcore/session_batch.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/util/poster.h"
+#include "dictcore/pool/session.h"
+#include "dictcore/pool/session_batch.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict::testing {

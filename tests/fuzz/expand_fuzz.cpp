@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "dictcore/config_error.h"
-#include "dictcore/expand.h"
-#include "dictcore/logger.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/sql/expand.h"
+#include "dictcore/util/logger.h"
 
 namespace {
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "dictcore/allowlist.h"
-#include "dictcore/config_error.h"
-#include "dictcore/logger.h"
-#include "dictcore/main_cf.h"
+#include "dictcore/config/allowlist.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/config/main_cf.h"
 
 namespace {
 

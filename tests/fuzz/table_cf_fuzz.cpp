@@ -14,13 +14,13 @@
 #include <string>
 #include <string_view>
 
-#include "dictcore/config_error.h"
-#include "dictcore/logger.h"
-#include "dictcore/simple_tables.h"
-#include "dictcore/sql_params.h"
-#include "dictcore/sql_table.h"
-#include "dictcore/table.h"
-#include "dictcore/table_cf.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/tables/simple_tables.h"
+#include "dictcore/sql/sql_params.h"
+#include "dictcore/sql/sql_table.h"
+#include "dictcore/tables/table.h"
+#include "dictcore/config/table_cf.h"
 #include "protocol/status.h"
 
 namespace {

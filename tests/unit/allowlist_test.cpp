@@ -3,7 +3,7 @@
 // references, unionmap:/pipemap: nesting, proxy: stripping, restriction
 // classes and the defaults. The fixture main.cf in data/conf/allowlist was
 // expanded with real `postconf -xh` (3.7.11); see the .postconf files.
-#include "dictcore/allowlist.h"
+#include "dictcore/config/allowlist.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/config_lines.h"
+#include "dictcore/util/config_lines.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {

@@ -14,8 +14,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "dictcore/allowlist.h"
-#include "dictcore/main_cf.h"
+#include "dictcore/config/allowlist.h"
+#include "dictcore/config/main_cf.h"
 #include "proxyd/preflight.h"
 #include "tests/fakes/capture_logger.h"
 

@@ -1,7 +1,7 @@
 // Tests for the Postfix logical-line reader (readllines) and name = value
 // parsing (split_nameval, dict_load_fp). Expectations follow the test table
 // in Postfix's util/readlline.c and were checked against postconf 3.7.11.
-#include "dictcore/config_lines.h"
+#include "dictcore/util/config_lines.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/config_error.h"
+#include "dictcore/util/config_error.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <map>
 
-#include "dictcore/config_error.h"
-#include "dictcore/domain_filter.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/sql/domain_filter.h"
 #include "tests/fakes/fake_session.h"
 
 namespace proxyd::dict {

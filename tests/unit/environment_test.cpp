@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/main_cf.h"
+#include "dictcore/config/main_cf.h"
 #include "tests/fakes/capture_logger.h"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere else

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/config_error.h"
-#include "dictcore/expand.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/sql/expand.h"
 #include "tests/fakes/fake_session.h"
 
 namespace proxyd::dict {

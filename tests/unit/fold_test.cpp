@@ -1,6 +1,6 @@
 // Tests for ASCII folding, Postfix's casefold() (ICU with smtputf8 on) and
 // Postfix's strict UTF-8 validation.
-#include "dictcore/fold.h"
+#include "dictcore/util/fold.h"
 
 #include <gtest/gtest.h>
 

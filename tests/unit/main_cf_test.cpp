@@ -3,7 +3,7 @@
 // `postconf -c DIR -xh smtpd_banner` (Postfix 3.7.11) with the same
 // definitions; [source] marks white-space details postconf's output
 // normalises away, taken from util/mac_expand.c (v3.11.0).
-#include "dictcore/main_cf.h"
+#include "dictcore/config/main_cf.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/config_error.h"
+#include "dictcore/util/config_error.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {

@@ -1,11 +1,11 @@
 // Unit tests for dictcore/redact.h: every form in which a database password
 // can reach a log line, `proxyd stats` or `proxyd check`, and texts that
 // must come back unchanged.
-#include "dictcore/redact.h"
+#include "dictcore/util/redact.h"
 
 #include <gtest/gtest.h>
 
-#include "dictcore/session.h"
+#include "dictcore/pool/session.h"
 
 namespace proxyd::dict {
 namespace {

@@ -3,7 +3,7 @@
 // and for surrogate tables. Postfix behaviour noted in comments was checked
 // with real Postfix 3.7.11 (postmap -q) or read in its source where postmap
 // cannot show it (proxymap opens). Runs with tests/ as working directory.
-#include "dictcore/registry.h"
+#include "dictcore/front/registry.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/config_error.h"
-#include "dictcore/logger.h"
-#include "dictcore/main_cf.h"
-#include "dictcore/sql_table.h"
-#include "dictcore/surrogate.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/config/main_cf.h"
+#include "dictcore/sql/sql_table.h"
+#include "dictcore/tables/surrogate.h"
 #include "protocol/status.h"
 #include "tests/fakes/capture_logger.h"
 

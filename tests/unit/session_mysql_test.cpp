@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "dictcore/session.h"
+#include "dictcore/pool/session.h"
 #include "tests/fakes/db_servers.h"
 #include "tests/fakes/db_session_fixture.h"
 

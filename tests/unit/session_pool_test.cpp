@@ -16,10 +16,10 @@
 #include <map>
 #include <thread>
 
-#include "dictcore/config_error.h"
-#include "dictcore/session_batch.h"
-#include "dictcore/session_hosts.h"
-#include "dictcore/session_pool.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/pool/session_batch.h"
+#include "dictcore/pool/session_hosts.h"
+#include "dictcore/pool/session_pool.h"
 #include "tests/fakes/fake_session.h"
 
 namespace proxyd::dict {

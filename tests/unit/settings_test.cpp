@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/config_error.h"
+#include "dictcore/util/config_error.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::daemon {

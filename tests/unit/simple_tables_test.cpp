@@ -5,7 +5,7 @@
 // Lookups with FOLD_FIX model a client that sends raw keys (direct postmap,
 // smtputf8 off); lookups without it model a v1 client that already folded.
 // Runs with the tests/ source directory as working directory.
-#include "dictcore/simple_tables.h"
+#include "dictcore/tables/simple_tables.h"
 
 #include <fmt/format.h>
 #include <grp.h>
@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/config_error.h"
-#include "dictcore/logger.h"
-#include "dictcore/rhs_file.h"
-#include "dictcore/unix_table.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/tables/rhs_file.h"
+#include "dictcore/tables/unix_table.h"
 #include "protocol/status.h"
 #include "tests/fakes/capture_logger.h"
 

@@ -19,10 +19,10 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/config_error.h"
-#include "dictcore/expand.h"
-#include "dictcore/main_cf.h"
-#include "dictcore/sql_table.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/sql/expand.h"
+#include "dictcore/config/main_cf.h"
+#include "dictcore/sql/sql_table.h"
 #include "protocol/status.h"
 #include "tests/fakes/fake_session.h"
 

@@ -3,7 +3,7 @@
 // typed getters' checks. Messages marked [postmap] are the text of the
 // fatal error `postmap -c DIR -q k sqlite:…` (3.7.11) printed for the same
 // input; Postfix dies there, proxyd gets a ConfigError instead.
-#include "dictcore/table_cf.h"
+#include "dictcore/config/table_cf.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/config_error.h"
+#include "dictcore/util/config_error.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {

@@ -2,15 +2,15 @@
 // lookups in flight, the per-request deadline, the optional cache (TTLs,
 // never caching temporary errors, byte bound with LRU eviction) and the
 // counters and latency percentiles the stats command prints.
-#include "dictcore/table_front.h"
+#include "dictcore/front/table_front.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <vector>
 
-#include "dictcore/lookup_cache.h"
-#include "dictcore/table_stats.h"
+#include "dictcore/front/lookup_cache.h"
+#include "dictcore/front/table_stats.h"
 
 namespace proxyd::dict {
 namespace {

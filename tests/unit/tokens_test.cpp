@@ -2,7 +2,7 @@
 // separators and "{}" grouping. Expectations follow mystrtokq() in
 // util/mystrtok.c of Postfix 3.7.11 (leading separators skipped, nesting
 // counted, an unmatched '}' is plain text, one separator consumed).
-#include "dictcore/tokens.h"
+#include "dictcore/util/tokens.h"
 
 #include <gtest/gtest.h>
 

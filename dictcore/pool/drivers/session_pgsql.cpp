@@ -1,0 +1,249 @@
+// pgsql driver (the only file that includes libpq-fe.h), reproducing how
+// Postfix's dict_pgsql talks to a server: UNIX socket directory or host:port
+// with user/password/dbname (PQsetdbLogin semantics), connection URIs passed
+// verbatim with user/password/dbname ignored, the client encoding set after
+// connect (failure fails the host), keys quoted with PQescapeStringConn,
+// PQexec with TUPLES_OK/COMMAND_OK as the only successes (COMMAND_OK is an
+// empty answer), every other outcome failing the host, SQL NULL read as ""
+// (PQgetvalue). Unlike Postfix, connect_timeout and TCP keepalives are set.
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <cstring>
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dictcore/util/redact.h"
+#include "dictcore/pool/session.h"
+
+namespace proxyd::dict {
+namespace {
+
+// Seconds a connection attempt may take (libpq connect_timeout); Postfix
+// leaves libpq's default, which waits for the kernel (minutes).
+constexpr const char* kConnectTimeout = "10";
+// TCP keepalive probing, so a vanished server breaks a blocked read within
+// about idle + interval * count seconds instead of hours.
+constexpr const char* kKeepalivesIdle = "30";
+constexpr const char* kKeepalivesInterval = "10";
+constexpr const char* kKeepalivesCount = "3";
+
+struct ConnCloser {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+using ConnPtr = std::unique_ptr<PGconn, ConnCloser>;
+
+struct ResultClearer {
+  void operator()(PGresult* res) const { PQclear(res); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
+
+// libpq messages end with a newline; logs want one line.
+std::string one_line(const char* text) {
+  std::string s = text != nullptr ? text : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+// libpq's own URI prefixes: only these can be given to PQconnectdbParams
+// as an expandable dbname.
+bool libpq_uri(const std::string& text) {
+  return text.rfind("postgresql://", 0) == 0 || text.rfind("postgres://", 0) == 0;
+}
+
+class PgsqlSession final : public SqlSession {
+ public:
+  PgsqlSession(ConnPtr conn, std::string where)
+      : conn_(std::move(conn)), where_(std::move(where)) {}
+
+  bool escape(std::string_view text, std::string& out) override {
+    if (text.size() > (out.max_size() - out.size() - 1) / 2) return false;
+    try {
+      std::string buf(2 * text.size() + 1, '\0');
+      int error = 1;
+      std::size_t n =
+          PQescapeStringConn(conn_.get(), buf.data(), text.data(), text.size(), &error);
+      // An invalid multibyte sequence for the client encoding; usable()
+      // tells that from a dead connection.
+      if (error != 0) return false;
+      out.append(buf.data(), n);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  bool usable() const override { return PQstatus(conn_.get()) == CONNECTION_OK; }
+
+  QueryResult query(const std::string& sql) override {
+    QueryResult result;
+    try {
+      run(sql, result);
+    } catch (const std::exception& e) {
+      fail(result, e.what());
+    }
+    return result;
+  }
+
+ private:
+  // True for an error the server reported about the statement itself:
+  // it carries a SQLSTATE outside connection exceptions (08) and operator
+  // intervention (57, e.g. shutdown). libpq's own errors carry none.
+  static bool is_sql_error(const PGresult* res) {
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (state == nullptr || std::strlen(state) != 5) return false;
+    return std::strncmp(state, "08", 2) != 0 && std::strncmp(state, "57", 2) != 0;
+  }
+
+  void fail(QueryResult& result, std::string_view why) const {
+    result.status = QueryStatus::HostError;
+    result.rows.clear();
+    result.message = fmt::format("{}: {}", where_, why);
+  }
+
+  void run(const std::string& sql, QueryResult& result) {
+    ResultPtr res(PQexec(conn_.get(), sql.c_str()));
+    if (!res) {
+      fail(result, fmt::format("fatal error: {}", one_line(PQerrorMessage(conn_.get()))));
+      return;
+    }
+    ExecStatusType status = PQresultStatus(res.get());
+    switch (status) {
+      case PGRES_TUPLES_OK:
+        break;
+      case PGRES_COMMAND_OK:
+        // Postfix accepts a statement without tuples as a successful lookup
+        // that found nothing (no require_result_set for pgsql).
+        result.status = QueryStatus::Rows;
+        return;
+      case PGRES_FATAL_ERROR:
+        fail(result,
+             fmt::format("fatal error: {}", one_line(PQresultErrorMessage(res.get()))));
+        // An SQL error on a healthy connection fails this lookup only (RETRY),
+        // not the host: with sessions shared by every table on the database,
+        // Postfix's "mark the host down" would let one bad key take the
+        // database away from all tables. A broken connection still does.
+        if (PQstatus(conn_.get()) == CONNECTION_OK && is_sql_error(res.get())) {
+          result.status = QueryStatus::TempError;
+        }
+        return;
+      case PGRES_BAD_RESPONSE:
+        fail(result, "protocol error");
+        return;
+      default:
+        fail(result, fmt::format("unexpected result status {}", PQresStatus(status)));
+        return;
+    }
+    const int rows = PQntuples(res.get());
+    const int columns = PQnfields(res.get());
+    result.rows.reserve(static_cast<std::size_t>(rows));
+    for (int r = 0; r < rows; ++r) {
+      SqlRow row;
+      row.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        // PQgetvalue gives "" for NULL, and Postfix reads the value as a C
+        // string; text results cannot hold a NUL anyway.
+        row.emplace_back(std::string(PQgetvalue(res.get(), r, c)));
+      }
+      result.rows.push_back(std::move(row));
+    }
+    result.status = QueryStatus::Rows;
+  }
+
+  ConnPtr conn_;
+  std::string where_;  // "host X database Y", for messages
+};
+
+class PgsqlDriver final : public SqlDriver {
+ public:
+  explicit PgsqlDriver(const ConnectParams& params) : params_(params) {}
+
+  ConnectResult connect(const HostSpec& host) override {
+    // dbname may be a conninfo string, and a URI may carry a password.
+    std::string where = redact_secrets(
+        host.kind == HostKind::Uri
+            ? fmt::format("host {}", host.name)
+            : fmt::format("host {} database {}", host.text, params_.dbname));
+    ConnPtr conn;
+    try {
+      conn = open(host);
+    } catch (const std::exception& e) {
+      return ConnectResult{
+          nullptr, fmt::format("connect to pgsql server {}: {}", where, e.what())};
+    }
+    if (!conn) {
+      return ConnectResult{
+          nullptr, fmt::format("connect to pgsql server {}: out of memory", where)};
+    }
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+      return ConnectResult{
+          nullptr, fmt::format("connect to pgsql server {}: {}", where,
+                               redact_value(one_line(PQerrorMessage(conn.get())),
+                                            params_.password))};
+    }
+    // Server NOTICEs and WARNINGs would go to stderr by default; a lookup
+    // has no use for them.
+    PQsetNoticeProcessor(
+        conn.get(), [](void*, const char*) {}, nullptr);
+    if (!params_.encoding.empty() &&
+        PQsetClientEncoding(conn.get(), params_.encoding.c_str()) != 0) {
+      return ConnectResult{
+          nullptr, fmt::format("pgsql server {}: cannot set the encoding to {}", where,
+                               params_.encoding)};
+    }
+    return ConnectResult{
+        std::make_unique<PgsqlSession>(std::move(conn), std::move(where)), {}};
+  }
+
+  bool all_columns() const override { return true; }
+
+ private:
+  ConnPtr open(const HostSpec& host) const {
+    std::vector<const char*> keys;
+    std::vector<const char*> values;
+    auto add = [&](const char* k, const char* v) {
+      keys.push_back(k);
+      values.push_back(v);
+    };
+    // Our defaults first: a URI (or a conninfo dbname) processed later
+    // overrides them, like libpq's keyword order rules say.
+    add("connect_timeout", kConnectTimeout);
+    add("keepalives_idle", kKeepalivesIdle);
+    add("keepalives_interval", kKeepalivesInterval);
+    add("keepalives_count", kKeepalivesCount);
+    if (host.kind == HostKind::Uri) {
+      // host.name is the URI as written; host.text has its password redacted.
+      if (!libpq_uri(host.name)) {
+        // Any other scheme: exactly what Postfix does, and libpq rejects it.
+        return ConnPtr(PQconnectdb(host.name.c_str()));
+      }
+      add("dbname", host.name.c_str());
+    } else {
+      // PQsetdbLogin semantics: a dbname that is itself a conninfo string is
+      // expanded, and the non-empty explicit settings override its values.
+      add("dbname", params_.dbname.c_str());
+      add("host", host.name.c_str());
+      add("port", host.port.c_str());
+      add("user", params_.user.c_str());
+      add("password", params_.password.c_str());
+    }
+    add(nullptr, nullptr);
+    return ConnPtr(PQconnectdbParams(keys.data(), values.data(), 1));
+  }
+
+  ConnectParams params_;
+};
+
+}  // namespace
+
+std::unique_ptr<SqlDriver> make_pgsql_driver(const ConnectParams& params) {
+  return std::make_unique<PgsqlDriver>(params);
+}
+
+}  // namespace proxyd::dict

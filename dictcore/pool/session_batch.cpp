@@ -1,0 +1,44 @@
+// Batch-safety rule for statement texts, and the default SqlSession batch
+// (one query after another) for drivers without a batching protocol.
+#include "dictcore/pool/session_batch.h"
+
+#include <cctype>
+
+#include "dictcore/pool/session.h"
+
+namespace proxyd::dict {
+
+bool single_statement_text(std::string_view sql) {
+  return sql.find_first_of(std::string_view(";\0", 2)) == std::string_view::npos;
+}
+
+bool single_select_statement(std::string_view sql) {
+  if (!single_statement_text(sql)) return false;
+  std::size_t i = 0;
+  while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  constexpr std::string_view kSelect = "select";
+  if (sql.size() - i <= kSelect.size()) return false;
+  for (std::size_t k = 0; k < kSelect.size(); ++k) {
+    if (std::tolower(static_cast<unsigned char>(sql[i + k])) != kSelect[k]) return false;
+  }
+  // The keyword must end here: "SELECT 1", "SELECT(1)", not "SELECTED".
+  unsigned char next = static_cast<unsigned char>(sql[i + kSelect.size()]);
+  return std::isspace(next) || next == '(' || next == '*' || next == '\'' || next == '"' ||
+         next == '`' || next == '@';
+}
+
+BatchResult SqlSession::query_batch(const std::vector<std::string>& sqls) {
+  BatchResult out;
+  for (const std::string& sql : sqls) {
+    QueryResult r = query(sql);
+    if (r.status != QueryStatus::Rows) {
+      out.usable = r.status != QueryStatus::HostError;
+      out.message = std::move(r.message);
+      break;
+    }
+    out.results.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace proxyd::dict

@@ -1,0 +1,682 @@
+// Worker-thread session pools. Each worker owns at most one session for its
+// whole life and runs jobs from the pool's bounded FIFO; per job it fails
+// over across hosts like Postfix's plmysql_query/plpgsql_query (each host at
+// most once per lookup, failed hosts skipped for retry_interval) and closes
+// its session after idle_interval without work. A session that worked
+// before and breaks on a query is replaced and the read retried once on a
+// fresh session before its host counts as down. Jobs past their deadline
+// are answered RETRY without running.
+//
+// Batching: on drivers that support it, a worker that finds several jobs
+// waiting takes the oldest and up to max_batch - 1 later ones of the same
+// group (table: one table's slow query must not delay another table's
+// lookups) and sends every statement
+// that is safe to combine (SqlSession::can_batch) in one round trip; the
+// others, and any statement the batch did not answer, run on their own
+// exactly as unbatched jobs do. A statement that may not run on a batching
+// session (NeedsSingle) makes the worker reconnect without batching for
+// kSingleHold before it batches again. Workers run under SCHED_BATCH
+// (worker_priority.h).
+//
+// Probes: a host marked down gets a probe thread (at most one per distinct
+// host, started on its first failure and kept) that tries to connect every
+// probe_interval while the host is down; the first success makes it
+// eligible again, so lookups stop getting RETRY as soon as the database is
+// back instead of after retry_interval. A probe never runs a lookup and
+// never holds the pool lock while it connects.
+//
+// Workers: the job loop below; probes: probe_main; everything else: loop
+// thread (submit may be called from any thread).
+#include "dictcore/pool/session_pool.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "dictcore/pool/session_hosts.h"
+#include "dictcore/pool/worker_priority.h"
+
+namespace proxyd::dict {
+namespace {
+
+// After a statement needed a single-statement session, the worker keeps one
+// this long before it reconnects for batches: keys that need one (with a
+// ';') cost at most two reconnects per worker and period, never one per
+// lookup, and an occasional such key does not switch batching off for long.
+constexpr std::chrono::seconds kSingleHold{2};
+
+// How far past the oldest job a worker looks for batch companions of the
+// same group, in multiples of max_batch: bounds the work under the lock.
+constexpr std::size_t kBatchScan = 4;
+
+class FunctionWork final : public JobWork {
+ public:
+  explicit FunctionWork(std::function<Attempt(SqlSession&)> fn) : fn_(std::move(fn)) {}
+  Attempt attempt(SqlSession& session) override { return fn_(session); }
+
+ private:
+  std::function<Attempt(SqlSession&)> fn_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobWork> attempt_work(std::function<Attempt(SqlSession&)> attempt) {
+  return std::make_unique<FunctionWork>(std::move(attempt));
+}
+
+// One worker's session and where it points.
+struct WorkerSession {
+  std::unique_ptr<SqlSession> session;
+  std::size_t host = 0;
+  uint64_t generation = 0;  // host_set generation when connected
+  PoolJob::Clock::time_point single_until{};  // batching off until then
+};
+
+// A finished job waiting to be posted to the loop thread.
+using Answer = std::pair<LookupDone, LookupResult>;
+
+struct SessionPool::State {
+  State(std::string label_in, std::unique_ptr<SqlDriver> driver_in, std::vector<HostSpec> hosts,
+        bool duplicate, std::chrono::seconds retry, std::chrono::seconds idle,
+        PoolSettings settings_in, Poster& poster_in, Logger& log_in)
+      : label(std::move(label_in)),
+        driver(std::move(driver_in)),
+        host_set(std::move(hosts), retry, duplicate),
+        idle_interval(idle),
+        settings(settings_in),
+        poster(poster_in),
+        log(log_in),
+        batching_driver(driver->supports_batching()),
+        probe_started(host_set.size(), false),
+        probe_wanted(host_set.size(), false) {
+    settings.max_sessions = std::max(1, settings.max_sessions);
+    settings.max_queue = std::max<std::size_t>(1, settings.max_queue);
+    settings.max_batch = std::max(1, settings.max_batch);
+    settings.probe_interval = std::max(0, settings.probe_interval);
+  }
+
+  void worker_main();
+  // Mark host i down and have its probe try it again (worker threads).
+  void host_down(std::size_t i);
+  // Reconnect attempts to host index c while it is down (probe threads).
+  void probe_main(std::size_t c);
+  // A waiting worker has something to do (caller holds mu).
+  bool wake() const {
+    return stopping || !queue.empty() || live_workers > settings.max_sessions;
+  }
+  // Jobs to take from the queue at once (caller holds mu).
+  std::size_t batch_take() const;
+  LookupResult run_job(PoolJob& job, WorkerSession& w);
+  void run_batch(std::vector<PoolJob>& jobs, WorkerSession& w, std::vector<Answer>& answers);
+  bool want_batching(const WorkerSession& w) const {
+    return batching_driver && settings_batch() > 1 && PoolJob::Clock::now() >= w.single_until;
+  }
+  int settings_batch() const {
+    std::lock_guard lock(mu);
+    return settings.max_batch;
+  }
+  void close_session(std::unique_ptr<SqlSession>& session, std::size_t host);
+  void post_retry(LookupDone done) {
+    if (!done) return;
+    poster.post([done = std::move(done)] { done(LookupResult{ProxyStatus::Retry, {}}); });
+  }
+
+  const std::string label;
+  const std::unique_ptr<SqlDriver> driver;
+  HostSet host_set;
+  const std::chrono::seconds idle_interval;
+  PoolSettings settings;
+  Poster& poster;
+  Logger& log;
+  const bool batching_driver;  // driver->supports_batching()
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<PoolJob> queue;         // guarded by mu
+  std::vector<std::jthread> workers;  // guarded by mu (finished ones too)
+  int live_workers = 0;               // guarded by mu
+  int idle_workers = 0;               // guarded by mu
+  int busy_workers = 0;               // guarded by mu
+  int wakeups_pending = 0;            // notified idle workers not yet awake; guarded by mu
+  bool stopping = false;              // guarded by mu
+  bool batch_policy_refused = false;  // said once; guarded by mu
+  int open_sessions = 0;              // guarded by mu
+  int peak_sessions = 0;              // guarded by mu
+  std::size_t queue_peak = 0;         // guarded by mu
+  uint64_t jobs = 0;                  // guarded by mu
+  uint64_t rejected = 0;              // guarded by mu
+  uint64_t expired = 0;               // guarded by mu
+  uint64_t connects = 0;              // guarded by mu
+  uint64_t connect_failures = 0;      // guarded by mu
+  uint64_t retried = 0;               // guarded by mu
+  uint64_t batches = 0;               // guarded by mu
+  uint64_t batched = 0;               // guarded by mu
+  uint64_t probes = 0;                // guarded by mu
+  uint64_t revived = 0;               // guarded by mu
+  std::condition_variable probe_cv;   // probes wait on it with mu
+  std::vector<std::jthread> probers;  // guarded by mu; one per distinct host at most
+  std::vector<bool> probe_started;    // by probe_index; guarded by mu
+  std::vector<bool> probe_wanted;     // by probe_index: its host went down; guarded by mu
+};
+
+void SessionPool::State::host_down(std::size_t i) {
+  host_set.mark_down(i);
+  std::size_t c = host_set.probe_index(i);
+  {
+    std::lock_guard lock(mu);
+    if (stopping || settings.probe_interval <= 0) return;
+    probe_wanted[c] = true;
+    if (!probe_started[c]) {
+      probe_started[c] = true;
+      probers.emplace_back([this, c] { probe_main(c); });
+      return;
+    }
+  }
+  probe_cv.notify_all();
+}
+
+void SessionPool::State::probe_main(std::size_t c) {
+  driver->thread_init();
+  (void)make_batch_thread();  // the workers already said it when it fails
+  const HostSpec& spec = host_set.spec(c);
+  std::unique_lock lock(mu);
+  for (;;) {
+    probe_cv.wait(lock, [&] { return stopping || probe_wanted[c]; });
+    if (stopping) break;
+    if (settings.probe_interval <= 0) {  // turned off by a reload
+      probe_wanted[c] = false;
+      continue;
+    }
+    std::chrono::seconds interval(settings.probe_interval);
+    if (probe_cv.wait_for(lock, interval, [&] { return stopping; })) break;
+    bool revived_now = false;
+    if (host_set.host_down(c)) {
+      ++probes;
+      lock.unlock();
+      // Blocking, bounded by the driver's connect timeout; the session is
+      // only proof that the host answers, workers open their own.
+      bool up = driver->connect(spec).session != nullptr;
+      revived_now = up && host_set.revive(c);
+      if (revived_now) log.info("{}: {} answers again: host usable", label, spec.text);
+      lock.lock();
+      if (revived_now) ++revived;
+    }
+    // Down again already (or still): keep probing; up: wait for the next fall.
+    probe_wanted[c] = host_set.host_down(c);
+  }
+  lock.unlock();
+  driver->thread_end();
+}
+
+void SessionPool::State::close_session(std::unique_ptr<SqlSession>& session, std::size_t host) {
+  if (!session) return;
+  session.reset();  // may block briefly (driver close)
+  host_set.release(host);
+  std::lock_guard lock(mu);
+  --open_sessions;
+}
+
+LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
+  std::vector<bool> tried(host_set.size(), false);
+  bool fresh = false;           // session connected during this job
+  bool retried_stale = false;  // already replaced one broken session
+  bool reopened_single = false;  // already reconnected without batching
+  for (;;) {
+    // Another worker saw this host fail: drop our connection to it too.
+    if (w.session && host_set.generation(w.host) != w.generation) {
+      close_session(w.session, w.host);
+    }
+
+    while (!w.session) {
+      std::optional<std::size_t> pick = host_set.pick(tried);
+      if (!pick) {
+        log.warn_limited(label, "{}: no usable database host", label);
+        return LookupResult{ProxyStatus::Retry, {}};
+      }
+      tried[*pick] = true;
+      const HostSpec& spec = host_set.spec(*pick);
+      ConnectResult connected =
+          want_batching(w) ? driver->connect_batching(spec) : driver->connect(spec);
+      if (!connected.session) {
+        log.warn_limited(label, "connect to {} {}: {}", label, spec.text, connected.error);
+        host_down(*pick);
+        std::lock_guard lock(mu);
+        ++connect_failures;
+        continue;
+      }
+      w.host = *pick;
+      w.generation = host_set.generation(w.host);
+      host_set.mark_up(w.host);
+      w.session = std::move(connected.session);
+      fresh = true;
+      std::lock_guard lock(mu);
+      ++open_sessions;
+      ++connects;
+      peak_sessions = std::max(peak_sessions, open_sessions);
+    }
+    tried[w.host] = true;
+
+    Attempt attempt;
+    try {
+      attempt = job.work->attempt(*w.session);
+    } catch (const std::exception& e) {
+      log.warn_limited(label, "{}: lookup failed: {}", label, e.what());
+      close_session(w.session, w.host);  // recycle: its state is unknown
+      return LookupResult{ProxyStatus::Retry, {}};
+    }
+    if (attempt.needs_single) {
+      // The statement could be several statements on this batching session:
+      // reconnect to the same host without batching and run it there.
+      if (reopened_single || !w.session->batching()) {
+        log.warn_limited(label, "{}: statement refused on a single-statement session", label);
+        return LookupResult{ProxyStatus::Retry, {}};
+      }
+      reopened_single = true;
+      w.single_until = PoolJob::Clock::now() + kSingleHold;
+      tried[w.host] = false;
+      close_session(w.session, w.host);
+      continue;
+    }
+    if (!attempt.host_failed) return std::move(attempt.result);
+    if (!fresh && !retried_stale) {
+      // A session that served earlier jobs broke (server restart, idle
+      // kill): replace it and run the read once more before blaming the host.
+      retried_stale = true;
+      tried[w.host] = false;
+      close_session(w.session, w.host);
+      std::lock_guard lock(mu);
+      ++retried;
+      continue;
+    }
+    host_down(w.host);
+    close_session(w.session, w.host);
+  }
+}
+
+std::size_t SessionPool::State::batch_take() const {
+  if (!batching_driver || settings.max_batch <= 1 || queue.empty() ||
+      !queue.front().work->splits()) {
+    return 1;
+  }
+  // Share the waiting jobs with the idle workers, so that a light load still
+  // runs in parallel and only a backlog is combined.
+  std::size_t share = (queue.size() + static_cast<std::size_t>(idle_workers)) /
+                      (static_cast<std::size_t>(idle_workers) + 1);
+  return std::clamp<std::size_t>(share, 1, static_cast<std::size_t>(settings.max_batch));
+}
+
+void SessionPool::State::run_batch(std::vector<PoolJob>& jobs, WorkerSession& w,
+                                   std::vector<Answer>& answers) {
+  std::vector<std::optional<LookupResult>> results(jobs.size());
+  std::size_t next = 0;
+  // Until there is a batching session, run jobs one by one: the first one
+  // connects (for batches, unless the worker is holding a single session).
+  while (next < jobs.size()) {
+    if (w.session && !w.session->batching() && want_batching(w)) {
+      close_session(w.session, w.host);  // single-statement hold is over
+    }
+    bool ready = w.session && w.session->batching() &&
+                 host_set.generation(w.host) == w.generation;
+    if (ready && jobs.size() - next > 1) break;
+    results[next] = run_job(jobs[next], w);
+    ++next;
+  }
+
+  // Build every statement on the session, combine those that may be.
+  std::vector<std::size_t> members;
+  std::vector<std::string> sqls;
+  for (std::size_t i = next; i < jobs.size(); ++i) {
+    if (!jobs[i].work->splits()) continue;
+    try {
+      Prepared p = jobs[i].work->prepare(*w.session);
+      if (p.answer) {
+        if (!p.answer->host_failed && !p.answer->needs_single) {
+          results[i] = std::move(p.answer->result);
+        }
+        continue;  // host trouble: left for run_job below
+      }
+      if (w.session->can_batch(p.sql)) {
+        members.push_back(i);
+        sqls.push_back(std::move(p.sql));
+      }
+    } catch (const std::exception&) {
+      // Left for run_job, which reports it.
+    }
+  }
+  if (sqls.size() > 1) {
+    BatchResult br = w.session->query_batch(sqls);
+    {
+      std::lock_guard lock(mu);
+      ++batches;
+      batched += br.results.size();
+    }
+    for (std::size_t k = 0; k < br.results.size(); ++k) {
+      std::size_t i = members[k];
+      try {
+        Attempt a = jobs[i].work->finish(std::move(br.results[k]));
+        if (!a.host_failed && !a.needs_single) results[i] = std::move(a.result);
+      } catch (const std::exception&) {
+      }
+    }
+    if (!br.usable) {
+      log.warn("{}: batch of {} lookups stopped after {}: {}", label, sqls.size(),
+               br.results.size(), br.message);
+      close_session(w.session, w.host);
+    }
+  }
+  // Everything not answered yet runs alone, with failover and retries.
+  for (std::size_t i = next; i < jobs.size(); ++i) {
+    if (!results[i]) results[i] = run_job(jobs[i], w);
+  }
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (jobs[i].done) answers.emplace_back(std::move(jobs[i].done), std::move(*results[i]));
+  }
+}
+
+void SessionPool::State::worker_main() {
+  driver->thread_init();
+  if (std::string why = make_batch_thread(); !why.empty()) {
+    bool first = false;
+    {
+      std::lock_guard lock(mu);
+      first = !batch_policy_refused;
+      batch_policy_refused = true;
+    }
+    if (first) log.warn("{}: worker threads keep the normal scheduling policy: {}", label, why);
+  }
+  WorkerSession w;
+  bool retired = false;
+  bool was_busy = false;
+  std::vector<PoolJob> taken;
+  std::vector<LookupDone> expired_jobs;
+  std::vector<Answer> answers;
+  for (;;) {
+    taken.clear();
+    expired_jobs.clear();
+    bool idle_expired = false;
+    {
+      std::unique_lock lock(mu);
+      // The previous job's end is recorded here, in the same critical
+      // section that takes the next one: one lock per job, not two.
+      if (was_busy) --busy_workers;
+      was_busy = false;
+      ++idle_workers;
+      while (!wake() && !idle_expired) {
+        if (w.session && idle_interval.count() > 0) {
+          idle_expired = !cv.wait_for(lock, idle_interval, [&] { return wake(); });
+        } else {
+          cv.wait(lock, [&] { return wake(); });
+        }
+      }
+      --idle_workers;
+      if (wakeups_pending > 0) --wakeups_pending;
+      if (stopping) break;
+      if (live_workers > settings.max_sessions) {  // limit lowered by reload
+        --live_workers;
+        retired = true;
+        break;
+      }
+      if (queue.empty()) {  // idle timer fired: close the session, keep waiting
+        lock.unlock();
+        close_session(w.session, w.host);
+        continue;
+      }
+      std::size_t take = batch_take();
+      auto now = PoolJob::Clock::now();
+      auto take_job = [&](PoolJob& job) {
+        if (now >= job.deadline) {
+          ++expired;
+          expired_jobs.push_back(std::move(job.done));
+        } else {
+          taken.push_back(std::move(job));
+        }
+      };
+      while (taken.empty() && !queue.empty()) {  // the oldest live job
+        take_job(queue.front());
+        queue.pop_front();
+      }
+      // Its batch companions: later jobs of the same group, in queue order;
+      // the jobs passed over keep their places.
+      const void* group = taken.empty() ? nullptr : taken.front().work->batch_group();
+      if (group && taken.front().work->splits()) {
+        std::size_t scan = kBatchScan * static_cast<std::size_t>(settings.max_batch);
+        for (auto it = queue.begin(); it != queue.end() && taken.size() < take && scan > 0;
+             --scan) {
+          if (it->work->splits() && it->work->batch_group() == group) {
+            take_job(*it);
+            it = queue.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      if (!taken.empty()) {
+        ++busy_workers;
+        was_busy = true;
+        this->jobs += taken.size();
+      }
+    }
+    for (LookupDone& done : expired_jobs) post_retry(std::move(done));
+    if (taken.empty()) continue;
+    if (taken.size() == 1) {
+      LookupResult result = run_job(taken.front(), w);
+      if (taken.front().done) {
+        poster.post([done = std::move(taken.front().done), result = std::move(result)]() mutable {
+          done(std::move(result));
+        });
+      }
+      continue;
+    }
+    answers.clear();
+    run_batch(taken, w, answers);
+    if (!answers.empty()) {
+      poster.post([answers = std::move(answers)]() mutable {
+        for (auto& [done, result] : answers) done(std::move(result));
+      });
+      answers = {};
+    }
+  }
+  close_session(w.session, w.host);
+  driver->thread_end();
+  if (!retired) {
+    std::lock_guard lock(mu);
+    --live_workers;
+  }
+}
+
+SessionPool::SessionPool(std::string label, std::unique_ptr<SqlDriver> driver,
+                         std::vector<HostSpec> hosts, bool duplicate_single_host,
+                         std::chrono::seconds retry_interval,
+                         std::chrono::seconds idle_interval, PoolSettings settings,
+                         Poster& poster, Logger& log)
+    : state_(std::make_unique<State>(std::move(label), std::move(driver), std::move(hosts),
+                                     duplicate_single_host, retry_interval, idle_interval,
+                                     settings, poster, log)) {}
+
+SessionPool::~SessionPool() { shutdown(); }
+
+void SessionPool::submit(PoolJob job) {
+  State& s = *state_;
+  bool queued = false;
+  bool notify = false;
+  {
+    std::lock_guard lock(s.mu);
+    if (!s.stopping && s.queue.size() < s.settings.max_queue) {
+      s.queue.push_back(std::move(job));
+      queued = true;
+      s.queue_peak = std::max(s.queue_peak, s.queue.size());
+      if (s.live_workers < s.settings.max_sessions &&
+          s.queue.size() > static_cast<std::size_t>(s.idle_workers)) {
+        ++s.live_workers;
+        s.workers.emplace_back([&s] { s.worker_main(); });
+      }
+      // Wake an idle worker unless enough are already on their way: under
+      // load, busy workers come back to the queue by themselves.
+      if (s.idle_workers > s.wakeups_pending) {
+        ++s.wakeups_pending;
+        notify = true;
+      }
+    } else if (!s.stopping) {
+      // Say it once per burst, not once per rejected lookup.
+      if (s.rejected++ % 1000 == 0) {
+        s.log.warn("{}: request queue full ({} jobs): answering RETRY", s.label,
+                   s.queue.size());
+      }
+    }
+  }
+  if (notify) s.cv.notify_one();  // after unlocking: the worker needs the lock
+  if (!queued) s.post_retry(std::move(job.done));
+}
+
+void SessionPool::shutdown() {
+  State& s = *state_;
+  std::deque<PoolJob> pending;
+  std::vector<std::jthread> workers;
+  std::vector<std::jthread> probes;
+  {
+    std::lock_guard lock(s.mu);
+    s.stopping = true;
+    pending.swap(s.queue);
+    workers.swap(s.workers);
+    probes.swap(s.probers);
+  }
+  s.cv.notify_all();
+  s.probe_cv.notify_all();
+  for (PoolJob& job : pending) s.post_retry(std::move(job.done));
+  for (std::jthread& t : workers) t.join();
+  for (std::jthread& t : probes) t.join();
+}
+
+void SessionPool::update_settings(PoolSettings settings) {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.mu);
+    s.settings.max_sessions = std::max(1, settings.max_sessions);
+    s.settings.max_queue = std::max<std::size_t>(1, settings.max_queue);
+    s.settings.max_batch = std::max(1, settings.max_batch);
+    s.settings.probe_interval = std::max(0, settings.probe_interval);
+  }
+  s.cv.notify_all();  // surplus idle workers notice the lower limit
+  s.probe_cv.notify_all();
+}
+
+PoolStats SessionPool::stats() const {
+  const State& s = *state_;
+  std::lock_guard lock(s.mu);
+  PoolStats out;
+  out.label = s.label;
+  out.sessions_open = s.open_sessions;
+  out.sessions_busy = s.busy_workers;
+  out.sessions_peak = s.peak_sessions;
+  out.max_sessions = s.settings.max_sessions;
+  out.queued = s.queue.size();
+  out.queue_peak = s.queue_peak;
+  out.jobs = s.jobs;
+  out.rejected = s.rejected;
+  out.expired = s.expired;
+  out.connects = s.connects;
+  out.connect_failures = s.connect_failures;
+  out.retried = s.retried;
+  out.batches = s.batches;
+  out.batched = s.batched;
+  out.probes = s.probes;
+  out.revived = s.revived;
+  return out;
+}
+
+bool SessionPool::all_columns() const { return state_->driver->all_columns(); }
+
+const std::string& SessionPool::label() const { return state_->label; }
+
+int SessionPool::worker_count() const {
+  std::lock_guard lock(state_->mu);
+  return state_->live_workers;
+}
+
+int SessionPool::open_sessions() const {
+  std::lock_guard lock(state_->mu);
+  return state_->open_sessions;
+}
+
+int SessionPool::peak_open_sessions() const {
+  std::lock_guard lock(state_->mu);
+  return state_->peak_sessions;
+}
+
+std::size_t SessionPool::queued() const {
+  std::lock_guard lock(state_->mu);
+  return state_->queue.size();
+}
+
+struct PoolSet::Impl {
+  Impl(PoolSettings s, Poster& p, Logger& l) : settings(s), poster(p), log(l) {}
+  PoolSettings settings;
+  Poster& poster;
+  Logger& log;
+  mutable std::mutex mu;
+  std::map<std::string, SessionPoolPtr> pools;  // by identity key; guarded by mu
+  bool stopped = false;                         // guarded by mu
+};
+
+PoolSet::PoolSet(PoolSettings settings, Poster& poster, Logger& log)
+    : impl_(std::make_unique<Impl>(settings, poster, log)) {}
+
+PoolSet::~PoolSet() { shutdown(); }
+
+void PoolSet::shutdown() {
+  std::map<std::string, SessionPoolPtr> pools;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopped = true;
+    pools = impl_->pools;
+  }
+  for (auto& [key, pool] : pools) pool->shutdown();
+}
+
+SessionPoolPtr PoolSet::pool_for(const ConnectParams& params, const DriverFactory& factory) {
+  std::string key = params.identity_key();
+  std::lock_guard lock(impl_->mu);
+  if (auto it = impl_->pools.find(key); it != impl_->pools.end()) return it->second;
+  std::unique_ptr<SqlDriver> driver = factory ? factory(params) : make_driver(params);
+  if (!driver) return nullptr;
+  bool duplicate = params.kind != SqlKind::Sqlite;
+  auto pool = std::make_shared<SessionPool>(params.label(), std::move(driver), params.hosts,
+                                            duplicate, params.retry_interval,
+                                            params.idle_interval, impl_->settings,
+                                            impl_->poster, impl_->log);
+  if (impl_->stopped) pool->shutdown();
+  impl_->pools.emplace(std::move(key), pool);
+  return pool;
+}
+
+void PoolSet::update_settings(PoolSettings settings) {
+  std::map<std::string, SessionPoolPtr> pools;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->settings = settings;
+    pools = impl_->pools;
+  }
+  for (auto& [key, pool] : pools) pool->update_settings(settings);
+}
+
+std::vector<PoolStats> PoolSet::stats() const {
+  std::map<std::string, SessionPoolPtr> pools;
+  {
+    std::lock_guard lock(impl_->mu);
+    pools = impl_->pools;
+  }
+  std::vector<PoolStats> out;
+  for (auto& [key, pool] : pools) out.push_back(pool->stats());
+  return out;
+}
+
+std::size_t PoolSet::size() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->pools.size();
+}
+
+}  // namespace proxyd::dict
