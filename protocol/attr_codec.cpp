@@ -84,38 +84,60 @@ void AttrDecoder::compact() {
   }
 }
 
+bool AttrDecoder::skip_discarded() {
+  // Drop the long value up to its NUL; keep none of it.
+  const void* nul = field_start_ < buf_.size()
+                        ? std::memchr(buf_.data() + field_start_, '\0',
+                                      buf_.size() - field_start_)
+                        : nullptr;
+  if (nul == nullptr) {
+    field_start_ = scan_ = buf_.size();
+    compact();
+    return false;
+  }
+  field_start_ = static_cast<std::size_t>(static_cast<const char*>(nul) - buf_.data()) + 1;
+  scan_ = field_start_;
+  pending_bytes_ += 1;
+  pending_.push_back(Attr{std::move(pending_name_), {}});
+  pending_name_.clear();
+  field_ = Field::Name;
+  discarding_ = false;
+  return true;
+}
+
+std::size_t AttrDecoder::field_limit(bool may_discard) const {
+  std::size_t limit = field_ == Field::Name ? limits_.max_name_len : limits_.max_value_len;
+  if (may_discard && limits_.max_message_bytes > 0) {
+    const std::size_t room = limits_.max_message_bytes > pending_bytes_
+                                 ? limits_.max_message_bytes - pending_bytes_
+                                 : 0;
+    limit = std::min(limit, room);
+  }
+  return limit;
+}
+
+DecodeStatus AttrDecoder::finish_message(AttrList& out) {
+  out = std::move(pending_);
+  pending_.clear();
+  pending_bytes_ = 0;
+  compact();
+  if (oversized_) {
+    oversized_ = false;
+    return DecodeStatus::Oversized;
+  }
+  return DecodeStatus::Complete;
+}
+
 DecodeStatus AttrDecoder::next(AttrList& out) {
   out.clear();
   if (failed_) return DecodeStatus::Malformed;
   for (;;) {
     if (discarding_) {
-      // Drop the long value up to its NUL; keep none of it.
-      const void* nul = field_start_ < buf_.size()
-                            ? std::memchr(buf_.data() + field_start_, '\0',
-                                          buf_.size() - field_start_)
-                            : nullptr;
-      if (nul == nullptr) {
-        field_start_ = scan_ = buf_.size();
-        compact();
-        return DecodeStatus::NeedMore;
-      }
-      field_start_ = static_cast<std::size_t>(static_cast<const char*>(nul) - buf_.data()) + 1;
-      scan_ = field_start_;
-      pending_bytes_ += 1;
-      pending_.push_back(Attr{std::move(pending_name_), {}});
-      pending_name_.clear();
-      field_ = Field::Name;
-      discarding_ = false;
+      if (!skip_discarded()) return DecodeStatus::NeedMore;
       continue;
     }
-    std::size_t limit = field_ == Field::Name ? limits_.max_name_len : limits_.max_value_len;
     const bool may_discard = field_ == Field::Value && limits_.discard_long_values;
-    if (may_discard && limits_.max_message_bytes > 0) {
-      const std::size_t room = limits_.max_message_bytes > pending_bytes_
-                                   ? limits_.max_message_bytes - pending_bytes_
-                                   : 0;
-      limit = std::min(limit, room);
-    }
+    const std::size_t limit = field_limit(may_discard);
     const char* base = buf_.data();
     const void* nul = scan_ < buf_.size()
                           ? std::memchr(base + scan_, '\0', buf_.size() - scan_)
@@ -152,18 +174,7 @@ DecodeStatus AttrDecoder::next(AttrList& out) {
       field_ = Field::Name;
       continue;
     }
-    if (field.empty()) {
-      // List terminator: the message is complete.
-      out = std::move(pending_);
-      pending_.clear();
-      pending_bytes_ = 0;
-      compact();
-      if (oversized_) {
-        oversized_ = false;
-        return DecodeStatus::Oversized;
-      }
-      return DecodeStatus::Complete;
-    }
+    if (field.empty()) return finish_message(out);  // list terminator
     if (pending_.size() >= limits_.max_attrs) {
       return fail(
           fmt::format("more than {} attributes in one message", limits_.max_attrs));

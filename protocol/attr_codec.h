@@ -82,6 +82,14 @@ class AttrDecoder {
   DecodeStatus fail(std::string message);
   // Drop consumed bytes from the front of buf_ once they dominate it.
   void compact();
+  // While discarding_: drop the rest of the long value; false when its
+  // NUL has not arrived yet.
+  bool skip_discarded();
+  // Longest field accepted now (a discardable value also stops at the
+  // message budget).
+  std::size_t field_limit(bool may_discard) const;
+  // The list terminator arrived: hand over the message.
+  DecodeStatus finish_message(AttrList& out);
 
   AttrLimits limits_;
   std::string buf_;              // received bytes; [0, field_start_) is consumed

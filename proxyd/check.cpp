@@ -214,6 +214,123 @@ std::string probe_host(const dict::ConnectParams& params, const dict::HostSpec& 
   return fmt::format("no answer within {} seconds", timeout.count());
 }
 
+namespace {
+
+// Where the two services would be chrooted, and by whom.
+struct Jails {
+  std::string read, write;  // "" = not chrooted
+  JailOwner owner_read = JailOwner::Master;
+  JailOwner owner_write = JailOwner::Master;
+};
+
+// Which services master(8) would chroot (master.cf); a standalone proxyd
+// with "chroot = yes" in proxyd.cf chroots both.
+Jails find_jails(const dict::MainCf& cf, bool standalone_chroot, std::FILE* out) {
+  Jails jails;
+  const std::string queue_dir = cf.get("queue_directory");
+  if (standalone_chroot) {
+    jails.read = jails.write = queue_dir;
+    jails.owner_read = jails.owner_write = JailOwner::Standalone;
+    std::fprintf(out, "proxyd: runs chrooted to %s (proxyd.cf chroot = yes)\n", queue_dir.c_str());
+  }
+  std::ifstream master_in(cf.config_dir() / "master.cf");
+  if (!master_in) return jails;
+  std::ostringstream text;
+  text << master_in.rdbuf();
+  bool dash = chroot_default(cf.get("compatibility_level"));
+  for (const MasterService& s : parse_master_cf(text.str(), dash)) {
+    if (s.type != "unix" || !s.chroot) continue;
+    if (s.name == "proxymap") {
+      jails.read = queue_dir;
+      jails.owner_read = JailOwner::Master;
+    }
+    if (s.name == "proxywrite") {
+      jails.write = queue_dir;
+      jails.owner_write = JailOwner::Master;
+    }
+    if (s.name == "proxymap" || s.name == "proxywrite") {
+      std::fprintf(out, "%s: runs chrooted to %s (master.cf line %d)\n", s.name.c_str(),
+                   queue_dir.c_str(), s.line_no);
+    }
+  }
+  return jails;
+}
+
+// mail_owner's identity, when we run as root and the daemon would drop to it.
+std::optional<Credentials> mail_owner_identity(const dict::MainCf& cf,
+                                               std::vector<std::string>& problems) {
+  if (geteuid() != 0) return std::nullopt;
+  std::string user = cf.get("mail_owner");
+  std::optional<Credentials> owner = credentials_for_user(user);
+  if (!owner) {
+    problems.push_back(fmt::format("main.cf: mail_owner \"{}\" is not a known user", user));
+  }
+  return owner;
+}
+
+// The problems of one table: its findings, then its database hosts, each
+// host probed once per identity over the whole run (probed: identity +
+// host -> error).
+std::vector<std::string> check_table(const std::string& table, const dict::TableEnv& env,
+                                     const std::string& jail, const Credentials* owner,
+                                     JailOwner jail_owner,
+                                     std::map<std::string, std::string>& probed) {
+  TableInspection in = inspect_table(table, env, jail, owner, jail_owner);
+  std::vector<std::string> mine;
+  for (const Finding& f : in.findings) mine.push_back(f.message);
+  if (!in.sql) return mine;
+  const dict::ConnectParams& c = in.sql->connect;
+  if (in.sql->kind != dict::SqlKind::Sqlite) {
+    for (const dict::HostSpec& h : c.hosts) {
+      std::string key = c.identity_key() + '\n' + h.text;
+      auto it = probed.find(key);
+      if (it == probed.end()) it = probed.emplace(key, probe_host(c, h, kProbeTimeout)).first;
+      if (!it->second.empty()) {
+        mine.push_back(fmt::format("{}: cannot connect to database host {}: {}", table, h.text,
+                                   it->second));
+      }
+    }
+  }
+  // The .cf password value, wherever a driver repeats it.
+  for (std::string& m : mine) m = dict::redact_value(m, c.password);
+  return mine;
+}
+
+// Tables used through proxy: but missing from their allowlist, as
+// problems; to_add collects them per list parameter.
+void check_unlisted(const dict::MainCf& cf, const dict::Allowlist& read,
+                    const dict::Allowlist& write, std::vector<std::string>& problems,
+                    std::map<std::string, std::vector<std::string>>& to_add) {
+  for (const UnlistedTable& u : unlisted_proxy_tables(cf, read, write)) {
+    std::string users;
+    for (const std::string& p : u.used_by) users += (users.empty() ? "" : ", ") + p;
+    problems.push_back(fmt::format("main.cf: {} uses proxy:{}, which {} does not list",
+                                   users, u.table, u.list_parameter));
+    to_add[u.list_parameter].push_back(u.table);
+  }
+}
+
+// The closing summary; returns the exit status.
+int report(const std::vector<std::string>& problems,
+           const std::map<std::string, std::vector<std::string>>& to_add,
+           std::size_t table_count, const std::string& config_dir, std::FILE* out) {
+  if (problems.empty()) {
+    std::fprintf(out, "all well: %zu table(s) checked, no problems\n", table_count);
+    return 0;
+  }
+  std::fprintf(out, "\n%zu problem(s):\n", problems.size());
+  for (const std::string& p : problems) {
+    std::fprintf(out, "  %s\n", dict::redact_secrets(p).c_str());
+  }
+  for (const auto& [param, tables] : to_add) {
+    std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n", param.c_str(),
+                 approve_command(param, tables, config_dir).c_str());
+  }
+  return 1;
+}
+
+}  // namespace
+
 int run_check(const std::string& config_dir,
               const std::vector<std::pair<std::string, std::string>>& overrides,
               bool verbose, std::FILE* out) {
@@ -228,120 +345,38 @@ int run_check(const std::string& config_dir,
     std::fprintf(out, "PROBLEM: %s\n", dict::redact_secrets(e.what()).c_str());
     return 1;
   }
-  bool standalone_chroot = false;
-  std::string postfix_version = "auto";
+  Settings settings;  // defaults when proxyd.cf is unreadable (reported)
   try {
-    Settings settings = load_settings(config_dir, log);
-    standalone_chroot = settings.chroot;
-    postfix_version = settings.postfix_version;
+    settings = load_settings(config_dir, log);
   } catch (const std::exception& e) {
     problems.push_back(e.what());
   }
-
-  // Which services master(8) would chroot; a standalone proxyd with
-  // "chroot = yes" in proxyd.cf chroots both.
-  std::string jail_read, jail_write;
-  JailOwner owner_read = JailOwner::Master, owner_write = JailOwner::Master;
-  if (standalone_chroot) {
-    jail_read = jail_write = cf->get("queue_directory");
-    owner_read = owner_write = JailOwner::Standalone;
-    std::fprintf(out, "proxyd: runs chrooted to %s (proxyd.cf chroot = yes)\n",
-                 jail_read.c_str());
-  }
-  std::string master_path = (cf->config_dir() / "master.cf").string();
-  std::ifstream master_in(master_path);
-  if (master_in) {
-    std::ostringstream text;
-    text << master_in.rdbuf();
-    bool dash = chroot_default(cf->get("compatibility_level"));
-    for (const MasterService& s : parse_master_cf(text.str(), dash)) {
-      if (s.type != "unix" || !s.chroot) continue;
-      if (s.name == "proxymap") {
-        jail_read = cf->get("queue_directory");
-        owner_read = JailOwner::Master;
-      }
-      if (s.name == "proxywrite") {
-        jail_write = cf->get("queue_directory");
-        owner_write = JailOwner::Master;
-      }
-      if (s.name == "proxymap" || s.name == "proxywrite") {
-        std::fprintf(out, "%s: runs chrooted to %s (master.cf line %d)\n", s.name.c_str(),
-                     cf->get("queue_directory").c_str(), s.line_no);
-      }
-    }
-  }
-
-  // mail_owner's identity, when we run as root and the daemon would drop to it.
-  std::optional<Credentials> owner;
-  if (geteuid() == 0) {
-    std::string user = cf->get("mail_owner");
-    owner = credentials_for_user(user);
-    if (!owner) {
-      problems.push_back(
-          fmt::format("main.cf: mail_owner \"{}\" is not a known user", user));
-    }
-  }
+  const Jails jails = find_jails(*cf, settings.chroot, out);
+  const std::optional<Credentials> owner = mail_owner_identity(*cf, problems);
 
   dict::TableEnv env;
   env.main_cf = &*cf;
   env.log = &log;
-  env.postfix_version = resolve_postfix_version(postfix_version, *cf, config_dir, log);
+  env.postfix_version = resolve_postfix_version(settings.postfix_version, *cf, config_dir, log);
   dict::Allowlist read = dict::Allowlist::build(*cf, true, log);
   dict::Allowlist write = dict::Allowlist::build(*cf, false, log);
-  std::map<std::string, std::string> probed;  // identity + host -> error
+  std::map<std::string, std::string> probed;
   std::size_t table_count = 0;
   for (const auto* list : {&read, &write}) {
-    const std::string& jail = list == &read ? jail_read : jail_write;
-    JailOwner jail_owner = list == &read ? owner_read : owner_write;
+    const bool is_read = list == &read;
     for (const std::string& table : list->tables()) {
       ++table_count;
-      TableInspection in =
-          inspect_table(table, env, jail, owner ? &*owner : nullptr, jail_owner);
-      std::vector<std::string> mine;
-      for (const Finding& f : in.findings) mine.push_back(f.message);
-      if (in.sql && in.sql->kind != dict::SqlKind::Sqlite) {
-        const dict::ConnectParams& c = in.sql->connect;
-        for (const dict::HostSpec& h : c.hosts) {
-          std::string key = c.identity_key() + '\n' + h.text;
-          auto it = probed.find(key);
-          if (it == probed.end())
-            it = probed.emplace(key, probe_host(c, h, kProbeTimeout)).first;
-          if (!it->second.empty()) {
-            mine.push_back(fmt::format("{}: cannot connect to database host {}: {}",
-                                       table, h.text, it->second));
-          }
-        }
-      }
-      if (in.sql) {  // the .cf password value, wherever a driver repeats it
-        for (std::string& m : mine) m = dict::redact_value(m, in.sql->connect.password);
-      }
+      std::vector<std::string> mine =
+          check_table(table, env, is_read ? jails.read : jails.write, owner ? &*owner : nullptr,
+                      is_read ? jails.owner_read : jails.owner_write, probed);
       std::fprintf(out, "%-8s %-17s %s\n", mine.empty() ? "ok" : "PROBLEM",
                    list->parameter().c_str(), dict::redact_secrets(table).c_str());
       problems.insert(problems.end(), mine.begin(), mine.end());
     }
   }
-
   std::map<std::string, std::vector<std::string>> to_add;  // list parameter -> tables
-  for (const UnlistedTable& u : unlisted_proxy_tables(*cf, read, write)) {
-    std::string users;
-    for (const std::string& p : u.used_by) users += (users.empty() ? "" : ", ") + p;
-    problems.push_back(fmt::format("main.cf: {} uses proxy:{}, which {} does not list",
-                                   users, u.table, u.list_parameter));
-    to_add[u.list_parameter].push_back(u.table);
-  }
-
-  if (problems.empty()) {
-    std::fprintf(out, "all well: %zu table(s) checked, no problems\n", table_count);
-    return 0;
-  }
-  std::fprintf(out, "\n%zu problem(s):\n", problems.size());
-  for (const std::string& p : problems)
-    std::fprintf(out, "  %s\n", dict::redact_secrets(p).c_str());
-  for (const auto& [param, tables] : to_add) {
-    std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n",
-                 param.c_str(), approve_command(param, tables, config_dir).c_str());
-  }
-  return 1;
+  check_unlisted(*cf, read, write, problems, to_add);
+  return report(problems, to_add, table_count, config_dir, out);
 }
 
 }  // namespace proxyd::daemon

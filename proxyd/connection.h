@@ -8,8 +8,9 @@
 // in a FIFO; replies are written strictly in request order even when SQL
 // lookups complete out of order. Reads go through one buffer shared by all
 // connections and replies straight to the socket, so an idle client holds
-// no buffer at all; only what the socket does not take is kept, and only
-// then is a write event armed. Malformed framing, oversized or stalled
+// no reply buffer; its decoder keeps a bounded input buffer (at most 64 KiB
+// of spare capacity, see AttrDecoder::compact). Only reply bytes the socket
+// does not take are kept, and only then is a write event armed. Malformed framing, oversized or stalled
 // requests close only this connection. Loop thread only.
 //
 // Answers that are ready at once (DENY, BAD, static:, inline:, cache hits)

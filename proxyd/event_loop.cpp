@@ -7,13 +7,29 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <exception>
+#include <string_view>
 #include <stdexcept>
 #include <system_error>
 
 namespace proxyd::daemon {
 
-Timer::Timer(event_base* base, std::function<void()> fn)
-    : fn_(std::move(fn)), ev_(evtimer_new(base, &Timer::trampoline, this)) {
+namespace {
+
+// Log an exception that a callback let escape; never throws itself.
+void log_escaped(dict::Logger* log, std::string_view what, const std::exception* e) noexcept {
+  if (log == nullptr) return;
+  try {
+    log->warn("{}: {}", what, e != nullptr ? e->what() : "unknown exception");
+  } catch (...) {
+    // Logging itself failed (out of memory): there is no one left to tell.
+  }
+}
+
+}  // namespace
+
+Timer::Timer(event_base* base, std::function<void()> fn, dict::Logger* log)
+    : fn_(std::move(fn)), log_(log), ev_(evtimer_new(base, &Timer::trampoline, this)) {
   if (!ev_) throw std::runtime_error("evtimer_new failed");
 }
 
@@ -30,10 +46,13 @@ bool Timer::pending() const { return evtimer_pending(ev_.get(), nullptr) != 0; }
 
 void Timer::trampoline(evutil_socket_t, short, void* arg) noexcept {
   auto* self = static_cast<Timer*>(arg);
+  // A timer callback must never unwind into libevent.
   try {
     self->fn_();
+  } catch (const std::exception& e) {
+    log_escaped(self->log_, "timer callback failed", &e);
   } catch (...) {
-    // A timer callback must never unwind into libevent.
+    log_escaped(self->log_, "timer callback failed", nullptr);
   }
 }
 
@@ -59,15 +78,20 @@ void EventLoop::stop() { event_base_loopbreak(base_.get()); }
 void EventLoop::on_signal(int signo, std::function<void()> fn) {
   auto handler = std::make_unique<SignalHandler>();
   handler->fn = std::move(fn);
+  handler->loop = this;
   handler->ev.reset(evsignal_new(base_.get(), signo, &EventLoop::on_signal_event, handler.get()));
   evsignal_add(handler->ev.get(), nullptr);
   signals_.push_back(std::move(handler));
 }
 
 void EventLoop::on_signal_event(evutil_socket_t, short, void* arg) noexcept {
+  auto* handler = static_cast<SignalHandler*>(arg);
   try {
-    static_cast<SignalHandler*>(arg)->fn();
+    handler->fn();
+  } catch (const std::exception& e) {
+    log_escaped(handler->loop->log_, "signal handler failed", &e);
   } catch (...) {
+    log_escaped(handler->loop->log_, "signal handler failed", nullptr);
   }
 }
 
@@ -99,10 +123,13 @@ void EventLoop::drain_posted() {
     batch.swap(posted_);
   }
   for (auto& fn : batch) {
+    // Completions are noexcept by contract; never let one unwind into C.
     try {
       fn();
+    } catch (const std::exception& e) {
+      log_escaped(log_, "completion failed", &e);
     } catch (...) {
-      // Completions are noexcept by contract; never let one unwind into C.
+      log_escaped(log_, "completion failed", nullptr);
     }
   }
 }

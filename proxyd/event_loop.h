@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "dictcore/util/poster.h"
+#include "dictcore/util/logger.h"
 
 namespace proxyd::daemon {
 
@@ -20,10 +21,12 @@ struct EventDeleter {
 };
 using EventPtr = std::unique_ptr<event, EventDeleter>;
 
-// A one-shot or repeating timer owned by the loop.
+// A one-shot or repeating timer owned by the loop. An exception escaping
+// fn is caught (it must not unwind into libevent) and logged through log
+// when one is given.
 class Timer {
  public:
-  Timer(event_base* base, std::function<void()> fn);
+  Timer(event_base* base, std::function<void()> fn, dict::Logger* log = nullptr);
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
   // Arm (or re-arm) to fire once after seconds.
@@ -34,6 +37,7 @@ class Timer {
  private:
   static void trampoline(evutil_socket_t, short, void* arg) noexcept;
   std::function<void()> fn_;
+  dict::Logger* log_;
   EventPtr ev_;
 };
 
@@ -58,12 +62,18 @@ class EventLoop final : public dict::Poster {
   // Thread-safe: queue fn to run on the loop thread.
   void post(std::function<void()> fn) override;
 
+  // Where exceptions escaping signal handlers and posted functions are
+  // reported (they are caught: none may unwind into libevent). Set before
+  // run(); none by default.
+  void set_logger(dict::Logger* log) { log_ = log; }
+
  private:
   struct BaseDeleter {
     void operator()(event_base* b) const { event_base_free(b); }
   };
   struct SignalHandler {
     std::function<void()> fn;
+    EventLoop* loop = nullptr;
     EventPtr ev;
   };
   static void on_wakeup(evutil_socket_t fd, short, void* arg) noexcept;
@@ -71,6 +81,7 @@ class EventLoop final : public dict::Poster {
   void drain_posted();
 
   std::unique_ptr<event_base, BaseDeleter> base_;
+  dict::Logger* log_ = nullptr;
   int wake_fd_ = -1;
   EventPtr wake_ev_;
   std::mutex mu_;

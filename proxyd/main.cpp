@@ -1,25 +1,19 @@
-// proxyd entry point. Standalone: parse the command line, load main.cf and
-// proxyd.cf, open the proxymap/proxywrite sockets, detach unless -f, drop
-// root privileges, serve. Under master(8): take the inherited listening
-// socket and status channel instead, chroot/drop as the master.cf columns
-// say, and exit when master goes away. The only place that turns exceptions
+// proxyd entry point: argv -> serve | control command | check. Standalone:
+// parse the command line, load main.cf and proxyd.cf, open the
+// proxymap/proxywrite sockets, then hand over to run() (lifecycle.h), which
+// detaches unless -f, drops root privileges and serves. Under master(8):
+// take the inherited listening socket and status channel instead,
+// chroot/drop as the master.cf columns say, and exit when master goes away. The only place that turns exceptions
 // into a fatal exit; nothing after start-up exits because of one request.
-#include <netdb.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,54 +22,20 @@
 #include "protocol/attr_codec.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/config/main_cf.h"
+#include "proxyd/check.h"
 #include "proxyd/control.h"
 #include "proxyd/environment.h"
-#include "proxyd/check.h"
-#include "proxyd/event_loop.h"
+#include "proxyd/lifecycle.h"
 #include "proxyd/log.h"
 #include "proxyd/master_proto.h"
 #include "proxyd/options.h"
-#include "proxyd/postfix_release.h"
-#include "proxyd/preflight.h"
-#include "proxyd/privs.h"
 #include "proxyd/reload.h"
 #include "proxyd/server.h"
-#include "proxyd/service.h"
 #include "proxyd/settings.h"
 #include "proxyd/socket_dir.h"
 
 namespace proxyd::daemon {
 namespace {
-
-// One socket to serve.
-struct ListenSpec {
-  int fd = -1;
-  Role role = Role::ReadOnly;
-  std::string name;
-  std::optional<SocketFile> file;  // created by this process (standalone only)
-};
-
-// Everything run() needs, prepared while still privileged.
-struct RunPlan {
-  ConfigSource source;
-  std::optional<dict::MainCf> main_cf;
-  Settings settings;
-  std::vector<ListenSpec> listeners;
-  int control_fd = -1;       // control socket, when there is one
-  std::optional<SocketFile> control_file;
-  bool detach = false;
-  bool drop = false;         // drop to mail_owner before serving
-  std::string jail;          // chroot directory ("" = none)
-  std::optional<uint32_t> master_generation;  // set under master(8)
-};
-
-ConnectionLimits connection_limits(const Settings& s) {
-  ConnectionLimits limits;
-  limits.max_request_bytes = static_cast<std::size_t>(s.max_request_bytes);
-  limits.max_in_flight = static_cast<std::size_t>(s.max_in_flight);
-  limits.request_timeout = s.request_timeout;
-  return limits;
-}
 
 // $queue_directory/private, created and checked as Postfix lays it out.
 std::filesystem::path private_dir(const dict::MainCf& cf, dict::Logger& log) {
@@ -84,220 +44,6 @@ std::filesystem::path private_dir(const dict::MainCf& cf, dict::Logger& log) {
       prepare_socket_dir(cf.get("queue_directory"), cf.get("mail_owner"), warning);
   if (!warning.empty()) log.warn("{}", warning);
   return dir;
-}
-
-// Detach from the terminal: fork, new session, stdio to /dev/null.
-void daemonize() {
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
-  if (pid > 0) _exit(0);
-  setsid();
-  FILE* null_in = std::freopen("/dev/null", "r", stdin);
-  FILE* null_out = std::freopen("/dev/null", "w", stdout);
-  FILE* null_err = std::freopen("/dev/null", "w", stderr);
-  (void)null_in;
-  (void)null_out;
-  (void)null_err;
-}
-
-// Descriptors kept for everything that is not a client: listeners, the
-// control socket, SQL sessions, table files, the loop's own.
-constexpr rlim_t kReservedFds = 1024;
-
-// Every client is a descriptor: make room for max_clients (as root, the
-// hard limit is raised too; this must run before the privilege drop).
-// Returns the number of clients the limit lets proxyd serve.
-std::size_t raise_fd_limit(int max_clients, dict::Logger& log) {
-  const rlim_t want = static_cast<rlim_t>(max_clients) + kReservedFds;
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return static_cast<std::size_t>(max_clients);
-  if (rl.rlim_cur < want || rl.rlim_cur < rl.rlim_max) {
-    rlimit raised = rl;
-    raised.rlim_cur = std::max(rl.rlim_max, want);
-    if (rl.rlim_max != RLIM_INFINITY && raised.rlim_cur > rl.rlim_max) {
-      raised.rlim_max = raised.rlim_cur;  // needs root
-    }
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
-      rl = raised;
-    } else if (raised.rlim_max != rl.rlim_max) {
-      raised.rlim_cur = raised.rlim_max = rl.rlim_max;  // not root: the hard limit
-      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
-    }
-  }
-  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-    rlim_t fit = rl.rlim_cur > 2 * kReservedFds ? rl.rlim_cur - kReservedFds : rl.rlim_cur / 2;
-    log.warn("max_clients = {} does not fit the open file limit {}; serving at most {} clients",
-             max_clients, static_cast<unsigned long long>(rl.rlim_cur),
-             static_cast<unsigned long long>(fit));
-    return static_cast<std::size_t>(fit);
-  }
-  return static_cast<std::size_t>(max_clients);
-}
-
-ServerLimits server_limits(const Settings& s, std::size_t fd_clients) {
-  ServerLimits limits;
-  limits.max_clients = std::min(static_cast<std::size_t>(s.max_clients), fd_clients);
-  limits.max_memory_bytes = static_cast<std::size_t>(s.max_memory_bytes);
-  return limits;
-}
-
-// SIGTERM, SIGINT and SIGHUP are held pending from the moment the sockets
-// may accept clients until the loop handles them: a client (or a test) that
-// connects and then stops proxyd at once must get a drain, not a default
-// signal death. Threads started meanwhile (SQL workers) keep them blocked,
-// so they always reach the loop's thread.
-void set_stop_signals_held(bool held) {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
-  pthread_sigmask(held ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
-}
-
-int run(RunPlan plan, DaemonLogger& log) {
-  if (plan.detach) {
-    daemonize();
-    log.use_syslog(true);
-  }
-  // Postfix 3.4+ with maillog_file: every daemon logs through postlogd.
-  const std::string maillog = plan.main_cf->get("maillog_file");
-  std::string postlog_name = plan.main_cf->get("postlog_service_name");
-  if (postlog_name.empty()) postlog_name = "postlog";
-  if (!maillog.empty() && (plan.detach || plan.master_generation)) {
-    log.use_postlog(
-        fmt::format("{}/public/{}", plan.main_cf->get("queue_directory"), postlog_name),
-        plan.main_cf->get("myhostname"));
-  }
-  signal(SIGPIPE, SIG_IGN);
-  // Never more than the limit set here allows, also after a reload.
-  const std::size_t fd_clients = raise_fd_limit(plan.settings.max_clients, log);
-
-  // Read and open everything while the files are still reachable: after
-  // chroot and the privilege drop they may not be.
-  EventLoop loop;
-  Service service(log, loop);
-  {
-    plan.settings.postfix_semantics = resolve_postfix_version(
-        plan.settings.postfix_version, *plan.main_cf, plan.source.config_dir, log);
-    std::shared_ptr<Generation> gen =
-        service.make_generation(std::move(*plan.main_cf), plan.settings);
-    gen->preopen();  // failures are logged; those tables answer RETRY/CONFIG
-    service.set_generation(std::move(gen));
-  }
-  if (!plan.jail.empty()) {
-    // What the tables need at lookup time must be inside the jail: say now
-    // what is not (sqlite databases, database sockets, TLS/option files).
-    const Generation& gen = *service.generation();
-    dict::TableEnv env;
-    env.main_cf = &gen.main_cf();
-    env.log = &log;
-    for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
-      for (const std::string& table : gen.allowlist(role).tables()) {
-        for (const Finding& f : preflight_table(
-                 table, env, plan.jail, nullptr,
-                 plan.master_generation ? JailOwner::Master : JailOwner::Standalone)) {
-          if (f.kind == FindingKind::OutsideJail) log.warn("{}", f.message);
-        }
-      }
-    }
-    // Load the name-service modules while /lib is still reachable.
-    addrinfo* ai = nullptr;
-    if (getaddrinfo("localhost", nullptr, nullptr, &ai) == 0) freeaddrinfo(ai);
-  }
-  std::unique_ptr<ControlServer> control;
-  const bool can_reload = plan.jail.empty() && !plan.master_generation;
-
-  if (plan.drop) {
-    drop_privileges(service.generation()->main_cf().get("mail_owner"), plan.jail);
-    if (!plan.jail.empty()) log.set_postlog_path(fmt::format("/public/{}", postlog_name));
-  } else if (geteuid() == 0) {
-    throw std::runtime_error("refusing to serve as root");
-  }
-
-  Server server(loop, service, log, connection_limits(plan.settings));
-  server.set_server_limits(server_limits(plan.settings, fd_clients));
-  for (ListenSpec& l : plan.listeners) server.add_listener(l.fd, l.role, l.name);
-
-  auto do_reload = [&]() -> std::string {
-    if (!can_reload) {
-      std::string why = plan.master_generation
-                            ? "under master(8), use \"postfix reload\""
-                            : "configuration files are outside the chroot jail; restart proxyd";
-      log.warn("reload refused: {}", why);
-      return fmt::format("error: reload refused: {}\n", why);
-    }
-    std::string answer = reload(service, plan.source, log);
-    server.set_limits(connection_limits(service.generation()->settings()));
-    server.set_server_limits(server_limits(service.generation()->settings(), fd_clients));
-    return answer;
-  };
-  if (plan.control_fd >= 0) {
-    control = std::make_unique<ControlServer>(
-        loop, plan.control_fd,
-        [&](std::string_view command) -> std::string {
-          if (command == "stats") return service.stats_text() + server.stats_text();
-          if (command == "reload") return do_reload();
-          return fmt::format("error: unknown command \"{}\"\n", protocol::printable(command));
-        },
-        log);
-  }
-
-  // Lookups past lookup_timeout are answered RETRY by this sweep, which
-  // also logs the summaries of rate-limited warnings.
-  Timer sweep(loop.base(), [&] {
-    service.expire(std::chrono::steady_clock::now());
-    service.flush_warnings();
-    server.flush_warnings();
-    log.flush_limited();
-    sweep.arm(0.1);
-  });
-  sweep.arm(0.1);
-
-  // Stop: no new connections, let in-flight lookups finish, exit.
-  bool draining = false;
-  double drain_left = plan.settings.drain_timeout;
-  Timer drain_timer(loop.base(), [&] {
-    drain_left -= 0.05;
-    if (server.in_flight() == 0 || drain_left <= 0) {
-      loop.stop();
-    } else {
-      drain_timer.arm(0.05);
-    }
-  });
-  auto begin_drain = [&] {
-    if (draining) return;
-    draining = true;
-    log.info("stopping: draining {} in-flight request(s)", server.in_flight());
-    server.stop_listening();
-    control.reset();
-    for (const ListenSpec& l : plan.listeners) {
-      if (l.file) remove_socket_file(*l.file, plan.jail);
-    }
-    if (plan.control_file) remove_socket_file(*plan.control_file, plan.jail);
-    drain_timer.arm(0.0);
-  };
-  loop.on_signal(SIGTERM, begin_drain);
-  loop.on_signal(SIGINT, begin_drain);
-  loop.on_signal(SIGHUP, [&] { (void)do_reload(); });
-  // A stop or reload that arrived while starting up was held back (see
-  // hold_stop_signals) and is handled now, by the loop.
-  set_stop_signals_held(false);
-  std::unique_ptr<MasterLink> master;
-  if (plan.master_generation) {
-    master = std::make_unique<MasterLink>(loop, *plan.master_generation, [&](bool master_alive) {
-      if (master_alive) {
-        log.info("master(8) reloaded (postfix reload) -- this generation exits after "
-                 "{} in-flight request(s)", server.in_flight());
-      } else {
-        log.info("master(8) went away; exiting");
-      }
-      begin_drain();
-    });
-  }
-
-  log.info("daemon started -- version {}", PROXYD_VERSION);
-  loop.run();
-  log.info("stopped");
-  return 0;
 }
 
 // Bind the control socket for service ("" standalone) in private_dir. A
@@ -432,11 +178,9 @@ int main(int argc, char** argv) {
     std::fputs(usage_text().c_str(), stdout);
     return 0;
   }
-  // BEGIN check command (issue #5 point 4)
   if (opts->command == "check") {
     return run_check(opts->config_dir, opts->overrides, opts->verbose, stdout);
   }
-  // END check command
   DaemonLogger log("proxyd", false, opts->verbose);
   try {
     if (opts->command == "stats" || opts->command == "reload") {

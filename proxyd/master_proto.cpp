@@ -1,5 +1,6 @@
-// master(8) hand-over and status channel (see master_proto.h). The status
-// record is master's native struct: int pid, unsigned generation, int avail.
+// master(8) hand-over and status channel (see master_proto.h). proxyd only
+// watches the status channel for master going away; it sends no status
+// records (master(8) does not need them from a multi-client service).
 #include "proxyd/master_proto.h"
 
 #include <sys/stat.h>
@@ -12,15 +13,10 @@
 
 #include <fmt/format.h>
 
+#include "proxyd/getopt_scan.h"
+
 namespace proxyd::daemon {
 namespace {
-
-struct StatusRecord {
-  int32_t pid;
-  uint32_t generation;
-  int32_t avail;
-};
-static_assert(sizeof(StatusRecord) == 12, "master(8) status record is 12 bytes");
 
 bool is_socket(int fd) {
   struct stat st {};
@@ -45,52 +41,22 @@ std::optional<MasterArgs> parse_master_args(int argc, char** argv, std::string& 
   auto slash = argv0.rfind('/');
   args.service = std::string(slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1));
 
-  // multi_server's options; arguments without a use here are accepted and ignored.
-  constexpr std::string_view kWithArg = "imnost";
-  constexpr std::string_view kFlags = "cdDlSuvVz";
-  int i = 1;
-  for (; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "--") {
-      ++i;
-      break;
-    }
-    if (a.size() < 2 || a[0] != '-') break;
-    for (std::size_t j = 1; j < a.size(); ++j) {
-      char c = a[j];
-      if (kFlags.find(c) != std::string_view::npos) {
-        if (c == 'c') args.chroot = true;
-        if (c == 'u') args.unprivileged = true;
-        if (c == 'v') args.verbose = true;
-        continue;
-      }
-      if (kWithArg.find(c) == std::string_view::npos) {
-        error = fmt::format("invalid option -- '{}'", c);
-        return std::nullopt;
-      }
-      std::string value;
-      if (j + 1 < a.size()) {
-        value = std::string(a.substr(j + 1));
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      } else {
-        error = fmt::format("option -{} requires an argument", c);
-        return std::nullopt;
-      }
-      if (c == 'n') args.service = value;
-      if (c == 'o') {
-        auto eq = value.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          error = fmt::format("bad -o argument \"{}\"", value);
-          return std::nullopt;
-        }
-        args.overrides.emplace_back(value.substr(0, eq), value.substr(eq + 1));
-      }
-      break;
+  // multi_server's options (flags cdDlSuvVz, with an argument imnost);
+  // those without a use here are accepted and ignored.
+  GetoptScan scan(argc, argv, "+:cdDlSuvVzi:m:n:o:s:t:");
+  for (int c; (c = scan.next(error)) != -1;) {
+    if (c == '?') return std::nullopt;
+    if (c == 'c') args.chroot = true;
+    if (c == 'u') args.unprivileged = true;
+    if (c == 'v') args.verbose = true;
+    if (c == 'n') args.service = optarg;
+    if (c == 'o' && !add_override(optarg, args.overrides)) {
+      error = fmt::format("bad -o argument \"{}\"", optarg);
+      return std::nullopt;
     }
   }
-  if (i < argc) {
-    error = fmt::format("unexpected command-line argument: {}", argv[i]);
+  if (scan.index() < argc) {
+    error = fmt::format("unexpected command-line argument: {}", argv[scan.index()]);
     return std::nullopt;
   }
   if (args.service != "proxymap" && args.service != "proxywrite") {
@@ -101,17 +67,11 @@ std::optional<MasterArgs> parse_master_args(int argc, char** argv, std::string& 
   return args;
 }
 
-MasterLink::MasterLink(EventLoop& loop, uint32_t generation,
-                       std::function<void(bool master_alive)> on_gone)
-    : generation_(generation), master_pid_(getppid()), on_gone_(std::move(on_gone)) {
+MasterLink::MasterLink(EventLoop& loop, std::function<void(bool master_alive)> on_gone)
+    : master_pid_(getppid()), on_gone_(std::move(on_gone)) {
   ev_.reset(event_new(loop.base(), kMasterStatusFd, EV_READ | EV_PERSIST,
                       &MasterLink::on_readable, this));
   event_add(ev_.get(), nullptr);
-}
-
-bool MasterLink::send_status(bool available) {
-  StatusRecord rec{static_cast<int32_t>(getpid()), generation_, available ? 1 : 0};
-  return write(kMasterStatusFd, &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec);
 }
 
 void MasterLink::on_readable(evutil_socket_t fd, short, void* arg) noexcept {

@@ -46,16 +46,12 @@ class MasterLink {
   // Watch the status descriptor; on_gone runs once when master closes it,
   // with master_alive true when master(8) is still our parent: it closed
   // the channel on "postfix reload" rather than exiting.
-  MasterLink(EventLoop& loop, uint32_t generation, std::function<void(bool master_alive)> on_gone);
+  MasterLink(EventLoop& loop, std::function<void(bool master_alive)> on_gone);
   MasterLink(const MasterLink&) = delete;
   MasterLink& operator=(const MasterLink&) = delete;
 
-  // Send one availability report (true = available).
-  bool send_status(bool available);
-
  private:
   static void on_readable(evutil_socket_t fd, short, void* arg) noexcept;
-  uint32_t generation_;
   pid_t master_pid_;
   std::function<void(bool)> on_gone_;
   EventPtr ev_;

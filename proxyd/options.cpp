@@ -1,10 +1,13 @@
 // Command-line parsing from a single option table (see options.h).
 #include "proxyd/options.h"
 
+#include <unistd.h>
+
 #include <string_view>
 
 #include <fmt/format.h>
 
+#include "proxyd/getopt_scan.h"
 #include "proxyd/settings.h"
 
 namespace proxyd::daemon {
@@ -36,11 +39,35 @@ constexpr CommandSpec kCommands[] = {
     {"check", "check tables, files, database hosts and chroot; exit 1 on problems"},
 };
 
-const OptionSpec* find_option(char letter) {
+// getopt(3)'s option string for kOptions: "+" stops at the first
+// non-option (the command), ":" lets us word the errors ourselves.
+std::string option_letters() {
+  std::string letters = "+:";
   for (const auto& spec : kOptions) {
-    if (spec.letter == letter) return &spec;
+    letters += spec.letter;
+    if (spec.arg != nullptr) letters += ':';
   }
-  return nullptr;
+  return letters;
+}
+
+// The optional command word after the options; nothing may follow it.
+std::optional<Options> finish_command(int argc, char** argv, int i, Options& opts,
+                                      std::string& error) {
+  if (i < argc) {
+    std::string_view cmd = argv[i++];
+    bool known = false;
+    for (const auto& spec : kCommands) known = known || cmd == spec.name;
+    if (!known) {
+      error = fmt::format("unknown command \"{}\"", cmd);
+      return std::nullopt;
+    }
+    opts.command = cmd == "serve" ? "" : std::string(cmd);
+  }
+  if (i < argc) {
+    error = fmt::format("unexpected command-line argument: \"{}\"", argv[i]);
+    return std::nullopt;
+  }
+  return std::move(opts);
 }
 
 }  // namespace
@@ -66,78 +93,37 @@ std::string usage_text() {
 
 std::optional<Options> parse_options(int argc, char** argv, std::string& error) {
   Options opts;
-  int i = 1;
-  for (; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--") {
-      ++i;
-      break;
-    }
-    if (arg.size() < 2 || arg[0] != '-') break;
-    // Bundled flags (-fv) and attached arguments (-c/etc/postfix) are accepted.
-    for (std::size_t j = 1; j < arg.size(); ++j) {
-      const OptionSpec* spec = find_option(arg[j]);
-      if (spec == nullptr) {
-        error = fmt::format("invalid option -- '{}'", arg[j]);
-        return std::nullopt;
-      }
-      if (spec->arg == nullptr) {
-        switch (spec->letter) {
-          case 'f':
-            opts.foreground = true;
-            break;
-          case 'v':
-            opts.verbose = true;
-            break;
-          case 'h':
-            opts.help = true;
-            break;
-          default:
-            break;
-        }
-        continue;
-      }
-      std::string value;
-      if (j + 1 < arg.size()) {
-        value = std::string(arg.substr(j + 1));
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      } else {
-        error = fmt::format("option -{} requires an argument", spec->letter);
-        return std::nullopt;
-      }
-      if (spec->letter == 'c') {
-        if (value.empty()) {
+  GetoptScan scan(argc, argv, option_letters());
+  for (int c; (c = scan.next(error)) != -1;) {
+    if (c == '?') return std::nullopt;
+    switch (c) {
+      case 'f':
+        opts.foreground = true;
+        break;
+      case 'v':
+        opts.verbose = true;
+        break;
+      case 'h':
+        opts.help = true;
+        break;
+      case 'c':
+        if (*optarg == '\0') {
           error = "option -c requires a non-empty directory name";
           return std::nullopt;
         }
-        opts.config_dir = value;
-      } else if (spec->letter == 'o') {
-        auto eq = value.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          error = fmt::format("bad -o argument \"{}\": expected name=value", value);
+        opts.config_dir = optarg;
+        break;
+      case 'o':
+        if (!add_override(optarg, opts.overrides)) {
+          error = fmt::format("bad -o argument \"{}\": expected name=value", optarg);
           return std::nullopt;
         }
-        opts.overrides.emplace_back(value.substr(0, eq), value.substr(eq + 1));
-      }
-      break;  // the rest of this argv word was the option argument
+        break;
+      default:
+        break;
     }
   }
-  if (i < argc) {
-    std::string_view cmd = argv[i++];
-    bool known = false;
-    for (const auto& spec : kCommands) known = known || cmd == spec.name;
-    if (!known) {
-      error = fmt::format("unknown command \"{}\"", cmd);
-      return std::nullopt;
-    }
-    opts.command = cmd == "serve" ? "" : std::string(cmd);
-  }
-  if (i < argc) {
-    error = fmt::format("unexpected command-line argument: \"{}\"", argv[i]);
-    return std::nullopt;
-  }
-  return opts;
+  return finish_command(argc, argv, scan.index(), opts, error);
 }
 
 }  // namespace proxyd::daemon

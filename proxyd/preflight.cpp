@@ -23,8 +23,6 @@ namespace proxyd::daemon {
 namespace fs = std::filesystem;
 namespace {
 
-
-
 // When a table touches a resource.
 enum class Phase {
   Open,   // read while the table is opened (before chroot)

@@ -194,6 +194,7 @@ void Server::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void
   } catch (const std::exception& e) {
     listener->server->log_.warn("cannot set up client connection: {}", e.what());
   } catch (...) {
+    listener->server->log_.warn("cannot set up client connection: unknown error");
   }
 }
 
@@ -208,7 +209,10 @@ void Server::on_accept_error(evconnlistener*, void* arg) noexcept {
   if (err == EMFILE || err == ENFILE) {
     try {
       server.close_idle_longest("out of file descriptors");
+    } catch (const std::exception& e) {
+      server.log_.warn("cannot close an idle client to free a descriptor: {}", e.what());
     } catch (...) {
+      server.log_.warn("cannot close an idle client to free a descriptor");
     }
   }
   // Back off briefly instead of spinning; the timer always re-enables.

@@ -421,7 +421,9 @@ class Expander {
     return rest;
   }
 
-  // mac_expand_callback for one reference.
+  // mac_expand_callback for one reference: "name", "name?text",
+  // "name:text", "name?{a}:{b}", "{left} op {right}?{a}:{b}", or a
+  // function "name{arg}".
   void expression(std::string_view expr) {
     struct Depth {
       int& d;
@@ -437,56 +439,67 @@ class Expander {
     if (failed_) return;
 
     std::string_view cp = expr;
+    cp.remove_prefix(span(cp, kSpace));
     std::optional<std::string> lookup;
     char ch = 0;
-    const std::size_t lead = span(cp, kSpace);
-    if (lead < cp.size() && cp[lead] == '{') {
-      cp.remove_prefix(lead);
-      bool truth = false;
-      if (!relational(cp, truth)) return;
-      lookup = truth ? "true" : "";
-      if (!cp.empty()) {
-        ch = cp[0];
-        if (ch != '?' && ch != ':') {
-          error(
-              fmt::format("\"?\" or \":\" expected at: \"...}}>>>{}\"", excerpt(cp, 20)));
-          return;
-        }
-        cp.remove_prefix(1);
-      }
-    } else {
-      cp.remove_prefix(lead);
-      std::size_t k = 0;
-      std::string_view name;
-      for (;; ++k) {
-        const std::size_t ws = span(cp.substr(k), kSpace);
-        if (k + ws >= cp.size()) {
-          name = cp.substr(0, k);
-          cp = {};
-          break;
-        }
-        const char next = cp[k + ws];
-        if (next == '?' || next == ':') {
-          name = cp.substr(0, k);
-          ch = next;
-          cp.remove_prefix(k + ws + 1);
-          break;
-        }
-        if (next == '{') {
-          function_call(cp.substr(0, k), cp.substr(k + ws));
-          return;
-        }
-        if (!is_alnum(cp[k]) && cp[k] != '_') {
-          error(fmt::format(
-              "attribute name syntax error at: \"...{}>>>{}\"",
-              expr.substr(0, static_cast<std::size_t>(cp.data() + k - expr.data())),
-              excerpt(cp.substr(k), 20)));
-          return;
-        }
-      }
-      lookup = cf_.raw(name);
-    }
+    const bool go_on = !cp.empty() && cp[0] == '{' ? relational_head(cp, lookup, ch)
+                                                   : name_head(expr, cp, lookup, ch);
+    if (go_on) conditional(cp, ch, lookup);
+  }
 
+  // "{left} op {right}" and the '?' or ':' that may follow: lookup is
+  // "true" or "", ch the operator. False on an error.
+  bool relational_head(std::string_view& cp, std::optional<std::string>& lookup, char& ch) {
+    bool truth = false;
+    if (!relational(cp, truth)) return false;
+    lookup = truth ? "true" : "";
+    if (cp.empty()) return true;
+    ch = cp[0];
+    if (ch != '?' && ch != ':') {
+      error(fmt::format("\"?\" or \":\" expected at: \"...}}>>>{}\"", excerpt(cp, 20)));
+      return false;
+    }
+    cp.remove_prefix(1);
+    return true;
+  }
+
+  // A parameter name and the '?' or ':' that may follow: lookup is its
+  // value, ch the operator. False when nothing is left to do: a function
+  // call was expanded, or an error reported.
+  bool name_head(std::string_view expr, std::string_view& cp, std::optional<std::string>& lookup,
+                 char& ch) {
+    for (std::size_t k = 0;; ++k) {
+      const std::size_t ws = span(cp.substr(k), kSpace);
+      if (k + ws >= cp.size()) {
+        lookup = cf_.raw(cp.substr(0, k));
+        cp = {};
+        return true;
+      }
+      const char next = cp[k + ws];
+      if (next == '?' || next == ':') {
+        lookup = cf_.raw(cp.substr(0, k));
+        ch = next;
+        cp.remove_prefix(k + ws + 1);
+        return true;
+      }
+      if (next == '{') {
+        function_call(cp.substr(0, k), cp.substr(k + ws));
+        return false;
+      }
+      if (!is_alnum(cp[k]) && cp[k] != '_') {
+        error(fmt::format(
+            "attribute name syntax error at: \"...{}>>>{}\"",
+            expr.substr(0, static_cast<std::size_t>(cp.data() + k - expr.data())),
+            excerpt(cp.substr(k), 20)));
+        return false;
+      }
+    }
+  }
+
+  // What follows the name or relation: "?text", ":text", "?{a}:{b}", or
+  // nothing (ch == 0: a plain reference, where undefined and empty both
+  // expand to nothing).
+  void conditional(std::string_view cp, char ch, const std::optional<std::string>& lookup) {
     const bool non_empty = lookup && !lookup->empty();
     if (ch == '?') {
       auto if_true = operand(cp);
@@ -511,7 +524,6 @@ class Expander {
       }
       return;
     }
-    // Plain reference: undefined and empty both expand to nothing.
     if (non_empty) parse(*lookup);
   }
 

@@ -153,8 +153,9 @@ class SqlDriver {
   virtual void thread_end() {}
 };
 
-// Driver factories; each lives in its session_<driver>.cpp. A factory
-// returns null when that driver is not linked into this build.
+// Driver factories; each lives in its session_<driver>.cpp. Every driver
+// is part of every build (none is optional); make_mysql_driver returns null
+// only when the MySQL client library cannot be initialised.
 std::unique_ptr<SqlDriver> make_sqlite_driver(const ConnectParams& params);
 std::unique_ptr<SqlDriver> make_mysql_driver(const ConnectParams& params);
 std::unique_ptr<SqlDriver> make_pgsql_driver(const ConnectParams& params);

@@ -34,10 +34,6 @@ std::vector<std::string> split_list(std::string_view text) {
   return out;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -97,11 +93,11 @@ std::vector<HostSpec> parse_mysql_hosts(std::string_view hosts, std::string_view
     HostSpec h;
     h.text = word;
     std::string_view d = word;
-    if (starts_with(d, "unix:")) {
+    if (d.starts_with("unix:")) {
       d.remove_prefix(5);
       h.kind = HostKind::Unix;
     } else {
-      if (starts_with(d, "inet:")) d.remove_prefix(5);
+      if (d.starts_with("inet:")) d.remove_prefix(5);
       h.kind = HostKind::Inet;
     }
     h.name = std::string(d);
@@ -124,13 +120,13 @@ std::vector<HostSpec> parse_pgsql_hosts(std::string_view hosts, bool any_scheme)
   for (const std::string& word : split_list(hosts)) {
     HostSpec h;
     h.text = word;
-    if (any_scheme ? has_uri_scheme(word) : starts_with(word, "postgresql:")) {
+    if (any_scheme ? has_uri_scheme(word) : word.starts_with("postgresql:")) {
       h.kind = HostKind::Uri;
       h.name = word;
       h.text = redact_secrets(word);  // text goes into logs, stats and check
     } else {
       std::string_view d = word;
-      if (starts_with(d, "unix:") || starts_with(d, "inet:")) d.remove_prefix(5);
+      if (d.starts_with("unix:") || d.starts_with("inet:")) d.remove_prefix(5);
       h.name = std::string(d);
       if (!h.name.empty() && h.name[0] != '/') {
         h.kind = HostKind::Inet;

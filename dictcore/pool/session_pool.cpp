@@ -82,10 +82,12 @@ using Answer = std::pair<LookupDone, LookupResult>;
 struct SessionPool::State {
   State(std::string label_in, std::unique_ptr<SqlDriver> driver_in, std::vector<HostSpec> hosts,
         bool duplicate, std::chrono::seconds retry, std::chrono::seconds idle,
-        PoolSettings settings_in, Poster& poster_in, Logger& log_in)
-      : label(std::move(label_in)),
+        PoolSettings settings_in, Poster& poster_in, Logger& log_in,
+        std::shared_ptr<PoolClock> clock_in)
+      : clock(clock_in ? std::move(clock_in) : std::make_shared<PoolClock>()),
+        label(std::move(label_in)),
         driver(std::move(driver_in)),
-        host_set(std::move(hosts), retry, duplicate),
+        host_set(std::move(hosts), retry, duplicate, [c = clock.get()] { return c->now(); }),
         idle_interval(idle),
         settings(settings_in),
         poster(poster_in),
@@ -113,7 +115,7 @@ struct SessionPool::State {
   LookupResult run_job(PoolJob& job, WorkerSession& w);
   void run_batch(std::vector<PoolJob>& jobs, WorkerSession& w, std::vector<Answer>& answers);
   bool want_batching(const WorkerSession& w) const {
-    return batching_driver && settings_batch() > 1 && PoolJob::Clock::now() >= w.single_until;
+    return batching_driver && settings_batch() > 1 && clock->now() >= w.single_until;
   }
   int settings_batch() const {
     std::lock_guard lock(mu);
@@ -125,6 +127,7 @@ struct SessionPool::State {
     poster.post([done = std::move(done)] { done(LookupResult{ProxyStatus::Retry, {}}); });
   }
 
+  const std::shared_ptr<PoolClock> clock;  // first: host_set reads it
   const std::string label;
   const std::unique_ptr<SqlDriver> driver;
   HostSet host_set;
@@ -192,7 +195,9 @@ void SessionPool::State::probe_main(std::size_t c) {
       continue;
     }
     std::chrono::seconds interval(settings.probe_interval);
-    if (probe_cv.wait_for(lock, interval, [&] { return stopping; })) break;
+    if (clock->wait_until(probe_cv, lock, clock->now() + interval, [&] { return stopping; })) {
+      break;
+    }
     bool revived_now = false;
     if (host_set.host_down(c)) {
       ++probes;
@@ -276,7 +281,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
         return LookupResult{ProxyStatus::Retry, {}};
       }
       reopened_single = true;
-      w.single_until = PoolJob::Clock::now() + kSingleHold;
+      w.single_until = clock->now() + kSingleHold;
       tried[w.host] = false;
       close_session(w.session, w.host);
       continue;
@@ -360,6 +365,8 @@ void SessionPool::State::run_batch(std::vector<PoolJob>& jobs, WorkerSession& w,
         Attempt a = jobs[i].work->finish(std::move(br.results[k]));
         if (!a.host_failed && !a.needs_single) results[i] = std::move(a.result);
       } catch (const std::exception&) {
+        // Silent on purpose: results[i] stays empty, so run_job retries the
+        // lookup alone and logs its failure there, once.
       }
     }
     if (!br.usable) {
@@ -407,7 +414,8 @@ void SessionPool::State::worker_main() {
       ++idle_workers;
       while (!wake() && !idle_expired) {
         if (w.session && idle_interval.count() > 0) {
-          idle_expired = !cv.wait_for(lock, idle_interval, [&] { return wake(); });
+          idle_expired = !clock->wait_until(cv, lock, clock->now() + idle_interval,
+                                            [&] { return wake(); });
         } else {
           cv.wait(lock, [&] { return wake(); });
         }
@@ -426,7 +434,7 @@ void SessionPool::State::worker_main() {
         continue;
       }
       std::size_t take = batch_take();
-      auto now = PoolJob::Clock::now();
+      auto now = clock->now();
       auto take_job = [&](PoolJob& job) {
         if (now >= job.deadline) {
           ++expired;
@@ -492,10 +500,10 @@ SessionPool::SessionPool(std::string label, std::unique_ptr<SqlDriver> driver,
                          std::vector<HostSpec> hosts, bool duplicate_single_host,
                          std::chrono::seconds retry_interval,
                          std::chrono::seconds idle_interval, PoolSettings settings,
-                         Poster& poster, Logger& log)
+                         Poster& poster, Logger& log, std::shared_ptr<PoolClock> clock)
     : state_(std::make_unique<State>(std::move(label), std::move(driver), std::move(hosts),
                                      duplicate_single_host, retry_interval, idle_interval,
-                                     settings, poster, log)) {}
+                                     settings, poster, log, std::move(clock))) {}
 
 SessionPool::~SessionPool() { shutdown(); }
 

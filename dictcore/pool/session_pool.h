@@ -25,6 +25,7 @@
 #include "dictcore/util/poster.h"
 #include "dictcore/pool/session.h"
 #include "dictcore/tables/table.h"
+#include "dictcore/pool/pool_clock.h"
 
 namespace proxyd::dict {
 
@@ -114,10 +115,11 @@ struct PoolJob {
 class SessionPool {
  public:
   // duplicate_single_host: see HostSet. Workers start lazily on demand.
+  // clock: the pool's time source (null: the real one; tests: a manual one).
   SessionPool(std::string label, std::unique_ptr<SqlDriver> driver, std::vector<HostSpec> hosts,
               bool duplicate_single_host, std::chrono::seconds retry_interval,
               std::chrono::seconds idle_interval, PoolSettings settings, Poster& poster,
-              Logger& log);
+              Logger& log, std::shared_ptr<PoolClock> clock = nullptr);
   ~SessionPool();
   SessionPool(const SessionPool&) = delete;
   SessionPool& operator=(const SessionPool&) = delete;
@@ -185,7 +187,6 @@ class PoolSet {
   std::vector<PoolStats> stats() const;
 
   struct Impl;
-  Impl& impl() { return *impl_; }
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -10,10 +10,6 @@
 #include "dictcore/config/table_cf.h"
 
 namespace proxyd::dict {
-namespace {
-
-
-}  // namespace
 
 TablePtr make_sql_table(std::string_view type, std::string_view name, OpenMode mode,
                         const TableEnv& env) {

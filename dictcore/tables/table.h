@@ -25,7 +25,9 @@ class PoolSet;
 // The single outcome of a table operation: what goes on the wire.
 struct [[nodiscard]] LookupResult {
   ProxyStatus status = ProxyStatus::NoKey;
-  std::string value;  // non-empty exactly when status is Ok (lookups)
+  // The answer when status is Ok (lookups). An Ok answer may be empty: a
+  // table can hold an empty value, as Postfix's can.
+  std::string value;
   bool operator==(const LookupResult&) const = default;
 };
 

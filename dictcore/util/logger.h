@@ -43,10 +43,6 @@ class Logger {
   void warn_limited(std::string_view kind, fmt::format_string<Args...> f, Args&&... args) {
     if (admit(kind)) log(Severity::Warning, fmt::format(f, std::forward<Args>(args)...));
   }
-  template <typename... Args>
-  void error(fmt::format_string<Args...> f, Args&&... args) {
-    log(Severity::Error, fmt::format(f, std::forward<Args>(args)...));
-  }
 };
 
 // A logger that drops everything (default for tests that do not care).

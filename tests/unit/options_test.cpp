@@ -1,5 +1,6 @@
 // Tests for proxyd's command-line parsing and its help text.
 #include "proxyd/options.h"
+#include "proxyd/master_proto.h"
 
 #include <gtest/gtest.h>
 
@@ -73,6 +74,77 @@ TEST(Options, HelpListsEveryOption) {
   for (const char* opt : {"-c config_dir", "-f", "-o name=value", "-v", "-h", "serve"}) {
     EXPECT_NE(help.find(opt), std::string::npos) << opt;
   }
+}
+
+}  // namespace
+}  // namespace proxyd::daemon
+
+namespace proxyd::daemon {
+namespace {
+
+std::optional<MasterArgs> parse_master(std::vector<std::string> args, std::string& error) {
+  static std::vector<std::string> storage;
+  storage = std::move(args);
+  std::vector<char*> argv;
+  for (auto& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return parse_master_args(static_cast<int>(storage.size()), argv.data(), error);
+}
+
+// master(8) starts proxymap as "proxymap -t unix -u -c [-o name=value] [-v]".
+TEST(MasterArgs, MultiServerCommandLine) {
+  std::string error;
+  auto a = parse_master({"/usr/lib/postfix/sbin/proxyd", "-n", "proxywrite", "-t", "unix", "-uc",
+                         "-oa=b", "-z", "-v"},
+                        error);
+  ASSERT_TRUE(a) << error;
+  EXPECT_EQ(a->service, "proxywrite");
+  EXPECT_TRUE(a->unprivileged);
+  EXPECT_TRUE(a->chroot);
+  EXPECT_TRUE(a->verbose);
+  ASSERT_EQ(a->overrides.size(), 1u);
+  EXPECT_EQ(a->overrides[0], (std::pair<std::string, std::string>{"a", "b"}));
+}
+
+TEST(MasterArgs, ServiceFromProgramName) {
+  std::string error;
+  auto a = parse_master({"/usr/lib/postfix/sbin/proxymap", "-t", "unix"}, error);
+  ASSERT_TRUE(a) << error;
+  EXPECT_EQ(a->service, "proxymap");
+  EXPECT_FALSE(a->chroot);
+}
+
+TEST(MasterArgs, Errors) {
+  const BadCase cases[] = {
+      {{"proxymap", "-x"}, "invalid option -- 'x'"},
+      {{"proxymap", "-n"}, "option -n requires an argument"},
+      {{"proxymap", "-o", "novalue"}, "bad -o argument \"novalue\""},
+      {{"proxymap", "-t", "unix", "extra"}, "unexpected command-line argument: extra"},
+      {{"smtpd"}, "service name must be proxymap or proxywrite"},
+  };
+  for (const auto& c : cases) {
+    std::string error;
+    EXPECT_FALSE(parse_master(c.args, error)) << c.message;
+    EXPECT_NE(error.find(c.message), std::string::npos) << error;
+  }
+}
+
+// getopt(3) keeps its place in globals: a second parse starts afresh, and
+// options after the command word are not options (no GNU permutation).
+TEST(Options, RepeatedParseAndCommandEndsOptions) {
+  std::string error;
+  ASSERT_TRUE(parse({"-f", "-c", "/a"}, error)) << error;
+  auto o = parse({"-v", "stats"}, error);
+  ASSERT_TRUE(o) << error;
+  EXPECT_TRUE(o->verbose);
+  EXPECT_FALSE(o->foreground);
+  EXPECT_EQ(o->command, "stats");
+  EXPECT_FALSE(parse({"stats", "-v"}, error));
+  EXPECT_NE(error.find("unexpected command-line argument: \"-v\""), std::string::npos) << error;
+  EXPECT_FALSE(parse({"-x"}, error));
+  EXPECT_NE(error.find("invalid option -- 'x'"), std::string::npos) << error;
+  EXPECT_FALSE(parse({"-c"}, error));
+  EXPECT_NE(error.find("option -c requires an argument"), std::string::npos) << error;
 }
 
 }  // namespace

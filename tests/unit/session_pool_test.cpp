@@ -21,6 +21,7 @@
 #include "dictcore/pool/session_hosts.h"
 #include "dictcore/pool/session_pool.h"
 #include "tests/fakes/fake_session.h"
+#include "tests/fakes/manual_clock.h"
 
 namespace proxyd::dict {
 namespace {
@@ -29,6 +30,7 @@ using namespace std::chrono_literals;
 using testing::CaptureLogger;
 using testing::FakeDb;
 using testing::FakeDriver;
+using testing::ManualClock;
 using testing::QueuedPoster;
 
 struct HostCase {
@@ -176,6 +178,7 @@ struct PoolFixture {
   FakeDb db;
   QueuedPoster poster;
   CaptureLogger log;
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
   std::unique_ptr<SessionPool> pool;
 
   // probe_interval 0 unless a test asks: Postfix's plain retry_interval.
@@ -184,7 +187,7 @@ struct PoolFixture {
               std::size_t max_queue = 4096, int probe_interval = 0) {
     pool = std::make_unique<SessionPool>(
         "fake:db", std::make_unique<FakeDriver>(db), std::move(hosts), duplicate, retry, idle,
-        PoolSettings{max_sessions, max_queue, 16, probe_interval}, poster, log);
+        PoolSettings{max_sessions, max_queue, 16, probe_interval}, poster, log, clock);
   }
 
   static PoolJob job(std::vector<LookupResult>& results, std::string sql = "SELECT") {
@@ -200,8 +203,17 @@ struct PoolFixture {
 
 TEST(SessionPool, SessionCountStaysBoundedUnderLoad) {
   PoolFixture f({host("h", HostKind::Inet)}, 3);
-  f.db.on_query = [](const std::string& h, const std::string&) {
-    std::this_thread::sleep_for(2ms);
+  // The first two queries wait for each other: they can only both finish
+  // when two sessions run at once (10 s bound so a serial pool fails).
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  f.db.on_query = [&](const std::string& h, const std::string&) {
+    std::unique_lock lock(mu);
+    if (arrived < 2 && ++arrived <= 2) {
+      cv.notify_all();
+      cv.wait_for(lock, 10s, [&] { return arrived >= 2; });
+    }
     return testing::rows({{h.c_str()}});
   };
   std::vector<LookupResult> results;
@@ -287,12 +299,12 @@ TEST(SessionPool, JobPastItsDeadlineIsRetryWithoutRunning) {
   f.pool->submit(PoolFixture::job(results));
   gate.wait_entered();
   PoolJob late = PoolFixture::job(results);
-  late.deadline = PoolJob::Clock::now() + 20ms;
+  late.deadline = f.clock->now() + 20ms;
   f.pool->submit(std::move(late));
   PoolJob timely = PoolFixture::job(results);
-  timely.deadline = PoolJob::Clock::now() + 60s;
+  timely.deadline = f.clock->now() + 60s;
   f.pool->submit(std::move(timely));
-  std::this_thread::sleep_for(50ms);
+  f.clock->advance(50ms);  // past the late job's deadline, not the timely one's
   gate.open();
   ASSERT_EQ(f.poster.run_until(3), 3);
   EXPECT_EQ(results[0].status, ProxyStatus::Ok);
@@ -361,8 +373,16 @@ LookupResult run_one(PoolFixture& f) {
   return results.empty() ? LookupResult{ProxyStatus::Bad, {}} : results.front();
 }
 
+// Wait (bounded, 10 s) until done() holds; the pool's threads make it so.
+template <typename Pred>
+bool eventually(Pred done) {
+  for (int i = 0; i < 10000 && !done(); ++i) std::this_thread::sleep_for(1ms);
+  return done();
+}
+
 // Issue 14 item 6: after the database comes back, a probe makes the host
-// usable again long before retry_interval (60 s here) is over.
+// usable again long before retry_interval (60 s here) is over. Time is the
+// pool's manual clock: one probe_interval (1 s) passes per advance().
 TEST(SessionPool, ProbeMakesAHostUsableAgainWhenItAnswers) {
   PoolFixture f({host("h", HostKind::Inet)}, 1, false, 60s, 60s, 4096, 1);
   f.db.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
@@ -370,26 +390,24 @@ TEST(SessionPool, ProbeMakesAHostUsableAgainWhenItAnswers) {
   EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);  // connect refused: host down
   EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);  // skipped, as in Postfix
   EXPECT_TRUE(f.log.contains("no usable database host"));
-  std::this_thread::sleep_for(1100ms);  // probes fail meanwhile
+  ASSERT_TRUE(f.clock->await_waiters(1));  // the probe waits out its interval
+  f.clock->advance(1s);                    // one probe, which fails
+  ASSERT_TRUE(eventually([&] { return f.pool->stats().probes == 1; }));
+  EXPECT_EQ(f.pool->stats().revived, 0u);
+  ASSERT_TRUE(f.clock->await_waiters(1));
   {
     std::lock_guard lock(f.db.mu);
     f.db.refuse_connect.clear();  // the database is back
   }
-  auto back = std::chrono::steady_clock::now();
-  LookupResult r;
-  while ((r = run_one(f)).status == ProxyStatus::Retry &&
-         std::chrono::steady_clock::now() - back < 20s) {
-    std::this_thread::sleep_for(50ms);
-  }
-  EXPECT_EQ(r, (LookupResult{ProxyStatus::Ok, "v"}));
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - back);
-  std::printf("[ figures  ] host usable again %lld ms after the database answered "
-              "(probe_interval 1 s, retry_interval 60 s)\n",
-              static_cast<long long>(took.count()));
+  EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);  // still down until probed
+  f.clock->advance(1s);
+  ASSERT_TRUE(eventually([&] { return f.pool->stats().revived == 1; }));
+  EXPECT_EQ(run_one(f), (LookupResult{ProxyStatus::Ok, "v"}));
+  std::printf("[ figures  ] host usable again 1 probe interval (1 s of pool time) after the "
+              "database answered (retry_interval 60 s)\n");
   PoolStats st = f.pool->stats();
   EXPECT_EQ(st.revived, 1u);
-  EXPECT_GE(st.probes, 1u);
+  EXPECT_EQ(st.probes, 2u);
   EXPECT_TRUE(f.log.contains("h answers again: host usable"));
 }
 
@@ -401,23 +419,25 @@ TEST(SessionPool, ProbesAreBoundedAndZeroKeepsPostfixRetryInterval) {
     f.db.refuse_connect = {"h"};
     EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);
     const int after_failure = f.db.connects.load();
-    auto start = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() - start < 1500ms) {
-      EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);
-      std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);
+    if (probe != 0) {
+      ASSERT_TRUE(f.clock->await_waiters(1));
+      f.clock->advance(1500ms);  // one interval started and over
+      ASSERT_TRUE(eventually([&] { return f.pool->stats().probes == 1; }));
+    } else {
+      f.clock->advance(1500ms);
     }
-    const int connects = f.db.connects.load() - after_failure;  // before probes: no race
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);
+    const int connects = f.db.connects.load() - after_failure;
     PoolStats st = f.pool->stats();
     EXPECT_LE(connects, static_cast<int>(st.probes)) << "workers must not reconnect";
-    // At most one per started second (ProbeMakesAHostUsableAgainWhenItAnswers
-    // shows that they run).
-    EXPECT_LE(st.probes, probe == 0 ? 0u : 2u);
+    EXPECT_EQ(st.probes, probe == 0 ? 0u : 1u);  // one per started interval
     {
       std::lock_guard lock(f.db.mu);
       f.db.refuse_connect.clear();
     }
     if (probe == 0) {
-      std::this_thread::sleep_for(1200ms);  // a probe would have revived it by now
+      f.clock->advance(1200ms);  // a probe would have revived it by now
       EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);  // still within retry_interval
     }
   }
@@ -508,7 +528,12 @@ TEST(SessionPool, IdleSessionIsClosed) {
   f.pool->submit(PoolFixture::job(results));
   ASSERT_EQ(f.poster.run_until(1), 1);
   EXPECT_EQ(f.pool->open_sessions(), 1);
-  for (int i = 0; i < 40 && f.pool->open_sessions() != 0; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(f.clock->await_waiters(1));  // the worker waits for work, idle
+  f.clock->advance(999ms);
+  for (int i = 0; i < 50; ++i) std::this_thread::sleep_for(ManualClock::kLookEvery);
+  EXPECT_EQ(f.pool->open_sessions(), 1);  // not idle long enough yet
+  f.clock->advance(1ms);
+  for (int i = 0; i < 10000 && f.pool->open_sessions() != 0; ++i) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(f.pool->open_sessions(), 0);
   EXPECT_EQ(f.db.live.load(), 0);
   f.pool->submit(PoolFixture::job(results));  // reconnects on demand

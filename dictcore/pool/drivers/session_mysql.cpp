@@ -73,10 +73,8 @@ class MysqlSession final : public SqlSession {
       sql::SQLString escaped = native->escapeString(sql::SQLString(std::string(text)));
       out.append(escaped.asStdString());
       return true;
-    } catch (const std::exception&) {
-      return false;
     } catch (...) {
-      return false;
+      return false;  // no log: the caller fails the lookup and reports it
     }
   }
 
@@ -84,7 +82,7 @@ class MysqlSession final : public SqlSession {
     try {
       return conn_ && !conn_->isClosed();  // the connector's own flag, no round trip
     } catch (...) {
-      return false;
+      return false;  // no log: the pool closes the session and logs the reconnect
     }
   }
 
@@ -390,6 +388,7 @@ sql::mysql::MySQL_Driver* shared_driver() {
     try {
       return sql::mysql::get_mysql_driver_instance();
     } catch (...) {
+      // No log here: make_mysql_driver then returns null, reported by its caller.
       return static_cast<sql::mysql::MySQL_Driver*>(nullptr);
     }
   }();

@@ -75,7 +75,7 @@ class PgsqlSession final : public SqlSession {
       out.append(buf.data(), n);
       return true;
     } catch (const std::exception&) {
-      return false;
+      return false;  // no log: the caller fails the lookup and reports it
     }
   }
 
