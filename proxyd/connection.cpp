@@ -47,7 +47,7 @@ Connection::Connection(Server& server, uint64_t id, int fd, Role role, std::stri
       request_timer_(server.loop().base(), [this] {
         fail(WarnKind::Timeout,
              fmt::format("timeout after {}s reading request", limits_.request_timeout));
-      }) {
+      }, &server.log()) {
   if (!read_ev_ || !write_ev_) {
     ::close(fd_);
     throw std::runtime_error("event_new failed");

@@ -22,8 +22,9 @@ struct EventDeleter {
 using EventPtr = std::unique_ptr<event, EventDeleter>;
 
 // A one-shot or repeating timer owned by the loop. An exception escaping
-// fn is caught (it must not unwind into libevent) and logged through log
-// when one is given.
+// fn is caught (it must not unwind into libevent) and logged through log;
+// every timer in proxyd passes one (null only where there is no logger,
+// and then the catch stays silent because there is no one to tell).
 class Timer {
  public:
   Timer(event_base* base, std::function<void()> fn, dict::Logger* log = nullptr);

@@ -179,9 +179,8 @@ void Server::add_listener(int fd, Role role, std::string name) {
   }
   evconnlistener_set_error_cb(listener->ev.get(), &Server::on_accept_error);
   Listener* raw = listener.get();
-  listener->resume = std::make_unique<Timer>(loop_.base(), [raw] {
-    evconnlistener_enable(raw->ev.get());
-  });
+  listener->resume = std::make_unique<Timer>(
+      loop_.base(), [raw] { evconnlistener_enable(raw->ev.get()); }, &log_);
   listeners_.push_back(std::move(listener));
 }
 

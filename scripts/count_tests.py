@@ -34,7 +34,9 @@ def count(path: str) -> tuple[int, int, int]:
                 nfail = int(f_m.group(1)) if f_m else 0
                 s_m = re.search(r"\[  SKIPPED \] (\d+) tests?, listed below", out)
                 nskip = int(s_m.group(1)) if s_m else 0
-                if not ok and nfail == 0:
+                if result == "SKIP" and nfail == 0:
+                    nskip = nskip or total  # exit 77 (SKIP) with no case listed: all skipped
+                elif not ok and nfail == 0:
                     nfail = 1  # the binary failed after its cases (leak report, crash)
                     total += 1
                 passed += total - nfail - nskip
