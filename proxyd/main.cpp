@@ -34,6 +34,8 @@
 #include "proxyd/event_loop.h"
 #include "proxyd/log.h"
 #include "proxyd/master_proto.h"
+#include "proxyd/metrics_address.h"
+#include "proxyd/metrics_server.h"
 #include "proxyd/options.h"
 #include "proxyd/postfix_release.h"
 #include "proxyd/preflight.h"
@@ -43,6 +45,7 @@
 #include "proxyd/service.h"
 #include "proxyd/settings.h"
 #include "proxyd/socket_dir.h"
+#include "proxyd/stats_render.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -67,6 +70,9 @@ struct RunPlan {
   bool drop = false;         // drop to mail_owner before serving
   std::string jail;          // chroot directory ("" = none)
   std::optional<uint32_t> master_generation;  // set under master(8)
+  std::string service;       // master(8) service name ("" standalone)
+  int metrics_fd = -1;       // metrics endpoint, when metrics_listen is set
+  std::optional<SocketFile> metrics_file;
 };
 
 ConnectionLimits connection_limits(const Settings& s) {
@@ -216,6 +222,18 @@ int run(RunPlan plan, DaemonLogger& log) {
   Server server(loop, service, log, connection_limits(plan.settings));
   server.set_server_limits(server_limits(plan.settings, fd_clients));
   for (ListenSpec& l : plan.listeners) server.add_listener(l.fd, l.role, l.name);
+  auto snapshot = [&] {
+    StatsSnapshot snap;
+    service.snapshot(snap);
+    snap.server = server.figures();
+    snap.daemon.service = plan.service;
+    return snap;
+  };
+  std::unique_ptr<MetricsServer> metrics;
+  if (plan.metrics_fd >= 0) {
+    metrics = std::make_unique<MetricsServer>(
+        loop, plan.metrics_fd, [&] { return render_prometheus(snapshot()); }, log);
+  }
 
   auto do_reload = [&]() -> std::string {
     if (!can_reload) {
@@ -234,7 +252,9 @@ int run(RunPlan plan, DaemonLogger& log) {
     control = std::make_unique<ControlServer>(
         loop, plan.control_fd,
         [&](std::string_view command) -> std::string {
-          if (command == "stats") return service.stats_text() + server.stats_text();
+          if (command == "stats") return render_text(snapshot());
+          if (command == "stats json") return render_json(snapshot()) + "\n";
+          if (command == "stats prometheus") return render_prometheus(snapshot());
           if (command == "reload") return do_reload();
           return fmt::format("error: unknown command \"{}\"\n", protocol::printable(command));
         },
@@ -269,6 +289,8 @@ int run(RunPlan plan, DaemonLogger& log) {
     log.info("stopping: draining {} in-flight request(s)", server.in_flight());
     server.stop_listening();
     control.reset();
+    metrics.reset();  // a successor (postfix reload) may bind the address now
+    if (plan.metrics_file) remove_socket_file(*plan.metrics_file, plan.jail);
     for (const ListenSpec& l : plan.listeners) {
       if (l.file) remove_socket_file(*l.file, plan.jail);
     }
@@ -315,6 +337,18 @@ void open_control_socket(RunPlan& plan, const std::filesystem::path& private_dir
   plan.control_file = remember_socket_file(path);
 }
 
+// Bind the metrics endpoint metrics_listen gives service ("" standalone),
+// while still privileged and outside any chroot.
+void open_metrics_socket(RunPlan& plan, std::string_view service) {
+  std::string text = metrics_address_for(plan.settings.metrics_listen, service);
+  if (text.empty()) return;
+  std::string error;
+  std::optional<MetricsAddress> address = parse_metrics_address(text, error);
+  if (!address) throw std::runtime_error(fmt::format("metrics_listen {}: {}", text, error));
+  plan.metrics_fd = bind_metrics_socket(*address);
+  if (address->is_unix) plan.metrics_file = remember_socket_file(address->path);
+}
+
 int serve_standalone(const Options& opts, DaemonLogger& log) {
   set_stop_signals_held(true);
   RunPlan plan;
@@ -330,6 +364,7 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
     plan.listeners.push_back(ListenSpec{fd, role, name, remember_socket_file(path)});
   }
   open_control_socket(plan, dir, "");
+  open_metrics_socket(plan, "");
   plan.detach = !opts.foreground;
   plan.drop = geteuid() == 0;
   if (plan.settings.chroot) {
@@ -355,15 +390,22 @@ int run_control_command(const Options& opts, DaemonLogger& log) {
   bool answered = false;
   bool refused = false;
   std::vector<std::string> unreachable;  // sockets left behind by killed daemons
+  std::vector<std::string> outputs;      // --json / --prometheus: printed together
+  const std::string command =
+      opts.stats_format.empty() ? opts.command : fmt::format("stats {}", opts.stats_format);
   for (const ControlTarget& t : targets) {
     std::string answer;
     try {
-      answer = control_request(t.path, opts.command);
+      answer = control_request(t.path, command);
     } catch (const std::exception& e) {
       unreachable.emplace_back(e.what());
       continue;
     }
     answered = true;
+    if (!opts.stats_format.empty() && !answer.starts_with("error")) {
+      outputs.push_back(std::move(answer));
+      continue;
+    }
     if (!t.service.empty()) std::printf("service name=%s\n", t.service.c_str());
     std::fputs(answer.c_str(), stdout);
     if (answer.starts_with("error")) refused = true;
@@ -372,6 +414,17 @@ int run_control_command(const Options& opts, DaemonLogger& log) {
     log.log(answered ? dict::Severity::Warning : dict::Severity::Fatal, why);
   }
   if (!answered) return EX_UNAVAILABLE;
+  if (opts.stats_format == "json") {
+    // One object per daemon, always in an array (trailing newlines dropped).
+    std::string all = "[";
+    for (std::string& o : outputs) {
+      while (!o.empty() && o.back() == '\n') o.pop_back();
+      all += fmt::format("{}{}", all.size() > 1 ? "," : "", o);
+    }
+    std::printf("%s]\n", all.c_str());
+  } else if (opts.stats_format == "prometheus") {
+    std::fputs(merge_prometheus(outputs).c_str(), stdout);
+  }
   return refused ? 1 : 0;
 }
 
@@ -405,6 +458,13 @@ int serve_under_master(int argc, char** argv) {
     } catch (const std::exception& e) {
       log.warn("no control socket, \"proxyd stats\" will not reach this process: {}",
                e.what());
+    }
+    plan.service = args->service;
+    // Like the control socket, serving does not depend on the metrics.
+    try {
+      open_metrics_socket(plan, args->service);
+    } catch (const std::exception& e) {
+      log.warn("no metrics endpoint for this process: {}", e.what());
     }
     plan.drop = args->unprivileged && geteuid() == 0;
     plan.jail = args->chroot ? queue_dir : std::string();
