@@ -11,6 +11,8 @@ and sqlite (a pool without a database server).
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import re
 import shutil
 import socket
@@ -27,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 import proxyproto  # noqa: E402
+from test_daemon import FakeMasterChild  # noqa: E402
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -258,6 +261,60 @@ class MetricsEndpoint(unittest.TestCase):
             self.assertNotIn("metrics", inst.proxyd.log())
             # stats --prometheus works without the endpoint.
             self.assertIn("proxyd_build_info", inst.cli("stats", "--prometheus"))
+
+
+class UnderMaster(unittest.TestCase):
+    def test_each_service_has_its_endpoint_and_label(self):
+        """master(8) runs one process per service: each binds its own
+        SERVICE=ADDRESS (or the plain one), labels its samples with its
+        service, and hands the address to the next generation when master
+        lets it go (postfix reload)."""
+        p_map, p_write = free_port(), free_port()
+        with harness.Scratch(prefix="pxm") as s:
+            s.write_main_cf("proxy_read_maps = proxy:static:r\nproxy_write_maps = proxy:static:w\n")
+            s.write("etc/proxyd.cf",
+                    f"metrics_listen = 127.0.0.1:{p_map}, proxywrite=127.0.0.1:{p_write}\n")
+            if os.geteuid() == 0:
+                os.chown(s.queue_dir / "private", pwd.getpwnam("postfix").pw_uid, -1)
+            first = FakeMasterChild(s, "proxymap", 3)
+            write = FakeMasterChild(s, "proxywrite", 3)
+            second = None
+            try:
+                first.lookup("static:r", "k")
+                write.lookup("static:w", "k")
+                _, _, m = http_get(f"http://127.0.0.1:{p_map}/metrics")
+                _, _, w = http_get(f"http://127.0.0.1:{p_write}/metrics")
+                self.assertIn('proxyd_table_requests_total{service="proxymap",table="static:r"} 1',
+                              m)
+                self.assertIn('proxyd_table_requests_total{service="proxywrite",table="static:w"} 1',
+                              w)
+                cli = [harness.proxyd_exe(), "-c", str(s.config_dir), "stats"]
+                merged = subprocess.run(cli + ["--prometheus"], capture_output=True, text=True,
+                                        timeout=30).stdout
+                r = subprocess.run([PROMTOOL, "check", "metrics"], input=merged,
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn('service="proxymap"', merged)
+                self.assertIn('service="proxywrite"', merged)
+                js = json.loads(subprocess.run(cli + ["--json"], capture_output=True, text=True,
+                                               timeout=30).stdout)
+                self.assertEqual([d["service"] for d in js], ["proxymap", "proxywrite"])
+                # postfix reload: master lets the old proxymap go; the next
+                # generation binds the same address.
+                first.master_end.close()
+                second = FakeMasterChild(s, "proxymap", 4)
+                second.lookup("static:r", "k2")
+                _, _, m = http_get(f"http://127.0.0.1:{p_map}/metrics")
+                self.assertIn('proxyd_table_requests_total{service="proxymap",table="static:r"} 1',
+                              m)  # the new process's own count
+                self.assertNotIn("no metrics endpoint", s.path("proxymap-4.log").read_text())
+                self.assertEqual(first.proc.wait(timeout=15), 0)
+                self.assertEqual(second.stop(), 0)
+                self.assertEqual(write.stop(), 0)
+            finally:
+                for child in (first, write, second):
+                    if child:
+                        child.kill()
 
 
 class PrometheusServer(unittest.TestCase):
