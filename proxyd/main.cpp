@@ -72,6 +72,7 @@ struct RunPlan {
   std::optional<uint32_t> master_generation;  // set under master(8)
   std::string service;       // master(8) service name ("" standalone)
   int metrics_fd = -1;       // metrics endpoint, when metrics_listen is set
+  std::string metrics_address;  // as written in metrics_listen
   std::optional<SocketFile> metrics_file;
 };
 
@@ -233,6 +234,7 @@ int run(RunPlan plan, DaemonLogger& log) {
   if (plan.metrics_fd >= 0) {
     metrics = std::make_unique<MetricsServer>(
         loop, plan.metrics_fd, [&] { return render_prometheus(snapshot()); }, log);
+    log.info("serving metrics on {} (GET /metrics)", plan.metrics_address);
   }
 
   auto do_reload = [&]() -> std::string {
@@ -346,6 +348,7 @@ void open_metrics_socket(RunPlan& plan, std::string_view service) {
   std::optional<MetricsAddress> address = parse_metrics_address(text, error);
   if (!address) throw std::runtime_error(fmt::format("metrics_listen {}: {}", text, error));
   plan.metrics_fd = bind_metrics_socket(*address);
+  plan.metrics_address = address->text();
   if (address->is_unix) plan.metrics_file = remember_socket_file(address->path);
 }
 

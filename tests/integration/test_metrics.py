@@ -143,6 +143,7 @@ class MetricsEndpoint(unittest.TestCase):
             inst.traffic()
             status, ctype, body = http_get(f"http://127.0.0.1:{self.port}/metrics")
             self.assertEqual(status, 200)
+            self.assertIn(f"serving metrics on 127.0.0.1:{self.port}", inst.proxyd.log())
             self.assertTrue(ctype.startswith("text/plain; version=0.0.4"), ctype)
             r = subprocess.run([PROMTOOL, "check", "metrics"], input=body,
                                capture_output=True, text=True, timeout=30)
