@@ -41,6 +41,11 @@ install -D -m 0644 "$root/packaging/proxyd.cf.example" "$stage/etc/postfix/proxy
 install -D -m 0644 "$root/packaging/proxyd.cf.example" \
   "$stage/usr/share/doc/proxyd/examples/proxyd.cf"
 install -D -m 0644 "$root/README.md" "$stage/usr/share/doc/proxyd/README.md"
+# Monitoring examples: a Grafana dashboard and Prometheus alert rules.
+install -D -m 0644 "$root/packaging/grafana-dashboard.json" \
+  "$stage/usr/share/doc/proxyd/examples/grafana-dashboard.json"
+install -D -m 0644 "$root/packaging/prometheus-rules.yml" \
+  "$stage/usr/share/doc/proxyd/examples/prometheus-rules.yml"
 # master(8) runs relative commands from daemon_directory (/usr/lib/postfix/sbin
 # on Debian), so master.cf can name "proxyd" on the proxymap line. The binary
 # itself lives there and /usr/sbin/proxyd points at it: `postfix check` warns

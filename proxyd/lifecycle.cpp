@@ -24,10 +24,12 @@
 #include "proxyd/control.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/master_proto.h"
+#include "proxyd/metrics_server.h"
 #include "proxyd/postfix_release.h"
 #include "proxyd/preflight.h"
 #include "proxyd/privs.h"
 #include "proxyd/service.h"
+#include "proxyd/stats_render.h"
 #include "proxyd/socket_dir.h"
 
 namespace proxyd::daemon {
@@ -182,6 +184,7 @@ class Lifecycle {
   int serve() {
     start_server();
     start_control();
+    start_metrics();
     sweep_.arm(kSweepSeconds);
     watch_signals();
     watch_master();
@@ -204,8 +207,26 @@ class Lifecycle {
         [this](std::string_view command) { return control_command(command); }, log_);
   }
 
+  // Every figure of the daemon at this moment, read on the loop thread.
+  StatsSnapshot snapshot() {
+    StatsSnapshot snap;
+    service_.snapshot(snap);
+    snap.server = server_.figures();
+    snap.daemon.service = plan_.service;
+    return snap;
+  }
+
+  void start_metrics() {
+    if (plan_.metrics_fd < 0) return;
+    metrics_ = std::make_unique<MetricsServer>(
+        loop_, plan_.metrics_fd, [this] { return render_prometheus(snapshot()); }, log_);
+    log_.info("serving metrics on {} (GET /metrics)", plan_.metrics_address);
+  }
+
   std::string control_command(std::string_view command) {
-    if (command == "stats") return service_.stats_text() + server_.stats_text();
+    if (command == "stats") return render_text(snapshot());
+    if (command == "stats json") return render_json(snapshot()) + "\n";
+    if (command == "stats prometheus") return render_prometheus(snapshot());
     if (command == "reload") return reload_config();
     return fmt::format("error: unknown command \"{}\"\n", protocol::printable(command));
   }
@@ -265,6 +286,8 @@ class Lifecycle {
     log_.info("stopping: draining {} in-flight request(s)", server_.in_flight());
     server_.stop_listening();
     control_.reset();
+    metrics_.reset();  // a successor (postfix reload) may bind the address now
+    if (plan_.metrics_file) remove_socket_file(*plan_.metrics_file, plan_.jail);
     for (const ListenSpec& l : plan_.listeners) {
       if (l.file) remove_socket_file(*l.file, plan_.jail);
     }
@@ -288,6 +311,7 @@ class Lifecycle {
   const std::size_t fd_clients_;  // never more clients than this, also after a reload
   Server server_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<MetricsServer> metrics_;
   Timer sweep_;
   Timer drain_timer_;
   double drain_left_;

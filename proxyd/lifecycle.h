@@ -38,6 +38,10 @@ struct RunPlan {
   bool drop = false;         // drop to mail_owner before serving
   std::string jail;          // chroot directory ("" = none)
   std::optional<uint32_t> master_generation;  // set under master(8)
+  std::string service;       // master(8) service name ("" standalone)
+  int metrics_fd = -1;       // metrics endpoint, when metrics_listen is set
+  std::string metrics_address;  // as written in metrics_listen
+  std::optional<SocketFile> metrics_file;
 };
 
 // Hold (true) or release (false) SIGTERM, SIGINT and SIGHUP. They are held

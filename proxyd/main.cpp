@@ -28,11 +28,14 @@
 #include "proxyd/lifecycle.h"
 #include "proxyd/log.h"
 #include "proxyd/master_proto.h"
+#include "proxyd/metrics_address.h"
+#include "proxyd/metrics_server.h"
 #include "proxyd/options.h"
 #include "proxyd/reload.h"
 #include "proxyd/server.h"
 #include "proxyd/settings.h"
 #include "proxyd/socket_dir.h"
+#include "proxyd/stats_render.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -61,6 +64,19 @@ void open_control_socket(RunPlan& plan, const std::filesystem::path& private_dir
   plan.control_file = remember_socket_file(path);
 }
 
+// Bind the metrics endpoint metrics_listen gives service ("" standalone),
+// while still privileged and outside any chroot.
+void open_metrics_socket(RunPlan& plan, std::string_view service) {
+  std::string text = metrics_address_for(plan.settings.metrics_listen, service);
+  if (text.empty()) return;
+  std::string error;
+  std::optional<MetricsAddress> address = parse_metrics_address(text, error);
+  if (!address) throw std::runtime_error(fmt::format("metrics_listen {}: {}", text, error));
+  plan.metrics_fd = bind_metrics_socket(*address);
+  plan.metrics_address = address->text();
+  if (address->is_unix) plan.metrics_file = remember_socket_file(address->path);
+}
+
 int serve_standalone(const Options& opts, DaemonLogger& log) {
   set_stop_signals_held(true);
   RunPlan plan;
@@ -76,6 +92,7 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
     plan.listeners.push_back(ListenSpec{fd, role, name, remember_socket_file(path)});
   }
   open_control_socket(plan, dir, "");
+  open_metrics_socket(plan, "");
   plan.detach = !opts.foreground;
   plan.drop = geteuid() == 0;
   if (plan.settings.chroot) {
@@ -101,15 +118,22 @@ int run_control_command(const Options& opts, DaemonLogger& log) {
   bool answered = false;
   bool refused = false;
   std::vector<std::string> unreachable;  // sockets left behind by killed daemons
+  std::vector<std::string> outputs;      // --json / --prometheus: printed together
+  const std::string command =
+      opts.stats_format.empty() ? opts.command : fmt::format("stats {}", opts.stats_format);
   for (const ControlTarget& t : targets) {
     std::string answer;
     try {
-      answer = control_request(t.path, opts.command);
+      answer = control_request(t.path, command);
     } catch (const std::exception& e) {
       unreachable.emplace_back(e.what());
       continue;
     }
     answered = true;
+    if (!opts.stats_format.empty() && !answer.starts_with("error")) {
+      outputs.push_back(std::move(answer));
+      continue;
+    }
     if (!t.service.empty()) std::printf("service name=%s\n", t.service.c_str());
     std::fputs(answer.c_str(), stdout);
     if (answer.starts_with("error")) refused = true;
@@ -118,6 +142,17 @@ int run_control_command(const Options& opts, DaemonLogger& log) {
     log.log(answered ? dict::Severity::Warning : dict::Severity::Fatal, why);
   }
   if (!answered) return EX_UNAVAILABLE;
+  if (opts.stats_format == "json") {
+    // One object per daemon, always in an array (trailing newlines dropped).
+    std::string all = "[";
+    for (std::string& o : outputs) {
+      while (!o.empty() && o.back() == '\n') o.pop_back();
+      all += fmt::format("{}{}", all.size() > 1 ? "," : "", o);
+    }
+    std::printf("%s]\n", all.c_str());
+  } else if (opts.stats_format == "prometheus") {
+    std::fputs(merge_prometheus(outputs).c_str(), stdout);
+  }
   return refused ? 1 : 0;
 }
 
@@ -151,6 +186,13 @@ int serve_under_master(int argc, char** argv) {
     } catch (const std::exception& e) {
       log.warn("no control socket, \"proxyd stats\" will not reach this process: {}",
                e.what());
+    }
+    plan.service = args->service;
+    // Like the control socket, serving does not depend on the metrics.
+    try {
+      open_metrics_socket(plan, args->service);
+    } catch (const std::exception& e) {
+      log.warn("no metrics endpoint for this process: {}", e.what());
     }
     plan.drop = args->unprivileged && geteuid() == 0;
     plan.jail = args->chroot ? queue_dir : std::string();

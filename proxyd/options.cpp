@@ -35,6 +35,8 @@ struct CommandSpec {
 constexpr CommandSpec kCommands[] = {
     {"serve", "serve proxymap and proxywrite requests (the default)"},
     {"stats", "print the running daemon's counters per table, pool and cache"},
+    {"stats --json", "the same counters as JSON (an array, one object per daemon)"},
+    {"stats --prometheus", "the same as the metrics endpoint (for a textfile collector)"},
     {"reload", "make the running daemon re-read main.cf, proxyd.cf and every table"},
     {"check", "check tables, files, database hosts and chroot; exit 1 on problems"},
 };
@@ -62,6 +64,13 @@ std::optional<Options> finish_command(int argc, char** argv, int i, Options& opt
       return std::nullopt;
     }
     opts.command = cmd == "serve" ? "" : std::string(cmd);
+  }
+  if (i < argc && opts.command == "stats") {
+    std::string_view format = argv[i];
+    if (format == "--json" || format == "--prometheus") {
+      opts.stats_format = std::string(format.substr(2));
+      ++i;
+    }
   }
   if (i < argc) {
     error = fmt::format("unexpected command-line argument: \"{}\"", argv[i]);

@@ -18,6 +18,7 @@ struct Options {
   bool help = false;                        // -h
   std::vector<std::pair<std::string, std::string>> overrides;  // -o name=value
   std::string command;  // "" (serve) or a sub-command word
+  std::string stats_format;  // stats: "" (text), "json" or "prometheus"
 };
 
 // Parse argv; on error returns nullopt and sets error to a one-line message.

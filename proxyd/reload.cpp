@@ -33,6 +33,13 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
       log.warn("proxyd.cf: a change of \"chroot\" takes effect at the next restart");
       settings.chroot = previous->settings().chroot;
     }
+    if (previous != nullptr && (settings.metrics_listen != previous->settings().metrics_listen ||
+                                settings.metrics_allow_remote !=
+                                    previous->settings().metrics_allow_remote)) {
+      log.warn("proxyd.cf: a change of \"metrics_listen\" takes effect at the next restart");
+      settings.metrics_listen = previous->settings().metrics_listen;
+      settings.metrics_allow_remote = previous->settings().metrics_allow_remote;
+    }
     gen = service.make_generation(std::move(cf), std::move(settings));
     gen->preopen();
   } catch (const std::exception& e) {
@@ -70,6 +77,7 @@ std::string reload(Service& service, const ConfigSource& source, dict::Logger& l
     std::string line = fmt::format(
         "reload refused: {}; still serving the previous configuration", loaded.error);
     log.warn("{}", line);
+    service.note_reload_failed();
     return fmt::format("error: {}\n", line);
   }
   std::size_t tables = loaded.gen->allowlist(Role::ReadOnly).tables().size() +

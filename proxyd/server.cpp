@@ -118,12 +118,19 @@ void Server::flush_warnings() {
   accept_warnings_.flush();
 }
 
-std::string Server::stats_text() const {
-  return fmt::format(
-      "server connections={} max_clients={} idle_closed={} refused={} accept_errors={} "
-      "memory_bytes={} memory_peak={} max_memory_bytes={} memory_waiting={} memory_pauses={}\n",
-      conns_.size(), server_limits_.max_clients, idle_closed_, refused_, accept_errors_,
-      budget_.used(), budget_.peak(), budget_.limit(), memory_waiters_.size(), memory_pauses_);
+ServerFigures Server::figures() const {
+  ServerFigures f;
+  f.connections = conns_.size();
+  f.max_clients = server_limits_.max_clients;
+  f.idle_closed = idle_closed_;
+  f.refused = refused_;
+  f.accept_errors = accept_errors_;
+  f.memory_bytes = budget_.used();
+  f.memory_peak = budget_.peak();
+  f.max_memory_bytes = budget_.limit();
+  f.memory_waiting = memory_waiters_.size();
+  f.memory_pauses = memory_pauses_;
+  return f;
 }
 
 void Server::post_memory_wake() {

@@ -23,6 +23,7 @@
 #include "proxyd/event_loop.h"
 #include "proxyd/log_throttle.h"
 #include "proxyd/memory_budget.h"
+#include "proxyd/stats_fields.h"
 #include "proxyd/service.h"
 
 namespace proxyd::daemon {
@@ -83,8 +84,8 @@ class Server {
 
   std::size_t connection_count() const { return conns_.size(); }
 
-  // The "server ..." line of `proxyd stats`.
-  std::string stats_text() const;
+  // Client-side figures for `proxyd stats` and the metrics.
+  ServerFigures figures() const;
 
   // Client buffers charged against the memory budget.
   MemoryBudget& budget() { return budget_; }

@@ -156,6 +156,8 @@ void Service::set_generation(std::shared_ptr<Generation> gen) {
     retired_.push_back(gen_);
     ++reloads_;
   }
+  last_reload_ok_ = true;
+  loaded_wall_ = std::chrono::system_clock::now();
   gen_ = std::move(gen);
   std::erase_if(retired_, [](const std::weak_ptr<Generation>& w) { return w.expired(); });
 }
@@ -318,45 +320,28 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
   }
 }
 
-namespace {
-
-std::string ms(std::chrono::microseconds us) {
-  return fmt::format("{:.3f}", static_cast<double>(us.count()) / 1000.0);
-}
-
-}  // namespace
-
-std::string Service::stats_text() const {
-  std::string out;
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::steady_clock::now() - started_);
-  out += fmt::format("proxyd version={} uptime_s={} generation={} reloads={}\n", PROXYD_VERSION,
-                     uptime.count(), gen_ ? gen_->number() : 0, reloads_);
-  for (const auto& [name, s] : stats_.tables()) {
-    out += fmt::format(
-        "table {} requests={} ok={} notfound={} retry={} failed={} cache_hits={} coalesced={} "
-        "timeouts={} queries={} p50_ms={} p90_ms={} p99_ms={}\n",
-        name, s->requests, s->ok, s->notfound, s->retry, s->failed, s->cache_hits, s->coalesced,
-        s->timeouts, s->queries, ms(s->latency.percentile(0.50)),
-        ms(s->latency.percentile(0.90)), ms(s->latency.percentile(0.99)));
-  }
-  for (const dict::PoolStats& p : pools_->stats()) {
-    std::string label = p.label;  // one word per field: "mysql:db@host,user=u"
-    std::replace(label.begin(), label.end(), ' ', ',');
-    out += fmt::format(
-        "pool {} sessions_open={} sessions_busy={} sessions_peak={} max_sessions={} queued={} "
-        "queue_peak={} jobs={} rejected={} expired={} connects={} connect_failures={} "
-        "retried={} batches={} batched={} probes={} revived={}\n",
-        label, p.sessions_open, p.sessions_busy, p.sessions_peak, p.max_sessions, p.queued,
-        p.queue_peak, p.jobs, p.rejected, p.expired, p.connects, p.connect_failures, p.retried,
-        p.batches, p.batched, p.probes, p.revived);
-  }
+void Service::snapshot(StatsSnapshot& out) const {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  auto epoch_s = [](std::chrono::system_clock::time_point t) {
+    return static_cast<int64_t>(duration_cast<seconds>(t.time_since_epoch()).count());
+  };
+  DaemonFigures& d = out.daemon;
+  d.uptime_s = duration_cast<seconds>(std::chrono::steady_clock::now() - started_).count();
+  d.start_time_s = epoch_s(started_wall_);
+  d.generation = gen_ ? gen_->number() : 0;
+  d.reloads = reloads_;
+  d.reload_failures = reload_failures_;
+  d.last_reload_ok = last_reload_ok_;
+  d.last_reload_s = epoch_s(loaded_wall_);
+  out.tables.clear();
+  for (const auto& [name, st] : stats_.tables()) out.tables.emplace_back(name, *st);
+  out.pools = pools_->stats();
+  out.cache.reset();
   if (gen_) {
     const dict::LookupCache& c = gen_->cache();
-    out += fmt::format("cache entries={} bytes={} max_bytes={} evictions={}\n", c.entries(),
-                       c.bytes(), c.max_bytes(), c.evictions());
+    out.cache = CacheFigures{c.entries(), c.bytes(), c.max_bytes(), c.evictions()};
   }
-  return dict::redact_secrets(out);  // labels are redacted already; never a password
 }
 
 }  // namespace proxyd::daemon

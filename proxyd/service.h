@@ -27,6 +27,7 @@
 #include "protocol/messages.h"
 #include "proxyd/log_throttle.h"
 #include "proxyd/settings.h"
+#include "proxyd/stats_render.h"
 
 namespace proxyd::daemon {
 
@@ -146,11 +147,18 @@ class Service {
   // Answer RETRY to every lookup past lookup_timeout (called by a timer).
   void expire(dict::TableFront::Clock::time_point now);
 
-  // Counters for the stats command, one "kind name key=value..." line each.
-  std::string stats_text() const;
+  // The daemon, table, pool and cache figures for the stats command and the
+  // metrics (the server figures and the service name are the caller's).
+  // Copies what the loop owns; each pool's lock is held for a copy only.
+  void snapshot(StatsSnapshot& out) const;
 
   dict::PoolSet& pools() { return *pools_; }
   uint64_t reloads() const { return reloads_; }
+  // A reload was refused (the metrics report it until one succeeds).
+  void note_reload_failed() {
+    ++reload_failures_;
+    last_reload_ok_ = false;
+  }
 
   // Log the summaries of rate-limited refusal warnings (a timer calls it).
   void flush_warnings() { warnings_.flush(); }
@@ -164,7 +172,11 @@ class Service {
   std::shared_ptr<Generation> gen_;
   std::vector<std::weak_ptr<Generation>> retired_;  // still answering old requests
   uint64_t reloads_ = 0;
+  uint64_t reload_failures_ = 0;
+  bool last_reload_ok_ = true;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+  std::chrono::system_clock::time_point loaded_wall_ = started_wall_;  // last set_generation
 };
 
 }  // namespace proxyd::daemon

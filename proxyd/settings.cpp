@@ -13,6 +13,7 @@
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/postfix_version.h"
+#include "proxyd/metrics_address.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -76,6 +77,13 @@ const std::vector<Binding>& bindings() {
       {{"postfix_version", K::Release, "auto", 0, 0,
         "answer as this Postfix release does where releases differ (auto = the installed one)"},
        &Settings::postfix_version},
+      {{"metrics_listen", K::Listen, "", 0, 0,
+        "Prometheus /metrics on 127.0.0.1:PORT, [::1]:PORT or unix:/path; SERVICE=ADDRESS "
+        "for one master(8) service (empty = off)"},
+       &Settings::metrics_listen},
+      {{"metrics_allow_remote", K::Bool, "no", 0, 1,
+        "let metrics_listen name addresses other hosts can reach"},
+       &Settings::metrics_allow_remote},
   };
   return kBindings;
 }
@@ -144,6 +152,7 @@ const std::vector<SettingInfo>& setting_table() {
 
 Settings parse_settings(std::string_view text, std::string_view origin, dict::Logger& log) {
   Settings settings;
+  int listen_line = 0;  // where metrics_listen was set (checked at the end)
   for (const dict::NameValue& nv : dict::parse_name_values(text, origin, log)) {
     const Binding* found = nullptr;
     for (const auto& b : bindings()) {
@@ -164,6 +173,11 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
             if (!b) bad_value(origin, nv.line_no, info, nv.value, "expected yes or no");
             settings.*member = *b;
           } else if constexpr (std::is_same_v<T, std::string>) {
+            if (info.kind == SettingKind::Listen) {
+              settings.*member = nv.value;
+              listen_line = nv.line_no;
+              return;
+            }
             if (nv.value != "auto" && !dict::PostfixVersion::parse(nv.value)) {
               bad_value(origin, nv.line_no, info, nv.value,
                         "expected auto or a Postfix release such as 3.7.11");
@@ -174,6 +188,12 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
           }
         },
         found->field);
+  }
+  if (std::string why =
+          check_metrics_listen(settings.metrics_listen, settings.metrics_allow_remote);
+      !why.empty()) {
+    throw dict::ConfigError(fmt::format("{}, line {}: invalid metrics_listen parameter value: {}",
+                                        origin, listen_line, why));
   }
   return settings;
 }

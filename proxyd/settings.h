@@ -44,6 +44,8 @@ struct Settings {
   int cache_max_bytes = 67108864;    // memory bound of the answer cache
   bool chroot = false;               // standalone: chroot to queue_directory
   std::string postfix_version = "auto";  // whose table semantics: auto or a release
+  std::string metrics_listen;        // Prometheus endpoint address(es); "" = off
+  bool metrics_allow_remote = false;  // metrics_listen may name non-loopback addresses
   // Not a proxyd.cf line: postfix_version resolved when the configuration
   // is loaded (resolve_postfix_version), the release whose semantics apply.
   dict::PostfixVersion postfix_semantics = dict::PostfixVersion::newest();
@@ -51,7 +53,7 @@ struct Settings {
 };
 
 // How a setting's value is written.
-enum class SettingKind { Int, Bool, TtlList, Release };
+enum class SettingKind { Int, Bool, TtlList, Release, Listen };
 
 // Description of one setting, for documentation and checks.
 struct SettingInfo {

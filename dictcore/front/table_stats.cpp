@@ -30,6 +30,9 @@ void LatencyHistogram::record(std::chrono::microseconds latency) {
   uint64_t us = latency.count() < 0 ? 0 : static_cast<uint64_t>(latency.count());
   ++buckets_[bucket_of(us)];
   ++count_;
+  sum_us_ += us;
+  auto bound = std::lower_bound(kExportBoundsUs.begin(), kExportBoundsUs.end(), us);
+  ++export_[static_cast<std::size_t>(bound - kExportBoundsUs.begin())];
 }
 
 std::chrono::microseconds LatencyHistogram::percentile(double q) const {

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dictcore/util/counters.h"
+
 namespace proxyd::dict {
 
 // Log-scale latency histogram: 8 buckets per power of two from 1 us to
@@ -28,25 +30,34 @@ class LatencyHistogram {
 
   uint64_t count() const { return count_; }
 
+  // Upper bounds of the exported (Prometheus) buckets, in microseconds,
+  // from 100 us to 10 s; a last bucket (+Inf) takes the rest.
+  static constexpr std::array<uint64_t, 16> kExportBoundsUs = {
+      100,     250,     500,     1000,    2500,    5000,     10000,    25000,
+      50000,   100000,  250000,  500000,  1000000, 2500000,  5000000,  10000000};
+  // Non-cumulative counts per exported bucket; the last is above 10 s.
+  const std::array<uint64_t, kExportBoundsUs.size() + 1>& export_buckets() const {
+    return export_;
+  }
+  // Sum of every recorded latency, in microseconds.
+  uint64_t sum_us() const { return sum_us_; }
+
  private:
   static std::size_t bucket_of(uint64_t us);
   static uint64_t upper_bound_of(std::size_t bucket);
 
   std::array<uint64_t, kBuckets> buckets_{};
+  std::array<uint64_t, kExportBoundsUs.size() + 1> export_{};
   uint64_t count_ = 0;
+  uint64_t sum_us_ = 0;
 };
 
-// Counters of one table (all requests through the proxy, not per client).
+// Counters of one table (all requests through the proxy, not per client);
+// the fields come from PROXYD_TABLE_COUNTERS (counters.h).
 struct TableStats {
-  uint64_t requests = 0;    // lookups received
-  uint64_t ok = 0;          // answered with a value
-  uint64_t notfound = 0;    // answered "not found"
-  uint64_t retry = 0;       // answered RETRY (temporary failure, overload, deadline)
-  uint64_t failed = 0;      // answered CONFIG or another error
-  uint64_t cache_hits = 0;  // answered from the cache
-  uint64_t coalesced = 0;   // joined an identical lookup already in flight
-  uint64_t timeouts = 0;    // answered RETRY because lookup_timeout passed
-  uint64_t queries = 0;     // lookups passed to the table (after cache and coalescing)
+#define PROXYD_FIELD(type, field, kind, family, label, help) type field = 0;
+  PROXYD_TABLE_COUNTERS(PROXYD_FIELD)
+#undef PROXYD_FIELD
   LatencyHistogram latency;  // request to answer, every lookup
 };
 

@@ -150,16 +150,7 @@ struct SessionPool::State {
   int open_sessions = 0;              // guarded by mu
   int peak_sessions = 0;              // guarded by mu
   std::size_t queue_peak = 0;         // guarded by mu
-  uint64_t jobs = 0;                  // guarded by mu
-  uint64_t rejected = 0;              // guarded by mu
-  uint64_t expired = 0;               // guarded by mu
-  uint64_t connects = 0;              // guarded by mu
-  uint64_t connect_failures = 0;      // guarded by mu
-  uint64_t retried = 0;               // guarded by mu
-  uint64_t batches = 0;               // guarded by mu
-  uint64_t batched = 0;               // guarded by mu
-  uint64_t probes = 0;                // guarded by mu
-  uint64_t revived = 0;               // guarded by mu
+  PoolCounters counters;              // guarded by mu
   std::condition_variable probe_cv;   // probes wait on it with mu
   std::vector<std::jthread> probers;  // guarded by mu; one per distinct host at most
   std::vector<bool> probe_started;    // by probe_index; guarded by mu
@@ -200,7 +191,7 @@ void SessionPool::State::probe_main(std::size_t c) {
     }
     bool revived_now = false;
     if (host_set.host_down(c)) {
-      ++probes;
+      ++counters.probes;
       lock.unlock();
       // Blocking, bounded by the driver's connect timeout; the session is
       // only proof that the host answers, workers open their own.
@@ -208,7 +199,7 @@ void SessionPool::State::probe_main(std::size_t c) {
       revived_now = up && host_set.revive(c);
       if (revived_now) log.info("{}: {} answers again: host usable", label, spec.text);
       lock.lock();
-      if (revived_now) ++revived;
+      if (revived_now) ++counters.revived;
     }
     // Down again already (or still): keep probing; up: wait for the next fall.
     probe_wanted[c] = host_set.host_down(c);
@@ -250,7 +241,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
         log.warn_limited(label, "connect to {} {}: {}", label, spec.text, connected.error);
         host_down(*pick);
         std::lock_guard lock(mu);
-        ++connect_failures;
+        ++counters.connect_failures;
         continue;
       }
       w.host = *pick;
@@ -260,7 +251,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
       fresh = true;
       std::lock_guard lock(mu);
       ++open_sessions;
-      ++connects;
+      ++counters.connects;
       peak_sessions = std::max(peak_sessions, open_sessions);
     }
     tried[w.host] = true;
@@ -294,7 +285,7 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
       tried[w.host] = false;
       close_session(w.session, w.host);
       std::lock_guard lock(mu);
-      ++retried;
+      ++counters.retried;
       continue;
     }
     host_down(w.host);
@@ -356,8 +347,8 @@ void SessionPool::State::run_batch(std::vector<PoolJob>& jobs, WorkerSession& w,
     BatchResult br = w.session->query_batch(sqls);
     {
       std::lock_guard lock(mu);
-      ++batches;
-      batched += br.results.size();
+      ++counters.batches;
+      counters.batched += br.results.size();
     }
     for (std::size_t k = 0; k < br.results.size(); ++k) {
       std::size_t i = members[k];
@@ -437,7 +428,7 @@ void SessionPool::State::worker_main() {
       auto now = clock->now();
       auto take_job = [&](PoolJob& job) {
         if (now >= job.deadline) {
-          ++expired;
+          ++counters.expired;
           expired_jobs.push_back(std::move(job.done));
         } else {
           taken.push_back(std::move(job));
@@ -465,7 +456,7 @@ void SessionPool::State::worker_main() {
       if (!taken.empty()) {
         ++busy_workers;
         was_busy = true;
-        this->jobs += taken.size();
+        counters.jobs += taken.size();
       }
     }
     for (LookupDone& done : expired_jobs) post_retry(std::move(done));
@@ -530,7 +521,7 @@ void SessionPool::submit(PoolJob job) {
       }
     } else if (!s.stopping) {
       // Say it once per burst, not once per rejected lookup.
-      if (s.rejected++ % 1000 == 0) {
+      if (s.counters.rejected++ % 1000 == 0) {
         s.log.warn("{}: request queue full ({} jobs): answering RETRY", s.label,
                    s.queue.size());
       }
@@ -583,16 +574,9 @@ PoolStats SessionPool::stats() const {
   out.max_sessions = s.settings.max_sessions;
   out.queued = s.queue.size();
   out.queue_peak = s.queue_peak;
-  out.jobs = s.jobs;
-  out.rejected = s.rejected;
-  out.expired = s.expired;
-  out.connects = s.connects;
-  out.connect_failures = s.connect_failures;
-  out.retried = s.retried;
-  out.batches = s.batches;
-  out.batched = s.batched;
-  out.probes = s.probes;
-  out.revived = s.revived;
+#define PROXYD_COPY(type, field, kind, family, label, help) out.field = s.counters.field;
+  PROXYD_POOL_COUNTERS(PROXYD_COPY)
+#undef PROXYD_COPY
   return out;
 }
 

@@ -26,6 +26,7 @@
 #include "dictcore/pool/session.h"
 #include "dictcore/tables/table.h"
 #include "dictcore/pool/pool_clock.h"
+#include "dictcore/util/counters.h"
 
 namespace proxyd::dict {
 
@@ -40,26 +41,20 @@ struct PoolSettings {
   int probe_interval = 1;
 };
 
-// A snapshot of one pool's counters (stats command, tests).
-struct PoolStats {
-  std::string label;              // identity without password
-  int sessions_open = 0;          // connected sessions now
-  int sessions_busy = 0;          // workers running a job now
-  int sessions_peak = 0;          // most sessions ever open at once
-  int max_sessions = 0;           // configured bound
-  std::size_t queued = 0;         // jobs waiting now
-  std::size_t queue_peak = 0;     // most jobs ever waiting
-  uint64_t jobs = 0;              // jobs run on a session
-  uint64_t rejected = 0;          // answered RETRY because the queue was full
-  uint64_t expired = 0;           // answered RETRY because their deadline passed in the queue
-  uint64_t connects = 0;          // sessions opened
-  uint64_t connect_failures = 0;  // failed connection attempts
-  uint64_t retried = 0;           // reads retried on a fresh session after a broken one
-  uint64_t batches = 0;           // round trips that carried more than one lookup
-  uint64_t batched = 0;           // lookups answered by those round trips
-  uint64_t probes = 0;            // reconnect attempts to hosts that were down
-  uint64_t revived = 0;           // hosts made usable again by a probe
+// A snapshot of one pool's counters (stats command, tests); the fields come
+// from PROXYD_POOL_GAUGES and PROXYD_POOL_COUNTERS (counters.h).
+#define PROXYD_FIELD(type, field, kind, family, label, help) type field = 0;
+// The counters a pool increments (kept in its state under its lock).
+struct PoolCounters {
+  PROXYD_POOL_COUNTERS(PROXYD_FIELD)
 };
+
+struct PoolStats {
+  std::string label;  // identity without password
+  PROXYD_POOL_GAUGES(PROXYD_FIELD)
+  PROXYD_POOL_COUNTERS(PROXYD_FIELD)
+};
+#undef PROXYD_FIELD
 
 // What one attempt of a job reports back to the pool.
 struct Attempt {

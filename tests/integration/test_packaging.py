@@ -35,6 +35,8 @@ SHIPPED = [
     "/lib/systemd/system/proxyd.service",
     "/etc/postfix/proxyd.cf",
     "/usr/share/doc/proxyd/examples/proxyd.cf",
+    "/usr/share/doc/proxyd/examples/grafana-dashboard.json",
+    "/usr/share/doc/proxyd/examples/prometheus-rules.yml",
     "/usr/share/man/man8/proxyd.8.gz",
     "/usr/share/man/man5/proxyd.cf.5.gz",
 ]
