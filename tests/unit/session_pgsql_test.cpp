@@ -3,13 +3,18 @@
 // PQescapeStringConn, NULL read as "" like Postfix's PQgetvalue, statements
 // without tuples as empty answers, client encoding, and failures (bad
 // password, dead port, bad encoding, query errors, server killed).
+// Pipelined batches: same answers as one query each, an error fails only its
+// own statement, a connection lost mid-pipeline ends the batch.
 // Needs postgresql (scripts/deps.sh --all); fails, never skips, without it.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "dictcore/session.h"
 #include "tests/fakes/db_servers.h"
@@ -226,6 +231,112 @@ TEST_F(PgsqlSessionTest, UnexpectedResultFailsTheHost) {
     EXPECT_NE(r.message.find(server_->socket_dir()), std::string::npos) << r.message;
     EXPECT_NE(r.message.find(kDbName), std::string::npos) << r.message;
   }
+}
+
+// Batching sessions (libpq pipeline mode, a sync point per statement).
+class PgsqlBatchTest : public PgsqlSessionTest {
+ protected:
+  static std::unique_ptr<SqlSession> connect_batching() {
+    auto driver = make_pgsql_driver(params());
+    EXPECT_TRUE(driver->supports_batching());
+    ConnectResult r = driver->connect_batching(socket_host());
+    EXPECT_TRUE(r.session) << r.error;
+    return std::move(r.session);
+  }
+  static void setup_table(SqlSession& s) {
+    for (const char* sql : {"DROP TABLE IF EXISTS bt", "CREATE TABLE bt (k text, v text)",
+                            "INSERT INTO bt VALUES ('a','1'),('a','2'),('b',NULL),('c','')"}) {
+      ASSERT_EQ(s.query(sql).status, QueryStatus::Rows) << sql;
+    }
+  }
+};
+
+TEST_F(PgsqlBatchTest, BatchAnswersEqualSingleAnswers) {
+  auto single = connect_socket();
+  auto batch = connect_batching();
+  ASSERT_TRUE(single);
+  ASSERT_TRUE(batch);
+  EXPECT_FALSE(single->batching());
+  EXPECT_TRUE(batch->batching());
+  setup_table(*single);
+  std::vector<std::string> sqls = {
+      "SELECT v FROM bt WHERE k='a' ORDER BY v", "SELECT v FROM bt WHERE k='missing'",
+      "SELECT v FROM bt WHERE k='b'",           "SELECT v, k FROM bt WHERE k='c'",
+      "select U&'\\00E9', NULL, 'x'",           "SELECT 'x;y'"};
+  std::vector<bool> batchable = {true, true, true, true, true, false};
+  for (std::size_t i = 0; i < sqls.size(); ++i) {
+    EXPECT_EQ(batch->can_batch(sqls[i]), batchable[i]) << sqls[i];
+    EXPECT_FALSE(single->can_batch(sqls[i])) << sqls[i];
+  }
+  sqls.pop_back();
+  for (int round = 0; round < 2; ++round) {  // the session stays in step
+    BatchResult br = batch->query_batch(sqls);
+    EXPECT_TRUE(br.usable) << br.message;
+    ASSERT_EQ(br.results.size(), sqls.size()) << br.message;
+    for (std::size_t i = 0; i < sqls.size(); ++i) {
+      QueryResult alone = single->query(sqls[i]);
+      ASSERT_EQ(alone.status, QueryStatus::Rows) << sqls[i];
+      EXPECT_EQ(br.results[i].status, QueryStatus::Rows) << sqls[i];
+      EXPECT_EQ(br.results[i].rows, alone.rows) << sqls[i];
+    }
+    EXPECT_EQ(scalar(*batch, "SELECT 'after'"), "after");
+  }
+}
+
+TEST_F(PgsqlBatchTest, OneBadStatementFailsOnlyItself) {
+  auto single = connect_socket();
+  auto batch = connect_batching();
+  ASSERT_TRUE(single);
+  ASSERT_TRUE(batch);
+  std::vector<std::string> sqls = {"SELECT 'one'", "SELECT nosuchcolumn FROM nosuchtable",
+                                   "SELECT 'three'", "SELECT 1/0", "SELECT 'five'"};
+  BatchResult br = batch->query_batch(sqls);
+  EXPECT_TRUE(br.usable) << br.message;
+  ASSERT_EQ(br.results.size(), sqls.size()) << br.message;
+  for (std::size_t i = 0; i < sqls.size(); ++i) {
+    QueryResult alone = single->query(sqls[i]);
+    EXPECT_EQ(br.results[i].status, alone.status) << sqls[i];
+    EXPECT_EQ(br.results[i].rows, alone.rows) << sqls[i];
+  }
+  EXPECT_EQ(br.results[1].status, QueryStatus::TempError);
+  EXPECT_NE(br.results[1].message.find("nosuchtable"), std::string::npos)
+      << br.results[1].message;
+  EXPECT_EQ(br.results[4].rows, (std::vector<SqlRow>{{"five"}}));
+  EXPECT_EQ(scalar(*batch, "SELECT 'still in step'"), "still in step");
+}
+
+TEST_F(PgsqlBatchTest, TextThatCouldBeSeveralStatementsIsNeverSent) {
+  auto batch = connect_batching();
+  ASSERT_TRUE(batch);
+  const std::string two = "SELECT 'x'; SELECT 'y'";
+  EXPECT_FALSE(batch->can_batch(two));
+  EXPECT_FALSE(batch->can_batch("SET application_name = 'x'"));
+  BatchResult br = batch->query_batch({"SELECT 1", two});
+  EXPECT_TRUE(br.results.empty());
+  EXPECT_TRUE(br.usable);
+  // On its own it runs as PQexec runs it (Postfix): the last result set.
+  EXPECT_EQ(scalar(*batch, two), "y");
+}
+
+TEST_F(PgsqlBatchTest, ConnectionLostMidPipelineEndsTheBatch) {
+  auto batch = connect_batching();
+  auto killer = connect_socket();
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(killer);
+  std::optional<std::string> pid = scalar(*batch, "SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid);
+  std::thread kill([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    killer->query("SELECT pg_terminate_backend(" + *pid + ")");
+  });
+  BatchResult br =
+      batch->query_batch({"SELECT 'one'", "SELECT 'two', pg_sleep(10)", "SELECT 'three'"});
+  kill.join();
+  EXPECT_FALSE(br.usable);
+  ASSERT_EQ(br.results.size(), 1u) << br.message;
+  EXPECT_EQ(br.results[0].rows, (std::vector<SqlRow>{{"one"}}));
+  EXPECT_NE(br.message.find(server_->socket_dir()), std::string::npos) << br.message;
+  EXPECT_FALSE(batch->usable());
 }
 
 // Last: kills the shared server and starts it again.
