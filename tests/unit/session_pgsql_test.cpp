@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,8 +18,11 @@
 #include <vector>
 
 #include "dictcore/session.h"
+#include "dictcore/session_pool.h"
+#include "tests/fakes/capture_logger.h"
 #include "tests/fakes/db_servers.h"
 #include "tests/fakes/db_session_fixture.h"
+#include "tests/fakes/fake_session.h"
 
 namespace proxyd::dict {
 namespace {
@@ -337,6 +341,74 @@ TEST_F(PgsqlBatchTest, ConnectionLostMidPipelineEndsTheBatch) {
   EXPECT_EQ(br.results[0].rows, (std::vector<SqlRow>{{"one"}}));
   EXPECT_NE(br.message.find(server_->socket_dir()), std::string::npos) << br.message;
   EXPECT_FALSE(batch->usable());
+}
+
+// A lookup job that can share a pipeline: its statement's first value is
+// the answer, a host error fails the host, any other error is RETRY.
+class PipelinedJob final : public JobWork {
+ public:
+  explicit PipelinedJob(std::string sql) : sql_(std::move(sql)) {}
+  bool splits() const override { return true; }
+  const void* batch_group() const override { return &kGroup; }
+  Attempt attempt(SqlSession& session) override { return finish(session.query(sql_)); }
+  Prepared prepare(SqlSession& /*session*/) override { return Prepared{std::nullopt, sql_}; }
+  Attempt finish(QueryResult r) override {
+    if (r.status == QueryStatus::HostError) return Attempt{true, {}};
+    if (r.status != QueryStatus::Rows) return Attempt{false, {ProxyStatus::Retry, {}}};
+    if (r.rows.empty()) return Attempt{false, {ProxyStatus::NoKey, {}}};
+    return Attempt{false, {ProxyStatus::Ok, r.rows[0][0].value_or("")}};
+  }
+
+ private:
+  static inline const int kGroup = 0;
+  std::string sql_;
+};
+
+// Last of its suite: kills the shared server mid-pipeline and starts it again.
+TEST_F(PgsqlBatchTest, PoolAnswersRetryAndMarksTheHostDownWhenAPipelineDies) {
+  testing::QueuedPoster poster;
+  testing::CaptureLogger log;
+  SessionPool pool("pgsql:test", make_pgsql_driver(params()), {socket_host()}, true,
+                   std::chrono::seconds(60), std::chrono::seconds(60),
+                   PoolSettings{1, 4096, 16, 0}, poster, log);
+  std::map<std::string, ProxyStatus> got;
+  auto submit = [&](const std::string& name, const std::string& sql) {
+    pool.submit(PoolJob{std::make_unique<PipelinedJob>(sql),
+                        [&got, name](LookupResult r) { got[name] = r.status; }});
+  };
+  // The one session is busy with "a" while b1..b4 queue: they go out
+  // together in one pipeline, in which b2 is still running when the
+  // server dies.
+  submit("a", "SELECT 'a', pg_sleep(1)");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  submit("b1", "SELECT 'b1'");
+  submit("b2", "SELECT 'b2', pg_sleep(10)");
+  submit("b3", "SELECT 'b3'");
+  submit("b4", "SELECT 'b4'");
+  ASSERT_TRUE(poster.run_while_not([&] { return got.count("a") > 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  server_->kill_now();
+  ASSERT_TRUE(poster.run_while_not([&] { return got.size() == 5; },
+                                   std::chrono::seconds(20)));
+  EXPECT_EQ(got["a"], ProxyStatus::Ok);
+  EXPECT_EQ(got["b1"], ProxyStatus::Ok);  // answered before the connection died
+  EXPECT_EQ(got["b2"], ProxyStatus::Retry);
+  EXPECT_EQ(got["b3"], ProxyStatus::Retry);
+  EXPECT_EQ(got["b4"], ProxyStatus::Retry);
+  PoolStats st = pool.stats();
+  EXPECT_EQ(st.batches, 1u);
+  EXPECT_EQ(st.batched, 1u);  // b1; the rest ran again alone
+  EXPECT_GE(st.connect_failures, 1u);
+  // The host is down for retry_interval: the next lookup gets RETRY at
+  // once, without another connection attempt.
+  uint64_t failures = st.connect_failures;
+  submit("c", "SELECT 'c'");
+  ASSERT_TRUE(poster.run_while_not([&] { return got.count("c") > 0; }));
+  EXPECT_EQ(got["c"], ProxyStatus::Retry);
+  EXPECT_EQ(pool.stats().connect_failures, failures);
+  pool.shutdown();
+  std::string error;
+  ASSERT_TRUE(server_->restart(error)) << error;
 }
 
 // Last: kills the shared server and starts it again.
