@@ -36,7 +36,7 @@ const std::vector<Binding>& bindings() {
         "lookups waiting for a session, per database, before new ones get RETRY"},
        &Settings::max_queue},
       {{"max_batch", K::Int, "16", 1, 256,
-        "mysql: most lookups sent to the database in one round trip under load (1 = off)"},
+        "mysql, pgsql: most lookups sent to the database in one round trip under load (1 = off)"},
        &Settings::max_batch},
       {{"probe_interval", K::Int, "1", 0, 3600,
         "seconds between reconnect attempts to a database host that is down (0 = off)"},

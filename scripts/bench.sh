@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The issue #4 benchmark in one command (root, Debian 12): install the
-# packages (Postfix 3.7, MariaDB, build tools), build proxyd and the bench
-# tools in release mode into ./build-bench, then run tests/bench/bench.py,
-# which compares real Postfix proxymap, proxyd and the database's own
-# ceiling on one private MariaDB. Extra arguments go to bench.py
-# (e.g. --quick for a one-minute smoke run, --duration 20).
+# The issue #4/#16 benchmark in one command (root, Debian 12): install the
+# packages (Postfix 3.7, MariaDB, PostgreSQL, build tools), build proxyd and
+# the bench tools in release mode into ./build-bench, then run
+# tests/bench/bench.py, which compares real Postfix proxymap, proxyd and the
+# database's own ceiling on a private MariaDB and then a private PostgreSQL.
+# Extra arguments go to bench.py (e.g. --quick for a smoke run, --db pgsql
+# or --db mysql for one database, --duration 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -19,11 +19,8 @@ import tempfile
 
 LIMIT = 80
 FOLDERS = ("protocol", "dictcore", "proxyd")
-# Long today and being split in another branch; remove when it lands.
-KNOWN_LONG = {
-    # issue 16 ("pg") splits SessionPool's worker loop.
-    ("session_pool.cpp", "worker_main"),
-}
+# Functions allowed to stay long without the marker comment: none.
+KNOWN_LONG = set()
 MARKER = "on purpose"
 
 KEYWORDS = {"if", "for", "while", "switch", "catch", "return", "sizeof", "decltype",

@@ -45,9 +45,11 @@ struct QueryResult {
 
 // Result of SqlSession::query_batch.
 struct BatchResult {
-  // Results of the leading statements that produced a result set, in order;
-  // every later statement must be run again on its own (it failed, was not
-  // run, or its outcome is unknown). Each element has status Rows.
+  // Results of the leading statements, in order; every later statement must
+  // be run again on its own (it failed, was not run, or its outcome is
+  // unknown). Each element has status Rows, or TempError for a statement
+  // the server refused on its own while the batch went on (pgsql pipelines:
+  // exactly what query() would have returned for it).
   std::vector<QueryResult> results;
   bool usable = true;  // false: close this session (connection lost or out of step)
   std::string message;  // why the batch stopped early, for logs
@@ -137,7 +139,8 @@ class SqlDriver {
   virtual ConnectResult connect(const HostSpec& host) = 0;
 
   // True when connect_batching opens sessions that can run several
-  // lookups per round trip (mysql: CLIENT_MULTI_STATEMENTS).
+  // lookups per round trip (mysql: CLIENT_MULTI_STATEMENTS; pgsql: libpq
+  // pipeline mode).
   virtual bool supports_batching() const { return false; }
 
   // Connect to host for batches. Such a session refuses (NeedsSingle) any

@@ -101,7 +101,19 @@ struct SessionPool::State {
     settings.probe_interval = std::max(0, settings.probe_interval);
   }
 
+  // What a worker does after waiting (wait_for_work).
+  enum class Next { Work, CloseIdle, Stop, Retire };
+  // A worker thread: wait, take jobs, run them, until stopped or retired.
   void worker_main();
+  void worker_start();  // per-thread driver setup and scheduling policy
+  // Wait until there is something to do (caller holds mu through lock).
+  Next wait_for_work(std::unique_lock<std::mutex>& lock, const WorkerSession& w,
+                     bool& was_busy);
+  // Take the oldest live job and its batch companions; expired ones go to
+  // expired_jobs (caller holds mu).
+  void take_jobs(std::vector<PoolJob>& taken, std::vector<LookupDone>& expired_jobs);
+  // Run what take_jobs took and post the answers to the loop thread.
+  void run_taken(std::vector<PoolJob>& taken, WorkerSession& w, std::vector<Answer>& answers);
   // Mark host i down and have its probe try it again (worker threads).
   void host_down(std::size_t i);
   // Reconnect attempts to host index c while it is down (probe threads).
@@ -375,7 +387,7 @@ void SessionPool::State::run_batch(std::vector<PoolJob>& jobs, WorkerSession& w,
   }
 }
 
-void SessionPool::State::worker_main() {
+void SessionPool::State::worker_start() {
   driver->thread_init();
   if (std::string why = make_batch_thread(); !why.empty()) {
     bool first = false;
@@ -386,6 +398,92 @@ void SessionPool::State::worker_main() {
     }
     if (first) log.warn("{}: worker threads keep the normal scheduling policy: {}", label, why);
   }
+}
+
+SessionPool::State::Next SessionPool::State::wait_for_work(std::unique_lock<std::mutex>& lock,
+                                                           const WorkerSession& w,
+                                                           bool& was_busy) {
+  // The previous job's end is recorded here, in the same critical section
+  // that takes the next one: one lock per job, not two.
+  if (was_busy) --busy_workers;
+  was_busy = false;
+  ++idle_workers;
+  bool idle_expired = false;
+  while (!wake() && !idle_expired) {
+    if (w.session && idle_interval.count() > 0) {
+      idle_expired = !clock->wait_until(cv, lock, clock->now() + idle_interval,
+                                        [&] { return wake(); });
+    } else {
+      cv.wait(lock, [&] { return wake(); });
+    }
+  }
+  --idle_workers;
+  if (wakeups_pending > 0) --wakeups_pending;
+  if (stopping) return Next::Stop;
+  if (live_workers > settings.max_sessions) {  // limit lowered by reload
+    --live_workers;
+    return Next::Retire;
+  }
+  if (queue.empty()) return Next::CloseIdle;  // the idle timer fired
+  return Next::Work;
+}
+
+void SessionPool::State::take_jobs(std::vector<PoolJob>& taken,
+                                   std::vector<LookupDone>& expired_jobs) {
+  std::size_t take = batch_take();
+  auto now = clock->now();
+  auto take_job = [&](PoolJob& job) {
+    if (now >= job.deadline) {
+      ++counters.expired;
+      expired_jobs.push_back(std::move(job.done));
+    } else {
+      taken.push_back(std::move(job));
+    }
+  };
+  while (taken.empty() && !queue.empty()) {  // the oldest live job
+    take_job(queue.front());
+    queue.pop_front();
+  }
+  // Its batch companions: later jobs of the same group, in queue order; the
+  // jobs passed over keep their places.
+  const void* group = taken.empty() ? nullptr : taken.front().work->batch_group();
+  if (group && taken.front().work->splits()) {
+    std::size_t scan = kBatchScan * static_cast<std::size_t>(settings.max_batch);
+    for (auto it = queue.begin(); it != queue.end() && taken.size() < take && scan > 0;
+         --scan) {
+      if (it->work->splits() && it->work->batch_group() == group) {
+        take_job(*it);
+        it = queue.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void SessionPool::State::run_taken(std::vector<PoolJob>& taken, WorkerSession& w,
+                                   std::vector<Answer>& answers) {
+  if (taken.size() == 1) {
+    LookupResult result = run_job(taken.front(), w);
+    if (taken.front().done) {
+      poster.post([done = std::move(taken.front().done), result = std::move(result)]() mutable {
+        done(std::move(result));
+      });
+    }
+    return;
+  }
+  answers.clear();
+  run_batch(taken, w, answers);
+  if (!answers.empty()) {
+    poster.post([answers = std::move(answers)]() mutable {
+      for (auto& [done, result] : answers) done(std::move(result));
+    });
+    answers = {};
+  }
+}
+
+void SessionPool::State::worker_main() {
+  worker_start();
   WorkerSession w;
   bool retired = false;
   bool was_busy = false;
@@ -395,64 +493,20 @@ void SessionPool::State::worker_main() {
   for (;;) {
     taken.clear();
     expired_jobs.clear();
-    bool idle_expired = false;
     {
       std::unique_lock lock(mu);
-      // The previous job's end is recorded here, in the same critical
-      // section that takes the next one: one lock per job, not two.
-      if (was_busy) --busy_workers;
-      was_busy = false;
-      ++idle_workers;
-      while (!wake() && !idle_expired) {
-        if (w.session && idle_interval.count() > 0) {
-          idle_expired = !clock->wait_until(cv, lock, clock->now() + idle_interval,
-                                            [&] { return wake(); });
-        } else {
-          cv.wait(lock, [&] { return wake(); });
-        }
-      }
-      --idle_workers;
-      if (wakeups_pending > 0) --wakeups_pending;
-      if (stopping) break;
-      if (live_workers > settings.max_sessions) {  // limit lowered by reload
-        --live_workers;
+      Next next = wait_for_work(lock, w, was_busy);
+      if (next == Next::Stop) break;
+      if (next == Next::Retire) {
         retired = true;
         break;
       }
-      if (queue.empty()) {  // idle timer fired: close the session, keep waiting
+      if (next == Next::CloseIdle) {  // close the session, keep waiting
         lock.unlock();
         close_session(w.session, w.host);
         continue;
       }
-      std::size_t take = batch_take();
-      auto now = clock->now();
-      auto take_job = [&](PoolJob& job) {
-        if (now >= job.deadline) {
-          ++counters.expired;
-          expired_jobs.push_back(std::move(job.done));
-        } else {
-          taken.push_back(std::move(job));
-        }
-      };
-      while (taken.empty() && !queue.empty()) {  // the oldest live job
-        take_job(queue.front());
-        queue.pop_front();
-      }
-      // Its batch companions: later jobs of the same group, in queue order;
-      // the jobs passed over keep their places.
-      const void* group = taken.empty() ? nullptr : taken.front().work->batch_group();
-      if (group && taken.front().work->splits()) {
-        std::size_t scan = kBatchScan * static_cast<std::size_t>(settings.max_batch);
-        for (auto it = queue.begin(); it != queue.end() && taken.size() < take && scan > 0;
-             --scan) {
-          if (it->work->splits() && it->work->batch_group() == group) {
-            take_job(*it);
-            it = queue.erase(it);
-          } else {
-            ++it;
-          }
-        }
-      }
+      take_jobs(taken, expired_jobs);
       if (!taken.empty()) {
         ++busy_workers;
         was_busy = true;
@@ -460,24 +514,7 @@ void SessionPool::State::worker_main() {
       }
     }
     for (LookupDone& done : expired_jobs) post_retry(std::move(done));
-    if (taken.empty()) continue;
-    if (taken.size() == 1) {
-      LookupResult result = run_job(taken.front(), w);
-      if (taken.front().done) {
-        poster.post([done = std::move(taken.front().done), result = std::move(result)]() mutable {
-          done(std::move(result));
-        });
-      }
-      continue;
-    }
-    answers.clear();
-    run_batch(taken, w, answers);
-    if (!answers.empty()) {
-      poster.post([answers = std::move(answers)]() mutable {
-        for (auto& [done, result] : answers) done(std::move(result));
-      });
-      answers = {};
-    }
+    if (!taken.empty()) run_taken(taken, w, answers);
   }
   close_session(w.session, w.host);
   driver->thread_end();

@@ -3,7 +3,10 @@
 // mysql/pgsql driver (as proxyd's pool makes them), run the SQL that each
 // table's "query" would run (one '%s' = the escaped key, as Postfix's
 // db_common expansion does for plain keys) in a closed loop over the same
-// key file. Prints the load generator's JSON fields.
+// key file. With --pipeline N each thread sends N lookups per round trip
+// instead (SqlSession::query_batch: a libpq pipeline for pgsql, one
+// multi-statement text for mysql), the ceiling of a pipelining client on
+// the same number of sessions. Prints the load generator's JSON fields.
 #include <sys/resource.h>
 
 #include <atomic>
@@ -39,6 +42,7 @@ struct Options {
   double duration = 10;
   double warmup = 2;
   std::size_t hot = 0;
+  int pipeline = 1;  // lookups per round trip
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -46,7 +50,7 @@ struct Options {
              "proxyd-dbceiling: {}\n"
              "usage: proxyd-dbceiling --hosts H --user U --dbname D --keys FILE\n"
              "       --query TABLE=SQL [--query ...] [--kind mysql|pgsql] [--threads K]\n"
-             "       [--duration S] [--warmup S] [--hot K]\n"
+             "       [--duration S] [--warmup S] [--hot K] [--pipeline N]\n"
              "The password comes from $BENCH_DB_PASSWORD (never the command line).\n",
              why);
   std::exit(2);
@@ -66,6 +70,7 @@ Options parse_options(int argc, char** argv) {
         else if (a == "--duration") o.duration = std::stod(v);
         else if (a == "--warmup") o.warmup = std::stod(v);
         else if (a == "--hot") o.hot = std::stoul(v);
+        else if (a == "--pipeline") o.pipeline = std::stoi(v);
         else if (a == "--query") {
           auto eq = v.find('=');
           if (eq == std::string::npos || eq == 0) usage("--query wants TABLE=SQL");
@@ -78,6 +83,7 @@ Options parse_options(int argc, char** argv) {
   if (o.kind != "mysql" && o.kind != "pgsql") usage("--kind must be mysql or pgsql");
   if (o.threads < 1 || o.threads > 1024 || o.duration <= 0 || o.warmup < 0)
     usage("bad --threads/--duration/--warmup");
+  if (o.pipeline < 1 || o.pipeline > 256) usage("bad --pipeline");
   return o;
 }
 
@@ -88,48 +94,69 @@ struct Result {
   std::map<std::string, uint64_t> errors;
 };
 
+// The statement for one key: the template with '%s' = the escaped key.
+bool make_sql(dict::SqlSession& session, const std::string& tpl, const std::string& key,
+              std::string& sql) {
+  std::string escaped;
+  if (!session.escape(key, escaped)) return false;
+  sql.clear();
+  auto pos = tpl.find("%s");
+  sql.append(tpl, 0, pos);
+  if (pos != std::string::npos) {
+    sql += escaped;
+    sql.append(tpl, pos + 2);
+  }
+  return true;
+}
+
+void count(const dict::QueryResult& r, uint32_t lat_us, Result& res) {
+  res.lat_us.push_back(lat_us);
+  if (r.status == dict::QueryStatus::Rows) {
+    if (r.rows.empty()) ++res.notfound;
+    else ++res.ok;
+  } else {
+    ++res.errors["query"];
+  }
+}
+
 void worker(dict::SqlDriver& driver, const dict::HostSpec& host, const KeyFile& keys,
-            const std::vector<std::string>& templates, std::size_t pick_n, uint64_t seed,
-            Clock::time_point start, Clock::time_point end, Result& res) {
+            const std::vector<std::string>& templates, std::size_t pick_n, int pipeline,
+            uint64_t seed, Clock::time_point start, Clock::time_point end, Result& res) {
   driver.thread_init();
   Rng rng(seed);
-  auto cr = driver.connect(host);
+  auto cr = pipeline > 1 ? driver.connect_batching(host) : driver.connect(host);
   if (!cr.session) {
     ++res.errors["connect"];
     fmt::print(stderr, "proxyd-dbceiling: connect: {}\n", cr.error);
     driver.thread_end();
     return;
   }
-  std::string sql, escaped;
+  std::vector<std::string> sqls(static_cast<std::size_t>(pipeline));
   for (;;) {
     auto t0 = Clock::now();
     if (t0 >= end) break;
-    const KeyEntry& e = keys.entries[rng.below(pick_n)];
-    const std::string& tpl = templates[e.table];
-    escaped.clear();
-    if (!cr.session->escape(e.key, escaped)) {
+    bool escaped = true;
+    for (std::string& sql : sqls) {
+      const KeyEntry& e = keys.entries[rng.below(pick_n)];
+      escaped = escaped && make_sql(*cr.session, templates[e.table], e.key, sql);
+    }
+    if (!escaped) {
       ++res.errors["escape"];
       break;
     }
-    sql.clear();
-    auto pos = tpl.find("%s");
-    sql.append(tpl, 0, pos);
-    if (pos != std::string::npos) {
-      sql += escaped;
-      sql.append(tpl, pos + 2);
+    std::vector<dict::QueryResult> rs;
+    if (pipeline > 1) {
+      rs = cr.session->query_batch(sqls).results;
+    } else {
+      rs.push_back(cr.session->query(sqls.front()));
     }
-    auto r = cr.session->query(sql);
     auto t1 = Clock::now();
     if (t0 < start) continue;  // warm-up
     if (t1 >= end) break;
-    res.lat_us.push_back(static_cast<uint32_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
-    if (r.status == dict::QueryStatus::Rows) {
-      if (r.rows.empty()) ++res.notfound;
-      else ++res.ok;
-    } else {
-      ++res.errors["query"];
-    }
+    auto lat = static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count());
+    for (const auto& r : rs) count(r, lat, res);
+    if (rs.size() < sqls.size()) res.errors["batch"] += sqls.size() - rs.size();
   }
   cr.session.reset();
   driver.thread_end();
@@ -175,7 +202,7 @@ int run(const Options& o) {
     std::vector<std::jthread> threads;
     for (int k = 0; k < o.threads; ++k)
       threads.emplace_back([&, k] {
-        worker(*driver, p.hosts.front(), keys, templates, pick_n,
+        worker(*driver, p.hosts.front(), keys, templates, pick_n, o.pipeline,
                static_cast<uint64_t>(k) * 7919 + 17, start, end,
                results[static_cast<std::size_t>(k)]);
       });

@@ -6,11 +6,11 @@ fixture schemas and data (sql/), renders the table definitions (tables/)
 and runs the key corpus (keys/corpus.txt) through real Postfix `postmap`,
 reading each table directly and through `proxy:` served by the proxyd under
 test (PROXYD_EXE). Any difference in found/not-found/error or in the value
-is a failure. For mysql the proxied run is made twice: once key by key,
-and once by 8 postmap processes at the same time against a proxyd with a
-single database session, so that lookups queue up and proxyd sends them in
-batches (several statements per round trip); the stats command must show
-that batches formed. With --direct-only it checks only Postfix's direct answers
+is a failure. For mysql and pgsql the proxied run is made twice: once key
+by key, and once by 8 postmap processes at the same time against a proxyd
+with a single database session, so that lookups queue up and proxyd sends
+them in batches (mysql: several statements per round trip; pgsql: a libpq
+pipeline); the stats command must show that batches formed. With --direct-only it checks only Postfix's direct answers
 against the `#! KEY => ANSWER` expectations written in each table file, so
 the fixtures cannot rot silently; that mode needs no proxyd.
 
@@ -289,6 +289,8 @@ def table_answers(scratch: harness.Scratch, table: str, keys: list[bytes],
 
 
 PARALLEL = 8
+# Drivers that send queued lookups in batches: run concurrently as well.
+BATCHING = ("mysql", "pgsql")
 
 
 def parallel_answers(scratch: harness.Scratch, table: str, keys: list[bytes]
@@ -434,7 +436,7 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
                               + main_cf_extra + "\nproxy_read_maps = " + allow + "\n")
         proxyd = None
         if not args.direct_only:
-            if backend == "mysql":
+            if backend in BATCHING:
                 # One session: concurrent lookups queue and go out in batches.
                 (scratch.config_dir / "proxyd.cf").write_text("max_sessions = 1\n")
             proxyd = harness.Proxyd(scratch)
@@ -488,7 +490,7 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
                     if not same_answer(d, p):
                         diffs.append(f"{t.source.relative_to(HERE)}: key {short(k)}: "
                                      f"direct {show(d)} | proxy {show(p)}")
-                if backend == "mysql":
+                if backend in BATCHING:
                     together = parallel_answers(scratch, "proxy:" + t.name, keys)
                     for k, d, p in zip(keys, direct, together):
                         if not same_answer(d, p):
@@ -503,7 +505,7 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
                 if not proxyd.alive():
                     diffs.append(f"proxyd died after {t.name}:\n{proxyd.log()[-2000:]}")
                     break
-        if proxyd is not None and backend == "mysql":
+        if proxyd is not None and backend in BATCHING:
             batched = pool_batches(scratch)
             print(f"{backend}: {batched} proxied lookups were answered in batches")
             if batched == 0:

@@ -3,17 +3,26 @@
 // PQescapeStringConn, NULL read as "" like Postfix's PQgetvalue, statements
 // without tuples as empty answers, client encoding, and failures (bad
 // password, dead port, bad encoding, query errors, server killed).
+// Pipelined batches: same answers as one query each, an error fails only its
+// own statement, a connection lost mid-pipeline ends the batch.
 // Needs postgresql (scripts/deps.sh --all); fails, never skips, without it.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "dictcore/pool/session.h"
+#include "dictcore/pool/session_pool.h"
+#include "tests/fakes/capture_logger.h"
 #include "tests/fakes/db_servers.h"
 #include "tests/fakes/db_session_fixture.h"
+#include "tests/fakes/fake_session.h"
 
 namespace proxyd::dict {
 namespace {
@@ -226,6 +235,180 @@ TEST_F(PgsqlSessionTest, UnexpectedResultFailsTheHost) {
     EXPECT_NE(r.message.find(server_->socket_dir()), std::string::npos) << r.message;
     EXPECT_NE(r.message.find(kDbName), std::string::npos) << r.message;
   }
+}
+
+// Batching sessions (libpq pipeline mode, a sync point per statement).
+class PgsqlBatchTest : public PgsqlSessionTest {
+ protected:
+  static std::unique_ptr<SqlSession> connect_batching() {
+    auto driver = make_pgsql_driver(params());
+    EXPECT_TRUE(driver->supports_batching());
+    ConnectResult r = driver->connect_batching(socket_host());
+    EXPECT_TRUE(r.session) << r.error;
+    return std::move(r.session);
+  }
+  static void setup_table(SqlSession& s) {
+    for (const char* sql : {"DROP TABLE IF EXISTS bt", "CREATE TABLE bt (k text, v text)",
+                            "INSERT INTO bt VALUES ('a','1'),('a','2'),('b',NULL),('c','')"}) {
+      ASSERT_EQ(s.query(sql).status, QueryStatus::Rows) << sql;
+    }
+  }
+};
+
+TEST_F(PgsqlBatchTest, BatchAnswersEqualSingleAnswers) {
+  auto single = connect_socket();
+  auto batch = connect_batching();
+  ASSERT_TRUE(single);
+  ASSERT_TRUE(batch);
+  EXPECT_FALSE(single->batching());
+  EXPECT_TRUE(batch->batching());
+  setup_table(*single);
+  std::vector<std::string> sqls = {
+      "SELECT v FROM bt WHERE k='a' ORDER BY v", "SELECT v FROM bt WHERE k='missing'",
+      "SELECT v FROM bt WHERE k='b'",           "SELECT v, k FROM bt WHERE k='c'",
+      "select U&'\\00E9', NULL, 'x'",           "SELECT 'x;y'"};
+  std::vector<bool> batchable = {true, true, true, true, true, false};
+  for (std::size_t i = 0; i < sqls.size(); ++i) {
+    EXPECT_EQ(batch->can_batch(sqls[i]), batchable[i]) << sqls[i];
+    EXPECT_FALSE(single->can_batch(sqls[i])) << sqls[i];
+  }
+  sqls.pop_back();
+  for (int round = 0; round < 2; ++round) {  // the session stays in step
+    BatchResult br = batch->query_batch(sqls);
+    EXPECT_TRUE(br.usable) << br.message;
+    ASSERT_EQ(br.results.size(), sqls.size()) << br.message;
+    for (std::size_t i = 0; i < sqls.size(); ++i) {
+      QueryResult alone = single->query(sqls[i]);
+      ASSERT_EQ(alone.status, QueryStatus::Rows) << sqls[i];
+      EXPECT_EQ(br.results[i].status, QueryStatus::Rows) << sqls[i];
+      EXPECT_EQ(br.results[i].rows, alone.rows) << sqls[i];
+    }
+    EXPECT_EQ(scalar(*batch, "SELECT 'after'"), "after");
+  }
+}
+
+TEST_F(PgsqlBatchTest, OneBadStatementFailsOnlyItself) {
+  auto single = connect_socket();
+  auto batch = connect_batching();
+  ASSERT_TRUE(single);
+  ASSERT_TRUE(batch);
+  std::vector<std::string> sqls = {"SELECT 'one'", "SELECT nosuchcolumn FROM nosuchtable",
+                                   "SELECT 'three'", "SELECT 1/0", "SELECT 'five'"};
+  BatchResult br = batch->query_batch(sqls);
+  EXPECT_TRUE(br.usable) << br.message;
+  ASSERT_EQ(br.results.size(), sqls.size()) << br.message;
+  for (std::size_t i = 0; i < sqls.size(); ++i) {
+    QueryResult alone = single->query(sqls[i]);
+    EXPECT_EQ(br.results[i].status, alone.status) << sqls[i];
+    EXPECT_EQ(br.results[i].rows, alone.rows) << sqls[i];
+  }
+  EXPECT_EQ(br.results[1].status, QueryStatus::TempError);
+  EXPECT_NE(br.results[1].message.find("nosuchtable"), std::string::npos)
+      << br.results[1].message;
+  EXPECT_EQ(br.results[4].rows, (std::vector<SqlRow>{{"five"}}));
+  EXPECT_EQ(scalar(*batch, "SELECT 'still in step'"), "still in step");
+}
+
+TEST_F(PgsqlBatchTest, TextThatCouldBeSeveralStatementsIsNeverSent) {
+  auto batch = connect_batching();
+  ASSERT_TRUE(batch);
+  const std::string two = "SELECT 'x'; SELECT 'y'";
+  EXPECT_FALSE(batch->can_batch(two));
+  EXPECT_FALSE(batch->can_batch("SET application_name = 'x'"));
+  BatchResult br = batch->query_batch({"SELECT 1", two});
+  EXPECT_TRUE(br.results.empty());
+  EXPECT_TRUE(br.usable);
+  // On its own it runs as PQexec runs it (Postfix): the last result set.
+  EXPECT_EQ(scalar(*batch, two), "y");
+}
+
+TEST_F(PgsqlBatchTest, ConnectionLostMidPipelineEndsTheBatch) {
+  auto batch = connect_batching();
+  auto killer = connect_socket();
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(killer);
+  std::optional<std::string> pid = scalar(*batch, "SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid);
+  std::thread kill([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    killer->query("SELECT pg_terminate_backend(" + *pid + ")");
+  });
+  BatchResult br =
+      batch->query_batch({"SELECT 'one'", "SELECT 'two', pg_sleep(10)", "SELECT 'three'"});
+  kill.join();
+  EXPECT_FALSE(br.usable);
+  ASSERT_EQ(br.results.size(), 1u) << br.message;
+  EXPECT_EQ(br.results[0].rows, (std::vector<SqlRow>{{"one"}}));
+  EXPECT_NE(br.message.find(server_->socket_dir()), std::string::npos) << br.message;
+  EXPECT_FALSE(batch->usable());
+}
+
+// A lookup job that can share a pipeline: its statement's first value is
+// the answer, a host error fails the host, any other error is RETRY.
+class PipelinedJob final : public JobWork {
+ public:
+  explicit PipelinedJob(std::string sql) : sql_(std::move(sql)) {}
+  bool splits() const override { return true; }
+  const void* batch_group() const override { return &kGroup; }
+  Attempt attempt(SqlSession& session) override { return finish(session.query(sql_)); }
+  Prepared prepare(SqlSession& /*session*/) override { return Prepared{std::nullopt, sql_}; }
+  Attempt finish(QueryResult r) override {
+    if (r.status == QueryStatus::HostError) return Attempt{true, {}};
+    if (r.status != QueryStatus::Rows) return Attempt{false, {ProxyStatus::Retry, {}}};
+    if (r.rows.empty()) return Attempt{false, {ProxyStatus::NoKey, {}}};
+    return Attempt{false, {ProxyStatus::Ok, r.rows[0][0].value_or("")}};
+  }
+
+ private:
+  static inline const int kGroup = 0;
+  std::string sql_;
+};
+
+// Last of its suite: kills the shared server mid-pipeline and starts it again.
+TEST_F(PgsqlBatchTest, PoolAnswersRetryAndMarksTheHostDownWhenAPipelineDies) {
+  testing::QueuedPoster poster;
+  testing::CaptureLogger log;
+  SessionPool pool("pgsql:test", make_pgsql_driver(params()), {socket_host()}, true,
+                   std::chrono::seconds(60), std::chrono::seconds(60),
+                   PoolSettings{1, 4096, 16, 0}, poster, log);
+  std::map<std::string, ProxyStatus> got;
+  auto submit = [&](const std::string& name, const std::string& sql) {
+    pool.submit(PoolJob{std::make_unique<PipelinedJob>(sql),
+                        [&got, name](LookupResult r) { got[name] = r.status; }});
+  };
+  // The one session is busy with "a" while b1..b4 queue: they go out
+  // together in one pipeline, in which b2 is still running when the
+  // server dies.
+  submit("a", "SELECT 'a', pg_sleep(1)");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  submit("b1", "SELECT 'b1'");
+  submit("b2", "SELECT 'b2', pg_sleep(10)");
+  submit("b3", "SELECT 'b3'");
+  submit("b4", "SELECT 'b4'");
+  ASSERT_TRUE(poster.run_while_not([&] { return got.count("a") > 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  server_->kill_now();
+  ASSERT_TRUE(poster.run_while_not([&] { return got.size() == 5; },
+                                   std::chrono::seconds(20)));
+  EXPECT_EQ(got["a"], ProxyStatus::Ok);
+  EXPECT_EQ(got["b1"], ProxyStatus::Ok);  // answered before the connection died
+  EXPECT_EQ(got["b2"], ProxyStatus::Retry);
+  EXPECT_EQ(got["b3"], ProxyStatus::Retry);
+  EXPECT_EQ(got["b4"], ProxyStatus::Retry);
+  PoolStats st = pool.stats();
+  EXPECT_EQ(st.batches, 1u);
+  EXPECT_EQ(st.batched, 1u);  // b1; the rest ran again alone
+  EXPECT_GE(st.connect_failures, 1u);
+  // The host is down for retry_interval: the next lookup gets RETRY at
+  // once, without another connection attempt.
+  uint64_t failures = st.connect_failures;
+  submit("c", "SELECT 'c'");
+  ASSERT_TRUE(poster.run_while_not([&] { return got.count("c") > 0; }));
+  EXPECT_EQ(got["c"], ProxyStatus::Retry);
+  EXPECT_EQ(pool.stats().connect_failures, failures);
+  pool.shutdown();
+  std::string error;
+  ASSERT_TRUE(server_->restart(error)) << error;
 }
 
 // Last: kills the shared server and starts it again.

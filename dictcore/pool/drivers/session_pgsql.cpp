@@ -6,6 +6,11 @@
 // PQexec with TUPLES_OK/COMMAND_OK as the only successes (COMMAND_OK is an
 // empty answer), every other outcome failing the host, SQL NULL read as ""
 // (PQgetvalue). Unlike Postfix, connect_timeout and TCP keepalives are set.
+//
+// Batching (sessions from connect_batching): several single SELECTs go out
+// in libpq pipeline mode, each followed by its own sync point, so each runs
+// in its own implicit transaction exactly as PQexec would run it, and an
+// error ends only its own statement. Results are read back in order.
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
@@ -18,6 +23,7 @@
 
 #include "dictcore/util/redact.h"
 #include "dictcore/pool/session.h"
+#include "dictcore/pool/session_batch.h"
 
 namespace proxyd::dict {
 namespace {
@@ -59,8 +65,8 @@ bool libpq_uri(const std::string& text) {
 
 class PgsqlSession final : public SqlSession {
  public:
-  PgsqlSession(ConnPtr conn, std::string where)
-      : conn_(std::move(conn)), where_(std::move(where)) {}
+  PgsqlSession(ConnPtr conn, std::string where, bool batching)
+      : conn_(std::move(conn)), where_(std::move(where)), batching_(batching) {}
 
   bool escape(std::string_view text, std::string& out) override {
     if (text.size() > (out.max_size() - out.size() - 1) / 2) return false;
@@ -91,6 +97,37 @@ class PgsqlSession final : public SqlSession {
     return result;
   }
 
+  bool batching() const override { return batching_; }
+
+  // Only single SELECTs: the extended protocol that pipelines use refuses
+  // several statements in one text, where PQexec would run them all.
+  bool can_batch(const std::string& sql) const override {
+    return batching_ && single_select_statement(sql);
+  }
+
+  BatchResult query_batch(const std::vector<std::string>& sqls) override {
+    BatchResult out;
+    for (const std::string& sql : sqls) {
+      if (!can_batch(sql)) {  // the caller broke the contract: send nothing
+        out.message = "statement not allowed in a batch";
+        return out;
+      }
+    }
+    try {
+      run_pipeline(sqls, out);
+    } catch (const std::exception& e) {
+      out.usable = false;
+      out.message = fmt::format("{}: {}", where_, e.what());
+    }
+    // Whatever happened, the session leaves pipeline mode or is dropped.
+    if (out.usable && PQexitPipelineMode(conn_.get()) != 1) {
+      out.usable = false;
+      out.message = fmt::format("{}: cannot leave pipeline mode: {}", where_,
+                                one_line(PQerrorMessage(conn_.get())));
+    }
+    return out;
+  }
+
  private:
   // True for an error the server reported about the statement itself:
   // it carries a SQLSTATE outside connection exceptions (08) and operator
@@ -113,7 +150,57 @@ class PgsqlSession final : public SqlSession {
       fail(result, fmt::format("fatal error: {}", one_line(PQerrorMessage(conn_.get()))));
       return;
     }
-    ExecStatusType status = PQresultStatus(res.get());
+    interpret(res.get(), result);
+  }
+
+  // Send every statement with a sync point after each, then read the
+  // answers: per statement its result, the end of its results (null) and
+  // the sync. Stops at the first answer that leaves the connection in
+  // doubt; out.results then holds the statements answered before it.
+  void run_pipeline(const std::vector<std::string>& sqls, BatchResult& out) {
+    PGconn* conn = conn_.get();
+    if (PQenterPipelineMode(conn) != 1) {
+      lost(out, "cannot enter pipeline mode");
+      return;
+    }
+    for (const std::string& sql : sqls) {
+      if (PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+          PQpipelineSync(conn) != 1) {
+        lost(out, "cannot send a pipelined statement");
+        return;
+      }
+    }
+    for (std::size_t i = 0; i < sqls.size(); ++i) {
+      ResultPtr res(PQgetResult(conn));
+      if (!res) {
+        lost(out, "missing pipelined result");
+        return;
+      }
+      QueryResult r;
+      interpret(res.get(), r);
+      ResultPtr end(PQgetResult(conn));  // null after each statement's results
+      ResultPtr sync(end ? nullptr : PQgetResult(conn));
+      bool in_step = !end && sync && PQresultStatus(sync.get()) == PGRES_PIPELINE_SYNC;
+      if (r.status == QueryStatus::HostError || !in_step) {
+        lost(out, r.status == QueryStatus::HostError ? r.message : "pipeline out of step");
+        return;
+      }
+      out.results.push_back(std::move(r));
+    }
+  }
+
+  // The connection can no longer be trusted: the batch ends here.
+  void lost(BatchResult& out, std::string_view why) const {
+    out.usable = false;
+    out.message = why.rfind(where_, 0) == 0
+                      ? std::string(why)
+                      : fmt::format("{}: {}: {}", where_, why,
+                                    one_line(PQerrorMessage(conn_.get())));
+  }
+
+  // One statement's result as PQexec would have given it.
+  void interpret(const PGresult* res, QueryResult& result) const {
+    ExecStatusType status = PQresultStatus(res);
     switch (status) {
       case PGRES_TUPLES_OK:
         break;
@@ -124,12 +211,12 @@ class PgsqlSession final : public SqlSession {
         return;
       case PGRES_FATAL_ERROR:
         fail(result,
-             fmt::format("fatal error: {}", one_line(PQresultErrorMessage(res.get()))));
+             fmt::format("fatal error: {}", one_line(PQresultErrorMessage(res))));
         // An SQL error on a healthy connection fails this lookup only (RETRY),
         // not the host: with sessions shared by every table on the database,
         // Postfix's "mark the host down" would let one bad key take the
         // database away from all tables. A broken connection still does.
-        if (PQstatus(conn_.get()) == CONNECTION_OK && is_sql_error(res.get())) {
+        if (PQstatus(conn_.get()) == CONNECTION_OK && is_sql_error(res)) {
           result.status = QueryStatus::TempError;
         }
         return;
@@ -140,8 +227,8 @@ class PgsqlSession final : public SqlSession {
         fail(result, fmt::format("unexpected result status {}", PQresStatus(status)));
         return;
     }
-    const int rows = PQntuples(res.get());
-    const int columns = PQnfields(res.get());
+    const int rows = PQntuples(res);
+    const int columns = PQnfields(res);
     result.rows.reserve(static_cast<std::size_t>(rows));
     for (int r = 0; r < rows; ++r) {
       SqlRow row;
@@ -149,7 +236,7 @@ class PgsqlSession final : public SqlSession {
       for (int c = 0; c < columns; ++c) {
         // PQgetvalue gives "" for NULL, and Postfix reads the value as a C
         // string; text results cannot hold a NUL anyway.
-        row.emplace_back(std::string(PQgetvalue(res.get(), r, c)));
+        row.emplace_back(std::string(PQgetvalue(res, r, c)));
       }
       result.rows.push_back(std::move(row));
     }
@@ -158,13 +245,25 @@ class PgsqlSession final : public SqlSession {
 
   ConnPtr conn_;
   std::string where_;  // "host X database Y", for messages
+  bool batching_;      // opened by connect_batching: query_batch allowed
 };
 
 class PgsqlDriver final : public SqlDriver {
  public:
   explicit PgsqlDriver(const ConnectParams& params) : params_(params) {}
 
-  ConnectResult connect(const HostSpec& host) override {
+  ConnectResult connect(const HostSpec& host) override { return open_session(host, false); }
+
+  // libpq pipelines need no special connection: the flag only allows them.
+  bool supports_batching() const override { return true; }
+  ConnectResult connect_batching(const HostSpec& host) override {
+    return open_session(host, true);
+  }
+
+  bool all_columns() const override { return true; }
+
+ private:
+  ConnectResult open_session(const HostSpec& host, bool batching) {
     // dbname may be a conninfo string, and a URI may carry a password.
     std::string where = redact_secrets(
         host.kind == HostKind::Uri
@@ -198,12 +297,9 @@ class PgsqlDriver final : public SqlDriver {
                                params_.encoding)};
     }
     return ConnectResult{
-        std::make_unique<PgsqlSession>(std::move(conn), std::move(where)), {}};
+        std::make_unique<PgsqlSession>(std::move(conn), std::move(where), batching), {}};
   }
 
-  bool all_columns() const override { return true; }
-
- private:
   ConnPtr open(const HostSpec& host) const {
     std::vector<const char*> keys;
     std::vector<const char*> values;
