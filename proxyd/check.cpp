@@ -8,17 +8,14 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/redact.h"
-#include "dictcore/util/tokens.h"
 #include "dictcore/util/files.h"
 #include "dictcore/util/config_lines.h"
 #include "proxyd/environment.h"

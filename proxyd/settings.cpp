@@ -4,8 +4,6 @@
 #include "proxyd/settings.h"
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 #include <variant>
 
 #include <fmt/format.h>

@@ -22,8 +22,8 @@ bool single_select_statement(std::string_view sql) {
   if (!ascii_istarts_with(sql.substr(i), kSelect)) return false;
   // The keyword must end here: "SELECT 1", "SELECT(1)", not "SELECTED".
   unsigned char next = static_cast<unsigned char>(sql[i + kSelect.size()]);
-  return c_space(static_cast<char>(next)) || next == '(' || next == '*' || next == '\'' || next == '"' ||
-         next == '`' || next == '@';
+  return c_space(static_cast<char>(next)) || next == '(' || next == '*' || next == '\'' ||
+         next == '"' || next == '`' || next == '@';
 }
 
 BatchResult SqlSession::query_batch(const std::vector<std::string>& sqls) {

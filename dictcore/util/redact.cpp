@@ -4,9 +4,10 @@
 // libpq's conninfo parser allows it) the value loses its text, quoted or
 // not.
 #include "dictcore/util/redact.h"
-#include "dictcore/util/text.h"
 
 #include <cctype>
+
+#include "dictcore/util/text.h"
 
 namespace proxyd::dict {
 namespace {
