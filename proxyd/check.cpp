@@ -8,17 +8,16 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/redact.h"
-#include "dictcore/util/tokens.h"
+#include "dictcore/util/files.h"
+#include "dictcore/util/config_lines.h"
 #include "proxyd/environment.h"
 #include "proxyd/log.h"
 #include "proxyd/preflight.h"
@@ -41,27 +40,14 @@ std::vector<std::string> split_ws(std::string_view s) {
   return out;
 }
 
-// Collect proxy: tables named in one (expanded) parameter value.
-void scan_value(std::string_view value, std::vector<std::string>& tables, int depth) {
-  if (depth > 8) return;
-  std::string_view rest = value;
-  while (auto token = dict::next_grouped_token(rest)) {
-    std::string_view t = *token;
-    if (t.front() == '{' && t.back() == '}') {
-      scan_value(t.substr(1, t.size() - 2), tables, depth + 1);
-      continue;
-    }
-    bool proxied = t.starts_with("proxy:");
-    std::string_view name = dict::strip_proxy_prefixes(t);
-    if (name.starts_with("unionmap:{") || name.starts_with("pipemap:{")) {
-      std::size_t open = name.find('{');
-      if (name.back() == '}') {
-        scan_value(name.substr(open + 1, name.size() - open - 2), tables, depth + 1);
-      }
-      continue;
-    }
-    if (proxied && name.find(':') != std::string_view::npos) tables.emplace_back(name);
-  }
+// The proxy: tables named in one (expanded) parameter value: the same walk
+// the daemon's allowlist makes (dict::Allowlist), so check and proxyd agree.
+// Its warnings (bad { } syntax, unreadable files) are not repeated here.
+std::set<std::string, std::less<>> proxy_tables_in(std::string_view value) {
+  struct Silent final : dict::Logger {
+    void log(dict::Severity, std::string_view) override {}
+  } silent;
+  return dict::Allowlist::from_value(value, silent).tables();
 }
 
 // Seconds check waits for one database host.
@@ -115,10 +101,8 @@ std::vector<MasterService> parse_master_cf(std::string_view text, bool chroot_da
 }
 
 const std::vector<std::string_view>& write_map_parameters() {
-  // Postfix's proxy_write_maps default (mail_params.h DEF_PROXY_WRITE_MAPS).
-  static const std::vector<std::string_view> kParams = {
-      "smtp_sasl_auth_cache_name", "lmtp_sasl_auth_cache_name", "address_verify_map",
-      "postscreen_cache_map"};
+  static const std::vector<std::string_view> kParams =
+      dict::default_proxy_write_map_parameters();
   return kParams;
 }
 
@@ -136,9 +120,7 @@ std::vector<UnlistedTable> unlisted_proxy_tables(const dict::MainCf& main_cf,
     std::optional<std::string> raw = main_cf.raw(param);
     if (!main_cf.is_set(param) && (!raw || raw->find("proxy:") == std::string::npos))
       continue;
-    std::vector<std::string> tables;
-    scan_value(main_cf.get(param), tables, 0);
-    for (const std::string& table : tables) {
+    for (const std::string& table : proxy_tables_in(main_cf.get(param))) {
       if (list.contains(table)) continue;
       std::string list_param = writes ? "proxy_write_maps" : "proxy_read_maps";
       UnlistedTable& u = found[{list_param, table}];
@@ -233,12 +215,13 @@ Jails find_jails(const dict::MainCf& cf, bool standalone_chroot, std::FILE* out)
     jails.owner_read = jails.owner_write = JailOwner::Standalone;
     std::fprintf(out, "proxyd: runs chrooted to %s (proxyd.cf chroot = yes)\n", queue_dir.c_str());
   }
-  std::ifstream master_in(cf.config_dir() / "master.cf");
-  if (!master_in) return jails;
-  std::ostringstream text;
-  text << master_in.rdbuf();
+  dict::UniqueFd master_fd = dict::open_read_only((cf.config_dir() / "master.cf").string());
+  if (!master_fd.valid()) return jails;
+  // Read up to the configuration cap; a read error ends the text there.
+  std::string text;
+  (void)dict::read_all(master_fd.get(), text, dict::kMaxConfigFileSize);
   bool dash = chroot_default(cf.get("compatibility_level"));
-  for (const MasterService& s : parse_master_cf(text.str(), dash)) {
+  for (const MasterService& s : parse_master_cf(text, dash)) {
     if (s.type != "unix" || !s.chroot) continue;
     if (s.name == "proxymap") {
       jails.read = queue_dir;

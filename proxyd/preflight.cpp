@@ -18,6 +18,7 @@
 #include "dictcore/util/config_error.h"
 #include "dictcore/front/registry.h"
 #include "dictcore/config/table_cf.h"
+#include "dictcore/util/text.h"
 
 namespace proxyd::daemon {
 namespace fs = std::filesystem;
@@ -191,7 +192,6 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 }  // namespace
 
@@ -215,14 +215,14 @@ std::vector<std::pair<std::string, std::string>> pgsql_tls_files(std::string_vie
     // keyword = value pairs; a value may be single-quoted with \ escapes.
     std::size_t i = 0;
     while (i < conninfo.size()) {
-      while (i < conninfo.size() && is_space(conninfo[i])) ++i;
+      while (i < conninfo.size() && dict::c_space(conninfo[i])) ++i;
       std::size_t start = i;
-      while (i < conninfo.size() && conninfo[i] != '=' && !is_space(conninfo[i])) ++i;
+      while (i < conninfo.size() && conninfo[i] != '=' && !dict::c_space(conninfo[i])) ++i;
       std::string key(conninfo.substr(start, i - start));
-      while (i < conninfo.size() && is_space(conninfo[i])) ++i;
+      while (i < conninfo.size() && dict::c_space(conninfo[i])) ++i;
       if (i >= conninfo.size() || conninfo[i] != '=') break;  // not a conninfo
       ++i;
-      while (i < conninfo.size() && is_space(conninfo[i])) ++i;
+      while (i < conninfo.size() && dict::c_space(conninfo[i])) ++i;
       std::string value;
       if (i < conninfo.size() && conninfo[i] == '\'') {
         for (++i; i < conninfo.size() && conninfo[i] != '\''; ++i) {
@@ -231,7 +231,7 @@ std::vector<std::pair<std::string, std::string>> pgsql_tls_files(std::string_vie
         }
         ++i;
       } else {
-        while (i < conninfo.size() && !is_space(conninfo[i])) {
+        while (i < conninfo.size() && !dict::c_space(conninfo[i])) {
           if (conninfo[i] == '\\' && i + 1 < conninfo.size()) ++i;
           value.push_back(conninfo[i++]);
         }

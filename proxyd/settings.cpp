@@ -4,8 +4,6 @@
 #include "proxyd/settings.h"
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 #include <variant>
 
 #include <fmt/format.h>
@@ -14,6 +12,7 @@
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/postfix_version.h"
 #include "proxyd/metrics_address.h"
+#include "dictcore/util/files.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -200,17 +199,21 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
 
 Settings load_settings(const std::filesystem::path& config_dir, dict::Logger& log) {
   std::filesystem::path path = config_dir / "proxyd.cf";
-  std::ifstream in(path);
-  if (!in) {
+  dict::UniqueFd fd = dict::open_read_only(path.string());
+  if (!fd.valid()) {
     std::error_code ec;
     if (std::filesystem::exists(path, ec)) {
       throw dict::ConfigError(fmt::format("open {}: cannot read file", path.string()));
     }
     return Settings{};
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_settings(text.str(), path.string(), log);
+  std::string text;
+  // A read error ends the text where it happened, as a stream read did.
+  if (dict::read_all(fd.get(), text, dict::kMaxConfigFileSize) == dict::ReadAll::TooLarge) {
+    throw dict::ConfigError(fmt::format("read {}: file is larger than {} bytes",
+                                        path.string(), dict::kMaxConfigFileSize));
+  }
+  return parse_settings(text, path.string(), log);
 }
 
 }  // namespace proxyd::daemon

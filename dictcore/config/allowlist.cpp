@@ -15,6 +15,8 @@
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/tokens.h"
+#include "dictcore/util/braces.h"
+#include "dictcore/util/files.h"
 
 namespace proxyd::dict {
 namespace {
@@ -35,24 +37,16 @@ bool strip_braces(std::string_view text, std::string_view& inner, std::string& e
     err = fmt::format("no '{{' at start of text in \"{}\"", text);
     return false;
   }
-  int level = 1;
-  std::size_t i = 1;
-  for (; i < text.size(); ++i) {
-    if (text[i] == '}') {
-      if (--level == 0) break;
-    } else if (text[i] == '{') {
-      ++level;
-    }
-  }
-  if (i >= text.size()) {
+  const std::size_t length = balanced_length(text);
+  if (length == 0) {
     err = fmt::format("missing '}}' in \"{}\"", text);
     return false;
   }
-  if (i + 1 != text.size()) {
+  if (length != text.size()) {
     err = fmt::format("syntax error after '}}' in \"{}\"", text);
     return false;
   }
-  inner = text.substr(1, i - 1);
+  inner = text.substr(1, length - 2);
   return true;
 }
 
@@ -130,7 +124,7 @@ class Builder {
     }
     std::string text;
     try {
-      text = read_file(path);
+      text = read_file(path, kMaxConfigFileSize);
     } catch (const ConfigError& e) {
       log_.warn("{}", e.what());
       return;

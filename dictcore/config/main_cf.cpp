@@ -17,6 +17,8 @@
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
+#include "dictcore/util/braces.h"
+#include "dictcore/util/files.h"
 
 namespace proxyd::dict {
 namespace {
@@ -317,22 +319,14 @@ class Expander {
   // mac_exp_extract_curly_payload: cp starts at '{'; on success cp is left
   // after the closing '}' and any white space.
   std::optional<std::string_view> curly_payload(std::string_view& cp, bool strip) {
+    const std::size_t length = balanced_length(cp);
+    if (length == 0) {
+      error(fmt::format("unbalanced {{}} in attribute expression: \"{}\"", excerpt(cp, 100)));
+      return std::nullopt;
+    }
     std::size_t begin = 1;
     if (strip) begin += span(cp.substr(1), kSpace);
-    int level = 1;
-    std::size_t i = begin;
-    for (;; ++i) {
-      if (i >= cp.size()) {
-        error(fmt::format("unbalanced {{}} in attribute expression: \"{}\"",
-                          excerpt(cp, 100)));
-        return std::nullopt;
-      }
-      if (cp[i] == '{') {
-        ++level;
-      } else if (cp[i] == '}') {
-        if (--level <= 0) break;
-      }
-    }
+    const std::size_t i = length - 1;  // the closing '}'
     std::string_view payload = cp.substr(begin, i - begin);
     if (strip) {
       while (!payload.empty() && kSpace.find(payload.back()) != std::string_view::npos)
@@ -602,7 +596,7 @@ std::string literal_value(std::string_view text) {
 
 MainCf MainCf::load(const std::filesystem::path& config_dir, Logger& log) {
   const std::string path = (config_dir / "main.cf").string();
-  return from_string(read_file(path), log, config_dir);
+  return from_string(read_file(path, kMaxConfigFileSize), log, config_dir);
 }
 
 MainCf MainCf::from_string(std::string_view text, Logger& log,
@@ -682,6 +676,22 @@ bool MainCf::get_bool(std::string_view name) const {
   const std::string value = get(name);
   if (const auto flag = parse_yes_no(value)) return *flag;
   throw ConfigError(fmt::format("bad boolean configuration: {} = {}", name, value));
+}
+
+std::vector<std::string_view> default_proxy_write_map_parameters() {
+  std::vector<std::string_view> out;
+  for (const auto& d : kDefaults) {
+    if (d.name != "proxy_write_maps") continue;
+    std::string_view rest = d.value;
+    while (!rest.empty()) {
+      const std::size_t end = std::min(rest.find(' '), rest.size());
+      std::string_view word = rest.substr(0, end);
+      rest.remove_prefix(std::min(end + 1, rest.size()));
+      if (word.starts_with('$')) word.remove_prefix(1);
+      if (!word.empty()) out.push_back(word);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> MainCf::parameter_names() const {

@@ -13,12 +13,13 @@
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
+#include "dictcore/util/files.h"
 
 namespace proxyd::dict {
 TableConfig TableConfig::load(std::string_view type, std::string_view name,
                               const MainCf& main_cf, Logger& log) {
   if (!name.empty() && (name.front() == '/' || name.front() == '.')) {
-    TableConfig cfg = from_string(read_file(std::string(name)), name, log);
+    TableConfig cfg = from_string(read_file(std::string(name), kMaxConfigFileSize), name, log);
     cfg.origin_ = fmt::format("file {}", name);
     return cfg;
   }

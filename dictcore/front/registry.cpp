@@ -57,6 +57,12 @@ TablePtr open_sql(std::string_view type, std::string_view rest, OpenMode mode,
   return make_sql_table(type, rest, mode, env);
 }
 
+// TableEnv::open_nested: what a SQL table's domain list opens its
+// "type:table" entries with, as Postfix's db_common_parse_domain does.
+TablePtr open_nested_read_only(std::string_view name, const TableEnv& env) {
+  return open_table(name, OpenMode::ReadOnly, env);
+}
+
 // dict_ht stores keys by FOLD_FIX and checks UTF-8 by UTF8_REQUEST; dict_file
 // replaces values by SRC_RHS_IS_FILE. unix: and the SQL drivers fold per
 // request and ignore the rest (TRY0NULL/TRY1NULL, OPEN_LOCK, BULK_UPDATE and
@@ -126,7 +132,9 @@ TablePtr open_table(std::string_view name, OpenMode mode, const TableEnv& env,
                        fmt::format("{} map requires O_RDONLY access mode", name), env);
   }
   try {
-    TablePtr table = found->open(type, rest, mode, env, instance_flags);
+    TableEnv inner = env;
+    inner.open_nested = open_nested_read_only;
+    TablePtr table = found->open(type, rest, mode, inner, instance_flags);
     if (table == nullptr) {
       return unavailable(name, ProxyStatus::Retry, fmt::format("cannot open {}", name),
                          env);

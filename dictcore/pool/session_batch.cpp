@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "dictcore/pool/session.h"
+#include "dictcore/util/text.h"
 
 namespace proxyd::dict {
 
@@ -15,16 +16,14 @@ bool single_statement_text(std::string_view sql) {
 bool single_select_statement(std::string_view sql) {
   if (!single_statement_text(sql)) return false;
   std::size_t i = 0;
-  while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  while (i < sql.size() && c_space(sql[i])) ++i;
   constexpr std::string_view kSelect = "select";
   if (sql.size() - i <= kSelect.size()) return false;
-  for (std::size_t k = 0; k < kSelect.size(); ++k) {
-    if (std::tolower(static_cast<unsigned char>(sql[i + k])) != kSelect[k]) return false;
-  }
+  if (!ascii_istarts_with(sql.substr(i), kSelect)) return false;
   // The keyword must end here: "SELECT 1", "SELECT(1)", not "SELECTED".
   unsigned char next = static_cast<unsigned char>(sql[i + kSelect.size()]);
-  return std::isspace(next) || next == '(' || next == '*' || next == '\'' || next == '"' ||
-         next == '`' || next == '@';
+  return c_space(static_cast<char>(next)) || next == '(' || next == '*' || next == '\'' ||
+         next == '"' || next == '`' || next == '@';
 }
 
 BatchResult SqlSession::query_batch(const std::vector<std::string>& sqls) {

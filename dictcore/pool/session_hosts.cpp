@@ -15,6 +15,7 @@
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/redact.h"
+#include "dictcore/util/text.h"
 
 namespace proxyd::dict {
 namespace {
@@ -32,14 +33,6 @@ std::vector<std::string> split_list(std::string_view text) {
   }
   if (out.empty()) out.emplace_back("localhost");
   return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Port number for a TCP service name or number (Postfix find_inet_port).
@@ -106,7 +99,7 @@ std::vector<HostSpec> parse_mysql_hosts(std::string_view hosts, std::string_view
       h.name.resize(colon);
       h.port = resolve_tcp_port(service, origin);
     }
-    if (iequals(h.name, "localhost")) {  // MySQL's way: the default UNIX socket
+    if (ascii_iequal(h.name, "localhost")) {  // MySQL's way: the default UNIX socket
       h.name.clear();
       h.kind = HostKind::Unix;
     }

@@ -5,7 +5,7 @@
 // lowercase otherwise, exactly as match_list folds both sides.
 #include "dictcore/sql/domain_filter.h"
 
-#include <fstream>
+#include <algorithm>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -13,6 +13,7 @@
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/fold.h"
 #include "dictcore/util/tokens.h"
+#include "dictcore/util/files.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -55,20 +56,24 @@ void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
         throw ConfigError(fmt::format("{}: domain list files nested too deeply at {}",
                                       origin_, item));
       }
-      std::ifstream in{std::string(item), std::ios::binary};
-      if (!in) {
+      UniqueFd fd = open_read_only(std::string(item));
+      if (!fd.valid()) {
         // Postfix substitutes a table whose every lookup fails (RETRY).
         log_->warn("{}: open file {}: cannot read", origin_, item);
         patterns_.push_back(Pattern{!match, {}, fmt::format("nofile:{}", item), nullptr, true});
         continue;
       }
-      std::string line;
-      std::size_t total = 0;
-      while (std::getline(in, line)) {
-        total += line.size() + 1;
-        if (total > kMaxFileBytes) {
-          throw ConfigError(fmt::format("{}: domain list file {} is too large", origin_, item));
-        }
+      // A read error (a directory, say) ends the text where it happened.
+      // The cap counts a missing final newline as one byte.
+      std::string text;
+      const bool too_large = read_all(fd.get(), text, kMaxFileBytes) == ReadAll::TooLarge;
+      if (too_large || text.size() + (!text.empty() && text.back() != '\n') > kMaxFileBytes) {
+        throw ConfigError(fmt::format("{}: domain list file {} is too large", origin_, item));
+      }
+      for (std::string_view lines = text; !lines.empty();) {
+        const std::size_t nl = std::min(lines.find('\n'), lines.size());
+        const std::string_view line = lines.substr(0, nl);
+        lines.remove_prefix(std::min(nl + 1, lines.size()));
         if (!line.empty() && line[0] == '#') continue;
         parse_into(line, match, depth + 1, opener);
       }

@@ -4,11 +4,11 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <strings.h>
 
 #include <fmt/format.h>
 
 #include "dictcore/util/config_error.h"
+#include "dictcore/util/text.h"
 
 namespace proxyd::dict {
 
@@ -50,8 +50,8 @@ int MapParams::get_int(std::string_view param, int def, int min, int max) const 
 bool MapParams::get_bool(std::string_view param, bool def) const {
   auto it = values_.find(param);
   if (it == values_.end()) return def;
-  if (strcasecmp(it->second.c_str(), "yes") == 0) return true;
-  if (strcasecmp(it->second.c_str(), "no") == 0) return false;
+  if (ascii_iequal(it->second, "yes")) return true;
+  if (ascii_iequal(it->second, "no")) return false;
   throw ConfigError(
       fmt::format("{}: bad boolean configuration: {} = {}", origin_, param, it->second));
 }

@@ -1,11 +1,11 @@
 // make_sql_table: the thin entry point that reads a SQL table's parameters
 // through TableConfig (.cf file or main.cf prefix, Postfix cfg_parser) and
 // builds the table with make_sql_table_from. Domain-list "type:table"
-// entries are opened through the registry's open_table. Loop thread.
+// entries are opened through env.open_nested, which the registry (the layer
+// above, dictcore/front) sets. Loop thread.
 #include <fmt/format.h>
 
 #include "dictcore/util/config_error.h"
-#include "dictcore/front/registry.h"
 #include "dictcore/sql/sql_table.h"
 #include "dictcore/config/table_cf.h"
 
@@ -20,9 +20,11 @@ TablePtr make_sql_table(std::string_view type, std::string_view name, OpenMode m
   }
   TableConfigParams params(TableConfig::load(type, name, *env.main_cf, *env.log));
   SqlTableHooks hooks;
-  hooks.domain_opener = [env](std::string_view table_name) {
-    return open_table(table_name, OpenMode::ReadOnly, env);
-  };
+  if (env.open_nested != nullptr) {
+    hooks.domain_opener = [env](std::string_view table_name) {
+      return env.open_nested(table_name, env);
+    };
+  }
   return make_sql_table_from(*kind, name, params, mode, env, hooks);
 }
 

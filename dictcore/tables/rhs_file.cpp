@@ -13,6 +13,8 @@
 #include <system_error>
 #include <vector>
 
+#include "dictcore/util/files.h"
+
 namespace proxyd::dict {
 
 namespace {
@@ -38,25 +40,17 @@ std::string errno_text(int err) { return std::system_category().message(err); }
 
 // Append the contents of path to out; an error text on failure.
 std::optional<std::string> append_file(const std::string& path, std::string& out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return fmt::format("open {}: {}", path, errno_text(errno));
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  char chunk[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof(chunk));
-    if (n < 0) {
-      if (errno == EINTR) continue;
+  UniqueFd fd = open_read_only(path);
+  if (!fd.valid()) return fmt::format("open {}: {}", path, errno_text(errno));
+  switch (read_all(fd.get(), out, kMaxRhsFileBytes)) {
+    case ReadAll::Ok:
+      return std::nullopt;
+    case ReadAll::Error:
       return fmt::format("read {}: {}", path, errno_text(errno));
-    }
-    if (n == 0) return std::nullopt;
-    if (out.size() + static_cast<std::size_t>(n) > kMaxRhsFileBytes) {
-      return fmt::format("file too large: {}", path);
-    }
-    out.append(chunk, static_cast<std::size_t>(n));
+    case ReadAll::TooLarge:
+      break;
   }
+  return fmt::format("file too large: {}", path);
 }
 
 }  // namespace

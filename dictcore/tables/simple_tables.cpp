@@ -28,6 +28,9 @@
 #include "dictcore/config/main_cf.h"
 #include "dictcore/tables/rhs_file.h"
 #include "dictcore/util/tokens.h"
+#include "dictcore/util/braces.h"
+#include "dictcore/util/text.h"
+#include "dictcore/util/files.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -43,8 +46,6 @@ constexpr int kTexthashReadAttempts = 3;
 // Request flags that let a texthash table with duplicate keys answer at all.
 constexpr uint32_t kDupAny = pflags::kDupWarn | pflags::kDupIgnore | pflags::kDupReplace;
 
-// ISSPACE in Postfix: ASCII isspace() in the C locale.
-bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 // dict_ht: insertion-ordered in-memory table behind inline: and texthash:.
 class HashTable final : public Table {
@@ -194,24 +195,10 @@ void warn(Logger* log, fmt::format_string<Args...> f, Args&&... args) {
   if (log != nullptr) log->warn(f, std::forward<Args>(args)...);
 }
 
-// balpar(): length of the balanced "{...}" group at the start of text, or 0.
-std::size_t balanced_length(std::string_view text) {
-  if (text.empty() || text[0] != '{') return 0;
-  int level = 1;
-  for (std::size_t i = 1; i < text.size(); ++i) {
-    if (text[i] == '}') {
-      if (--level == 0) return i + 1;
-    } else if (text[i] == '{') {
-      ++level;
-    }
-  }
-  return 0;
-}
-
 // Trim ASCII white space at both ends.
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  while (!text.empty() && c_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && c_space(text.back())) text.remove_suffix(1);
   return text;
 }
 
@@ -230,7 +217,7 @@ std::optional<std::string> brace_contents(std::string_view token,
 std::optional<std::string> split_name_value(std::string_view text, std::string_view& key,
                                             std::string_view& value) {
   std::size_t pos = 0;
-  while (pos < text.size() && is_space(text[pos])) ++pos;
+  while (pos < text.size() && c_space(text[pos])) ++pos;
   if (pos == text.size())
     return std::string("no key found; expected format: key = value");
   std::size_t key_start = pos;
@@ -239,7 +226,7 @@ std::optional<std::string> split_name_value(std::string_view text, std::string_v
     char c = text[pos];
     if (c == '\\') {
       if (++pos >= text.size()) break;
-    } else if (is_space(c) || c == '=') {
+    } else if (c_space(c) || c == '=') {
       if (!in_quotes) break;
     } else if (c == '"') {
       in_quotes = !in_quotes;
@@ -248,7 +235,7 @@ std::optional<std::string> split_name_value(std::string_view text, std::string_v
   if (pos > text.size()) pos = text.size();
   if (in_quotes) return std::string("unbalanced '\"'");
   std::size_t key_end = pos;
-  while (pos < text.size() && is_space(text[pos])) ++pos;
+  while (pos < text.size() && c_space(text[pos])) ++pos;
   if (pos == text.size() || text[pos] != '=') {
     return std::string("missing '=' after attribute name");
   }
@@ -285,17 +272,17 @@ std::vector<TextLine> read_logical_lines(std::string_view content, std::string_v
       pos = have_newline ? nl + 1 : content.size();
       if (have_newline || buf.size() > start) ++line_no;
       std::size_t cp = start;
-      while (cp < buf.size() && is_space(buf[cp])) ++cp;
+      while (cp < buf.size() && c_space(buf[cp])) ++cp;
       if (cp == buf.size() || buf[cp] == '#') {
         buf.resize(start);
       } else if (start == 0) {
         first_line = line_no;
       }
       if (pos >= content.size()) break;
-      if (!buf.empty() && content[pos] != '#' && !is_space(content[pos])) break;
+      if (!buf.empty() && content[pos] != '#' && !c_space(content[pos])) break;
     }
     if (buf.empty()) continue;
-    if (is_space(buf[0])) {
+    if (c_space(buf[0])) {
       warn(log, "{}: logical line must not start with whitespace: \"{}{}\"", path,
            std::string_view(buf).substr(0, 30), buf.size() > 30 ? "..." : "");
       continue;
@@ -312,14 +299,11 @@ std::string errno_text(int err) { return std::system_category().message(err); }
 // "hot" file to cool down; proxyd must not stall the loop for seconds).
 std::string read_texthash_file(const std::string& path) {
   for (int attempt = 1;; ++attempt) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
+    UniqueFd file = open_read_only(path, O_NONBLOCK);
+    if (!file.valid())
       throw ConfigUnavailable(
           fmt::format("open database {}: {}", path, errno_text(errno)));
-    struct FdCloser {
-      int fd;
-      ~FdCloser() { ::close(fd); }
-    } closer{fd};
+    const int fd = file.get();
     struct stat before {};
     if (::fstat(fd, &before) < 0) {
       throw ConfigUnavailable(fmt::format("fstat {}: {}", path, errno_text(errno)));
@@ -328,19 +312,14 @@ std::string read_texthash_file(const std::string& path) {
       throw ConfigUnavailable(fmt::format("open database {}: not a regular file", path));
     }
     std::string content;
-    char chunk[65536];
-    for (;;) {
-      ssize_t n = ::read(fd, chunk, sizeof(chunk));
-      if (n < 0) {
-        if (errno == EINTR) continue;
+    switch (read_all(fd, content, kMaxTexthashBytes)) {
+      case ReadAll::Ok:
+        break;
+      case ReadAll::Error:
         throw ConfigUnavailable(fmt::format("read {}: {}", path, errno_text(errno)));
-      }
-      if (n == 0) break;
-      if (content.size() + static_cast<std::size_t>(n) > kMaxTexthashBytes) {
+      case ReadAll::TooLarge:
         throw ConfigError(
             fmt::format("{}: file is larger than {} bytes", path, kMaxTexthashBytes));
-      }
-      content.append(chunk, static_cast<std::size_t>(n));
     }
     struct stat after {};
     if (::fstat(fd, &after) < 0) {
@@ -452,7 +431,7 @@ TablePtr make_texthash_table(std::string_view name, const TableEnv& env,
       char c = text[pos];
       if (c == '\\') {
         if (++pos >= text.size()) break;
-      } else if (is_space(c)) {
+      } else if (c_space(c)) {
         if (!in_quotes) break;
       } else if (c == '"') {
         in_quotes = !in_quotes;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "dictcore/util/postfix_version.h"
 #include "protocol/status.h"
@@ -21,6 +22,13 @@ class Logger;
 class MainCf;
 class Poster;
 class PoolSet;
+class Table;
+struct TableEnv;
+
+// Opens another table read-only by "type:name" (a SQL table's domain list
+// may name one). The registry sets it in the TableEnv it hands a table type,
+// so a table type never includes the layer above it that knows every type.
+using NestedOpener = std::shared_ptr<Table> (*)(std::string_view name, const TableEnv& env);
 
 // The single outcome of a table operation: what goes on the wire.
 struct [[nodiscard]] LookupResult {
@@ -54,6 +62,9 @@ struct TableEnv {
   std::chrono::milliseconds lookup_timeout{10000};
   // Whose table semantics to reproduce where Postfix releases differ.
   PostfixVersion postfix_version = PostfixVersion::newest();
+  // Set by open_table(); null outside it (then "type:table" entries cannot
+  // be opened).
+  NestedOpener open_nested = nullptr;
 };
 
 // The instance flags Postfix daemons open tables with (mail_addr_find,

@@ -5,24 +5,15 @@
 // of boolean parameters. Pure functions; any thread.
 #include "dictcore/util/config_lines.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <map>
 
 #include "dictcore/util/config_error.h"
+#include "dictcore/util/text.h"
 
 namespace proxyd::dict {
 namespace {
-
-// Postfix's ISSPACE: ASCII white space only (bytes >= 0x80 never match).
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
 
 // At most this much of an offending line is quoted in messages.
 constexpr std::size_t kQuoteLimit = 100;
@@ -58,7 +49,7 @@ std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view o
       if (nl != std::string_view::npos || !phys.empty()) ++line_no;
       // Comment lines and all-white-space lines contribute nothing.
       std::size_t cp = start;
-      while (cp < buf.size() && is_space(buf[cp])) ++cp;
+      while (cp < buf.size() && c_space(buf[cp])) ++cp;
       if (cp == buf.size() || buf[cp] == '#') buf.resize(start);
       if (start == 0) first_line = line_no;
       if (nl == std::string_view::npos) {
@@ -69,7 +60,7 @@ std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view o
         // Only white space or '#' at the start of the next line continues.
         if (pos >= end) break;
         const char next = text[pos];
-        if (next != '#' && !is_space(next)) break;
+        if (next != '#' && !c_space(next)) break;
       }
     }
     if (got_null) {
@@ -80,7 +71,7 @@ std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view o
       // Consumers see C strings in Postfix: nothing after the NUL survives.
       buf.resize(std::strlen(buf.c_str()));
     }
-    if (!buf.empty() && is_space(buf[0])) {
+    if (!buf.empty() && c_space(buf[0])) {
       log.warn("{}: logical line must not start with whitespace: \"{}{}\"", origin,
                std::string_view(buf).substr(0, 30), buf.size() > 30 ? "..." : "");
     } else if (!buf.empty()) {
@@ -98,16 +89,16 @@ std::vector<NameValue> parse_name_values(std::string_view text, std::string_view
   for (auto& line : logical_lines(text, origin, log)) {
     std::string_view s = line.text;
     std::size_t np = 0;
-    while (np < s.size() && is_space(s[np])) ++np;
+    while (np < s.size() && c_space(s[np])) ++np;
     const char* err = nullptr;
     std::size_t ep = np;
     std::size_t cp = np;
     if (np == s.size() || s[np] == '=') {
       err = "missing attribute name";
     } else {
-      while (ep < s.size() && !is_space(s[ep]) && s[ep] != '=') ++ep;
+      while (ep < s.size() && !c_space(s[ep]) && s[ep] != '=') ++ep;
       cp = ep;
-      while (cp < s.size() && is_space(s[cp])) ++cp;
+      while (cp < s.size() && c_space(s[cp])) ++cp;
       if (cp == s.size() || s[cp] != '=') err = "missing '=' after attribute name";
     }
     if (err != nullptr) {
@@ -115,9 +106,9 @@ std::vector<NameValue> parse_name_values(std::string_view text, std::string_view
                                     quoted_excerpt(s, kQuoteLimit)));
     }
     std::size_t vp = cp + 1;
-    while (vp < s.size() && is_space(s[vp])) ++vp;
+    while (vp < s.size() && c_space(s[vp])) ++vp;
     std::size_t ve = s.size();
-    while (ve > vp && is_space(s[ve - 1])) --ve;
+    while (ve > vp && c_space(s[ve - 1])) --ve;
     NameValue nv{line.line_no, std::string(s.substr(np, ep - np)),
                  std::string(s.substr(vp, ve - vp))};
     if (auto it = seen.find(nv.name); it != seen.end()) {
@@ -136,52 +127,9 @@ std::vector<NameValue> parse_name_values(std::string_view text, std::string_view
 }
 
 std::optional<bool> parse_yes_no(std::string_view text) {
-  auto equal_nocase = [](std::string_view a, std::string_view lower) {
-    if (a.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      char c = a[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c != lower[i]) return false;
-    }
-    return true;
-  };
-  if (equal_nocase(text, "yes")) return true;
-  if (equal_nocase(text, "no")) return false;
+  if (ascii_iequal(text, "yes")) return true;
+  if (ascii_iequal(text, "no")) return false;
   return std::nullopt;
-}
-
-std::string read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    throw ConfigUnavailable(fmt::format("open {}: {}", path, std::strerror(errno)));
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) < 0) {
-    throw ConfigUnavailable(fmt::format("fstat {}: {}", path, std::strerror(errno)));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    throw ConfigUnavailable(fmt::format("read {}: {}", path, std::strerror(EISDIR)));
-  }
-  std::string data;
-  char chunk[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw ConfigUnavailable(fmt::format("read {}: {}", path, std::strerror(errno)));
-    }
-    if (n == 0) break;
-    if (data.size() + static_cast<std::size_t>(n) > kMaxConfigFileSize) {
-      throw ConfigError(
-          fmt::format("read {}: file is larger than {} bytes", path, kMaxConfigFileSize));
-    }
-    data.append(chunk, static_cast<std::size_t>(n));
-  }
-  return data;
 }
 
 }  // namespace proxyd::dict

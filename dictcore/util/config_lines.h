@@ -44,11 +44,8 @@ std::vector<NameValue> parse_name_values(std::string_view text, std::string_view
 // "no" in any ASCII letter case; nullopt for anything else.
 std::optional<bool> parse_yes_no(std::string_view text);
 
-// Largest configuration file read_file() accepts (ConfigError beyond it).
+// The cap main.cf, table .cf files and allowlist /file/name references are
+// read with (read_file in dictcore/util/files.h; ConfigError beyond it).
 inline constexpr std::size_t kMaxConfigFileSize = 16 * 1024 * 1024;
-
-// Read a whole file; throws ConfigUnavailable when it cannot be opened or
-// read ("open PATH: reason"), ConfigError when larger than kMaxConfigFileSize.
-std::string read_file(const std::string& path);
 
 }  // namespace proxyd::dict

@@ -7,10 +7,11 @@
 
 #include <cctype>
 
+#include "dictcore/util/text.h"
+
 namespace proxyd::dict {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 bool word_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
@@ -19,10 +20,7 @@ bool word_char(char c) {
 // Case-insensitive "password" at text[at], as a whole word.
 bool password_word_at(std::string_view text, std::size_t at) {
   constexpr std::string_view kWord = "password";
-  if (text.size() - at < kWord.size()) return false;
-  for (std::size_t i = 0; i < kWord.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[at + i])) != kWord[i]) return false;
-  }
+  if (!ascii_istarts_with(text.substr(at), kWord)) return false;
   return at == 0 || !word_char(text[at - 1]);
 }
 
@@ -32,7 +30,7 @@ std::size_t userinfo_end(std::string_view text, std::size_t from) {
   for (std::size_t i = from; i < text.size(); ++i) {
     char c = text[i];
     if (c == '@') return i;
-    if (c == '/' || c == '?' || c == '#' || is_space(c) || c == '"' || c == '\'') break;
+    if (c == '/' || c == '?' || c == '#' || c_space(c) || c == '"' || c == '\'') break;
   }
   return std::string_view::npos;
 }
@@ -49,7 +47,7 @@ std::size_t value_end(std::string_view text, std::size_t from) {
     return i < text.size() ? i + 1 : text.size();
   }
   std::size_t i = from;
-  while (i < text.size() && !is_space(text[i]) && text[i] != '&' && text[i] != ';' &&
+  while (i < text.size() && !c_space(text[i]) && text[i] != '&' && text[i] != ';' &&
          text[i] != ',' && text[i] != ')' && text[i] != '}' && text[i] != ']' &&
          text[i] != '"')
     ++i;
@@ -78,10 +76,10 @@ std::string redact_secrets(std::string_view text) {
     }
     if (password_word_at(text, i)) {
       std::size_t j = i + 8;
-      while (j < text.size() && is_space(text[j])) ++j;
+      while (j < text.size() && c_space(text[j])) ++j;
       if (j < text.size() && text[j] == '=') {
         ++j;
-        while (j < text.size() && is_space(text[j])) ++j;
+        while (j < text.size() && c_space(text[j])) ++j;
         std::size_t end = value_end(text, j);
         out.append(text.substr(i, j - i));
         if (end > j) out.append(kRedacted);

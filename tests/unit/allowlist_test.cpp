@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dictcore/util/config_lines.h"
+#include "dictcore/util/files.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {
@@ -241,14 +242,14 @@ TEST(Allowlist, FixtureMatchesPostconfExpansion) {
       "texthash:/etc/postfix/p2",        "unix:passwd.byname"};
   EXPECT_EQ(Allowlist::build(cf, true, log).tables(), read_expected);
   EXPECT_EQ(Allowlist::from_value(
-                read_file("data/conf/allowlist/proxy_read_maps.postconf"), log)
+                read_file("data/conf/allowlist/proxy_read_maps.postconf", kMaxConfigFileSize), log)
                 .tables(),
             read_expected);
   const Tables write_expected = {"btree:/var/lib/postfix/sasl_auth_cache",
                                  "btree:/var/lib/postfix/verify"};
   EXPECT_EQ(Allowlist::build(cf, false, log).tables(), write_expected);
   EXPECT_EQ(Allowlist::from_value(
-                read_file("data/conf/allowlist/proxy_write_maps.postconf"), log)
+                read_file("data/conf/allowlist/proxy_write_maps.postconf", kMaxConfigFileSize), log)
                 .tables(),
             write_expected);
 }
@@ -307,7 +308,7 @@ TEST(Allowlist, MatchesPostfix311ExportModes) {
     NullLogger log;
     const auto cf = MainCf::load(dir, log);
     for (const auto& m : modes) {
-      const std::string text = read_file((dir / m.file).string());
+      const std::string text = read_file((dir / m.file).string(), kMaxConfigFileSize);
       Tables expected;
       std::size_t pos = 0;
       while (pos < text.size()) {

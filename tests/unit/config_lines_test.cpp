@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dictcore/util/config_error.h"
+#include "dictcore/util/files.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict {
@@ -150,15 +151,15 @@ TEST(ParseNameValues, DuplicatesLaterWinsAndWarn) {
 }
 
 TEST(ReadFile, MissingAndDirectory) {
-  EXPECT_THROW(read_file("data/conf/does-not-exist.cf"), ConfigUnavailable);
-  EXPECT_THROW(read_file("data/conf"), ConfigUnavailable);
+  EXPECT_THROW(read_file("data/conf/does-not-exist.cf", kMaxConfigFileSize), ConfigUnavailable);
+  EXPECT_THROW(read_file("data/conf", kMaxConfigFileSize), ConfigUnavailable);
   try {
-    read_file("data/conf/does-not-exist.cf");
+    read_file("data/conf/does-not-exist.cf", kMaxConfigFileSize);
   } catch (const ConfigUnavailable& e) {
     EXPECT_EQ(std::string(e.what()),
               "open data/conf/does-not-exist.cf: No such file or directory");
   }
-  EXPECT_NE(read_file("data/conf/mysql-valid.cf").find("dbname"), std::string::npos);
+  EXPECT_NE(read_file("data/conf/mysql-valid.cf", kMaxConfigFileSize).find("dbname"), std::string::npos);
 }
 
 // mail_conf_bool.c and cfg_parser.c compare with strcasecmp() against
