@@ -3,6 +3,7 @@
 #include "proxyd/metrics_address.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,8 +14,6 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "proxyd/server.h"
 
@@ -59,10 +58,12 @@ bool MetricsAddress::loopback() const {
 
 std::string MetricsAddress::text() const {
   if (is_unix) return fmt::format("unix:{}", path);
-  return is_v6(host) ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
+  return is_v6(host) ? fmt::format("[{}]:{}", host, port)
+                     : fmt::format("{}:{}", host, port);
 }
 
-std::optional<MetricsAddress> parse_metrics_address(std::string_view text, std::string& error) {
+std::optional<MetricsAddress> parse_metrics_address(std::string_view text,
+                                                    std::string& error) {
   MetricsAddress a;
   if (text.starts_with("unix:")) {
     a.is_unix = true;
@@ -80,12 +81,13 @@ std::optional<MetricsAddress> parse_metrics_address(std::string_view text, std::
   }
   std::string_view host = text.substr(0, colon);
   std::string_view port = text.substr(colon + 1);
-  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  if (host.starts_with('[') && host.ends_with(']'))
+    host = host.substr(1, host.size() - 2);
   a.host = std::string(host);
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value == 0 ||
-      value > 65535) {
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() ||
+      value == 0 || value > 65535) {
     error = "expected a port number from 1 to 65535";
     return std::nullopt;
   }
@@ -93,7 +95,7 @@ std::optional<MetricsAddress> parse_metrics_address(std::string_view text, std::
   in6_addr six{};
   in_addr four{};
   const bool numeric = is_v6(a.host) ? inet_pton(AF_INET6, a.host.c_str(), &six) == 1
-                                      : inet_pton(AF_INET, a.host.c_str(), &four) == 1;
+                                     : inet_pton(AF_INET, a.host.c_str(), &four) == 1;
   if (!numeric) {
     error = "expected a numeric IPv4 address or a bracketed IPv6 address";
     return std::nullopt;
@@ -122,7 +124,8 @@ std::string check_metrics_listen(std::string_view listen, bool allow_remote) {
     if (!a) return fmt::format("\"{}\": {}", item, error);
     if (!allow_remote && !a->loopback()) {
       return fmt::format(
-          "\"{}\" is not a loopback address or UNIX socket; set metrics_allow_remote = yes to "
+          "\"{}\" is not a loopback address or UNIX socket; set metrics_allow_remote = "
+          "yes to "
           "serve metrics to other hosts",
           item);
     }
@@ -152,7 +155,8 @@ int bind_tcp(const MetricsAddress& a) {
   if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (ss.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 64) != 0) {
     int err = errno;
     ::close(fd);

@@ -23,7 +23,8 @@ struct MetricsAddress {
 };
 
 // Parse one ADDRESS; nullopt and why on a malformed one.
-std::optional<MetricsAddress> parse_metrics_address(std::string_view text, std::string& error);
+std::optional<MetricsAddress> parse_metrics_address(std::string_view text,
+                                                    std::string& error);
 
 // The ADDRESS text metrics_listen gives service ("" standalone); "" = none.
 // Throws std::invalid_argument on a malformed list.

@@ -4,12 +4,11 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace proxyd::daemon {
 
@@ -23,9 +22,9 @@ MetricsServer::MetricsServer(EventLoop& loop, int fd, std::function<std::string(
     throw std::runtime_error("metrics: cannot create the HTTP server");
   }
   // Every method reaches on_request, which answers 405 to all but GET/HEAD.
-  evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+  evhttp_set_allowed_methods(
+      http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                       EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
   evhttp_set_max_headers_size(http_.get(), 8192);
   evhttp_set_max_body_size(http_.get(), 0);
   evhttp_set_timeout(http_.get(), 10);

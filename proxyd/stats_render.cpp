@@ -4,6 +4,8 @@
 // counter is named twice in this file.
 #include "proxyd/stats_render.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -20,7 +22,7 @@ enum class Kind { Counter, Gauge };
 
 template <class S>
 struct Field {
-  const char* name;    // text and JSON key
+  const char* name;  // text and JSON key
   Kind kind;
   const char* family;  // Prometheus name without "proxyd_"
   const char* label;   // extra label or ""
@@ -28,22 +30,30 @@ struct Field {
   uint64_t (*get)(const S&);
 };
 
-#define PROXYD_TABLE_DESC(type, field, kind, family, label, help)                        \
-  Field<dict::TableStats>{#field, Kind::kind, family, label, help,                       \
-                          +[](const dict::TableStats& s) { return static_cast<uint64_t>(s.field); }},
-#define PROXYD_POOL_DESC(type, field, kind, family, label, help)                         \
-  Field<dict::PoolStats>{#field, Kind::kind, family, label, help,                        \
-                         +[](const dict::PoolStats& s) { return static_cast<uint64_t>(s.field); }},
-#define PROXYD_CACHE_DESC(type, field, kind, family, label, help)                        \
-  Field<CacheFigures>{#field, Kind::kind, family, label, help,                           \
-                      +[](const CacheFigures& s) { return static_cast<uint64_t>(s.field); }},
-#define PROXYD_SERVER_DESC(type, field, kind, family, label, help)                       \
-  Field<ServerFigures>{#field, Kind::kind, family, label, help,                          \
-                       +[](const ServerFigures& s) { return static_cast<uint64_t>(s.field); }},
+#define PROXYD_TABLE_DESC(type, field, kind, family, label, help) \
+  Field<dict::TableStats>{                                        \
+      #field, Kind::kind,                                         \
+      family, label,                                              \
+      help,   +[](const dict::TableStats& s) { return static_cast<uint64_t>(s.field); }},
+#define PROXYD_POOL_DESC(type, field, kind, family, label, help) \
+  Field<dict::PoolStats>{                                        \
+      #field, Kind::kind,                                        \
+      family, label,                                             \
+      help,   +[](const dict::PoolStats& s) { return static_cast<uint64_t>(s.field); }},
+#define PROXYD_CACHE_DESC(type, field, kind, family, label, help) \
+  Field<CacheFigures>{                                            \
+      #field, Kind::kind,                                         \
+      family, label,                                              \
+      help,   +[](const CacheFigures& s) { return static_cast<uint64_t>(s.field); }},
+#define PROXYD_SERVER_DESC(type, field, kind, family, label, help) \
+  Field<ServerFigures>{                                            \
+      #field, Kind::kind,                                          \
+      family, label,                                               \
+      help,   +[](const ServerFigures& s) { return static_cast<uint64_t>(s.field); }},
 
 const Field<dict::TableStats> kTableFields[] = {PROXYD_TABLE_COUNTERS(PROXYD_TABLE_DESC)};
-const Field<dict::PoolStats> kPoolFields[] = {
-    PROXYD_POOL_GAUGES(PROXYD_POOL_DESC) PROXYD_POOL_COUNTERS(PROXYD_POOL_DESC)};
+const Field<dict::PoolStats> kPoolFields[] = {PROXYD_POOL_GAUGES(PROXYD_POOL_DESC)
+                                                  PROXYD_POOL_COUNTERS(PROXYD_POOL_DESC)};
 const Field<CacheFigures> kCacheFields[] = {PROXYD_CACHE_FIELDS(PROXYD_CACHE_DESC)};
 const Field<ServerFigures> kServerFields[] = {PROXYD_SERVER_FIELDS(PROXYD_SERVER_DESC)};
 
@@ -110,7 +120,8 @@ class Exposition {
   explicit Exposition(std::string service) : service_(label_value(service)) {}
 
   void family(std::string_view name, std::string_view type, std::string_view help) {
-    out_ += fmt::format("# HELP proxyd_{} {}\n# TYPE proxyd_{} {}\n", name, help, name, type);
+    out_ +=
+        fmt::format("# HELP proxyd_{} {}\n# TYPE proxyd_{} {}\n", name, help, name, type);
   }
   // labels: extra `k="v"` pairs joined by commas, or "".
   void sample(std::string_view name, std::string_view labels, std::string_view value) {
@@ -140,7 +151,9 @@ void prom_fields(Exposition& ex, const Field<S> (&fields)[N],
     for (const auto& [key, obj] : objects) {
       for (std::size_t k = i; k < j; ++k) {
         std::string labels = key;
-        if (*fields[k].label) labels += labels.empty() ? fields[k].label : fmt::format(",{}", fields[k].label);
+        if (*fields[k].label)
+          labels +=
+              labels.empty() ? fields[k].label : fmt::format(",{}", fields[k].label);
         ex.sample(fields[k].family, labels, fields[k].get(*obj));
       }
     }
@@ -151,12 +164,14 @@ void prom_fields(Exposition& ex, const Field<S> (&fields)[N],
 void prom_daemon(Exposition& ex, const DaemonFigures& d) {
   ex.family("build_info", "gauge", "proxyd build: the version is a label; always 1");
   ex.sample("build_info", fmt::format("version=\"{}\"", label_value(PROXYD_VERSION)), 1);
-  ex.family("start_time_seconds", "gauge", "Start of the daemon, seconds since the epoch");
+  ex.family("start_time_seconds", "gauge",
+            "Start of the daemon, seconds since the epoch");
   ex.sample("start_time_seconds", "", static_cast<uint64_t>(d.start_time_s));
   ex.family("uptime_seconds", "gauge", "Seconds since the daemon started");
   ex.sample("uptime_seconds", "", static_cast<uint64_t>(d.uptime_s));
-  ex.family("config_generation", "gauge",
-            "Configuration generation served: 1 at start, one more per successful reload");
+  ex.family(
+      "config_generation", "gauge",
+      "Configuration generation served: 1 at start, one more per successful reload");
   ex.sample("config_generation", "", d.generation);
   ex.family("reloads_total", "counter", "Successful configuration reloads");
   ex.sample("reloads_total", "", d.reloads);
@@ -174,21 +189,25 @@ void prom_daemon(Exposition& ex, const DaemonFigures& d) {
 
 void prom_latency(Exposition& ex, const StatsSnapshot& s) {
   using H = dict::LatencyHistogram;
-  ex.family("table_lookup_duration_seconds", "histogram", "Time from request to answer of every lookup, in seconds");
+  ex.family("table_lookup_duration_seconds", "histogram",
+            "Time from request to answer of every lookup, in seconds");
   for (const auto& [table, st] : s.tables) {
-    const std::string t = fmt::format("table=\"{}\"", label_value(table));
+    const std::string t =
+        fmt::format("table=\"{}\"", label_value(dict::redact_secrets(table)));
     const auto& b = st.latency.export_buckets();
     uint64_t cumulative = 0;
     for (std::size_t i = 0; i < H::kExportBoundsUs.size(); ++i) {
       cumulative += b[i];
       ex.sample("table_lookup_duration_seconds_bucket",
-                fmt::format("{},le=\"{}\"", t, static_cast<double>(H::kExportBoundsUs[i]) / 1e6),
+                fmt::format("{},le=\"{}\"", t,
+                            static_cast<double>(H::kExportBoundsUs[i]) / 1e6),
                 cumulative);
     }
     ex.sample("table_lookup_duration_seconds_bucket", fmt::format("{},le=\"+Inf\"", t),
               st.latency.count());
     ex.sample("table_lookup_duration_seconds_sum", t,
-              std::string_view(fmt::format("{}", static_cast<double>(st.latency.sum_us()) / 1e6)));
+              std::string_view(
+                  fmt::format("{}", static_cast<double>(st.latency.sum_us()) / 1e6)));
     ex.sample("table_lookup_duration_seconds_count", t, st.latency.count());
   }
 }
@@ -197,13 +216,15 @@ void prom_latency(Exposition& ex, const StatsSnapshot& s) {
 
 std::string render_text(const StatsSnapshot& s) {
   const DaemonFigures& d = s.daemon;
-  std::string out = fmt::format("proxyd version={} uptime_s={} generation={} reloads={}\n",
-                                PROXYD_VERSION, d.uptime_s, d.generation, d.reloads);
+  std::string out =
+      fmt::format("proxyd version={} uptime_s={} generation={} reloads={}\n",
+                  PROXYD_VERSION, d.uptime_s, d.generation, d.reloads);
   for (const auto& [name, st] : s.tables) {
     out += fmt::format("table {}", name);
     text_fields(out, kTableFields, st);
-    out += fmt::format(" p50_ms={} p90_ms={} p99_ms={}\n", ms(st.latency.percentile(0.50)),
-                       ms(st.latency.percentile(0.90)), ms(st.latency.percentile(0.99)));
+    out +=
+        fmt::format(" p50_ms={} p90_ms={} p99_ms={}\n", ms(st.latency.percentile(0.50)),
+                    ms(st.latency.percentile(0.90)), ms(st.latency.percentile(0.99)));
   }
   for (const dict::PoolStats& p : s.pools) {
     out += fmt::format("pool {}", pool_word(p.label));
@@ -224,19 +245,22 @@ std::string render_text(const StatsSnapshot& s) {
 std::string render_json(const StatsSnapshot& s) {
   const DaemonFigures& d = s.daemon;
   std::string out = fmt::format(
-      "{{\"service\":{},\"version\":{},\"uptime_s\":{},\"start_time_s\":{},\"generation\":{},"
+      "{{\"service\":{},\"version\":{},\"uptime_s\":{},\"start_time_s\":{},"
+      "\"generation\":{},"
       "\"reloads\":{},\"reload_failures\":{},\"last_reload_ok\":{},\"last_reload_s\":{}",
       json_string(d.service), json_string(PROXYD_VERSION), d.uptime_s, d.start_time_s,
       d.generation, d.reloads, d.reload_failures, d.last_reload_ok ? "true" : "false",
       d.last_reload_s);
   out += ",\"tables\":{";
   bool first = true;
-  for (const auto& [name, st] : s.tables) {
+  for (const auto& [table, st] : s.tables) {
+    const std::string name = dict::redact_secrets(table);  // never a password
     out += fmt::format("{}{}:{{\"table\":{}", first ? "" : ",", json_string(name),
                        json_string(name));
     json_fields(out, kTableFields, st);
     out += fmt::format(
-        ",\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"latency_count\":{},\"latency_sum_s\":{}}}",
+        ",\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"latency_count\":{},\"latency_sum_"
+        "s\":{}}}",
         ms(st.latency.percentile(0.50)), ms(st.latency.percentile(0.90)),
         ms(st.latency.percentile(0.99)), st.latency.count(),
         static_cast<double>(st.latency.sum_us()) / 1e6);
@@ -272,14 +296,15 @@ std::string render_prometheus(const StatsSnapshot& s) {
   prom_daemon(ex, s.daemon);
   std::vector<std::pair<std::string, const dict::TableStats*>> tables;
   for (const auto& [name, st] : s.tables) {
-    tables.emplace_back(fmt::format("table=\"{}\"", label_value(name)), &st);
+    tables.emplace_back(
+        fmt::format("table=\"{}\"", label_value(dict::redact_secrets(name))), &st);
   }
   prom_fields(ex, kTableFields, tables);
   prom_latency(ex, s);
   std::vector<std::pair<std::string, const dict::PoolStats*>> pools;
   for (const dict::PoolStats& p : s.pools) {
-    pools.emplace_back(fmt::format("pool=\"{}\"", label_value(dict::redact_secrets(p.label))),
-                       &p);
+    pools.emplace_back(
+        fmt::format("pool=\"{}\"", label_value(dict::redact_secrets(p.label))), &p);
   }
   prom_fields(ex, kPoolFields, pools);
   if (s.cache) prom_fields(ex, kCacheFields, {{std::string(), &*s.cache}});
@@ -321,7 +346,8 @@ std::string merge_prometheus(const std::vector<std::string>& outputs) {
     }
   }
   std::string out;
-  for (const std::string& name : order) out += families[name].header + families[name].samples;
+  for (const std::string& name : order)
+    out += families[name].header + families[name].samples;
   return out;
 }
 

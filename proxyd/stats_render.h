@@ -20,14 +20,14 @@ namespace proxyd::daemon {
 
 // The daemon as a whole.
 struct DaemonFigures {
-  std::string service;          // master(8) service name; "" standalone
-  int64_t uptime_s = 0;         // seconds since start
-  int64_t start_time_s = 0;     // start, seconds since the epoch
-  uint64_t generation = 0;      // configuration generation (1 at start)
-  uint64_t reloads = 0;         // successful reloads
+  std::string service;           // master(8) service name; "" standalone
+  int64_t uptime_s = 0;          // seconds since start
+  int64_t start_time_s = 0;      // start, seconds since the epoch
+  uint64_t generation = 0;       // configuration generation (1 at start)
+  uint64_t reloads = 0;          // successful reloads
   uint64_t reload_failures = 0;  // refused reloads
-  bool last_reload_ok = true;   // the last reload attempt succeeded (or none yet)
-  int64_t last_reload_s = 0;    // last successful load, seconds since the epoch
+  bool last_reload_ok = true;    // the last reload attempt succeeded (or none yet)
+  int64_t last_reload_s = 0;     // last successful load, seconds since the epoch
 };
 
 struct StatsSnapshot {

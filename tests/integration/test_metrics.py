@@ -254,6 +254,13 @@ class MetricsEndpoint(unittest.TestCase):
                     pass
             self.assertIn("metrics_listen", str(ctx.exception))
             inst.scratch.__exit__(None, None, None)
+        # `proxyd check` reports it too, with the way out.
+        with harness.Scratch(prefix="pxm") as sc:
+            sc.write("etc/proxyd.cf", "metrics_listen = 192.0.2.1:9471\n")
+            r = subprocess.run([harness.proxyd_exe(), "-c", str(sc.config_dir), "check"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("set metrics_allow_remote = yes", r.stdout)
         with Instance(f"metrics_listen = 0.0.0.0:{self.port}\nmetrics_allow_remote = yes\n"):
             self.assertEqual(http_get(f"http://127.0.0.1:{self.port}/metrics")[0], 200)
 

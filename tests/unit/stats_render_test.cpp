@@ -64,10 +64,11 @@ TEST(StatsRender, JsonCarriesTheSameNumbers) {
 
 TEST(StatsRender, PrometheusHistogramAndLabels) {
   std::string p = render_prometheus(sample());
-  EXPECT_NE(p.find("# TYPE proxyd_table_lookups_total counter\n"
-                   "proxyd_table_lookups_total{service=\"standalone\",table=\"hash:/etc/x\","
-                   "result=\"ok\"} 3\n"),
-            std::string::npos)
+  EXPECT_NE(
+      p.find("# TYPE proxyd_table_lookups_total counter\n"
+             "proxyd_table_lookups_total{service=\"standalone\",table=\"hash:/etc/x\","
+             "result=\"ok\"} 3\n"),
+      std::string::npos)
       << p;
   // 50 us is under the first bound, 3 ms under 5 ms, 20 s only in +Inf.
   EXPECT_NE(p.find("le=\"0.0001\"} 1\n"), std::string::npos) << p;
@@ -75,8 +76,10 @@ TEST(StatsRender, PrometheusHistogramAndLabels) {
   EXPECT_NE(p.find("le=\"0.005\"} 2\n"), std::string::npos) << p;
   EXPECT_NE(p.find("le=\"10\"} 2\n"), std::string::npos) << p;
   EXPECT_NE(p.find("le=\"+Inf\"} 3\n"), std::string::npos) << p;
-  EXPECT_NE(p.find("proxyd_pool_jobs_total{service=\"standalone\",pool=\"mysql:db@h user=u\"} 9"),
-            std::string::npos);
+  EXPECT_NE(
+      p.find(
+          "proxyd_pool_jobs_total{service=\"standalone\",pool=\"mysql:db@h user=u\"} 9"),
+      std::string::npos);
 }
 
 TEST(StatsRender, MergeGroupsFamilies) {
