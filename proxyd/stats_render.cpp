@@ -11,7 +11,6 @@
 #include <map>
 #include <string_view>
 
-#include <fmt/format.h>
 
 #include "dictcore/util/redact.h"
 
