@@ -366,16 +366,17 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParam
                                  *env.log, smtputf8_enabled(env));
   }
 
-  if (kind == SqlKind::Sqlite && !hooks.driver_factory) {
+  SessionPoolPtr pool = env.pools->pool_for(spec->cfg.connect, hooks.driver_factory);
+  if (kind == SqlKind::Sqlite && pool && !hooks.driver_factory) {
     // Postfix 3.10+ opens the database at table open and substitutes a
-    // surrogate (RETRY on every lookup) when that fails.
-    const HostSpec& db = spec->cfg.connect.hosts.front();
-    ConnectResult probe = make_sqlite_driver(spec->cfg.connect)->connect(db);
+    // surrogate (RETRY on every lookup) when that fails. The pool's driver
+    // keeps the file open (before chroot at start-up; on reload the file
+    // opened then, when its path is not reachable from the jail).
+    ConnectResult probe = pool->connect_once(spec->cfg.connect.hosts.front());
     if (!probe.session) {
       throw ConfigUnavailable(fmt::format("{}: {}", spec->label, probe.error));
     }
   }
-  SessionPoolPtr pool = env.pools->pool_for(spec->cfg.connect, hooks.driver_factory);
   if (pool) {
     spec->all_columns = pool->all_columns();
   } else {
