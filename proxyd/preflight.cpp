@@ -5,6 +5,7 @@
 #include "proxyd/preflight.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -14,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/front/registry.h"
@@ -119,7 +122,7 @@ void inspect_connect_params(const dict::ConnectParams& c, Inspector& in) {
   switch (c.kind) {
     case dict::SqlKind::Sqlite:
       for (const dict::HostSpec& h : c.hosts) {
-        in.need_path("dbpath", h.name, Phase::Lookup, R_OK);
+        in.need_path("dbpath", h.name, Phase::Open, R_OK);  // opened before chroot, kept
       }
       break;
     case dict::SqlKind::Mysql:
@@ -305,6 +308,50 @@ bool can_access(const std::string& path, const Credentials& creds, int want) {
   return true;
 }
 
+std::vector<std::string> nss_sources_beyond_files(std::string_view nsswitch,
+                                                  std::string_view db) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(nsswitch)};
+  std::string line;
+  while (std::getline(in, line)) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string first;
+    if (!(words >> first) || first != fmt::format("{}:", db)) continue;
+    out.clear();  // the last line for db counts
+    std::string word;
+    bool in_action = false;
+    while (words >> word) {
+      if (word.front() == '[') in_action = true;
+      if (!in_action && word != "files" && word != "systemd") out.push_back(word);
+      if (word.back() == ']') in_action = false;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// unix: tables in a jail: proxyd reads the kept /etc files; name what NSS
+// would add beyond them.
+void inspect_unix_table(std::string_view name, const std::string& jail, Inspector& in) {
+  if (jail.empty()) return;
+  std::string_view db = name == "group.byname" ? "group" : "passwd";
+  std::ifstream file("/etc/nsswitch.conf");
+  std::stringstream text;
+  text << file.rdbuf();
+  std::vector<std::string> extra = nss_sources_beyond_files(text.str(), db);
+  if (extra.empty()) return;
+  in.add(FindingKind::OutsideJail,
+         fmt::format("in the chroot jail {} proxyd answers from /etc/{} as opened at "
+                     "start-up, but /etc/nsswitch.conf also lists {} for {}: their entries "
+                     "would be missing (run proxymap with chroot column n in master.cf, or "
+                     "chroot = no in proxyd.cf)",
+                     jail, db, fmt::join(extra, " "), db));
+}
+
+}  // namespace
+
 std::string path_in_jail(const std::string& jail, const std::string& path) {
   if (jail.empty()) return path;
   return (fs::path(jail) / fs::path(path).relative_path()).lexically_normal().string();
@@ -331,7 +378,8 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
     return result;
   }
   std::optional<dict::SqlKind> kind = dict::sql_kind_from_type(type);
-  if (!kind) return result;  // static:, inline:, unix: need nothing
+  if (type == "unix") inspect_unix_table(name, jail, in);
+  if (!kind) return result;  // static:, inline: need nothing
   bool is_file = !name.empty() && (name[0] == '/' || name[0] == '.');
   if (is_file &&
       !in.need_path("configuration file", std::string(name), Phase::Open, R_OK)) {

@@ -62,6 +62,13 @@ bool can_access(const std::string& path, const Credentials& creds, int want);
 // The path at which a process chrooted to jail finds path ("" jail = path).
 std::string path_in_jail(const std::string& jail, const std::string& path);
 
+// The sources an nsswitch.conf text lists for database db ("passwd",
+// "group") other than "files" and "systemd", in order; [action] items are
+// skipped. Inside a jail proxyd answers unix: tables from the /etc files it
+// kept from start-up, so entries of these sources would be missing there.
+std::vector<std::string> nss_sources_beyond_files(std::string_view nsswitch,
+                                                  std::string_view db);
+
 // Where the MySQL client library looks for "localhost" (Debian's default).
 inline constexpr std::string_view kMysqlDefaultSocket = "/run/mysqld/mysqld.sock";
 

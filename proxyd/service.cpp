@@ -17,6 +17,7 @@
 #include "dictcore/util/redact.h"
 #include "dictcore/tables/surrogate.h"
 #include "dictcore/util/tokens.h"
+#include "dictcore/tables/etc_dir.h"
 
 namespace proxyd::daemon {
 
@@ -35,8 +36,10 @@ std::shared_ptr<dict::TableStats> StatsBook::table(const std::string& name) {
 namespace {
 
 dict::TableEnv table_env(const dict::MainCf* main_cf, dict::Logger& log, dict::Poster& poster,
-                         dict::PoolSet& pools, const Settings& settings) {
+                         dict::PoolSet& pools, const Settings& settings,
+                         std::shared_ptr<const dict::EtcDir> etc) {
   dict::TableEnv env{main_cf, &log, &poster, &pools};
+  env.etc = std::move(etc);
   env.lookup_timeout = std::chrono::seconds(settings.lookup_timeout);
   env.postfix_version = settings.postfix_semantics;
   return env;
@@ -45,12 +48,13 @@ dict::TableEnv table_env(const dict::MainCf* main_cf, dict::Logger& log, dict::P
 }  // namespace
 
 Generation::Generation(dict::MainCf main_cf, Settings settings, dict::PoolSet& pools,
-                       dict::Poster& poster, dict::Logger& log, StatsBook& stats)
+                       dict::Poster& poster, dict::Logger& log, StatsBook& stats,
+                       std::shared_ptr<const dict::EtcDir> etc)
     : main_cf_(std::move(main_cf)),
       settings_(std::move(settings)),
       read_allow_(dict::Allowlist::build(main_cf_, true, log)),
       write_allow_(dict::Allowlist::build(main_cf_, false, log)),
-      registry_(table_env(&main_cf_, log, poster, pools, settings_)),
+      registry_(table_env(&main_cf_, log, poster, pools, settings_, std::move(etc))),
       utf8_(main_cf_.get_bool("smtputf8_enable")),
       stats_(stats),
       cache_(std::make_shared<dict::LookupCache>(
@@ -132,7 +136,8 @@ void Generation::expire(dict::TableFront::Clock::time_point now) {
 Service::Service(dict::Logger& log, dict::Poster& poster)
     : log_(log),
       poster_(poster),
-      pools_(std::make_unique<dict::PoolSet>(dict::PoolSettings{}, poster, log)) {}
+      pools_(std::make_unique<dict::PoolSet>(dict::PoolSettings{}, poster, log)),
+      etc_(std::make_shared<dict::EtcDir>()) {}
 
 Service::~Service() {
   gen_.reset();
@@ -141,7 +146,7 @@ Service::~Service() {
 
 std::shared_ptr<Generation> Service::make_generation(dict::MainCf main_cf, Settings settings) {
   return std::make_shared<Generation>(std::move(main_cf), std::move(settings), *pools_, poster_,
-                                      log_, stats_);
+                                      log_, stats_, etc_);
 }
 
 void Service::set_generation(std::shared_ptr<Generation> gen) {

@@ -62,8 +62,10 @@ struct OpenProblem {
 class Generation {
  public:
   // Build from a loaded main.cf and settings; throws dict::ConfigError.
+  // etc: /etc kept from start-up for unix: tables (null: NSS only).
   Generation(dict::MainCf main_cf, Settings settings, dict::PoolSet& pools,
-             dict::Poster& poster, dict::Logger& log, StatsBook& stats);
+             dict::Poster& poster, dict::Logger& log, StatsBook& stats,
+             std::shared_ptr<const dict::EtcDir> etc = {});
   ~Generation();
   Generation(const Generation&) = delete;
   Generation& operator=(const Generation&) = delete;
@@ -168,6 +170,8 @@ class Service {
   LogThrottle warnings_{log_};  // refusals a client can trigger at will
   dict::Poster& poster_;
   std::unique_ptr<dict::PoolSet> pools_;
+  // /etc opened at construction (before chroot), for every generation.
+  std::shared_ptr<const dict::EtcDir> etc_;
   StatsBook stats_;
   std::shared_ptr<Generation> gen_;
   std::vector<std::weak_ptr<Generation>> retired_;  // still answering old requests

@@ -535,6 +535,10 @@ SessionPool::SessionPool(std::string label, std::unique_ptr<SqlDriver> driver,
 
 SessionPool::~SessionPool() { shutdown(); }
 
+ConnectResult SessionPool::connect_once(const HostSpec& host) {
+  return state_->driver->connect(host);
+}
+
 void SessionPool::submit(PoolJob job) {
   State& s = *state_;
   bool queued = false;

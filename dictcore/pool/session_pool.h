@@ -129,6 +129,10 @@ class SessionPool {
   // True when the driver answers with every column (mysql/pgsql).
   bool all_columns() const;
 
+  // Connect to host with this pool's driver, outside the workers, and
+  // return the session (sqlite: the database open at table open).
+  ConnectResult connect_once(const HostSpec& host);
+
   // Loggable identity (no password).
   const std::string& label() const;
 

@@ -87,19 +87,37 @@ class LookupWork final : public JobWork {
     return p;
   }
 
+  // A failed query, worded as Postfix 3.7's driver words it (admins match
+  // these): dict_mysql "mysql:NAME: query failed: ...", dict_pgsql
+  // "pgsql query failed: ...", dict_sqlite "dict_sqlite_lookup: NAME: SQL
+  // step failed ..." (the message carries the SQL part).
+  void warn_query_failed(const LookupSpec& spec, const std::string& message) {
+    switch (spec.cfg.kind) {
+      case SqlKind::Mysql:
+        log_.warn_limited(spec.label, "{}: query failed: {}", spec.label, message);
+        break;
+      case SqlKind::Pgsql:
+        log_.warn_limited(spec.label, "pgsql query failed: {}", message);
+        break;
+      case SqlKind::Sqlite:
+        log_.warn_limited(spec.label, "{}: {}: {}", spec.lookup_fn, spec.cfg.name, message);
+        break;
+    }
+  }
+
   Attempt finish(QueryResult qr) override {
     const LookupSpec& spec = *spec_;
     switch (qr.status) {
       case QueryStatus::HostError:
-        log_.warn_limited(spec.label, "{}: query failed: {}", spec.label, qr.message);
+        warn_query_failed(spec, qr.message);
         return Attempt{true, {}};
       case QueryStatus::NeedsSingle:
         return Attempt{false, {}, true};
       case QueryStatus::TempError:
-        log_.warn_limited(spec.label, "{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
+        warn_query_failed(spec, qr.message);
         return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
       case QueryStatus::ConfigError:
-        log_.warn_limited(spec.label, "{}: {}: {}", spec.lookup_fn, spec.cfg.name, qr.message);
+        warn_query_failed(spec, qr.message);
         return Attempt{false, LookupResult{ProxyStatus::Config, {}}};
       case QueryStatus::NoResultSet:
         if (spec.cfg.require_result_set) {
@@ -366,16 +384,17 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParam
                                  *env.log, smtputf8_enabled(env));
   }
 
-  if (kind == SqlKind::Sqlite && !hooks.driver_factory) {
+  SessionPoolPtr pool = env.pools->pool_for(spec->cfg.connect, hooks.driver_factory);
+  if (kind == SqlKind::Sqlite && pool && !hooks.driver_factory) {
     // Postfix 3.10+ opens the database at table open and substitutes a
-    // surrogate (RETRY on every lookup) when that fails.
-    const HostSpec& db = spec->cfg.connect.hosts.front();
-    ConnectResult probe = make_sqlite_driver(spec->cfg.connect)->connect(db);
+    // surrogate (RETRY on every lookup) when that fails. The pool's driver
+    // keeps the file open (before chroot at start-up; on reload the file
+    // opened then, when its path is not reachable from the jail).
+    ConnectResult probe = pool->connect_once(spec->cfg.connect.hosts.front());
     if (!probe.session) {
       throw ConfigUnavailable(fmt::format("{}: {}", spec->label, probe.error));
     }
   }
-  SessionPoolPtr pool = env.pools->pool_for(spec->cfg.connect, hooks.driver_factory);
   if (pool) {
     spec->all_columns = pool->all_columns();
   } else {

@@ -18,6 +18,7 @@ namespace proxyd::dict {
 
 using protocol::ProxyStatus;
 
+class EtcDir;
 class Logger;
 class MainCf;
 class Poster;
@@ -58,6 +59,8 @@ struct TableEnv {
   Logger* log = nullptr;
   Poster* poster = nullptr;  // completions from worker threads
   PoolSet* pools = nullptr;  // shared SQL session pools
+  // /etc kept from start-up (unix: tables in a jail); null = NSS only.
+  std::shared_ptr<const EtcDir> etc = nullptr;
   // A lookup still waiting for a session after this long is answered RETRY.
   std::chrono::milliseconds lookup_timeout{10000};
   // Whose table semantics to reproduce where Postfix releases differ.

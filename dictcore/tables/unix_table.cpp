@@ -1,7 +1,10 @@
 // unix: tables, reproducing Postfix's dict_unix: FIXED, the key ASCII-folded
 // on FOLD_FIX, passwd entries as name:passwd:uid:gid:gecos:dir:shell and
 // group entries as name:passwd:gid:member,member. A database error (not a
-// missing entry) answers RETRY. Loop thread only.
+// missing entry) answers RETRY. Loop thread only. When /etc as this process
+// sees it is not the /etc kept from start-up (proxyd is chrooted), the
+// entries come from passwd/group read through the kept directory, re-read
+// when they change: never from whatever a jail holds.
 #include "dictcore/tables/unix_table.h"
 
 #include <fmt/format.h>
@@ -12,12 +15,15 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <system_error>
 #include <vector>
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/fold.h"
 #include "dictcore/util/logger.h"
+#include "dictcore/tables/etc_dir.h"
+#include "dictcore/tables/unix_entries.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -30,8 +36,6 @@ namespace pflags = protocol::flags;
 constexpr std::size_t kFirstBufferSize = 4096;
 constexpr std::size_t kMaxBufferSize = std::size_t{1} << 20;
 
-enum class UnixMap { Passwd, Group };
-
 // True for the error codes POSIX allows to mean "no such entry".
 bool means_not_found(int err) {
   return err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM;
@@ -39,16 +43,42 @@ bool means_not_found(int err) {
 
 class UnixTable final : public Table {
  public:
-  UnixTable(UnixMap map, Logger* log) : map_(map), log_(log) {}
+  UnixTable(UnixMap map, Logger* log, std::shared_ptr<const EtcDir> etc)
+      : map_(map), log_(log), etc_(std::move(etc)) {}
 
   uint32_t impl_flags() const override { return pflags::kFixed; }
 
   void lookup(const std::string& key, uint32_t flags, LookupDone done) override {
     std::string name = (flags & pflags::kFoldFix) ? ascii_lowercased(key) : key;
+    const char* file = map_ == UnixMap::Passwd ? "passwd" : "group";
+    if (etc_ && etc_->valid() && !etc_->visible(file)) {
+      done(lookup_kept(file, name));
+      return;
+    }
     done(map_ == UnixMap::Passwd ? lookup_passwd(name) : lookup_group(name));
   }
 
  private:
+  // From the file read through the kept /etc, re-read when it changed.
+  LookupResult lookup_kept(const char* file, const std::string& name) {
+    std::string error;
+    std::shared_ptr<const EtcSnapshot> snap = etc_->read(file, snap_, error);
+    if (!snap) {
+      if (log_ != nullptr) {
+        log_->warn("cannot access UNIX {} database: {}",
+                   map_ == UnixMap::Passwd ? "password" : "group", error);
+      }
+      return LookupResult{ProxyStatus::Retry, {}};
+    }
+    if (snap != snap_) {
+      entries_ = parse_unix_entries(map_, snap->text);
+      snap_ = std::move(snap);
+    }
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return LookupResult{ProxyStatus::NoKey, {}};
+    return LookupResult{ProxyStatus::Ok, it->second};
+  }
+
   LookupResult lookup_passwd(const std::string& name) const {
     std::vector<char> buf(kFirstBufferSize);
     for (;;) {
@@ -105,14 +135,19 @@ class UnixTable final : public Table {
 
   UnixMap map_;
   Logger* log_;
+  std::shared_ptr<const EtcDir> etc_;            // null: the system's NSS only
+  std::shared_ptr<const EtcSnapshot> snap_;      // last file read through etc_
+  std::unordered_map<std::string, std::string> entries_;  // parsed snap_
 };
 
 }  // namespace
 
 TablePtr make_unix_table(std::string_view name, const TableEnv& env) {
   if (name == "passwd.byname")
-    return std::make_shared<UnixTable>(UnixMap::Passwd, env.log);
-  if (name == "group.byname") return std::make_shared<UnixTable>(UnixMap::Group, env.log);
+    return std::make_shared<UnixTable>(UnixMap::Passwd, env.log, env.etc);
+  if (name == "group.byname") {
+    return std::make_shared<UnixTable>(UnixMap::Group, env.log, env.etc);
+  }
   throw ConfigError(fmt::format("unknown table: unix:{}", name));
 }
 

@@ -188,7 +188,11 @@ class ReloadTest(unittest.TestCase):
         as it does not stop a start: it answers as it would after a restart,
         and the tables that serve keep serving."""
         broken = "proxy:sqlite:" + str(self.scratch.path("missing.cf"))
-        self.scratch.write_main_cf(f"proxy_read_maps = proxy:{self.table} {broken}\n")
+        # A table type proxyd does not serve itself is taken too (issue 13).
+        cidr = self.scratch.write("x.cidr", "10.0.0.0/8 OK\n")
+        other_type = f"proxy:cidr:{cidr}"
+        self.scratch.write_main_cf(
+            f"proxy_read_maps = proxy:{self.table} {broken} {other_type}\n")
         self.cf.write_text(table_cf(self.db, "gen1 %s"))
         r = reload_cmd(self.scratch)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -200,11 +204,13 @@ class ReloadTest(unittest.TestCase):
                                        ("flags", 0x40), ("key", "alice")]))
         self.assertEqual(ask(f"proxy:{self.table}")[b"value"], b"gen1 a@example.com")
         after_reload = ask(broken)
+        other_after_reload = ask(other_type)
         # A fresh start on the same configuration answers the same.
         self.assertEqual(self.proxyd.stop(), 0, self.proxyd.log())
         self.proxyd = harness.Proxyd(self.scratch).start()
         after_start = ask(broken)
         self.assertEqual(after_reload, after_start)
+        self.assertEqual(other_after_reload, ask(other_type))
         self.assertNotEqual(after_reload[b"status"], b"0")
 
     def test_stats_and_reload_need_a_running_daemon(self):

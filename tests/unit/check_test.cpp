@@ -235,11 +235,6 @@ TEST_F(PreflightTables, ReportsEachKindOfProblem) {
        nullptr,
        {FindingKind::MissingFile},
        "none.txt"},
-      {"sqlite:" + sqlite_cf,
-       "/var/empty-jail",
-       nullptr,
-       {FindingKind::OutsideJail},
-       "dbpath " + db + " is outside the chroot jail /var/empty-jail"},
       {"sqlite:" + secret_cf,
        "",
        &mail_owner,
@@ -268,12 +263,39 @@ TEST_F(PreflightTables, ReportsEachKindOfProblem) {
 
 TEST_F(PreflightTables, FileInsideTheJailIsFine) {
   // Postfix admins copy or bind-mount what a chrooted daemon needs.
-  std::string cf = dir_.write("s.cf", "dbpath = /data/db.sqlite\nquery = SELECT 1\n");
+  std::string cf = dir_.write(
+      "m.cf", "hosts = inet:127.0.0.1\ndbname = d\nquery = SELECT 1\n"
+              "tls_CAfile = /data/ca.pem\n");
   std::string jail = dir_.str() + "/jail";
-  dir_.write("jail/data/db.sqlite", "");
-  EXPECT_TRUE(preflight_table("sqlite:" + cf, env_, jail).empty());
-  EXPECT_EQ(preflight_table("sqlite:" + cf, env_, "").size(),
-            1u);  // /data/db.sqlite missing
+  dir_.write("jail/data/ca.pem", "");
+  EXPECT_TRUE(preflight_table("mysql:" + cf, env_, jail).empty());
+  EXPECT_EQ(preflight_table("mysql:" + cf, env_, "").size(),
+            1u);  // /data/ca.pem missing
+}
+
+TEST_F(PreflightTables, SqliteOutsideTheJailIsFine) {
+  // The database file is opened before chroot and kept (issue 13 item 6).
+  std::string db = dir_.write("db.sqlite", "");
+  std::string cf = dir_.write("s.cf", "dbpath = " + db + "\nquery = SELECT 1\n");
+  EXPECT_TRUE(preflight_table("sqlite:" + cf, env_, "/var/empty-jail").empty());
+  // A missing database is still named, jail or not.
+  std::string gone = dir_.write("g.cf", "dbpath = /nonexistent/db.sqlite\nquery = SELECT 1\n");
+  EXPECT_EQ(kinds(preflight_table("sqlite:" + gone, env_, "/var/empty-jail")),
+            std::vector<FindingKind>{FindingKind::MissingFile});
+}
+
+TEST(Preflight, NssSourcesBeyondFiles) {
+  const char* conf =
+      "# comment\n"
+      "passwd:  files systemd\n"
+      "group:   files [NOTFOUND=return] ldap  # trailing comment\n"
+      "shadow:  files sss\n"
+      "hosts:   files dns\n";
+  EXPECT_TRUE(nss_sources_beyond_files(conf, "passwd").empty());
+  EXPECT_EQ(nss_sources_beyond_files(conf, "group"), std::vector<std::string>{"ldap"});
+  EXPECT_TRUE(nss_sources_beyond_files(conf, "netgroup").empty());
+  EXPECT_EQ(nss_sources_beyond_files("passwd: compat\npasswd: files sss winbind\n", "passwd"),
+            (std::vector<std::string>{"sss", "winbind"}));
 }
 
 TEST(Preflight, PgsqlTlsFilesFromUriAndConninfo) {

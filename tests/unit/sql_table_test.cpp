@@ -933,6 +933,21 @@ TEST_F(FakeSqlTable, DatabaseFailuresAreRetryOrConfigNeverNokey) {
   EXPECT_EQ(db_.connects.load(), connects);
 }
 
+TEST_F(FakeSqlTable, QueryFailuresWordedAsPostfix37) {
+  // dict_mysql.c / dict_pgsql.c / dict_sqlite.c of Postfix 3.7.11.
+  db_.on_query = [](const std::string&, const std::string&) {
+    return QueryResult{QueryStatus::TempError, {}, "Illegal mix of collations"};
+  };
+  TablePtr my = open(SqlKind::Mysql, {{"dbname", "m"}, {"query", "SELECT '%s'"}});
+  EXPECT_EQ(lookup_sync(*my, "k", 0, poster_).status, ProxyStatus::Retry);
+  EXPECT_TRUE(log_.contains("mysql:/etc/postfix/t.cf: query failed: Illegal mix"));
+  TablePtr pg = open(SqlKind::Pgsql, {{"dbname", "p"}, {"query", "SELECT '%s'"}});
+  EXPECT_EQ(lookup_sync(*pg, "k", 0, poster_).status, ProxyStatus::Retry);
+  EXPECT_TRUE(log_.contains("pgsql query failed: Illegal mix"));
+  EXPECT_FALSE(log_.contains("dict_mysql_lookup"));
+  EXPECT_FALSE(log_.contains("dict_pgsql_lookup"));
+}
+
 TEST_F(FakeSqlTable, SuppressedAndFilteredKeysNeverReachTheDatabase) {
   TablePtr t = open(SqlKind::Mysql, {{"dbname", "mail"},
                                      {"query", "SELECT '%u'"},
