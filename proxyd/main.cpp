@@ -32,6 +32,8 @@
 #include "proxyd/environment.h"
 #include "proxyd/check.h"
 #include "proxyd/event_loop.h"
+#include "proxyd/forward_layout.h"
+#include "proxyd/forward_pool.h"
 #include "proxyd/log.h"
 #include "proxyd/master_proto.h"
 #include "proxyd/options.h"
@@ -61,6 +63,7 @@ struct RunPlan {
   std::optional<dict::MainCf> main_cf;
   Settings settings;
   std::vector<ListenSpec> listeners;
+  std::vector<std::string> own_sockets;  // absolute paths of the sockets served
   int control_fd = -1;       // control socket, when there is one
   std::optional<SocketFile> control_file;
   bool detach = false;
@@ -153,6 +156,90 @@ void set_stop_signals_held(bool held) {
   pthread_sigmask(held ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
 }
 
+// The forwarding pools of the roles this process serves (see
+// forward_pool.h), built from proxyd.cf and kept across reloads.
+class Forwarding {
+ public:
+  Forwarding(EventLoop& loop, dict::Logger& log, const RunPlan& plan)
+      : log_(log),
+        plan_(plan),
+        queue_dir_(plan.main_cf->get("queue_directory")),
+        read_(loop.base(), log, "read", limits(plan.settings, Role::ReadOnly)),
+        write_(loop.base(), log, "write", limits(plan.settings, Role::ReadWrite)) {}
+
+  ForwardPool* pool(Role role) { return role == Role::ReadOnly ? &read_ : &write_; }
+
+  // proxyd.cf changed (reload): new sockets and limits.
+  void reconfigure(const std::filesystem::path& config_dir) {
+    try {
+      Settings s = load_settings(config_dir, log_);
+      read_.configure(limits(s, Role::ReadOnly));
+      write_.configure(limits(s, Role::ReadWrite));
+    } catch (const std::exception&) {
+      // reload() reports the broken proxyd.cf and keeps the old configuration.
+    }
+  }
+
+  void expire(ForwardPool::Clock::time_point now) {
+    read_.expire(now);
+    write_.expire(now);
+  }
+
+  // Say where forwarded requests go or, without forwarding (the drop-in
+  // layout), which allowlisted tables proxyd cannot serve and the lines of
+  // the forwarding layout.
+  void log_layout(const Generation& gen) {
+    std::vector<std::string> unserved;
+    for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
+      if (!serves(role)) continue;
+      ForwardPool* p = pool(role);
+      if (p->enabled()) {
+        log_.info("forwarding {} requests for table types proxyd does not serve to {}",
+                  role == Role::ReadOnly ? "read-only" : "read-write", p->limits().path);
+        continue;
+      }
+      for (const std::string& t : gen.allowlist(role).tables()) {
+        if (!served_natively(t) && std::find(unserved.begin(), unserved.end(), t) ==
+                                       unserved.end()) {
+          unserved.push_back(t);
+        }
+      }
+    }
+    if (unserved.empty()) return;
+    for (const std::string& t : unserved) {
+      log_.warn("table {} is allowlisted but proxyd cannot serve its type; it answers RETRY "
+                "until Postfix's proxymap serves it behind proxyd", t);
+    }
+    std::string lines = forwarding_layout_lines(!plan_.jail.empty());
+    log_.warn("to serve every table type, use the forwarding layout (then \"postfix reload\"):");
+    std::size_t pos = 0;
+    while (pos < lines.size()) {
+      std::size_t end = lines.find('\n', pos);
+      log_.warn("{}", lines.substr(pos, end - pos));
+      pos = end + 1;
+    }
+  }
+
+ private:
+  bool serves(Role role) const {
+    return std::any_of(plan_.listeners.begin(), plan_.listeners.end(),
+                       [role](const ListenSpec& l) { return l.role == role; });
+  }
+  ForwardLimits limits(const Settings& s, Role role) const {
+    if (!serves(role)) return forward_limits(s, "");
+    const std::string& setting =
+        role == Role::ReadOnly ? s.forward_read_socket : s.forward_write_socket;
+    return forward_limits(
+        s, forward_socket_path(setting, queue_dir_, plan_.jail, plan_.own_sockets));
+  }
+
+  dict::Logger& log_;
+  const RunPlan& plan_;
+  std::string queue_dir_;
+  ForwardPool read_;
+  ForwardPool write_;
+};
+
 int run(RunPlan plan, DaemonLogger& log) {
   if (plan.detach) {
     daemonize();
@@ -175,6 +262,8 @@ int run(RunPlan plan, DaemonLogger& log) {
   // chroot and the privilege drop they may not be.
   EventLoop loop;
   Service service(log, loop);
+  Forwarding forwarding(loop, log, plan);
+  service.set_forwarders(forwarding.pool(Role::ReadOnly), forwarding.pool(Role::ReadWrite));
   {
     plan.settings.postfix_semantics = resolve_postfix_version(
         plan.settings.postfix_version, *plan.main_cf, plan.source.config_dir, log);
@@ -183,6 +272,7 @@ int run(RunPlan plan, DaemonLogger& log) {
     gen->preopen();  // failures are logged; those tables answer RETRY/CONFIG
     service.set_generation(std::move(gen));
   }
+  forwarding.log_layout(*service.generation());
   if (!plan.jail.empty()) {
     // What the tables need at lookup time must be inside the jail: say now
     // what is not (sqlite databases, database sockets, TLS/option files).
@@ -225,6 +315,7 @@ int run(RunPlan plan, DaemonLogger& log) {
       log.warn("reload refused: {}", why);
       return fmt::format("error: reload refused: {}\n", why);
     }
+    forwarding.reconfigure(plan.source.config_dir);
     std::string answer = reload(service, plan.source, log);
     server.set_limits(connection_limits(service.generation()->settings()));
     server.set_server_limits(server_limits(service.generation()->settings(), fd_clients));
@@ -245,6 +336,7 @@ int run(RunPlan plan, DaemonLogger& log) {
   // also logs the summaries of rate-limited warnings.
   Timer sweep(loop.base(), [&] {
     service.expire(std::chrono::steady_clock::now());
+    forwarding.expire(std::chrono::steady_clock::now());
     service.flush_warnings();
     server.flush_warnings();
     log.flush_limited();
@@ -323,11 +415,18 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
   clean_environment(plan.main_cf->get("import_environment"));
   plan.settings = load_settings(opts.config_dir, log);
   std::filesystem::path dir = private_dir(*plan.main_cf, log);
-  for (auto [name, role] : {std::pair{"proxymap", Role::ReadOnly},
-                            std::pair{"proxywrite", Role::ReadWrite}}) {
+  // The sockets Postfix clients use: private/proxymap and private/proxywrite
+  // unless main.cf names other services (the forwarding layout).
+  for (auto [param, role] : {std::pair{"proxymap_service_name", Role::ReadOnly},
+                             std::pair{"proxywrite_service_name", Role::ReadWrite}}) {
+    std::string name = plan.main_cf->get(param);
+    if (name.empty() || name.find('/') != std::string::npos) {
+      throw dict::ConfigError(fmt::format("main.cf: bad {} \"{}\"", param, name));
+    }
     std::string path = (dir / name).string();
     int fd = make_unix_listener(path, 1024);
     plan.listeners.push_back(ListenSpec{fd, role, name, remember_socket_file(path)});
+    plan.own_sockets.push_back(path);
   }
   open_control_socket(plan, dir, "");
   plan.detach = !opts.foreground;
@@ -397,8 +496,15 @@ int serve_under_master(int argc, char** argv) {
     if (chdir(queue_dir.c_str()) != 0) {
       throw std::runtime_error(fmt::format("chdir {}: {}", queue_dir, std::strerror(errno)));
     }
-    Role role = args->service == "proxywrite" ? Role::ReadWrite : Role::ReadOnly;
-    plan.listeners.push_back(ListenSpec{kMasterListenFd, role, args->service, {}});
+    std::string role_error;
+    std::optional<Role> role = role_for_service(args->service, *plan.main_cf, role_error);
+    if (!role) {
+      log.log(dict::Severity::Fatal, role_error);
+      return EX_USAGE;
+    }
+    plan.listeners.push_back(ListenSpec{kMasterListenFd, *role, args->service, {}});
+    plan.own_sockets.push_back(
+        (std::filesystem::path(queue_dir) / "private" / args->service).string());
     // stats for this service; serving does not depend on it.
     try {
       open_control_socket(plan, private_dir(*plan.main_cf, log), args->service);

@@ -76,6 +76,18 @@ const std::vector<Binding>& bindings() {
       {{"postfix_version", K::Release, "auto", 0, 0,
         "answer as this Postfix release does where releases differ (auto = the installed one)"},
        &Settings::postfix_version},
+      {{"forward_read_socket", K::Text, "private/proxymap", 0, 0,
+        "stock proxymap socket for table types proxyd does not serve (empty = off)"},
+       &Settings::forward_read_socket},
+      {{"forward_write_socket", K::Text, "private/proxywrite", 0, 0,
+        "stock proxywrite socket for writes to such tables (empty = off)"},
+       &Settings::forward_write_socket},
+      {{"forward_connections", K::Int, "4", 1, 256,
+        "connections to each stock service, one request at a time each"},
+       &Settings::forward_connections},
+      {{"forward_max_queue", K::Int, "1024", 1, 1000000,
+        "forwarded requests waiting for a connection before new ones get RETRY"},
+       &Settings::forward_max_queue},
   };
   return kBindings;
 }
@@ -164,6 +176,13 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
             if (!b) bad_value(origin, nv.line_no, info, nv.value, "expected yes or no");
             settings.*member = *b;
           } else if constexpr (std::is_same_v<T, std::string>) {
+            if (info.kind == SettingKind::Text) {
+              if (nv.value.size() > 1024 || nv.value.find_first_of(" \t,") != std::string::npos) {
+                bad_value(origin, nv.line_no, info, nv.value, "expected one path");
+              }
+              settings.*member = nv.value;
+              return;
+            }
             if (nv.value != "auto" && !dict::PostfixVersion::parse(nv.value)) {
               bad_value(origin, nv.line_no, info, nv.value,
                         "expected auto or a Postfix release such as 3.7.11");
