@@ -2,6 +2,7 @@
 // hosts, chroot reachability and main.cf tables missing from the
 // allowlists, reported one line per table and then one line per problem.
 #include "proxyd/check.h"
+#include "proxyd/forward_layout.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -250,9 +251,11 @@ int run_check(const std::string& config_dir,
   }
   std::string master_path = (cf->config_dir() / "master.cf").string();
   std::ifstream master_in(master_path);
+  bool forwarding = false;  // the forwarding layout: other types go to Postfix's proxymap
   if (master_in) {
     std::ostringstream text;
     text << master_in.rdbuf();
+    forwarding = forwarding_layout_configured(*cf, text.str());
     bool dash = chroot_default(cf->get("compatibility_level"));
     for (const MasterService& s : parse_master_cf(text.str(), dash)) {
       if (s.type != "unix" || !s.chroot) continue;
@@ -289,6 +292,7 @@ int run_check(const std::string& config_dir,
   dict::Allowlist read = dict::Allowlist::build(*cf, true, log);
   dict::Allowlist write = dict::Allowlist::build(*cf, false, log);
   std::map<std::string, std::string> probed;  // identity + host -> error
+  bool unserved = false;  // a table proxyd cannot serve, without forwarding
   std::size_t table_count = 0;
   for (const auto* list : {&read, &write}) {
     const std::string& jail = list == &read ? jail_read : jail_write;
@@ -298,7 +302,11 @@ int run_check(const std::string& config_dir,
       TableInspection in =
           inspect_table(table, env, jail, owner ? &*owner : nullptr, jail_owner);
       std::vector<std::string> mine;
-      for (const Finding& f : in.findings) mine.push_back(f.message);
+      for (const Finding& f : in.findings) {
+        if (f.kind == FindingKind::Unsupported && forwarding) continue;  // Postfix serves it
+        if (f.kind == FindingKind::Unsupported) unserved = true;
+        mine.push_back(f.message);
+      }
       if (in.sql && in.sql->kind != dict::SqlKind::Sqlite) {
         const dict::ConnectParams& c = in.sql->connect;
         for (const dict::HostSpec& h : c.hosts) {
@@ -337,6 +345,12 @@ int run_check(const std::string& config_dir,
   std::fprintf(out, "\n%zu problem(s):\n", problems.size());
   for (const std::string& p : problems)
     std::fprintf(out, "  %s\n", dict::redact_secrets(p).c_str());
+  if (unserved) {
+    std::fprintf(out,
+                 "\nproxyd cannot serve every table type above; to have Postfix's own proxymap "
+                 "serve them behind proxyd, use the forwarding layout (then postfix reload):\n%s",
+                 forwarding_layout_lines(!jail_read.empty()).c_str());
+  }
   for (const auto& [param, tables] : to_add) {
     std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n",
                  param.c_str(), approve_command(param, tables, config_dir).c_str());

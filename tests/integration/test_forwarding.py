@@ -303,6 +303,45 @@ class TypeMatrix(unittest.TestCase):
         print(r.stdout)
 
 
+class CheckAdvice(unittest.TestCase):
+    """`proxyd check`: forwarded types are fine in the forwarding layout; in
+    the drop-in layout each is a problem, with the forwarding layout lines."""
+
+    MASTER_DROPIN = ("proxymap  unix  -  -  n  -  -  proxyd\n"
+                     "proxywrite unix -  -  n  -  1  proxyd\n")
+
+    def run_check(self, s: harness.Scratch) -> subprocess.CompletedProcess:
+        return subprocess.run([harness.proxyd_exe(), "-c", str(s.config_dir), "check"],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_dropin_names_unserved_tables_and_prints_layout(self):
+        with harness.Scratch(prefix="pfc") as s:
+            s.write("cidr", "10.0.0.0/8 ok\n")
+            s.write_main_cf(f"proxy_read_maps = proxy:cidr:{s.root}/cidr\nlocal_recipient_maps =\n")
+            (s.config_dir / "master.cf").write_text(self.MASTER_DROPIN)
+            r = self.run_check(s)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(f"PROBLEM  proxy_read_maps   cidr:{s.root}/cidr", r.stdout)
+            self.assertIn("use the forwarding layout", r.stdout)
+            self.assertIn(pfi.PostfixInstance.forwarding_services("y").splitlines()[2].split()[0],
+                          r.stdout)
+            self.assertIn("proxymap_service_name = proxyd\n", r.stdout)
+            self.assertIn("proxywrite_service_name = proxyd-write\n", r.stdout)
+
+    def test_forwarding_layout_checks_clean(self):
+        with harness.Scratch(prefix="pfc") as s:
+            s.write("cidr", "10.0.0.0/8 ok\n")
+            s.write_main_cf(f"proxy_read_maps = proxy:cidr:{s.root}/cidr\n"
+                            "proxymap_service_name = proxyd\n"
+                            "proxywrite_service_name = proxyd-write\n"
+                            "local_recipient_maps =\n")
+            (s.config_dir / "master.cf").write_text(
+                pfi.PostfixInstance.forwarding_services("n"))
+            r = self.run_check(s)
+            self.assertEqual(r.returncode, 0, r.stdout)
+            self.assertIn(f"ok       proxy_read_maps   cidr:{s.root}/cidr", r.stdout)
+
+
 @unittest.skipUnless(have_root(), "needs root for master(8)")
 class Faults(unittest.TestCase):
     """The stock service stopped, frozen, killed: RETRY, sqlite unaffected."""
