@@ -303,6 +303,19 @@ class TypeMatrix(unittest.TestCase):
         print(r.stdout)
 
 
+class FrontProxyd(harness.Proxyd):
+    """A standalone proxyd whose main.cf names the services front and
+    front-write (the forwarding layout)."""
+
+    @property
+    def proxymap_socket(self) -> Path:
+        return self.scratch.queue_dir / "private" / "front"
+
+    @property
+    def proxywrite_socket(self) -> Path:
+        return self.scratch.queue_dir / "private" / "front-write"
+
+
 class CheckAdvice(unittest.TestCase):
     """`proxyd check`: forwarded types are fine in the forwarding layout; in
     the drop-in layout each is a problem, with the forwarding layout lines."""
@@ -327,6 +340,53 @@ class CheckAdvice(unittest.TestCase):
                           r.stdout)
             self.assertIn("proxymap_service_name = proxyd\n", r.stdout)
             self.assertIn("proxywrite_service_name = proxyd-write\n", r.stdout)
+
+    def test_dropin_startup_log_names_unserved_tables(self):
+        # Standalone on private/proxymap: forwarding there would reach proxyd
+        # itself, so it is off, and the log says what to do.
+        with harness.Scratch(prefix="pfl") as s:
+            s.write("cidr", "10.0.0.0/8 ok\n")
+            s.write_main_cf(f"proxy_read_maps = proxy:cidr:{s.root}/cidr "
+                            "proxy:inline:{a=b}\nlocal_recipient_maps =\n")
+            with harness.Proxyd(s) as p:
+                st, _ = lookup(p.proxymap_socket, f"cidr:{s.root}/cidr", "10.0.0.1")
+                self.assertEqual(st, 2)  # RETRY, never "not found"
+                log = p.log()
+            self.assertIn(f"table cidr:{s.root}/cidr is allowlisted but proxyd cannot serve "
+                          "its type", log)
+            self.assertNotIn("table inline:", log)
+            self.assertIn("use the forwarding layout", log)
+            self.assertIn("proxywrite_service_name = proxyd-write", log)
+            self.assertNotIn("forwarding read-only requests", log)
+
+    def test_standalone_forwards_to_named_socket(self):
+        # Standalone in the forwarding layout: proxyd listens on
+        # private/$proxymap_service_name and forwards to the socket proxyd.cf
+        # names (here a second proxyd standing in for Postfix's proxymap).
+        with harness.Scratch(prefix="pfs") as back, harness.Scratch(prefix="pfs") as front:
+            back.write_main_cf("proxy_read_maps = proxy:inline:{10.0.0.1=from-back}\n"
+                               "local_recipient_maps =\n")
+            front.write_main_cf("proxy_read_maps = proxy:inline:{x=y} "
+                                "proxy:cidr:/nonexistent/cidr\n"
+                                "proxymap_service_name = front\n"
+                                "proxywrite_service_name = front-write\n"
+                                "local_recipient_maps =\n")
+            (front.config_dir / "proxyd.cf").write_text(
+                f"forward_read_socket = {back.queue_dir}/private/proxymap\n")
+            with harness.Proxyd(back) as b, FrontProxyd(front) as fp:
+                sock = fp.proxymap_socket
+                # The front's allowlist first: the back has no cidr table and
+                # answers DENY itself, which reaches the client unchanged.
+                st, _ = lookup(sock, "cidr:/nonexistent/cidr", "10.0.0.1")
+                self.assertEqual(st, 4, fp.log())
+                self.assertIn("request for unapproved table", b.log())
+                self.assertIn("forwarding read-only requests for table types proxyd does "
+                              f"not serve to {back.queue_dir}/private/proxymap", fp.log())
+                # The stock service gone: RETRY, never "not found".
+                b.stop()
+                st, _ = lookup(sock, "cidr:/nonexistent/cidr", "10.0.0.1")
+                self.assertEqual(st, 2, fp.log())
+                self.assertRegex(fp.log(), r"forwarding \(read\): connect to .*; answering RETRY")
 
     def test_forwarding_layout_checks_clean(self):
         with harness.Scratch(prefix="pfc") as s:
