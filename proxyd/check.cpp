@@ -2,6 +2,7 @@
 // hosts, chroot reachability and main.cf tables missing from the
 // allowlists, reported one line per table and then one line per problem.
 #include "proxyd/check.h"
+#include "proxyd/forward_layout.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -203,6 +204,7 @@ struct Jails {
   std::string read, write;  // "" = not chrooted
   JailOwner owner_read = JailOwner::Master;
   JailOwner owner_write = JailOwner::Master;
+  bool forwarding = false;  // the forwarding layout: other types go to Postfix's proxymap
 };
 
 // Which services master(8) would chroot (master.cf); a standalone proxyd
@@ -220,6 +222,7 @@ Jails find_jails(const dict::MainCf& cf, bool standalone_chroot, std::FILE* out)
   // Read up to the configuration cap; a read error ends the text there.
   std::string text;
   (void)dict::read_all(master_fd.get(), text, dict::kMaxConfigFileSize);
+  jails.forwarding = forwarding_layout_configured(cf, text);
   bool dash = chroot_default(cf.get("compatibility_level"));
   for (const MasterService& s : parse_master_cf(text, dash)) {
     if (s.type != "unix" || !s.chroot) continue;
@@ -256,11 +259,15 @@ std::optional<Credentials> mail_owner_identity(const dict::MainCf& cf,
 // host -> error).
 std::vector<std::string> check_table(const std::string& table, const dict::TableEnv& env,
                                      const std::string& jail, const Credentials* owner,
-                                     JailOwner jail_owner,
+                                     JailOwner jail_owner, bool forwarding, bool& unserved,
                                      std::map<std::string, std::string>& probed) {
   TableInspection in = inspect_table(table, env, jail, owner, jail_owner);
   std::vector<std::string> mine;
-  for (const Finding& f : in.findings) mine.push_back(f.message);
+  for (const Finding& f : in.findings) {
+    if (f.kind == FindingKind::Unsupported && forwarding) continue;  // Postfix serves it
+    if (f.kind == FindingKind::Unsupported) unserved = true;
+    mine.push_back(f.message);
+  }
   if (!in.sql) return mine;
   const dict::ConnectParams& c = in.sql->connect;
   if (in.sql->kind != dict::SqlKind::Sqlite) {
@@ -296,7 +303,8 @@ void check_unlisted(const dict::MainCf& cf, const dict::Allowlist& read,
 // The closing summary; returns the exit status.
 int report(const std::vector<std::string>& problems,
            const std::map<std::string, std::vector<std::string>>& to_add,
-           std::size_t table_count, const std::string& config_dir, std::FILE* out) {
+           std::size_t table_count, const std::string& config_dir, bool unserved,
+           bool chroot, std::FILE* out) {
   if (problems.empty()) {
     std::fprintf(out, "all well: %zu table(s) checked, no problems\n", table_count);
     return 0;
@@ -304,6 +312,12 @@ int report(const std::vector<std::string>& problems,
   std::fprintf(out, "\n%zu problem(s):\n", problems.size());
   for (const std::string& p : problems) {
     std::fprintf(out, "  %s\n", dict::redact_secrets(p).c_str());
+  }
+  if (unserved) {
+    std::fprintf(out,
+                 "\nproxyd cannot serve every table type above; to have Postfix's own proxymap "
+                 "serve them behind proxyd, use the forwarding layout (then postfix reload):\n%s",
+                 forwarding_layout_lines(chroot).c_str());
   }
   for (const auto& [param, tables] : to_add) {
     std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n", param.c_str(),
@@ -344,6 +358,7 @@ int run_check(const std::string& config_dir,
   dict::Allowlist read = dict::Allowlist::build(*cf, true, log);
   dict::Allowlist write = dict::Allowlist::build(*cf, false, log);
   std::map<std::string, std::string> probed;
+  bool unserved = false;  // a table proxyd cannot serve, without forwarding
   std::size_t table_count = 0;
   for (const auto* list : {&read, &write}) {
     const bool is_read = list == &read;
@@ -351,7 +366,8 @@ int run_check(const std::string& config_dir,
       ++table_count;
       std::vector<std::string> mine =
           check_table(table, env, is_read ? jails.read : jails.write, owner ? &*owner : nullptr,
-                      is_read ? jails.owner_read : jails.owner_write, probed);
+                      is_read ? jails.owner_read : jails.owner_write, jails.forwarding,
+                      unserved, probed);
       std::fprintf(out, "%-8s %-17s %s\n", mine.empty() ? "ok" : "PROBLEM",
                    list->parameter().c_str(), dict::redact_secrets(table).c_str());
       problems.insert(problems.end(), mine.begin(), mine.end());
@@ -359,7 +375,7 @@ int run_check(const std::string& config_dir,
   }
   std::map<std::string, std::vector<std::string>> to_add;  // list parameter -> tables
   check_unlisted(*cf, read, write, problems, to_add);
-  return report(problems, to_add, table_count, config_dir, out);
+  return report(problems, to_add, table_count, config_dir, unserved, !jails.read.empty(), out);
 }
 
 }  // namespace proxyd::daemon

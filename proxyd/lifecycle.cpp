@@ -23,6 +23,7 @@
 #include "protocol/attr_codec.h"
 #include "proxyd/control.h"
 #include "proxyd/event_loop.h"
+#include "proxyd/forwarding.h"
 #include "proxyd/master_proto.h"
 #include "proxyd/metrics_server.h"
 #include "proxyd/postfix_release.h"
@@ -166,13 +167,20 @@ void drop_privileges_step(const RunPlan& plan, const Service& service, DaemonLog
   }
 }
 
+std::vector<Role> served_roles(const RunPlan& plan) {
+  std::vector<Role> roles;
+  for (const ListenSpec& l : plan.listeners) roles.push_back(l.role);
+  return roles;
+}
+
 // What lives while serving. Built after the privilege drop (post-init);
 // members are destroyed in reverse order, the server after the timers.
 class Lifecycle {
  public:
-  Lifecycle(RunPlan plan, EventLoop& loop, Service& service, DaemonLogger& log,
-            std::size_t fd_clients)
-      : plan_(std::move(plan)), loop_(loop), service_(service), log_(log),
+  Lifecycle(RunPlan plan, EventLoop& loop, Service& service, Forwarding& forwarding,
+            DaemonLogger& log, std::size_t fd_clients)
+      : plan_(std::move(plan)), loop_(loop), service_(service), forwarding_(forwarding),
+        log_(log),
         fd_clients_(fd_clients), server_(loop, service, log, connection_limits(plan_.settings)),
         sweep_(loop.base(), [this] { sweep(); }, &log),
         drain_timer_(loop.base(), [this] { drain_tick(); }, &log),
@@ -241,6 +249,7 @@ class Lifecycle {
       log_.warn("reload refused: {}", why);
       return fmt::format("error: reload refused: {}\n", why);
     }
+    forwarding_.reconfigure(plan_.source.config_dir);
     std::string answer = reload(service_, plan_.source, log_);
     server_.set_limits(connection_limits(service_.generation()->settings()));
     server_.set_server_limits(server_limits(service_.generation()->settings(), fd_clients_));
@@ -251,6 +260,7 @@ class Lifecycle {
   // also logs the summaries of rate-limited warnings.
   void sweep() {
     service_.expire(std::chrono::steady_clock::now());
+    forwarding_.expire(std::chrono::steady_clock::now());
     service_.flush_warnings();
     server_.flush_warnings();
     log_.flush_limited();
@@ -307,6 +317,7 @@ class Lifecycle {
   RunPlan plan_;
   EventLoop& loop_;
   Service& service_;
+  Forwarding& forwarding_;
   DaemonLogger& log_;
   const std::size_t fd_clients_;  // never more clients than this, also after a reload
   Server server_;
@@ -335,9 +346,13 @@ int run(RunPlan plan, DaemonLogger& log) {
   EventLoop loop;
   loop.set_logger(&log);
   Service service(log, loop);
+  Forwarding forwarding(loop, log, plan.settings, plan.main_cf->get("queue_directory"),
+                        plan.jail, served_roles(plan), plan.own_sockets);
+  service.set_forwarders(forwarding.pool(Role::ReadOnly), forwarding.pool(Role::ReadWrite));
   pre_init(plan, service, log);
+  forwarding.log_layout(*service.generation());
   drop_privileges_step(plan, service, log);
-  Lifecycle lifecycle(std::move(plan), loop, service, log, fd_clients);
+  Lifecycle lifecycle(std::move(plan), loop, service, forwarding, log, fd_clients);
   return lifecycle.serve();
 }
 

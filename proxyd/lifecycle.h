@@ -32,6 +32,7 @@ struct RunPlan {
   std::optional<dict::MainCf> main_cf;
   Settings settings;
   std::vector<ListenSpec> listeners;
+  std::vector<std::string> own_sockets;  // absolute paths of the sockets served
   int control_fd = -1;       // control socket, when there is one
   std::optional<SocketFile> control_file;
   bool detach = false;

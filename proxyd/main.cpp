@@ -85,11 +85,18 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
   clean_environment(plan.main_cf->get("import_environment"));
   plan.settings = load_settings(opts.config_dir, log);
   std::filesystem::path dir = private_dir(*plan.main_cf, log);
-  for (auto [name, role] : {std::pair{"proxymap", Role::ReadOnly},
-                            std::pair{"proxywrite", Role::ReadWrite}}) {
+  // The sockets Postfix clients use: private/proxymap and private/proxywrite
+  // unless main.cf names other services (the forwarding layout).
+  for (auto [param, role] : {std::pair{"proxymap_service_name", Role::ReadOnly},
+                             std::pair{"proxywrite_service_name", Role::ReadWrite}}) {
+    std::string name = plan.main_cf->get(param);
+    if (name.empty() || name.find('/') != std::string::npos) {
+      throw dict::ConfigError(fmt::format("main.cf: bad {} \"{}\"", param, name));
+    }
     std::string path = (dir / name).string();
     int fd = make_unix_listener(path, 1024);
     plan.listeners.push_back(ListenSpec{fd, role, name, remember_socket_file(path)});
+    plan.own_sockets.push_back(path);
   }
   open_control_socket(plan, dir, "");
   open_metrics_socket(plan, "");
@@ -178,8 +185,15 @@ int serve_under_master(int argc, char** argv) {
     if (chdir(queue_dir.c_str()) != 0) {
       throw std::runtime_error(fmt::format("chdir {}: {}", queue_dir, std::strerror(errno)));
     }
-    Role role = args->service == "proxywrite" ? Role::ReadWrite : Role::ReadOnly;
-    plan.listeners.push_back(ListenSpec{kMasterListenFd, role, args->service, {}});
+    std::string role_error;
+    std::optional<Role> role = role_for_service(args->service, *plan.main_cf, role_error);
+    if (!role) {
+      log.log(dict::Severity::Fatal, role_error);
+      return EX_USAGE;
+    }
+    plan.listeners.push_back(ListenSpec{kMasterListenFd, *role, args->service, {}});
+    plan.own_sockets.push_back(
+        (std::filesystem::path(queue_dir) / "private" / args->service).string());
     // stats for this service; serving does not depend on it.
     try {
       open_control_socket(plan, private_dir(*plan.main_cf, log), args->service);

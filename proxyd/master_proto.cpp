@@ -30,6 +30,19 @@ bool started_by_master() {
          is_socket(kMasterListenFd);
 }
 
+std::optional<Role> role_for_service(std::string_view service, const dict::MainCf& cf,
+                                     std::string& error) {
+  const std::string writer = cf.get("proxywrite_service_name");
+  const std::string reader = cf.get("proxymap_service_name");
+  if (service == writer) return Role::ReadWrite;
+  if (service == reader) return Role::ReadOnly;
+  error = fmt::format(
+      "service name \"{}\" is neither proxymap_service_name ({}) nor proxywrite_service_name "
+      "({}) in main.cf (name the master.cf service after one of them, or use -n)",
+      service, reader, writer);
+  return std::nullopt;
+}
+
 std::optional<MasterArgs> parse_master_args(int argc, char** argv, std::string& error) {
   MasterArgs args;
   const char* mail_config = std::getenv("MAIL_CONFIG");
@@ -59,9 +72,8 @@ std::optional<MasterArgs> parse_master_args(int argc, char** argv, std::string& 
     error = fmt::format("unexpected command-line argument: {}", argv[scan.index()]);
     return std::nullopt;
   }
-  if (args.service != "proxymap" && args.service != "proxywrite") {
-    error = fmt::format("service name must be proxymap or proxywrite, not \"{}\" "
-                        "(name the master.cf service, or use -n)", args.service);
+  if (args.service.empty()) {
+    error = "empty service name";
     return std::nullopt;
   }
   return args;

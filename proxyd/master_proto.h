@@ -12,10 +12,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "dictcore/main_cf.h"
 #include "proxyd/event_loop.h"
+#include "proxyd/service.h"
 
 namespace proxyd::daemon {
 
@@ -37,8 +40,16 @@ struct MasterArgs {
 // environment and a socket on the status descriptor.
 bool started_by_master();
 
-// Parse master's argv; nullopt with error set on a bad option or service.
+// Parse master's argv; nullopt with error set on a bad option. Without -n
+// the service name is the program name, as master(8) runs a service named
+// like its command.
 std::optional<MasterArgs> parse_master_args(int argc, char** argv, std::string& error);
+
+// The role of the master.cf service named service: the writer when it is
+// main.cf's proxywrite_service_name, read-only when proxymap_service_name;
+// nullopt with error set otherwise.
+std::optional<Role> role_for_service(std::string_view service, const dict::MainCf& cf,
+                                     std::string& error);
 
 // The status channel to master(8).
 class MasterLink {

@@ -100,6 +100,14 @@ bool Generation::in_sni_maps(std::string_view name) const {
   return false;
 }
 
+bool served_natively(std::string_view name) {
+  return dict::is_supported_type(name.substr(0, name.find(':')));
+}
+
+bool Generation::forwards(Role role, std::string_view name) const {
+  return forwarding_[role == Role::ReadOnly ? 0 : 1] && !served_natively(name);
+}
+
 const std::vector<OpenProblem>& Generation::preopen() {
   // The instance flags Postfix's own programs open tables with: daemons
   // (mail_addr_find, maps), match lists (mynetworks, *_domains: no folding),
@@ -110,6 +118,7 @@ const std::vector<OpenProblem>& Generation::preopen() {
   std::vector<OpenProblem> problems;
   for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
     for (const std::string& name : allowlist(role).tables()) {
+      if (forwards(role, name)) continue;  // Postfix's proxymap opens it
       dict::TableFrontPtr f = front(name, role, dict::kDaemonInstanceFlags);
       if (auto* s = dynamic_cast<dict::SurrogateTable*>(&f->table())) {
         problems.push_back(OpenProblem{name, s->reason()});
@@ -145,8 +154,46 @@ Service::~Service() {
 }
 
 std::shared_ptr<Generation> Service::make_generation(dict::MainCf main_cf, Settings settings) {
-  return std::make_shared<Generation>(std::move(main_cf), std::move(settings), *pools_, poster_,
-                                      log_, stats_, etc_);
+  auto gen = std::make_shared<Generation>(std::move(main_cf), std::move(settings), *pools_,
+                                          poster_, log_, stats_, etc_);
+  for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
+    ForwardPool* f = forwarder(role);
+    gen->set_forwarding(role, f != nullptr && f->enabled());
+  }
+  return gen;
+}
+
+void Service::set_forwarders(ForwardPool* read, ForwardPool* write) {
+  forwarders_[0] = read;
+  forwarders_[1] = write;
+}
+
+void Service::forward(Role role, std::string_view name, const protocol::Request& req,
+                      ReplyDone done) {
+  const int r = role == Role::ReadOnly ? 0 : 1;
+  if (auto it = forwarded_[r].find(name); it == forwarded_[r].end()) {
+    forwarded_[r].emplace(name);
+  }
+  if (req.type != RequestType::Lookup) {
+    forwarders_[r]->submit(req, std::move(done));
+    return;
+  }
+  // Lookups are counted per table like native ones.
+  std::shared_ptr<dict::TableStats> stats = stats_.table(std::string(name));
+  ++stats->requests;
+  ++stats->queries;
+  const auto start = std::chrono::steady_clock::now();
+  forwarders_[r]->submit(req, [stats, start, done = std::move(done)](Reply reply) {
+    switch (reply.status) {
+      case ProxyStatus::Ok: ++stats->ok; break;
+      case ProxyStatus::NoKey: ++stats->notfound; break;
+      case ProxyStatus::Retry: ++stats->retry; break;
+      default: ++stats->failed; break;
+    }
+    stats->latency.record(std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - start));
+    done(std::move(reply));
+  });
 }
 
 void Service::set_generation(std::shared_ptr<Generation> gen) {
@@ -245,6 +292,7 @@ std::optional<Reply> Service::answer_now(Role role, const protocol::Request& req
   if (name.find(':') == std::string_view::npos) return std::nullopt;
   Generation& gen = *gen_;
   if (!gen.allowlist(role).contains(name)) return std::nullopt;  // handle() logs and denies
+  if (gen.forwards(role, name)) return std::nullopt;
   dict::TableFrontPtr front = gen.front(name, role, request_instance(gen, name, req));
   uint32_t flags = effective_flags(req, front->table().impl_flags());
   const dict::LookupResult* hit = front->lookup_cached(req.key, flags);
@@ -275,6 +323,10 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
                 role == Role::ReadOnly ? "read-only" : "read-write", name, allow.parameter());
     }
     done(status_reply(ProxyStatus::Deny, 0));
+    return;
+  }
+  if (gen->forwards(role, name)) {
+    forward(role, name, req, std::move(done));
     return;
   }
   dict::TableFrontPtr front = gen->front(name, role, request_instance(*gen, name, req));
@@ -343,6 +395,16 @@ void Service::snapshot(StatsSnapshot& out) const {
   for (const auto& [name, st] : stats_.tables()) out.tables.emplace_back(name, *st);
   out.pools = pools_->stats();
   out.cache.reset();
+  for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
+    const int r = role == Role::ReadOnly ? 0 : 1;
+    if (forwarders_[r] == nullptr) continue;
+    out.forward_lines.push_back(forwarders_[r]->stats_line());
+    for (const std::string& name : forwarded_[r]) {
+      out.forward_lines.push_back(fmt::format("forwarded {} role={} to={}\n", name,
+                                              r == 0 ? "read" : "write",
+                                              forwarders_[r]->limits().path));
+    }
+  }
   if (gen_) {
     const dict::LookupCache& c = gen_->cache();
     out.cache = CacheFigures{c.entries(), c.bytes(), c.max_bytes(), c.evictions()};

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "dictcore/front/table_front.h"
 #include "dictcore/front/table_stats.h"
 #include "protocol/messages.h"
+#include "proxyd/forward_pool.h"
 #include "proxyd/log_throttle.h"
 #include "proxyd/settings.h"
 #include "proxyd/stats_render.h"
@@ -78,7 +80,14 @@ class Generation {
 
   // Open every allowlisted table now (before chroot, and to check a new
   // configuration); returns (and keeps) the ones that could not be opened.
+  // Tables of a role whose requests are forwarded (set_forwarding) and
+  // whose type proxyd does not serve are not opened.
   const std::vector<OpenProblem>& preopen();
+
+  // Whether requests of role for table types proxyd does not serve go to
+  // Postfix's own service (Service sets this from its forwarding pools).
+  void set_forwarding(Role role, bool on) { forwarding_[role == Role::ReadOnly ? 0 : 1] = on; }
+  bool forwards(Role role, std::string_view name) const;
 
   // The front of the instance of an allowlisted table for instance_flags
   // (the flags the client opened it with), opened on first use.
@@ -117,7 +126,11 @@ class Generation {
   std::map<std::string, Instances, std::less<>> fronts_[2];
   std::vector<OpenProblem> problems_;
   uint64_t number_ = 1;
+  bool forwarding_[2] = {false, false};
 };
+
+// True when proxyd serves tables of name's type itself ("mysql:...").
+bool served_natively(std::string_view name);
 
 class Service {
  public:
@@ -155,6 +168,12 @@ class Service {
   void snapshot(StatsSnapshot& out) const;
 
   dict::PoolSet& pools() { return *pools_; }
+
+  // The pools that take requests for table types proxyd does not serve,
+  // per role (null or disabled = not forwarded: such tables answer RETRY).
+  // Set before make_generation(); they outlive every generation.
+  void set_forwarders(ForwardPool* read, ForwardPool* write);
+  ForwardPool* forwarder(Role role) const { return forwarders_[role == Role::ReadOnly ? 0 : 1]; }
   uint64_t reloads() const { return reloads_; }
   // A reload was refused (the metrics report it until one succeeds).
   void note_reload_failed() {
@@ -175,6 +194,10 @@ class Service {
   StatsBook stats_;
   std::shared_ptr<Generation> gen_;
   std::vector<std::weak_ptr<Generation>> retired_;  // still answering old requests
+  ForwardPool* forwarders_[2] = {nullptr, nullptr};
+  std::set<std::string, std::less<>> forwarded_[2];  // table names forwarded, for stats
+  // Send req for table name to the stock service of role.
+  void forward(Role role, std::string_view name, const protocol::Request& req, ReplyDone done);
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
   bool last_reload_ok_ = true;

@@ -83,6 +83,18 @@ const std::vector<Binding>& bindings() {
       {{"metrics_allow_remote", K::Bool, "no", 0, 1,
         "let metrics_listen name addresses other hosts can reach"},
        &Settings::metrics_allow_remote},
+      {{"forward_read_socket", K::Text, "private/proxymap", 0, 0,
+        "stock proxymap socket for table types proxyd does not serve (empty = off)"},
+       &Settings::forward_read_socket},
+      {{"forward_write_socket", K::Text, "private/proxywrite", 0, 0,
+        "stock proxywrite socket for writes to such tables (empty = off)"},
+       &Settings::forward_write_socket},
+      {{"forward_connections", K::Int, "4", 1, 256,
+        "connections to each stock service, one request at a time each"},
+       &Settings::forward_connections},
+      {{"forward_max_queue", K::Int, "1024", 1, 1000000,
+        "forwarded requests waiting for a connection before new ones get RETRY"},
+       &Settings::forward_max_queue},
   };
   return kBindings;
 }
@@ -175,6 +187,13 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
             if (info.kind == SettingKind::Listen) {
               settings.*member = nv.value;
               listen_line = nv.line_no;
+              return;
+            }
+            if (info.kind == SettingKind::Text) {
+              if (nv.value.size() > 1024 || nv.value.find_first_of(" \t,") != std::string::npos) {
+                bad_value(origin, nv.line_no, info, nv.value, "expected one path");
+              }
+              settings.*member = nv.value;
               return;
             }
             if (nv.value != "auto" && !dict::PostfixVersion::parse(nv.value)) {

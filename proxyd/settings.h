@@ -46,6 +46,12 @@ struct Settings {
   std::string postfix_version = "auto";  // whose table semantics: auto or a release
   std::string metrics_listen;        // Prometheus endpoint address(es); "" = off
   bool metrics_allow_remote = false;  // metrics_listen may name non-loopback addresses
+  // Forwarding of table types proxyd does not serve to Postfix's proxymap:
+  // sockets relative to queue_directory unless absolute; "" = off.
+  std::string forward_read_socket = "private/proxymap";
+  std::string forward_write_socket = "private/proxywrite";
+  int forward_connections = 4;       // connections to each stock service
+  int forward_max_queue = 1024;      // forwarded requests waiting before RETRY
   // Not a proxyd.cf line: postfix_version resolved when the configuration
   // is loaded (resolve_postfix_version), the release whose semantics apply.
   dict::PostfixVersion postfix_semantics = dict::PostfixVersion::newest();
@@ -53,7 +59,7 @@ struct Settings {
 };
 
 // How a setting's value is written.
-enum class SettingKind { Int, Bool, TtlList, Release, Listen };
+enum class SettingKind { Int, Bool, TtlList, Release, Listen, Text };
 
 // Description of one setting, for documentation and checks.
 struct SettingInfo {

@@ -230,6 +230,7 @@ std::string render_text(const StatsSnapshot& s) {
     text_fields(out, kPoolFields, p);
     out += '\n';
   }
+  for (const std::string& line : s.forward_lines) out += line;
   if (s.cache) {
     out += "cache";
     text_fields(out, kCacheFields, *s.cache);

@@ -36,6 +36,8 @@ struct StatsSnapshot {
   std::vector<dict::PoolStats> pools;
   std::optional<CacheFigures> cache;  // the served configuration's cache
   ServerFigures server;
+  // Forwarding (issue 12): "forward_pool" and "forwarded" lines, text only.
+  std::vector<std::string> forward_lines;
 };
 
 // The `proxyd stats` text: "proxyd", "table", "pool", "cache" and "server"

@@ -20,6 +20,9 @@ packages=(
 if [ "${1:-}" = "--all" ]; then
   # Database servers for the integration tests against real MariaDB/PostgreSQL.
   packages+=(mariadb-server mariadb-client postgresql postgresql-client)
+  # Table types Postfix's own proxymap serves behind proxyd in the
+  # forwarding tests (tests/integration/test_forwarding.py, issue 12).
+  packages+=(postfix-lmdb postfix-pcre postfix-cdb)
   # The packaging test: dpkg-shlibdeps (dpkg-dev), strip (binutils), man -w
   # (man-db), and lintian, which must find no errors in the .deb.
   packages+=(dpkg-dev binutils man-db lintian)

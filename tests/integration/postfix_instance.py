@@ -124,7 +124,12 @@ class PostfixInstance:
     """One scratch Postfix instance (see the module docstring)."""
 
     def __init__(self, proxyd_exe: str, main_cf_extra: str = "",
-                 proxymap_chroot: bool = False, prefix: str = "pfe"):
+                 proxymap_chroot: bool = False, prefix: str = "pfe",
+                 forwarding: bool = False):
+        # forwarding: the layout of issue 12 -- Postfix's own proxymap stays
+        # as the proxymap/proxywrite services, proxyd runs as the services
+        # "proxyd" and "proxyd-write" that main.cf names for every client.
+        self.forwarding = forwarding
         self.proxyd_exe = os.path.realpath(proxyd_exe)
         self.main_cf_extra = main_cf_extra
         self.proxymap_chroot = proxymap_chroot
@@ -202,6 +207,8 @@ class PostfixInstance:
             "queue_run_delay = 5s\n"
             "minimal_backoff_time = 5s\n"
             "maximal_backoff_time = 10s\n"
+            + ("proxymap_service_name = proxyd\n"
+               "proxywrite_service_name = proxyd-write\n" if self.forwarding else "")
             + self.main_cf_extra
         )
 
@@ -229,8 +236,21 @@ class PostfixInstance:
             "virtual   unix  -       n       n       -       -       virtual"
             " -o max_use=1\n"
             "postlog   unix-dgram n  -       n       -       1       postlogd\n"
-            f"proxymap  unix  -       -       {chroot}       -       -       proxyd\n"
-            f"proxywrite unix -       -       {chroot}       -       1       proxyd\n"
+            + (self.forwarding_services(chroot) if self.forwarding else
+               f"proxymap  unix  -       -       {chroot}       -       -       proxyd\n"
+               f"proxywrite unix -       -       {chroot}       -       1       proxyd\n")
+        )
+
+    @staticmethod
+    def forwarding_services(chroot: str) -> str:
+        """master.cf lines of the forwarding layout (issue 12): Postfix's
+        proxymap as shipped, proxyd in front of it under names of its own
+        (no -n: the command name is the service name for "proxyd")."""
+        return (
+            "proxymap  unix  -       -       n       -       -       proxymap\n"
+            "proxywrite unix -       -       n       -       1       proxymap\n"
+            f"proxyd    unix  -       -       {chroot}       -       -       proxyd\n"
+            f"proxyd-write unix -     -       {chroot}       -       1       proxyd\n"
         )
 
     def write_config(self) -> None:
@@ -244,7 +264,7 @@ class PostfixInstance:
         self.mail_base.chmod(0o755)
         self.daemon_dir.mkdir(exist_ok=True)
         for real in REAL_DAEMON_DIR.iterdir():
-            if real.name == "proxymap":
+            if real.name == "proxymap" and not self.forwarding:
                 continue   # proxyd replaces it; keep the real one out of reach
             # Copies: postfix-script warns about symlinks leaving the directory.
             copy = self.daemon_dir / real.name
