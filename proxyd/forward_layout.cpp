@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "dictcore/allowlist.h"
+#include "dictcore/config/allowlist.h"
 #include "proxyd/check.h"
 #include "proxyd/service.h"
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "dictcore/logger.h"
-#include "dictcore/main_cf.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/config/main_cf.h"
 #include "proxyd/forward_pool.h"
 #include "proxyd/settings.h"
 

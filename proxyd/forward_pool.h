@@ -23,7 +23,7 @@
 #include <memory>
 #include <string>
 
-#include "dictcore/logger.h"
+#include "dictcore/util/logger.h"
 #include "protocol/messages.h"
 
 namespace proxyd::daemon {

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "dictcore/main_cf.h"
+#include "dictcore/config/main_cf.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/service.h"
 

@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include "dictcore/config_error.h"
-#include "dictcore/main_cf.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/config/main_cf.h"
 #include "proxyd/master_proto.h"
 #include "tests/fakes/capture_logger.h"
 
