@@ -30,6 +30,11 @@ if [ "${1:-}" = "--all" ]; then
   # libFuzzer (its runtimes are in libclang-rt-14-dev), llvm-symbolizer for
   # readable sanitizer stacks.
   packages+=(clang libclang-rt-14-dev llvm)
+  # The format test (tests/format_check.py) runs clang-format.
+  packages+=(clang-format)
+  # The metrics test (tests/integration/test_metrics.py): promtool and a real
+  # Prometheus server scraping proxyd on loopback (issue 17).
+  packages+=(prometheus)
 fi
 
 missing=()
