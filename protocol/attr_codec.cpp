@@ -86,16 +86,17 @@ void AttrDecoder::compact() {
 
 bool AttrDecoder::skip_discarded() {
   // Drop the long value up to its NUL; keep none of it.
-  const void* nul = field_start_ < buf_.size()
-                        ? std::memchr(buf_.data() + field_start_, '\0',
-                                      buf_.size() - field_start_)
-                        : nullptr;
+  const void* nul =
+      field_start_ < buf_.size()
+          ? std::memchr(buf_.data() + field_start_, '\0', buf_.size() - field_start_)
+          : nullptr;
   if (nul == nullptr) {
     field_start_ = scan_ = buf_.size();
     compact();
     return false;
   }
-  field_start_ = static_cast<std::size_t>(static_cast<const char*>(nul) - buf_.data()) + 1;
+  field_start_ =
+      static_cast<std::size_t>(static_cast<const char*>(nul) - buf_.data()) + 1;
   scan_ = field_start_;
   pending_bytes_ += 1;
   pending_.push_back(Attr{std::move(pending_name_), {}});
@@ -106,7 +107,8 @@ bool AttrDecoder::skip_discarded() {
 }
 
 std::size_t AttrDecoder::field_limit(bool may_discard) const {
-  std::size_t limit = field_ == Field::Name ? limits_.max_name_len : limits_.max_value_len;
+  std::size_t limit =
+      field_ == Field::Name ? limits_.max_name_len : limits_.max_value_len;
   if (may_discard && limits_.max_message_bytes > 0) {
     const std::size_t room = limits_.max_message_bytes > pending_bytes_
                                  ? limits_.max_message_bytes - pending_bytes_

@@ -101,9 +101,9 @@ class AttrDecoder {
   std::size_t pending_bytes_ = 0;  // wire bytes already moved into pending_
   bool failed_ = false;            // sticky Malformed state
   std::string error_;
-  bool discarding_ = false;        // dropping the value of pending_name_
-  bool oversized_ = false;         // the current message lost a value
-  std::string dropped_;            // name of its first dropped value
+  bool discarding_ = false;  // dropping the value of pending_name_
+  bool oversized_ = false;   // the current message lost a value
+  std::string dropped_;      // name of its first dropped value
 };
 
 // Append "name NUL value NUL" to out. A NUL inside name or value ends that

@@ -2,7 +2,6 @@
 // hosts, chroot reachability and main.cf tables missing from the
 // allowlists, reported one line per table and then one line per problem.
 #include "proxyd/check.h"
-#include "proxyd/forward_layout.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -16,13 +15,14 @@
 #include <thread>
 
 #include "dictcore/util/config_error.h"
-#include "dictcore/util/redact.h"
-#include "dictcore/util/files.h"
 #include "dictcore/util/config_lines.h"
+#include "dictcore/util/files.h"
+#include "dictcore/util/redact.h"
 #include "proxyd/environment.h"
+#include "proxyd/forward_layout.h"
 #include "proxyd/log.h"
-#include "proxyd/preflight.h"
 #include "proxyd/postfix_release.h"
+#include "proxyd/preflight.h"
 #include "proxyd/reload.h"
 #include "proxyd/settings.h"
 
@@ -215,9 +215,11 @@ Jails find_jails(const dict::MainCf& cf, bool standalone_chroot, std::FILE* out)
   if (standalone_chroot) {
     jails.read = jails.write = queue_dir;
     jails.owner_read = jails.owner_write = JailOwner::Standalone;
-    std::fprintf(out, "proxyd: runs chrooted to %s (proxyd.cf chroot = yes)\n", queue_dir.c_str());
+    std::fprintf(out, "proxyd: runs chrooted to %s (proxyd.cf chroot = yes)\n",
+                 queue_dir.c_str());
   }
-  dict::UniqueFd master_fd = dict::open_read_only((cf.config_dir() / "master.cf").string());
+  dict::UniqueFd master_fd =
+      dict::open_read_only((cf.config_dir() / "master.cf").string());
   if (!master_fd.valid()) return jails;
   // Read up to the configuration cap; a read error ends the text there.
   std::string text;
@@ -249,7 +251,8 @@ std::optional<Credentials> mail_owner_identity(const dict::MainCf& cf,
   std::string user = cf.get("mail_owner");
   std::optional<Credentials> owner = credentials_for_user(user);
   if (!owner) {
-    problems.push_back(fmt::format("main.cf: mail_owner \"{}\" is not a known user", user));
+    problems.push_back(
+        fmt::format("main.cf: mail_owner \"{}\" is not a known user", user));
   }
   return owner;
 }
@@ -259,7 +262,8 @@ std::optional<Credentials> mail_owner_identity(const dict::MainCf& cf,
 // host -> error).
 std::vector<std::string> check_table(const std::string& table, const dict::TableEnv& env,
                                      const std::string& jail, const Credentials* owner,
-                                     JailOwner jail_owner, bool forwarding, bool& unserved,
+                                     JailOwner jail_owner, bool forwarding,
+                                     bool& unserved,
                                      std::map<std::string, std::string>& probed) {
   TableInspection in = inspect_table(table, env, jail, owner, jail_owner);
   std::vector<std::string> mine;
@@ -274,10 +278,11 @@ std::vector<std::string> check_table(const std::string& table, const dict::Table
     for (const dict::HostSpec& h : c.hosts) {
       std::string key = c.identity_key() + '\n' + h.text;
       auto it = probed.find(key);
-      if (it == probed.end()) it = probed.emplace(key, probe_host(c, h, kProbeTimeout)).first;
+      if (it == probed.end())
+        it = probed.emplace(key, probe_host(c, h, kProbeTimeout)).first;
       if (!it->second.empty()) {
-        mine.push_back(fmt::format("{}: cannot connect to database host {}: {}", table, h.text,
-                                   it->second));
+        mine.push_back(fmt::format("{}: cannot connect to database host {}: {}", table,
+                                   h.text, it->second));
       }
     }
   }
@@ -314,14 +319,15 @@ int report(const std::vector<std::string>& problems,
     std::fprintf(out, "  %s\n", dict::redact_secrets(p).c_str());
   }
   if (unserved) {
-    std::fprintf(out,
-                 "\nproxyd cannot serve every table type above; to have Postfix's own proxymap "
-                 "serve them behind proxyd, use the forwarding layout (then postfix reload):\n%s",
-                 forwarding_layout_lines(chroot).c_str());
+    std::fprintf(
+        out,
+        "\nproxyd cannot serve every table type above; to have Postfix's own proxymap "
+        "serve them behind proxyd, use the forwarding layout (then postfix reload):\n%s",
+        forwarding_layout_lines(chroot).c_str());
   }
   for (const auto& [param, tables] : to_add) {
-    std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n", param.c_str(),
-                 approve_command(param, tables, config_dir).c_str());
+    std::fprintf(out, "\nto approve the tables missing from %s, run:\n  %s\n",
+                 param.c_str(), approve_command(param, tables, config_dir).c_str());
   }
   return 1;
 }
@@ -354,7 +360,8 @@ int run_check(const std::string& config_dir,
   dict::TableEnv env;
   env.main_cf = &*cf;
   env.log = &log;
-  env.postfix_version = resolve_postfix_version(settings.postfix_version, *cf, config_dir, log);
+  env.postfix_version =
+      resolve_postfix_version(settings.postfix_version, *cf, config_dir, log);
   dict::Allowlist read = dict::Allowlist::build(*cf, true, log);
   dict::Allowlist write = dict::Allowlist::build(*cf, false, log);
   std::map<std::string, std::string> probed;
@@ -364,10 +371,10 @@ int run_check(const std::string& config_dir,
     const bool is_read = list == &read;
     for (const std::string& table : list->tables()) {
       ++table_count;
-      std::vector<std::string> mine =
-          check_table(table, env, is_read ? jails.read : jails.write, owner ? &*owner : nullptr,
-                      is_read ? jails.owner_read : jails.owner_write, jails.forwarding,
-                      unserved, probed);
+      std::vector<std::string> mine = check_table(
+          table, env, is_read ? jails.read : jails.write, owner ? &*owner : nullptr,
+          is_read ? jails.owner_read : jails.owner_write, jails.forwarding, unserved,
+          probed);
       std::fprintf(out, "%-8s %-17s %s\n", mine.empty() ? "ok" : "PROBLEM",
                    list->parameter().c_str(), dict::redact_secrets(table).c_str());
       problems.insert(problems.end(), mine.begin(), mine.end());
@@ -375,7 +382,8 @@ int run_check(const std::string& config_dir,
   }
   std::map<std::string, std::vector<std::string>> to_add;  // list parameter -> tables
   check_unlisted(*cf, read, write, problems, to_add);
-  return report(problems, to_add, table_count, config_dir, unserved, !jails.read.empty(), out);
+  return report(problems, to_add, table_count, config_dir, unserved, !jails.read.empty(),
+                out);
 }
 
 }  // namespace proxyd::daemon

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <span>
-
 #include <stdexcept>
 #include <utility>
 
@@ -44,10 +43,13 @@ Connection::Connection(Server& server, uint64_t id, int fd, Role role, std::stri
       decoder_(protocol::AttrLimits{.max_value_len = limits.max_request_bytes,
                                     .discard_long_values = true,
                                     .max_message_bytes = limits.max_request_bytes}),
-      request_timer_(server.loop().base(), [this] {
-        fail(WarnKind::Timeout,
-             fmt::format("timeout after {}s reading request", limits_.request_timeout));
-      }, &server.log()) {
+      request_timer_(
+          server.loop().base(),
+          [this] {
+            fail(WarnKind::Timeout, fmt::format("timeout after {}s reading request",
+                                                limits_.request_timeout));
+          },
+          &server.log()) {
   if (!read_ev_ || !write_ev_) {
     ::close(fd_);
     throw std::runtime_error("event_new failed");
@@ -181,7 +183,8 @@ void Connection::decode_and_dispatch() {
   bool more = true;
   while (more && !closing_) {
     while (!closing_ && slots_.size() < limits_.max_in_flight &&
-           out_.size() - out_off_ <= limits_.max_output_bytes && server_.budget().may_dispatch()) {
+           out_.size() - out_off_ <= limits_.max_output_bytes &&
+           server_.budget().may_dispatch()) {
       protocol::DecodeStatus status = decoder_.next(attrs);
       if (status == protocol::DecodeStatus::NeedMore) {
         // The decoder drops long values itself; this only guards its bound.
@@ -234,8 +237,9 @@ void Connection::dispatch(const protocol::AttrList& attrs) {
       reply_now(protocol::encode_status_only(ProxyStatus::Bad));
       return;
     case ParseKind::Unknown:
-      server_.warnings().warn(WarnKind::BadRequest, "unrecognized request: \"{}\", ignored ({})",
-                              parsed.error, peer_);
+      server_.warnings().warn(WarnKind::BadRequest,
+                              "unrecognized request: \"{}\", ignored ({})", parsed.error,
+                              peer_);
       reply_now(protocol::encode_status_only(ProxyStatus::Bad));
       return;
     case ParseKind::Bad: {
@@ -243,15 +247,16 @@ void Connection::dispatch(const protocol::AttrList& attrs) {
                               protocol::request_name(parsed.request.type), parsed.error);
       protocol::Reply reply;
       reply.status = ProxyStatus::Bad;
-      reply_now(protocol::encode_reply(parsed.request.type, parsed.request.dialect, reply));
+      reply_now(
+          protocol::encode_reply(parsed.request.type, parsed.request.dialect, reply));
       return;
     }
     case ParseKind::Ok:
       break;
   }
   if (!parsed.extra.empty() && log.verbose()) {
-    log.info("{}: ignoring {} extra attribute(s) after {} request", peer_, parsed.extra.size(),
-             protocol::request_name(parsed.request.type));
+    log.info("{}: ignoring {} extra attribute(s) after {} request", peer_,
+             parsed.extra.size(), protocol::request_name(parsed.request.type));
   }
   const protocol::RequestType type = parsed.request.type;
   const protocol::Dialect dialect = parsed.request.dialect;
@@ -276,14 +281,15 @@ void Connection::answer_oversized(const protocol::AttrList& attrs) {
   // not matter; anything else is a temporary error.
   protocol::ParseResult parsed = protocol::parse_request(attrs);
   const std::string& dropped = decoder_.dropped();
-  if (parsed.kind == ParseKind::Ok &&
-      std::find(parsed.extra.begin(), parsed.extra.end(), dropped) != parsed.extra.end()) {
+  if (parsed.kind == ParseKind::Ok && std::find(parsed.extra.begin(), parsed.extra.end(),
+                                                dropped) != parsed.extra.end()) {
     dispatch(attrs);  // only an ignored trailing attribute was dropped
     return;
   }
   if (parsed.kind != ParseKind::Ok && parsed.kind != ParseKind::Bad) {
-    server_.warnings().warn(WarnKind::Oversized, "{}: oversized message, not a request ({})",
-                            peer_, parsed.error);
+    server_.warnings().warn(WarnKind::Oversized,
+                            "{}: oversized message, not a request ({})", peer_,
+                            parsed.error);
     reply_now(protocol::encode_status_only(ProxyStatus::Bad));
     return;
   }
@@ -296,12 +302,13 @@ void Connection::answer_oversized(const protocol::AttrList& attrs) {
   } else {
     reply.status = ProxyStatus::Retry;
   }
-  server_.warnings().warn(WarnKind::Oversized,
-                          "{}: {} request over {} bytes or with a value over {} bytes, \"{}\" "
-                          "dropped; answered {}",
-                          peer_, protocol::request_name(type), limits_.max_request_bytes,
-                          limits_.max_request_bytes, protocol::printable(dropped, 64),
-                          protocol::status_name(reply.status));
+  server_.warnings().warn(
+      WarnKind::Oversized,
+      "{}: {} request over {} bytes or with a value over {} bytes, \"{}\" "
+      "dropped; answered {}",
+      peer_, protocol::request_name(type), limits_.max_request_bytes,
+      limits_.max_request_bytes, protocol::printable(dropped, 64),
+      protocol::status_name(reply.status));
   reply_now(protocol::encode_reply(type, parsed.request.dialect, reply));
 }
 
@@ -341,7 +348,8 @@ void Connection::flush_ready() {
     constexpr std::size_t kMaxIov = 64;
     iovec iov[kMaxIov];
     std::size_t n = 0;
-    for (auto it = slots_.begin(); it != slots_.end() && it->done && n < kMaxIov; ++it, ++n) {
+    for (auto it = slots_.begin(); it != slots_.end() && it->done && n < kMaxIov;
+         ++it, ++n) {
       iov[n].iov_base = it->bytes.data();
       iov[n].iov_len = it->bytes.size();
     }
@@ -374,7 +382,8 @@ void Connection::flush_ready() {
 void Connection::update_read_state() {
   if (closing_) return;
   std::size_t queued = out_.size() - out_off_;
-  bool pause = slots_.size() >= limits_.max_in_flight || queued > limits_.max_output_bytes;
+  bool pause =
+      slots_.size() >= limits_.max_in_flight || queued > limits_.max_output_bytes;
   if (!pause && !server_.budget().may_read(charged_, read_growth())) {
     // Over the memory budget: wait until some is released (Server wakes us).
     pause = true;

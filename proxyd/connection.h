@@ -10,8 +10,8 @@
 // connections and replies straight to the socket, so an idle client holds
 // no reply buffer; its decoder keeps a bounded input buffer (at most 64 KiB
 // of spare capacity, see AttrDecoder::compact). Only reply bytes the socket
-// does not take are kept, and only then is a write event armed. Malformed framing, oversized or stalled
-// requests close only this connection. Loop thread only.
+// does not take are kept, and only then is a write event armed. Malformed framing,
+// oversized or stalled requests close only this connection. Loop thread only.
 //
 // Answers that are ready at once (DENY, BAD, static:, inline:, cache hits)
 // are queued in their slots and sent by the dispatch loop, never by calling
@@ -41,9 +41,9 @@ class Server;
 struct ConnectionLimits {
   // One message, all attributes: a longer one is read, dropped and answered.
   std::size_t max_request_bytes = 4 * 1024 * 1024;
-  std::size_t max_in_flight = 32;                    // pipelined requests before reads pause
-  std::size_t max_output_bytes = 8 * 1024 * 1024;    // unread replies before reads pause
-  double request_timeout = 10.0;                     // seconds to finish a started request
+  std::size_t max_in_flight = 32;  // pipelined requests before reads pause
+  std::size_t max_output_bytes = 8 * 1024 * 1024;  // unread replies before reads pause
+  double request_timeout = 10.0;                   // seconds to finish a started request
 };
 
 class Connection {
@@ -121,8 +121,8 @@ class Connection {
   std::size_t charged_ = 0;     // what the memory budget counts for this connection
   Timer request_timer_;
   bool closing_ = false;
-  bool dispatching_ = false;    // inside decode_and_dispatch: answers wait for its flush
-  bool memory_wait_ = false;    // reads paused by the memory budget
+  bool dispatching_ = false;  // inside decode_and_dispatch: answers wait for its flush
+  bool memory_wait_ = false;  // reads paused by the memory budget
   std::list<Connection*>::iterator lru_;
 };
 

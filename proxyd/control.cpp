@@ -4,6 +4,7 @@
 #include "proxyd/control.h"
 
 #include <event2/buffer.h>
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -13,8 +14,6 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "protocol/unix_address.h"
 
@@ -40,7 +39,8 @@ ControlServer::ControlServer(EventLoop& loop, int fd, ControlHandler handler,
     : loop_(loop), handler_(std::move(handler)), log_(log) {
   evutil_make_socket_nonblocking(fd);
   listener_.reset(evconnlistener_new(loop_.base(), &ControlServer::on_accept, this,
-                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd));
+                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                                     fd));
   if (!listener_) {
     ::close(fd);
     throw std::runtime_error("control socket: cannot listen");
@@ -54,7 +54,8 @@ void ControlServer::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, in
   auto* self = static_cast<ControlServer*>(arg);
   auto client = std::make_unique<Client>();
   client->server = self;
-  client->bev.reset(bufferevent_socket_new(self->loop_.base(), fd, BEV_OPT_CLOSE_ON_FREE));
+  client->bev.reset(
+      bufferevent_socket_new(self->loop_.base(), fd, BEV_OPT_CLOSE_ON_FREE));
   if (!client->bev) {
     ::close(fd);
     return;
@@ -129,11 +130,14 @@ std::vector<ControlTarget> find_control_targets(const std::string& private_dir) 
     if (name == kControlSocketName) {
       standalone.push_back(ControlTarget{"", entry.path().string()});
     } else if (name.starts_with(prefix) && name.size() > prefix.size()) {
-      services.push_back(ControlTarget{name.substr(prefix.size()), entry.path().string()});
+      services.push_back(
+          ControlTarget{name.substr(prefix.size()), entry.path().string()});
     }
   }
   std::sort(services.begin(), services.end(),
-            [](const ControlTarget& a, const ControlTarget& b) { return a.service < b.service; });
+            [](const ControlTarget& a, const ControlTarget& b) {
+              return a.service < b.service;
+            });
   standalone.insert(standalone.end(), services.begin(), services.end());
   return standalone;
 }
@@ -149,8 +153,8 @@ std::string control_request(const std::string& path, std::string_view command) {
     ~Closer() { ::close(fd); }
   } closer{fd};
   if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    throw std::runtime_error(fmt::format("cannot reach proxyd at {}: {} (is it running?)", path,
-                                         std::strerror(errno)));
+    throw std::runtime_error(fmt::format("cannot reach proxyd at {}: {} (is it running?)",
+                                         path, std::strerror(errno)));
   }
   std::string line = fmt::format("{}\n", command);
   if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
@@ -161,7 +165,8 @@ std::string control_request(const std::string& path, std::string_view command) {
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::runtime_error(fmt::format("read {}: {}", path, std::strerror(errno)));
+    if (n < 0)
+      throw std::runtime_error(fmt::format("read {}: {}", path, std::strerror(errno)));
     if (n == 0) break;
     answer.append(buf, static_cast<std::size_t>(n));
     if (answer.size() > (64u << 20)) throw std::runtime_error("answer too long");

@@ -55,7 +55,8 @@ class ControlServer {
   struct ListenerDeleter {
     void operator()(evconnlistener* l) const { evconnlistener_free(l); }
   };
-  static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg) noexcept;
+  static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int,
+                        void* arg) noexcept;
   static void on_read(bufferevent* bev, void* arg) noexcept;
   static void on_write(bufferevent* bev, void* arg) noexcept;
   static void on_event(bufferevent* bev, short what, void* arg) noexcept;

@@ -3,12 +3,12 @@
 // groups), name=value split with white space trimmed.
 #include "proxyd/environment.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "dictcore/util/tokens.h"
 

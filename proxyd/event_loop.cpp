@@ -8,8 +8,8 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
-#include <string_view>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 namespace proxyd::daemon {
@@ -17,7 +17,8 @@ namespace proxyd::daemon {
 namespace {
 
 // Log an exception that a callback let escape; never throws itself.
-void log_escaped(dict::Logger* log, std::string_view what, const std::exception* e) noexcept {
+void log_escaped(dict::Logger* log, std::string_view what,
+                 const std::exception* e) noexcept {
   if (log == nullptr) return;
   try {
     log->warn("{}: {}", what, e != nullptr ? e->what() : "unknown exception");
@@ -60,8 +61,8 @@ EventLoop::EventLoop() : base_(event_base_new()) {
   if (!base_) throw std::runtime_error("event_base_new failed");
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
-  wake_ev_.reset(event_new(base_.get(), wake_fd_, EV_READ | EV_PERSIST, &EventLoop::on_wakeup,
-                           this));
+  wake_ev_.reset(event_new(base_.get(), wake_fd_, EV_READ | EV_PERSIST,
+                           &EventLoop::on_wakeup, this));
   event_add(wake_ev_.get(), nullptr);
 }
 
@@ -79,7 +80,8 @@ void EventLoop::on_signal(int signo, std::function<void()> fn) {
   auto handler = std::make_unique<SignalHandler>();
   handler->fn = std::move(fn);
   handler->loop = this;
-  handler->ev.reset(evsignal_new(base_.get(), signo, &EventLoop::on_signal_event, handler.get()));
+  handler->ev.reset(
+      evsignal_new(base_.get(), signo, &EventLoop::on_signal_event, handler.get()));
   evsignal_add(handler->ev.get(), nullptr);
   signals_.push_back(std::move(handler));
 }

@@ -11,8 +11,8 @@
 #include <memory>
 #include <mutex>
 
-#include "dictcore/util/poster.h"
 #include "dictcore/util/logger.h"
+#include "dictcore/util/poster.h"
 
 namespace proxyd::daemon {
 

@@ -1,10 +1,10 @@
 // Forwarding layout helpers (see forward_layout.h).
 #include "proxyd/forward_layout.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "dictcore/config/allowlist.h"
 #include "proxyd/check.h"
@@ -15,7 +15,8 @@ namespace proxyd::daemon {
 namespace fs = std::filesystem;
 
 std::string forward_socket_path(std::string_view setting, const std::string& queue_dir,
-                                const std::string& jail, const std::vector<std::string>& own) {
+                                const std::string& jail,
+                                const std::vector<std::string>& own) {
   if (setting.empty()) return {};
   fs::path p(setting);
   if (p.is_relative()) p = fs::path(queue_dir) / p;
@@ -67,7 +68,8 @@ std::string forwarding_layout_lines(bool chroot) {
       c);
 }
 
-bool forwarding_layout_configured(const dict::MainCf& cf, std::string_view master_cf_text) {
+bool forwarding_layout_configured(const dict::MainCf& cf,
+                                  std::string_view master_cf_text) {
   const std::string reader = cf.get("proxymap_service_name");
   if (reader.empty() || reader == "proxymap") return false;
   bool stock = false, front = false;

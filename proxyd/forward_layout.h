@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "dictcore/util/logger.h"
 #include "dictcore/config/main_cf.h"
+#include "dictcore/util/logger.h"
 #include "proxyd/forward_pool.h"
 #include "proxyd/settings.h"
 
@@ -22,7 +22,8 @@ namespace proxyd::daemon {
 // chroot). "" when setting is empty or names one of own (the sockets this
 // process serves, absolute, before any chroot).
 std::string forward_socket_path(std::string_view setting, const std::string& queue_dir,
-                                const std::string& jail, const std::vector<std::string>& own);
+                                const std::string& jail,
+                                const std::vector<std::string>& own);
 
 // Pool limits for the stock service at path, from proxyd.cf.
 ForwardLimits forward_limits(const Settings& settings, std::string path);
@@ -37,6 +38,7 @@ std::string forwarding_layout_lines(bool chroot);
 // True when main.cf and master.cf text set up the forwarding layout: the
 // proxymap_service_name is not Postfix's "proxymap" and master.cf runs
 // Postfix's proxymap under its own name.
-bool forwarding_layout_configured(const dict::MainCf& cf, std::string_view master_cf_text);
+bool forwarding_layout_configured(const dict::MainCf& cf,
+                                  std::string_view master_cf_text);
 
 }  // namespace proxyd::daemon

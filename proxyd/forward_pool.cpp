@@ -3,6 +3,7 @@
 // Busy (request written, waiting for its reply) -> Ready (idle, reusable).
 #include "proxyd/forward_pool.h"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,8 +13,6 @@
 #include <optional>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "protocol/attr_codec.h"
 #include "proxyd/event_loop.h"
@@ -38,8 +37,8 @@ struct ForwardPool::Link {
   std::string path;  // the service this connection reaches
   Clock::time_point born;
   Clock::time_point last_used;
-  uint64_t served = 0;      // replies received on this connection
-  bool got_bytes = false;   // part of the current reply arrived
+  uint64_t served = 0;     // replies received on this connection
+  bool got_bytes = false;  // part of the current reply arrived
   bool dead = false;
 };
 
@@ -120,7 +119,8 @@ void ForwardPool::pump() {
   while (!queue_.empty()) {
     Link* idle = nullptr;
     for (auto& link : links_) {
-      if (!link->dead && link->state == Link::State::Ready && link->path == limits_.path) {
+      if (!link->dead && link->state == Link::State::Ready &&
+          link->path == limits_.path) {
         idle = link.get();
         break;
       }
@@ -161,10 +161,10 @@ bool ForwardPool::open_link(Job& job) {
   link->fd = fd;
   link->path = limits_.path;
   link->born = link->last_used = Clock::now();
-  link->read_ev.reset(event_new(base_, fd, EV_READ | EV_PERSIST, &ForwardPool::on_event,
-                                link.get()));
-  link->write_ev.reset(event_new(base_, fd, EV_WRITE | EV_PERSIST, &ForwardPool::on_event,
-                                 link.get()));
+  link->read_ev.reset(
+      event_new(base_, fd, EV_READ | EV_PERSIST, &ForwardPool::on_event, link.get()));
+  link->write_ev.reset(
+      event_new(base_, fd, EV_WRITE | EV_PERSIST, &ForwardPool::on_event, link.get()));
   if (!link->read_ev || !link->write_ev) {
     ::close(fd);
     ++stats_.connect_failures;
@@ -204,8 +204,8 @@ void ForwardPool::handle_event(Link& link, short what) {
 
 void ForwardPool::write_request(Link& link) {
   while (link.out_off < link.out.size()) {
-    ssize_t n = ::send(link.fd, link.out.data() + link.out_off, link.out.size() - link.out_off,
-                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = ::send(link.fd, link.out.data() + link.out_off,
+                       link.out.size() - link.out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -299,7 +299,8 @@ void ForwardPool::link_failed(Link& link, const char* why, bool may_resend) {
   // A connection that served before may have been closed by the service
   // between requests (idle or table-changed restart) without it seeing
   // this one: a lookup or open is then sent once more on a new one.
-  const bool idempotent = job->type == RequestType::Lookup || job->type == RequestType::Open;
+  const bool idempotent =
+      job->type == RequestType::Lookup || job->type == RequestType::Open;
   if (may_resend && idempotent && !job->resent) {
     job->resent = true;
     ++stats_.resent;
@@ -366,8 +367,8 @@ void ForwardPool::expire(Clock::time_point now) {
       link->job.reset();
       stale.push_back(link.get());  // its reply would come too late: never reuse it
     } else if (!link->job && link->state == Link::State::Ready &&
-               (now - link->last_used >= limits_.idle || now - link->born >= limits_.ttl ||
-                link->path != limits_.path)) {
+               (now - link->last_used >= limits_.idle ||
+                now - link->born >= limits_.ttl || link->path != limits_.path)) {
       stale.push_back(link.get());
     }
   }
@@ -377,8 +378,9 @@ void ForwardPool::expire(Clock::time_point now) {
     auto t = Clock::now();
     if (t - last_warning_ > std::chrono::seconds(10)) {
       last_warning_ = t;
-      log_.warn("forwarding ({}): {} request(s) to {} past the {} ms deadline; answering RETRY",
-                label_, late.size(), limits_.path, limits_.timeout.count());
+      log_.warn(
+          "forwarding ({}): {} request(s) to {} past the {} ms deadline; answering RETRY",
+          label_, late.size(), limits_.path, limits_.timeout.count());
     }
   }
   for (Job& job : late) retry(job);
@@ -403,13 +405,16 @@ std::string ForwardPool::stats_line() const {
   std::size_t busy = 0;
   for (const auto& link : links_) busy += link->job ? 1 : 0;
   return fmt::format(
-      "forward_pool {} path={} connections_open={} connections_busy={} connections_peak={} "
-      "max_connections={} queued={} queue_peak={} max_queue={} jobs={} answered={} rejected={} "
+      "forward_pool {} path={} connections_open={} connections_busy={} "
+      "connections_peak={} "
+      "max_connections={} queued={} queue_peak={} max_queue={} jobs={} answered={} "
+      "rejected={} "
       "expired={} unreachable={} died={} resent={} connects={} connect_failures={}\n",
       label_, limits_.path.empty() ? "-" : limits_.path, links_.size(), busy,
       stats_.connections_peak, limits_.max_connections, queue_.size(), stats_.queue_peak,
       limits_.max_queue, stats_.jobs, stats_.answered, stats_.rejected, stats_.expired,
-      stats_.unreachable, stats_.died, stats_.resent, stats_.connects, stats_.connect_failures);
+      stats_.unreachable, stats_.died, stats_.resent, stats_.connects,
+      stats_.connect_failures);
 }
 
 }  // namespace proxyd::daemon

@@ -30,9 +30,9 @@ namespace proxyd::daemon {
 
 // Where to forward and how much at once.
 struct ForwardLimits {
-  std::string path;                  // UNIX socket of the stock service ("" = off)
-  std::size_t max_connections = 4;   // connections open at once
-  std::size_t max_queue = 1024;      // requests waiting for a connection before RETRY
+  std::string path;                 // UNIX socket of the stock service ("" = off)
+  std::size_t max_connections = 4;  // connections open at once
+  std::size_t max_queue = 1024;     // requests waiting for a connection before RETRY
   std::chrono::milliseconds timeout{10000};  // request to answer (lookup_timeout)
   std::chrono::milliseconds idle{5000};      // close a connection idle this long
   std::chrono::milliseconds ttl{1000000};    // close a connection this old when idle
@@ -59,7 +59,8 @@ class ForwardPool {
   using Done = std::function<void(protocol::Reply)>;
 
   // label names the pool in logs and stats ("read", "write", ...).
-  ForwardPool(event_base* base, dict::Logger& log, std::string label, ForwardLimits limits);
+  ForwardPool(event_base* base, dict::Logger& log, std::string label,
+              ForwardLimits limits);
   ~ForwardPool();
   ForwardPool(const ForwardPool&) = delete;
   ForwardPool& operator=(const ForwardPool&) = delete;

@@ -55,11 +55,14 @@ void Forwarding::log_layout(const Generation& gen) {
   }
   if (unserved.empty()) return;
   for (const std::string& t : unserved) {
-    log_.warn("table {} is allowlisted but proxyd cannot serve its type; it answers RETRY "
-              "until Postfix's proxymap serves it behind proxyd", t);
+    log_.warn(
+        "table {} is allowlisted but proxyd cannot serve its type; it answers RETRY "
+        "until Postfix's proxymap serves it behind proxyd",
+        t);
   }
   std::string lines = forwarding_layout_lines(!jail_.empty());
-  log_.warn("to serve every table type, use the forwarding layout (then \"postfix reload\"):");
+  log_.warn(
+      "to serve every table type, use the forwarding layout (then \"postfix reload\"):");
   std::size_t pos = 0;
   while (pos < lines.size()) {
     std::size_t end = lines.find('\n', pos);

@@ -1,9 +1,8 @@
 // getopt(3) wrapper for proxyd's command lines (see getopt_scan.h).
 #include "proxyd/getopt_scan.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace proxyd::daemon {
 

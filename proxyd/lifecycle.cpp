@@ -4,6 +4,7 @@
 // signal handlers, the master(8) link).
 #include "proxyd/lifecycle.h"
 
+#include <fmt/format.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,8 +19,6 @@
 #include <memory>
 #include <stdexcept>
 
-#include <fmt/format.h>
-
 #include "protocol/attr_codec.h"
 #include "proxyd/control.h"
 #include "proxyd/event_loop.h"
@@ -30,8 +29,8 @@
 #include "proxyd/preflight.h"
 #include "proxyd/privs.h"
 #include "proxyd/service.h"
-#include "proxyd/stats_render.h"
 #include "proxyd/socket_dir.h"
+#include "proxyd/stats_render.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -88,8 +87,9 @@ void start_logging(const RunPlan& plan, DaemonLogger& log) {
   }
   const dict::MainCf& cf = *plan.main_cf;
   if (!cf.get("maillog_file").empty() && (plan.detach || plan.master_generation)) {
-    log.use_postlog(fmt::format("{}/public/{}", cf.get("queue_directory"), postlog_name(cf)),
-                    cf.get("myhostname"));
+    log.use_postlog(
+        fmt::format("{}/public/{}", cf.get("queue_directory"), postlog_name(cf)),
+        cf.get("myhostname"));
   }
 }
 
@@ -114,10 +114,13 @@ std::size_t raise_fd_limit(int max_clients, dict::Logger& log) {
     }
   }
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-    rlim_t fit = rl.rlim_cur > 2 * kReservedFds ? rl.rlim_cur - kReservedFds : rl.rlim_cur / 2;
-    log.warn("max_clients = {} does not fit the open file limit {}; serving at most {} clients",
-             max_clients, static_cast<unsigned long long>(rl.rlim_cur),
-             static_cast<unsigned long long>(fit));
+    rlim_t fit =
+        rl.rlim_cur > 2 * kReservedFds ? rl.rlim_cur - kReservedFds : rl.rlim_cur / 2;
+    log.warn(
+        "max_clients = {} does not fit the open file limit {}; serving at most {} "
+        "clients",
+        max_clients, static_cast<unsigned long long>(rl.rlim_cur),
+        static_cast<unsigned long long>(fit));
     return static_cast<std::size_t>(fit);
   }
   return static_cast<std::size_t>(max_clients);
@@ -129,7 +132,8 @@ void warn_outside_jail(const RunPlan& plan, const Generation& gen, dict::Logger&
   dict::TableEnv env;
   env.main_cf = &gen.main_cf();
   env.log = &log;
-  const JailOwner owner = plan.master_generation ? JailOwner::Master : JailOwner::Standalone;
+  const JailOwner owner =
+      plan.master_generation ? JailOwner::Master : JailOwner::Standalone;
   for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
     for (const std::string& table : gen.allowlist(role).tables()) {
       for (const Finding& f : preflight_table(table, env, plan.jail, nullptr, owner)) {
@@ -144,7 +148,8 @@ void warn_outside_jail(const RunPlan& plan, const Generation& gen, dict::Logger&
 void pre_init(RunPlan& plan, Service& service, DaemonLogger& log) {
   plan.settings.postfix_semantics = resolve_postfix_version(
       plan.settings.postfix_version, *plan.main_cf, plan.source.config_dir, log);
-  std::shared_ptr<Generation> gen = service.make_generation(std::move(*plan.main_cf), plan.settings);
+  std::shared_ptr<Generation> gen =
+      service.make_generation(std::move(*plan.main_cf), plan.settings);
   gen->preopen();  // failures are logged; those tables answer RETRY/CONFIG
   service.set_generation(std::move(gen));
   if (plan.jail.empty()) return;
@@ -155,7 +160,8 @@ void pre_init(RunPlan& plan, Service& service, DaemonLogger& log) {
 }
 
 // chroot (when asked) and become mail_owner; never serve as root.
-void drop_privileges_step(const RunPlan& plan, const Service& service, DaemonLogger& log) {
+void drop_privileges_step(const RunPlan& plan, const Service& service,
+                          DaemonLogger& log) {
   if (plan.drop) {
     drop_privileges(service.generation()->main_cf().get("mail_owner"), plan.jail);
     if (!plan.jail.empty()) {
@@ -179,11 +185,17 @@ class Lifecycle {
  public:
   Lifecycle(RunPlan plan, EventLoop& loop, Service& service, Forwarding& forwarding,
             DaemonLogger& log, std::size_t fd_clients)
-      : plan_(std::move(plan)), loop_(loop), service_(service), forwarding_(forwarding),
+      : plan_(std::move(plan)),
+        loop_(loop),
+        service_(service),
+        forwarding_(forwarding),
         log_(log),
-        fd_clients_(fd_clients), server_(loop, service, log, connection_limits(plan_.settings)),
-        sweep_(loop.base(), [this] { sweep(); }, &log),
-        drain_timer_(loop.base(), [this] { drain_tick(); }, &log),
+        fd_clients_(fd_clients),
+        server_(loop, service, log, connection_limits(plan_.settings)),
+        sweep_(
+            loop.base(), [this] { sweep(); }, &log),
+        drain_timer_(
+            loop.base(), [this] { drain_tick(); }, &log),
         drain_left_(plan_.settings.drain_timeout) {}
   Lifecycle(const Lifecycle&) = delete;
   Lifecycle& operator=(const Lifecycle&) = delete;
@@ -243,16 +255,18 @@ class Lifecycle {
   // the configuration cannot be re-read (jail) or master(8) owns reloads.
   std::string reload_config() {
     if (!plan_.jail.empty() || plan_.master_generation) {
-      std::string why = plan_.master_generation
-                            ? "under master(8), use \"postfix reload\""
-                            : "configuration files are outside the chroot jail; restart proxyd";
+      std::string why =
+          plan_.master_generation
+              ? "under master(8), use \"postfix reload\""
+              : "configuration files are outside the chroot jail; restart proxyd";
       log_.warn("reload refused: {}", why);
       return fmt::format("error: reload refused: {}\n", why);
     }
     forwarding_.reconfigure(plan_.source.config_dir);
     std::string answer = reload(service_, plan_.source, log_);
     server_.set_limits(connection_limits(service_.generation()->settings()));
-    server_.set_server_limits(server_limits(service_.generation()->settings(), fd_clients_));
+    server_.set_server_limits(
+        server_limits(service_.generation()->settings(), fd_clients_));
     return answer;
   }
 
@@ -280,8 +294,10 @@ class Lifecycle {
     if (!plan_.master_generation) return;
     master_ = std::make_unique<MasterLink>(loop_, [this](bool master_alive) {
       if (master_alive) {
-        log_.info("master(8) reloaded (postfix reload) -- this generation exits after "
-                  "{} in-flight request(s)", server_.in_flight());
+        log_.info(
+            "master(8) reloaded (postfix reload) -- this generation exits after "
+            "{} in-flight request(s)",
+            server_.in_flight());
       } else {
         log_.info("master(8) went away; exiting");
       }
@@ -348,7 +364,8 @@ int run(RunPlan plan, DaemonLogger& log) {
   Service service(log, loop);
   Forwarding forwarding(loop, log, plan.settings, plan.main_cf->get("queue_directory"),
                         plan.jail, served_roles(plan), plan.own_sockets);
-  service.set_forwarders(forwarding.pool(Role::ReadOnly), forwarding.pool(Role::ReadWrite));
+  service.set_forwarders(forwarding.pool(Role::ReadOnly),
+                         forwarding.pool(Role::ReadWrite));
   pre_init(plan, service, log);
   forwarding.log_layout(*service.generation());
   drop_privileges_step(plan, service, log);

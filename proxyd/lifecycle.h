@@ -33,14 +33,14 @@ struct RunPlan {
   Settings settings;
   std::vector<ListenSpec> listeners;
   std::vector<std::string> own_sockets;  // absolute paths of the sockets served
-  int control_fd = -1;       // control socket, when there is one
+  int control_fd = -1;                   // control socket, when there is one
   std::optional<SocketFile> control_file;
   bool detach = false;
-  bool drop = false;         // drop to mail_owner before serving
-  std::string jail;          // chroot directory ("" = none)
+  bool drop = false;                          // drop to mail_owner before serving
+  std::string jail;                           // chroot directory ("" = none)
   std::optional<uint32_t> master_generation;  // set under master(8)
-  std::string service;       // master(8) service name ("" standalone)
-  int metrics_fd = -1;       // metrics endpoint, when metrics_listen is set
+  std::string service;                        // master(8) service name ("" standalone)
+  int metrics_fd = -1;          // metrics endpoint, when metrics_listen is set
   std::string metrics_address;  // as written in metrics_listen
   std::optional<SocketFile> metrics_file;
 };

@@ -1,6 +1,7 @@
 // Postfix-style log lines on stderr or syslog (see log.h).
 #include "proxyd/log.h"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -11,10 +12,8 @@
 #include <cstring>
 #include <ctime>
 
-#include <fmt/format.h>
-
-#include "protocol/unix_address.h"
 #include "dictcore/util/redact.h"
+#include "protocol/unix_address.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -73,7 +72,8 @@ DaemonLogger::~DaemonLogger() {
   if (postlog_fd_ >= 0) close(postlog_fd_);
 }
 
-void DaemonLogger::use_postlog(const std::string& socket_path, const std::string& hostname) {
+void DaemonLogger::use_postlog(const std::string& socket_path,
+                               const std::string& hostname) {
   std::lock_guard lock(mu_);
   postlog_path_ = socket_path;
   hostname_ = hostname.substr(0, hostname.find('.'));
@@ -118,12 +118,13 @@ void DaemonLogger::log(dict::Severity severity, std::string_view message) {
     std::tm tm{};
     localtime_r(&now, &tm);
     std::size_t n = std::strftime(stamp, sizeof stamp, "%b %d %H:%M:%S", &tm);
-    std::string record = fmt::format("{} {} {}[{}]: {}{}", std::string_view(stamp, n), hostname_,
-                                     tag_, static_cast<long>(getpid()), prefix(severity), text);
+    std::string record =
+        fmt::format("{} {} {}[{}]: {}{}", std::string_view(stamp, n), hostname_, tag_,
+                    static_cast<long>(getpid()), prefix(severity), text);
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (postlog_fd_ < 0) postlog_connect();
-      if (postlog_fd_ >= 0 &&
-          send(postlog_fd_, record.data(), record.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+      if (postlog_fd_ >= 0 && send(postlog_fd_, record.data(), record.size(),
+                                   MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
         return;
       }
       // postlogd restarted (or is not there yet): reconnect once.
@@ -139,8 +140,8 @@ void DaemonLogger::log(dict::Severity severity, std::string_view message) {
     syslog(syslog_priority(severity), "%s%s", std::string(prefix(severity)).c_str(),
            text.c_str());
   } else {
-    std::string line =
-        fmt::format("{}[{}]: {}{}\n", tag_, static_cast<long>(getpid()), prefix(severity), text);
+    std::string line = fmt::format("{}[{}]: {}{}\n", tag_, static_cast<long>(getpid()),
+                                   prefix(severity), text);
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
   }
@@ -174,7 +175,8 @@ bool DaemonLogger::admit(std::string_view kind) {
     std::lock_guard lock(limit_mu_);
     auto it = limits_.find(kind);
     if (it == limits_.end()) {
-      it = limits_.emplace(std::string(kind), RateLimiter(kLimitedBurst, kLimitedWindow)).first;
+      it = limits_.emplace(std::string(kind), RateLimiter(kLimitedBurst, kLimitedWindow))
+               .first;
     }
     summaries = take_summaries(now, kind);
     allowed = it->second.allow(now);

@@ -52,7 +52,7 @@ class DaemonLogger final : public dict::Logger {
   std::vector<std::string> take_summaries(RateLimiter::Clock::time_point now,
                                           std::string_view only = {});
 
-  std::mutex limit_mu_;  // never held while logging
+  std::mutex limit_mu_;                                     // never held while logging
   std::map<std::string, RateLimiter, std::less<>> limits_;  // kinds are bounded
   std::mutex mu_;
   std::string tag_;

@@ -28,7 +28,9 @@ std::string_view kind_name(WarnKind kind) {
 
 LogThrottle::LogThrottle(dict::Logger& log, uint32_t burst, Clock::duration window,
                          std::function<Clock::time_point()> clock)
-    : log_(log), clock_(std::move(clock)), limiters_(kWarnKinds, RateLimiter(burst, window)) {}
+    : log_(log),
+      clock_(std::move(clock)),
+      limiters_(kWarnKinds, RateLimiter(burst, window)) {}
 
 bool LogThrottle::admit(WarnKind kind) {
   Clock::time_point now = clock_();

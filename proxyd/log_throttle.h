@@ -5,13 +5,13 @@
 // Owned by the serving code, one per process; loop thread only.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <functional>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "dictcore/util/logger.h"
 #include "proxyd/rate_limiter.h"

@@ -3,8 +3,10 @@
 // proxymap/proxywrite sockets, then hand over to run() (lifecycle.h), which
 // detaches unless -f, drops root privileges and serves. Under master(8):
 // take the inherited listening socket and status channel instead,
-// chroot/drop as the master.cf columns say, and exit when master goes away. The only place that turns exceptions
-// into a fatal exit; nothing after start-up exits because of one request.
+// chroot/drop as the master.cf columns say, and exit when master goes away. The only
+// place that turns exceptions into a fatal exit; nothing after start-up exits because of
+// one request.
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -17,11 +19,9 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
-#include "protocol/attr_codec.h"
-#include "dictcore/util/config_error.h"
 #include "dictcore/config/main_cf.h"
+#include "dictcore/util/config_error.h"
+#include "protocol/attr_codec.h"
 #include "proxyd/check.h"
 #include "proxyd/control.h"
 #include "proxyd/environment.h"
@@ -71,7 +71,8 @@ void open_metrics_socket(RunPlan& plan, std::string_view service) {
   if (text.empty()) return;
   std::string error;
   std::optional<MetricsAddress> address = parse_metrics_address(text, error);
-  if (!address) throw std::runtime_error(fmt::format("metrics_listen {}: {}", text, error));
+  if (!address)
+    throw std::runtime_error(fmt::format("metrics_listen {}: {}", text, error));
   plan.metrics_fd = bind_metrics_socket(*address);
   plan.metrics_address = address->text();
   if (address->is_unix) plan.metrics_file = remember_socket_file(address->path);
@@ -103,7 +104,8 @@ int serve_standalone(const Options& opts, DaemonLogger& log) {
   plan.detach = !opts.foreground;
   plan.drop = geteuid() == 0;
   if (plan.settings.chroot) {
-    if (!plan.drop) throw std::runtime_error("chroot = yes needs proxyd to be started as root");
+    if (!plan.drop)
+      throw std::runtime_error("chroot = yes needs proxyd to be started as root");
     plan.jail = plan.main_cf->get("queue_directory");
   }
   return run(std::move(plan), log);
@@ -126,8 +128,9 @@ int run_control_command(const Options& opts, DaemonLogger& log) {
   bool refused = false;
   std::vector<std::string> unreachable;  // sockets left behind by killed daemons
   std::vector<std::string> outputs;      // --json / --prometheus: printed together
-  const std::string command =
-      opts.stats_format.empty() ? opts.command : fmt::format("stats {}", opts.stats_format);
+  const std::string command = opts.stats_format.empty()
+                                  ? opts.command
+                                  : fmt::format("stats {}", opts.stats_format);
   for (const ControlTarget& t : targets) {
     std::string answer;
     try {
@@ -183,7 +186,8 @@ int serve_under_master(int argc, char** argv) {
     plan.settings = load_settings(args->config_dir, log);
     std::string queue_dir = plan.main_cf->get("queue_directory");
     if (chdir(queue_dir.c_str()) != 0) {
-      throw std::runtime_error(fmt::format("chdir {}: {}", queue_dir, std::strerror(errno)));
+      throw std::runtime_error(
+          fmt::format("chdir {}: {}", queue_dir, std::strerror(errno)));
     }
     std::string role_error;
     std::optional<Role> role = role_for_service(args->service, *plan.main_cf, role_error);

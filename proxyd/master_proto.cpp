@@ -3,6 +3,7 @@
 // records (master(8) does not need them from a multi-client service).
 #include "proxyd/master_proto.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,8 +11,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "proxyd/getopt_scan.h"
 
@@ -37,7 +36,8 @@ std::optional<Role> role_for_service(std::string_view service, const dict::MainC
   if (service == writer) return Role::ReadWrite;
   if (service == reader) return Role::ReadOnly;
   error = fmt::format(
-      "service name \"{}\" is neither proxymap_service_name ({}) nor proxywrite_service_name "
+      "service name \"{}\" is neither proxymap_service_name ({}) nor "
+      "proxywrite_service_name "
       "({}) in main.cf (name the master.cf service after one of them, or use -n)",
       service, reader, writer);
   return std::nullopt;
@@ -52,7 +52,8 @@ std::optional<MasterArgs> parse_master_args(int argc, char** argv, std::string& 
   }
   std::string_view argv0 = argc > 0 ? argv[0] : "proxymap";
   auto slash = argv0.rfind('/');
-  args.service = std::string(slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1));
+  args.service =
+      std::string(slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1));
 
   // multi_server's options (flags cdDlSuvVz, with an argument imnost);
   // those without a use here are accepted and ignored.

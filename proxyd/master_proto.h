@@ -27,13 +27,13 @@ inline constexpr int kMasterListenFd = 6;  // MASTER_LISTEN_FD
 
 // What master(8) passed on the command line (multi_server options).
 struct MasterArgs {
-  std::string service;  // -n, else basename of argv[0]
-  bool chroot = false;  // -c: chroot column is y
+  std::string service;        // -n, else basename of argv[0]
+  bool chroot = false;        // -c: chroot column is y
   bool unprivileged = false;  // -u: unpriv column is y/-
   bool verbose = false;       // -v
   std::vector<std::pair<std::string, std::string>> overrides;  // -o name=value
-  uint32_t generation = 0;    // $GENERATION (octal)
-  std::string config_dir;     // $MAIL_CONFIG, else /etc/postfix
+  uint32_t generation = 0;                                     // $GENERATION (octal)
+  std::string config_dir;  // $MAIL_CONFIG, else /etc/postfix
 };
 
 // True when the process looks started by master(8): GENERATION in the

@@ -1,11 +1,10 @@
 // Command-line parsing from a single option table (see options.h).
 #include "proxyd/options.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "proxyd/getopt_scan.h"
 #include "proxyd/settings.h"
@@ -20,7 +19,8 @@ struct OptionSpec {
 };
 
 constexpr OptionSpec kOptions[] = {
-    {'c', "config_dir", "read main.cf and proxyd.cf from config_dir (default /etc/postfix)"},
+    {'c', "config_dir",
+     "read main.cf and proxyd.cf from config_dir (default /etc/postfix)"},
     {'f', nullptr, "stay in the foreground and log to stderr"},
     {'o', "name=value", "override a main.cf parameter (repeatable)"},
     {'v', nullptr, "verbose logging"},
@@ -82,7 +82,8 @@ std::optional<Options> finish_command(int argc, char** argv, int i, Options& opt
 }  // namespace
 
 std::string usage_text() {
-  std::string text = "usage: proxyd [-fhv] [-c config_dir] [-o name=value] [command]\n\noptions:\n";
+  std::string text =
+      "usage: proxyd [-fhv] [-c config_dir] [-o name=value] [command]\n\noptions:\n";
   for (const auto& spec : kOptions) {
     std::string left = spec.arg ? fmt::format("-{} {}", spec.letter, spec.arg)
                                 : fmt::format("-{}", spec.letter);

@@ -12,12 +12,12 @@ namespace proxyd::daemon {
 
 // What the command line asked for.
 struct Options {
-  std::string config_dir = "/etc/postfix";  // -c
-  bool foreground = false;                  // -f
-  bool verbose = false;                     // -v
-  bool help = false;                        // -h
+  std::string config_dir = "/etc/postfix";                     // -c
+  bool foreground = false;                                     // -f
+  bool verbose = false;                                        // -v
+  bool help = false;                                           // -h
   std::vector<std::pair<std::string, std::string>> overrides;  // -o name=value
-  std::string command;  // "" (serve) or a sub-command word
+  std::string command;       // "" (serve) or a sub-command word
   std::string stats_format;  // stats: "" (text), "json" or "prometheus"
 };
 

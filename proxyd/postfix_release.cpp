@@ -2,14 +2,13 @@
 #include "proxyd/postfix_release.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
-
-#include <fmt/format.h>
 
 namespace proxyd::daemon {
 namespace {
@@ -62,11 +61,13 @@ std::optional<dict::PostfixVersion> installed_postfix_version(
   auto out = run_for_output({postconf, "-c", config_dir.string(), "-dh", "mail_version"});
   if (!out) return std::nullopt;
   std::string_view text = *out;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.remove_suffix(1);
   return dict::PostfixVersion::parse(text);
 }
 
-dict::PostfixVersion resolve_postfix_version(const std::string& setting, const dict::MainCf& cf,
+dict::PostfixVersion resolve_postfix_version(const std::string& setting,
+                                             const dict::MainCf& cf,
                                              const std::filesystem::path& config_dir,
                                              dict::Logger& log) {
   const dict::PostfixVersion newest = dict::PostfixVersion::newest();
@@ -77,11 +78,14 @@ dict::PostfixVersion resolve_postfix_version(const std::string& setting, const d
     return std::min(v, newest);
   }
   if (auto installed = installed_postfix_version(cf, config_dir)) {
-    log.info("table semantics of Postfix {}, the installed release", std::min(*installed, newest).text());
+    log.info("table semantics of Postfix {}, the installed release",
+             std::min(*installed, newest).text());
     return std::min(*installed, newest);
   }
-  log.info("no installed Postfix answered \"postconf -dh mail_version\": table semantics of "
-           "Postfix {}", newest.text());
+  log.info(
+      "no installed Postfix answered \"postconf -dh mail_version\": table semantics of "
+      "Postfix {}",
+      newest.text());
   return newest;
 }
 

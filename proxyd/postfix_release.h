@@ -7,20 +7,21 @@
 #include <filesystem>
 #include <string>
 
-#include "dictcore/util/logger.h"
 #include "dictcore/config/main_cf.h"
+#include "dictcore/util/logger.h"
 #include "dictcore/util/postfix_version.h"
 
 namespace proxyd::daemon {
 
 // The installed Postfix's mail_version, asked of $command_directory/postconf
 // with "-c config_dir"; nullopt when there is no postconf or no answer.
-std::optional<dict::PostfixVersion> installed_postfix_version(const dict::MainCf& cf,
-                                                              const std::filesystem::path& config_dir);
+std::optional<dict::PostfixVersion> installed_postfix_version(
+    const dict::MainCf& cf, const std::filesystem::path& config_dir);
 
 // The semantics for setting ("auto" or a release such as "3.7.11"), logged
 // once at info level with where it came from.
-dict::PostfixVersion resolve_postfix_version(const std::string& setting, const dict::MainCf& cf,
+dict::PostfixVersion resolve_postfix_version(const std::string& setting,
+                                             const dict::MainCf& cf,
                                              const std::filesystem::path& config_dir,
                                              dict::Logger& log);
 

@@ -18,9 +18,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "dictcore/util/config_error.h"
-#include "dictcore/front/registry.h"
 #include "dictcore/config/table_cf.h"
+#include "dictcore/front/registry.h"
+#include "dictcore/util/config_error.h"
 #include "dictcore/util/text.h"
 
 namespace proxyd::daemon {
@@ -38,7 +38,11 @@ class Inspector {
  public:
   Inspector(std::string table, const std::string& jail, const Credentials* reader,
             JailOwner owner, std::vector<Finding>& out)
-      : table_(std::move(table)), jail_(jail), reader_(reader), owner_(owner), out_(out) {}
+      : table_(std::move(table)),
+        jail_(jail),
+        reader_(reader),
+        owner_(owner),
+        out_(out) {}
 
   void add(FindingKind kind, std::string message) {
     out_.push_back(Finding{kind, table_, fmt::format("{}: {}", table_, message)});
@@ -195,10 +199,10 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> pgsql_tls_files(std::string_view conninfo) {
+std::vector<std::pair<std::string, std::string>> pgsql_tls_files(
+    std::string_view conninfo) {
   std::vector<std::pair<std::string, std::string>> params;
   if (conninfo.find("://") != std::string_view::npos) {
     std::size_t q = conninfo.find('?');
@@ -220,7 +224,8 @@ std::vector<std::pair<std::string, std::string>> pgsql_tls_files(std::string_vie
     while (i < conninfo.size()) {
       while (i < conninfo.size() && dict::c_space(conninfo[i])) ++i;
       std::size_t start = i;
-      while (i < conninfo.size() && conninfo[i] != '=' && !dict::c_space(conninfo[i])) ++i;
+      while (i < conninfo.size() && conninfo[i] != '=' && !dict::c_space(conninfo[i]))
+        ++i;
       std::string key(conninfo.substr(start, i - start));
       while (i < conninfo.size() && dict::c_space(conninfo[i])) ++i;
       if (i >= conninfo.size() || conninfo[i] != '=') break;  // not a conninfo
@@ -342,12 +347,13 @@ void inspect_unix_table(std::string_view name, const std::string& jail, Inspecto
   text << file.rdbuf();
   std::vector<std::string> extra = nss_sources_beyond_files(text.str(), db);
   if (extra.empty()) return;
-  in.add(FindingKind::OutsideJail,
-         fmt::format("in the chroot jail {} proxyd answers from /etc/{} as opened at "
-                     "start-up, but /etc/nsswitch.conf also lists {} for {}: their entries "
-                     "would be missing (run proxymap with chroot column n in master.cf, or "
-                     "chroot = no in proxyd.cf)",
-                     jail, db, fmt::join(extra, " "), db));
+  in.add(
+      FindingKind::OutsideJail,
+      fmt::format("in the chroot jail {} proxyd answers from /etc/{} as opened at "
+                  "start-up, but /etc/nsswitch.conf also lists {} for {}: their entries "
+                  "would be missing (run proxymap with chroot column n in master.cf, or "
+                  "chroot = no in proxyd.cf)",
+                  jail, db, fmt::join(extra, " "), db));
 }
 
 }  // namespace
@@ -386,7 +392,8 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
     return result;
   }
   try {
-    dict::TableConfigParams params(dict::TableConfig::load(type, name, *env.main_cf, *env.log));
+    dict::TableConfigParams params(
+        dict::TableConfig::load(type, name, *env.main_cf, *env.log));
     result.sql = dict::parse_sql_table_config(*kind, name, params, env.postfix_version);
   } catch (const dict::ConfigError& e) {
     in.add(FindingKind::BadConfig, e.what());

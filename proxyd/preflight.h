@@ -83,7 +83,8 @@ enum class JailOwner {
 // sslkey, sslcrl; sslcrldir is a directory), as (parameter, path) pairs:
 // from a URI's query string (percent-decoded) or from a keyword/value
 // conninfo (quoted values honoured). libpq's "system" root store is no file.
-std::vector<std::pair<std::string, std::string>> pgsql_tls_files(std::string_view conninfo);
+std::vector<std::pair<std::string, std::string>> pgsql_tls_files(
+    std::string_view conninfo);
 
 // What inspect_table() learned about one table.
 struct TableInspection {

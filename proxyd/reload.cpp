@@ -4,10 +4,10 @@
 // requests it accepted and goes away with the last of them.
 #include "proxyd/reload.h"
 
+#include <fmt/format.h>
+
 #include <exception>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "dictcore/util/config_error.h"
 #include "proxyd/postfix_release.h"
@@ -33,10 +33,11 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
       log.warn("proxyd.cf: a change of \"chroot\" takes effect at the next restart");
       settings.chroot = previous->settings().chroot;
     }
-    if (previous != nullptr && (settings.metrics_listen != previous->settings().metrics_listen ||
-                                settings.metrics_allow_remote !=
-                                    previous->settings().metrics_allow_remote)) {
-      log.warn("proxyd.cf: a change of \"metrics_listen\" takes effect at the next restart");
+    if (previous != nullptr &&
+        (settings.metrics_listen != previous->settings().metrics_listen ||
+         settings.metrics_allow_remote != previous->settings().metrics_allow_remote)) {
+      log.warn(
+          "proxyd.cf: a change of \"metrics_listen\" takes effect at the next restart");
       settings.metrics_listen = previous->settings().metrics_listen;
       settings.metrics_allow_remote = previous->settings().metrics_allow_remote;
     }
@@ -83,8 +84,9 @@ std::string reload(Service& service, const ConfigSource& source, dict::Logger& l
   std::size_t tables = loaded.gen->allowlist(Role::ReadOnly).tables().size() +
                        loaded.gen->allowlist(Role::ReadWrite).tables().size();
   service.set_generation(std::move(loaded.gen));
-  std::string line = fmt::format("reloaded configuration from {} (generation {}, {} tables)",
-                                 source.config_dir, service.generation()->number(), tables);
+  std::string line =
+      fmt::format("reloaded configuration from {} (generation {}, {} tables)",
+                  source.config_dir, service.generation()->number(), tables);
   log.info("{}", line);
   return fmt::format("ok: {}\n", line);
 }

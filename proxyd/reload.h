@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "dictcore/util/logger.h"
 #include "dictcore/config/main_cf.h"
+#include "dictcore/util/logger.h"
 #include "proxyd/service.h"
 #include "proxyd/settings.h"
 

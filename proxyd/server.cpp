@@ -1,6 +1,7 @@
 // Listening sockets and connection table (see server.h).
 #include "proxyd/server.h"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -9,8 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "protocol/unix_address.h"
 #include "proxyd/socket_dir.h"
@@ -38,7 +37,8 @@ int make_unix_listener(const std::string& path, int backlog, mode_t mode) {
   // A socket file that still accepts connections belongs to a live server.
   int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (probe >= 0) {
-    bool live = connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+    bool live =
+        connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
     ::close(probe);
     if (live) {
       throw std::runtime_error(
@@ -99,7 +99,8 @@ void remove_socket_file(const SocketFile& file, const std::string& jail) {
   }
 }
 
-Server::Server(EventLoop& loop, Service& service, dict::Logger& log, ConnectionLimits limits)
+Server::Server(EventLoop& loop, Service& service, dict::Logger& log,
+               ConnectionLimits limits)
     : loop_(loop),
       service_(service),
       log_(log),
@@ -156,7 +157,8 @@ bool Server::close_idle_longest(const char* why) {
     Connection& conn = **it;
     if (!conn.idle()) continue;
     ++idle_closed_;
-    warnings_.warn(WarnKind::Connection, "{}: closing idle connection: {}", conn.peer(), why);
+    warnings_.warn(WarnKind::Connection, "{}: closing idle connection: {}", conn.peer(),
+                   why);
     close(conn.id());
     return true;
   }
@@ -179,7 +181,8 @@ void Server::add_listener(int fd, Role role, std::string name) {
   // stall the loop on the first empty accept.
   evutil_make_socket_nonblocking(fd);
   listener->ev.reset(evconnlistener_new(loop_.base(), &Server::on_accept, listener.get(),
-                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd));
+                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                                        fd));
   if (!listener->ev) {
     ::close(fd);
     throw std::runtime_error("evconnlistener_new failed");
@@ -193,7 +196,8 @@ void Server::add_listener(int fd, Role role, std::string name) {
 
 void Server::stop_listening() { listeners_.clear(); }
 
-void Server::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg) noexcept {
+void Server::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int,
+                       void* arg) noexcept {
   auto* listener = static_cast<Listener*>(arg);
   try {
     listener->server->accept_client(*listener, fd);
@@ -227,10 +231,12 @@ void Server::on_accept_error(evconnlistener*, void* arg) noexcept {
 }
 
 void Server::accept_client(Listener& listener, int fd) {
-  if (conns_.size() >= server_limits_.max_clients && !close_idle_longest("max_clients reached")) {
+  if (conns_.size() >= server_limits_.max_clients &&
+      !close_idle_longest("max_clients reached")) {
     // Every connection is busy: turn this one away; the client retries.
     ++refused_;
-    warnings_.warn(WarnKind::Connection, "{}: max_clients ({}) reached, none idle; refusing",
+    warnings_.warn(WarnKind::Connection,
+                   "{}: max_clients ({}) reached, none idle; refusing",
                    describe_peer(fd, listener.name), server_limits_.max_clients);
     ::close(fd);
     return;

@@ -23,8 +23,8 @@
 #include "proxyd/event_loop.h"
 #include "proxyd/log_throttle.h"
 #include "proxyd/memory_budget.h"
-#include "proxyd/stats_fields.h"
 #include "proxyd/service.h"
+#include "proxyd/stats_fields.h"
 
 namespace proxyd::daemon {
 
@@ -53,13 +53,14 @@ void remove_socket_file(const SocketFile& file, const std::string& jail);
 
 // Limits over all connections together.
 struct ServerLimits {
-  std::size_t max_clients = 10000;               // connections served at once
-  std::size_t max_memory_bytes = 256u << 20;     // client buffers, all connections
+  std::size_t max_clients = 10000;            // connections served at once
+  std::size_t max_memory_bytes = 256u << 20;  // client buffers, all connections
 };
 
 class Server {
  public:
-  Server(EventLoop& loop, Service& service, dict::Logger& log, ConnectionLimits limits = {});
+  Server(EventLoop& loop, Service& service, dict::Logger& log,
+         ConnectionLimits limits = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -128,7 +129,8 @@ class Server {
     std::unique_ptr<Timer> resume;
   };
 
-  static void on_accept(evconnlistener* l, evutil_socket_t fd, sockaddr*, int, void* arg) noexcept;
+  static void on_accept(evconnlistener* l, evutil_socket_t fd, sockaddr*, int,
+                        void* arg) noexcept;
   static void on_accept_error(evconnlistener* l, void* arg) noexcept;
   void accept_client(Listener& listener, int fd);
   // Close the connection idle longest to make room; false if none is idle.
@@ -150,7 +152,7 @@ class Server {
   uint64_t idle_closed_ = 0;     // closed for max_clients
   uint64_t refused_ = 0;         // turned away: max_clients reached, none idle
   uint64_t accept_errors_ = 0;
-  uint64_t memory_pauses_ = 0;   // times a connection waited for memory
+  uint64_t memory_pauses_ = 0;  // times a connection waited for memory
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<std::unique_ptr<Connection>> graveyard_;

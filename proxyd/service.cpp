@@ -8,16 +8,16 @@
 // through the instance's front (cache, coalescing, deadline, counters).
 #include "proxyd/service.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <utility>
 
-#include <fmt/format.h>
-
+#include "dictcore/tables/etc_dir.h"
+#include "dictcore/tables/surrogate.h"
 #include "dictcore/util/fold.h"
 #include "dictcore/util/redact.h"
-#include "dictcore/tables/surrogate.h"
 #include "dictcore/util/tokens.h"
-#include "dictcore/tables/etc_dir.h"
 
 namespace proxyd::daemon {
 
@@ -35,8 +35,9 @@ std::shared_ptr<dict::TableStats> StatsBook::table(const std::string& name) {
 
 namespace {
 
-dict::TableEnv table_env(const dict::MainCf* main_cf, dict::Logger& log, dict::Poster& poster,
-                         dict::PoolSet& pools, const Settings& settings,
+dict::TableEnv table_env(const dict::MainCf* main_cf, dict::Logger& log,
+                         dict::Poster& poster, dict::PoolSet& pools,
+                         const Settings& settings,
                          std::shared_ptr<const dict::EtcDir> etc) {
   dict::TableEnv env{main_cf, &log, &poster, &pools};
   env.etc = std::move(etc);
@@ -153,9 +154,10 @@ Service::~Service() {
   pools_->shutdown();
 }
 
-std::shared_ptr<Generation> Service::make_generation(dict::MainCf main_cf, Settings settings) {
-  auto gen = std::make_shared<Generation>(std::move(main_cf), std::move(settings), *pools_,
-                                          poster_, log_, stats_, etc_);
+std::shared_ptr<Generation> Service::make_generation(dict::MainCf main_cf,
+                                                     Settings settings) {
+  auto gen = std::make_shared<Generation>(std::move(main_cf), std::move(settings),
+                                          *pools_, poster_, log_, stats_, etc_);
   for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
     ForwardPool* f = forwarder(role);
     gen->set_forwarding(role, f != nullptr && f->enabled());
@@ -185,10 +187,18 @@ void Service::forward(Role role, std::string_view name, const protocol::Request&
   const auto start = std::chrono::steady_clock::now();
   forwarders_[r]->submit(req, [stats, start, done = std::move(done)](Reply reply) {
     switch (reply.status) {
-      case ProxyStatus::Ok: ++stats->ok; break;
-      case ProxyStatus::NoKey: ++stats->notfound; break;
-      case ProxyStatus::Retry: ++stats->retry; break;
-      default: ++stats->failed; break;
+      case ProxyStatus::Ok:
+        ++stats->ok;
+        break;
+      case ProxyStatus::NoKey:
+        ++stats->notfound;
+        break;
+      case ProxyStatus::Retry:
+        ++stats->retry;
+        break;
+      default:
+        ++stats->failed;
+        break;
     }
     stats->latency.record(std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - start));
@@ -291,7 +301,8 @@ std::optional<Reply> Service::answer_now(Role role, const protocol::Request& req
   std::string_view name = dict::strip_proxy_prefixes(req.table);
   if (name.find(':') == std::string_view::npos) return std::nullopt;
   Generation& gen = *gen_;
-  if (!gen.allowlist(role).contains(name)) return std::nullopt;  // handle() logs and denies
+  if (!gen.allowlist(role).contains(name))
+    return std::nullopt;  // handle() logs and denies
   if (gen.forwards(role, name)) return std::nullopt;
   dict::TableFrontPtr front = gen.front(name, role, request_instance(gen, name, req));
   uint32_t flags = effective_flags(req, front->table().impl_flags());
@@ -301,10 +312,11 @@ std::optional<Reply> Service::answer_now(Role role, const protocol::Request& req
 }
 
 void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
-  const bool is_write = req.type == RequestType::Update || req.type == RequestType::Delete;
+  const bool is_write =
+      req.type == RequestType::Update || req.type == RequestType::Delete;
   if (is_write && role == Role::ReadOnly) {
-    warnings_.warn(WarnKind::Refused, "refusing {} update request on non-proxywrite service",
-                   req.table);
+    warnings_.warn(WarnKind::Refused,
+                   "refusing {} update request on non-proxywrite service", req.table);
     done(status_reply(ProxyStatus::Deny, 0));
     return;
   }
@@ -320,7 +332,8 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
     if (warnings_.admit(WarnKind::Refused)) {
       log_.warn("request for unapproved table: \"{}\"", name);
       log_.warn("to approve this table for {} access, list proxy:{} in main.cf:{}",
-                role == Role::ReadOnly ? "read-only" : "read-write", name, allow.parameter());
+                role == Role::ReadOnly ? "read-only" : "read-write", name,
+                allow.parameter());
     }
     done(status_reply(ProxyStatus::Deny, 0));
     return;
@@ -357,9 +370,10 @@ void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
       return;
     case RequestType::Delete:
       flags |= pf::kSyncUpdate;
-      table.remove(req.key, flags, [gen, done = std::move(done), flags](dict::LookupResult r) {
-        done(status_reply(r.status, flags));
-      });
+      table.remove(req.key, flags,
+                   [gen, done = std::move(done), flags](dict::LookupResult r) {
+                     done(status_reply(r.status, flags));
+                   });
       return;
     case RequestType::Sequence:
       table.sequence(req.function, flags,
@@ -384,7 +398,8 @@ void Service::snapshot(StatsSnapshot& out) const {
     return static_cast<int64_t>(duration_cast<seconds>(t.time_since_epoch()).count());
   };
   DaemonFigures& d = out.daemon;
-  d.uptime_s = duration_cast<seconds>(std::chrono::steady_clock::now() - started_).count();
+  d.uptime_s =
+      duration_cast<seconds>(std::chrono::steady_clock::now() - started_).count();
   d.start_time_s = epoch_s(started_wall_);
   d.generation = gen_ ? gen_->number() : 0;
   d.reloads = reloads_;

@@ -18,13 +18,13 @@
 #include <vector>
 
 #include "dictcore/config/allowlist.h"
-#include "dictcore/util/logger.h"
-#include "dictcore/front/lookup_cache.h"
 #include "dictcore/config/main_cf.h"
+#include "dictcore/front/lookup_cache.h"
 #include "dictcore/front/registry.h"
-#include "dictcore/pool/session_pool.h"
 #include "dictcore/front/table_front.h"
 #include "dictcore/front/table_stats.h"
+#include "dictcore/pool/session_pool.h"
+#include "dictcore/util/logger.h"
 #include "protocol/messages.h"
 #include "proxyd/forward_pool.h"
 #include "proxyd/log_throttle.h"
@@ -86,7 +86,9 @@ class Generation {
 
   // Whether requests of role for table types proxyd does not serve go to
   // Postfix's own service (Service sets this from its forwarding pools).
-  void set_forwarding(Role role, bool on) { forwarding_[role == Role::ReadOnly ? 0 : 1] = on; }
+  void set_forwarding(Role role, bool on) {
+    forwarding_[role == Role::ReadOnly ? 0 : 1] = on;
+  }
   bool forwards(Role role, std::string_view name) const;
 
   // The front of the instance of an allowlisted table for instance_flags
@@ -173,7 +175,9 @@ class Service {
   // per role (null or disabled = not forwarded: such tables answer RETRY).
   // Set before make_generation(); they outlive every generation.
   void set_forwarders(ForwardPool* read, ForwardPool* write);
-  ForwardPool* forwarder(Role role) const { return forwarders_[role == Role::ReadOnly ? 0 : 1]; }
+  ForwardPool* forwarder(Role role) const {
+    return forwarders_[role == Role::ReadOnly ? 0 : 1];
+  }
   uint64_t reloads() const { return reloads_; }
   // A reload was refused (the metrics report it until one succeeds).
   void note_reload_failed() {
@@ -197,13 +201,15 @@ class Service {
   ForwardPool* forwarders_[2] = {nullptr, nullptr};
   std::set<std::string, std::less<>> forwarded_[2];  // table names forwarded, for stats
   // Send req for table name to the stock service of role.
-  void forward(Role role, std::string_view name, const protocol::Request& req, ReplyDone done);
+  void forward(Role role, std::string_view name, const protocol::Request& req,
+               ReplyDone done);
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
   bool last_reload_ok_ = true;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
-  std::chrono::system_clock::time_point loaded_wall_ = started_wall_;  // last set_generation
+  std::chrono::system_clock::time_point loaded_wall_ =
+      started_wall_;  // last set_generation
 };
 
 }  // namespace proxyd::daemon

@@ -3,16 +3,16 @@
 // commas or whitespace.
 #include "proxyd/settings.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <variant>
 
-#include <fmt/format.h>
-
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
+#include "dictcore/util/files.h"
 #include "dictcore/util/postfix_version.h"
 #include "proxyd/metrics_address.h"
-#include "dictcore/util/files.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -35,7 +35,8 @@ const std::vector<Binding>& bindings() {
         "lookups waiting for a session, per database, before new ones get RETRY"},
        &Settings::max_queue},
       {{"max_batch", K::Int, "16", 1, 256,
-        "mysql, pgsql: most lookups sent to the database in one round trip under load (1 = off)"},
+        "mysql, pgsql: most lookups sent to the database in one round trip under load (1 "
+        "= off)"},
        &Settings::max_batch},
       {{"probe_interval", K::Int, "1", 0, 3600,
         "seconds between reconnect attempts to a database host that is down (0 = off)"},
@@ -74,10 +75,12 @@ const std::vector<Binding>& bindings() {
         "standalone: chroot to queue_directory after reading the configuration"},
        &Settings::chroot},
       {{"postfix_version", K::Release, "auto", 0, 0,
-        "answer as this Postfix release does where releases differ (auto = the installed one)"},
+        "answer as this Postfix release does where releases differ (auto = the installed "
+        "one)"},
        &Settings::postfix_version},
       {{"metrics_listen", K::Listen, "", 0, 0,
-        "Prometheus /metrics on 127.0.0.1:PORT, [::1]:PORT or unix:/path; SERVICE=ADDRESS "
+        "Prometheus /metrics on 127.0.0.1:PORT, [::1]:PORT or unix:/path; "
+        "SERVICE=ADDRESS "
         "for one master(8) service (empty = off)"},
        &Settings::metrics_listen},
       {{"metrics_allow_remote", K::Bool, "no", 0, 1,
@@ -101,8 +104,9 @@ const std::vector<Binding>& bindings() {
 
 [[noreturn]] void bad_value(std::string_view origin, int line_no, const SettingInfo& info,
                             std::string_view value, std::string_view why) {
-  throw dict::ConfigError(fmt::format("{}, line {}: invalid {} parameter value \"{}\": {}",
-                                      origin, line_no, info.name, value, why));
+  throw dict::ConfigError(
+      fmt::format("{}, line {}: invalid {} parameter value \"{}\": {}", origin, line_no,
+                  info.name, value, why));
 }
 
 int parse_int(std::string_view origin, int line_no, const SettingInfo& info,
@@ -110,8 +114,9 @@ int parse_int(std::string_view origin, int line_no, const SettingInfo& info,
   int value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
-    throw dict::ConfigError(fmt::format("{}, line {}: bad numerical configuration: {} = {}",
-                                        origin, line_no, info.name, text));
+    throw dict::ConfigError(
+        fmt::format("{}, line {}: bad numerical configuration: {} = {}", origin, line_no,
+                    info.name, text));
   }
   if (value < info.min || value > info.max) {
     bad_value(origin, line_no, info, text,
@@ -138,9 +143,11 @@ TtlRules parse_ttl_list(std::string_view origin, int line_no, const SettingInfo&
     std::string_view table = item.substr(0, eq);
     while (table.starts_with("proxy:")) table.remove_prefix(6);
     if (table.find(':') == std::string_view::npos) {
-      bad_value(origin, line_no, info, item, "expected TABLE=SECONDS with TABLE as type:name");
+      bad_value(origin, line_no, info, item,
+                "expected TABLE=SECONDS with TABLE as type:name");
     }
-    rules.per_table[std::string(table)] = parse_int(origin, line_no, info, item.substr(eq + 1));
+    rules.per_table[std::string(table)] =
+        parse_int(origin, line_no, info, item.substr(eq + 1));
   }
   return rules;
 }
@@ -148,7 +155,8 @@ TtlRules parse_ttl_list(std::string_view origin, int line_no, const SettingInfo&
 }  // namespace
 
 std::chrono::seconds TtlRules::for_table(std::string_view table) const {
-  if (auto it = per_table.find(table); it != per_table.end()) return std::chrono::seconds(it->second);
+  if (auto it = per_table.find(table); it != per_table.end())
+    return std::chrono::seconds(it->second);
   return std::chrono::seconds(all);
 }
 
@@ -161,7 +169,8 @@ const std::vector<SettingInfo>& setting_table() {
   return kTable;
 }
 
-Settings parse_settings(std::string_view text, std::string_view origin, dict::Logger& log) {
+Settings parse_settings(std::string_view text, std::string_view origin,
+                        dict::Logger& log) {
   Settings settings;
   int listen_line = 0;  // where metrics_listen was set (checked at the end)
   for (const dict::NameValue& nv : dict::parse_name_values(text, origin, log)) {
@@ -170,7 +179,8 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
       if (b.info.name == nv.name) found = &b;
     }
     if (found == nullptr) {
-      log.warn("{}, line {}: unknown parameter \"{}\" ignored", origin, nv.line_no, nv.name);
+      log.warn("{}, line {}: unknown parameter \"{}\" ignored", origin, nv.line_no,
+               nv.name);
       continue;
     }
     const SettingInfo& info = found->info;
@@ -190,7 +200,8 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
               return;
             }
             if (info.kind == SettingKind::Text) {
-              if (nv.value.size() > 1024 || nv.value.find_first_of(" \t,") != std::string::npos) {
+              if (nv.value.size() > 1024 ||
+                  nv.value.find_first_of(" \t,") != std::string::npos) {
                 bad_value(origin, nv.line_no, info, nv.value, "expected one path");
               }
               settings.*member = nv.value;
@@ -210,8 +221,9 @@ Settings parse_settings(std::string_view text, std::string_view origin, dict::Lo
   if (std::string why =
           check_metrics_listen(settings.metrics_listen, settings.metrics_allow_remote);
       !why.empty()) {
-    throw dict::ConfigError(fmt::format("{}, line {}: invalid metrics_listen parameter value: {}",
-                                        origin, listen_line, why));
+    throw dict::ConfigError(
+        fmt::format("{}, line {}: invalid metrics_listen parameter value: {}", origin,
+                    listen_line, why));
   }
   return settings;
 }
@@ -228,7 +240,8 @@ Settings load_settings(const std::filesystem::path& config_dir, dict::Logger& lo
   }
   std::string text;
   // A read error ends the text where it happened, as a stream read did.
-  if (dict::read_all(fd.get(), text, dict::kMaxConfigFileSize) == dict::ReadAll::TooLarge) {
+  if (dict::read_all(fd.get(), text, dict::kMaxConfigFileSize) ==
+      dict::ReadAll::TooLarge) {
     throw dict::ConfigError(fmt::format("read {}: file is larger than {} bytes",
                                         path.string(), dict::kMaxConfigFileSize));
   }

@@ -28,30 +28,30 @@ struct TtlRules {
 
 // Effective daemon settings.
 struct Settings {
-  int max_sessions = 4;              // SQL sessions per database identity
-  int max_queue = 4096;              // queued lookups per database before RETRY
-  int max_batch = 16;                // mysql: lookups per round trip under load
-  int probe_interval = 1;            // seconds between reconnects to a down host; 0 = off
-  int lookup_timeout = 10;           // seconds from request to answer before RETRY
-  int request_timeout = 10;          // seconds to finish sending a started request
-  int max_request_bytes = 4194304;   // bytes in one request
-  int max_in_flight = 32;            // pipelined requests per connection before reads pause
-  int drain_timeout = 10;            // seconds SIGTERM waits for in-flight requests
-  int max_clients = 10000;           // client connections at once
+  int max_sessions = 4;             // SQL sessions per database identity
+  int max_queue = 4096;             // queued lookups per database before RETRY
+  int max_batch = 16;               // mysql: lookups per round trip under load
+  int probe_interval = 1;           // seconds between reconnects to a down host; 0 = off
+  int lookup_timeout = 10;          // seconds from request to answer before RETRY
+  int request_timeout = 10;         // seconds to finish sending a started request
+  int max_request_bytes = 4194304;  // bytes in one request
+  int max_in_flight = 32;   // pipelined requests per connection before reads pause
+  int drain_timeout = 10;   // seconds SIGTERM waits for in-flight requests
+  int max_clients = 10000;  // client connections at once
   int max_memory_bytes = 268435456;  // buffered requests and queued replies, all clients
   TtlRules cache_ttl;                // positive answers
   TtlRules cache_negative_ttl;       // "not found" answers
   int cache_max_bytes = 67108864;    // memory bound of the answer cache
   bool chroot = false;               // standalone: chroot to queue_directory
   std::string postfix_version = "auto";  // whose table semantics: auto or a release
-  std::string metrics_listen;        // Prometheus endpoint address(es); "" = off
-  bool metrics_allow_remote = false;  // metrics_listen may name non-loopback addresses
+  std::string metrics_listen;            // Prometheus endpoint address(es); "" = off
+  bool metrics_allow_remote = false;     // metrics_listen may name non-loopback addresses
   // Forwarding of table types proxyd does not serve to Postfix's proxymap:
   // sockets relative to queue_directory unless absolute; "" = off.
   std::string forward_read_socket = "private/proxymap";
   std::string forward_write_socket = "private/proxywrite";
-  int forward_connections = 4;       // connections to each stock service
-  int forward_max_queue = 1024;      // forwarded requests waiting before RETRY
+  int forward_connections = 4;   // connections to each stock service
+  int forward_max_queue = 1024;  // forwarded requests waiting before RETRY
   // Not a proxyd.cf line: postfix_version resolved when the configuration
   // is loaded (resolve_postfix_version), the release whose semantics apply.
   dict::PostfixVersion postfix_semantics = dict::PostfixVersion::newest();
@@ -80,6 +80,7 @@ const std::vector<SettingInfo>& setting_table();
 Settings load_settings(const std::filesystem::path& config_dir, dict::Logger& log);
 
 // Parse proxyd.cf text (tests).
-Settings parse_settings(std::string_view text, std::string_view origin, dict::Logger& log);
+Settings parse_settings(std::string_view text, std::string_view origin,
+                        dict::Logger& log);
 
 }  // namespace proxyd::daemon

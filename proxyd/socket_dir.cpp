@@ -3,6 +3,7 @@
 #include "proxyd/socket_dir.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,8 +11,6 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "proxyd/preflight.h"
 
@@ -72,7 +71,8 @@ std::filesystem::path prepare_socket_dir(const std::string& queue_directory,
   warning.clear();
   if (self == 0 && owner && !can_access(name, *owner, X_OK)) {
     warning = fmt::format(
-        "mail_owner {} cannot reach the sockets in {} (owner uid {}, mode {:04o}): Postfix "
+        "mail_owner {} cannot reach the sockets in {} (owner uid {}, mode {:04o}): "
+        "Postfix "
         "programs running as {} get \"Permission denied\"; run \"chown {} {}\"",
         mail_owner, name, st.st_uid, st.st_mode & 07777, mail_owner, mail_owner, name);
   }

@@ -12,34 +12,35 @@
 #include "dictcore/util/counters.h"
 
 // The answer cache of the configuration being served.
-#define PROXYD_CACHE_FIELDS(X)                                                                \
-  X(std::size_t, entries, Gauge, "cache_entries", "", "Answers in the cache")                 \
-  X(std::size_t, bytes, Gauge, "cache_bytes", "", "Memory the cached answers use")            \
-  X(std::size_t, max_bytes, Gauge, "cache_max_bytes", "",                                     \
-    "Memory bound of the cache (cache_max_bytes)")                                            \
-  X(uint64_t, evictions, Counter, "cache_evictions_total", "",                                \
+#define PROXYD_CACHE_FIELDS(X)                                                     \
+  X(std::size_t, entries, Gauge, "cache_entries", "", "Answers in the cache")      \
+  X(std::size_t, bytes, Gauge, "cache_bytes", "", "Memory the cached answers use") \
+  X(std::size_t, max_bytes, Gauge, "cache_max_bytes", "",                          \
+    "Memory bound of the cache (cache_max_bytes)")                                 \
+  X(uint64_t, evictions, Counter, "cache_evictions_total", "",                     \
     "Answers dropped to stay within cache_max_bytes")
 
 // Client connections and their buffers.
-#define PROXYD_SERVER_FIELDS(X)                                                               \
-  X(std::size_t, connections, Gauge, "client_connections", "", "Client connections open")     \
-  X(std::size_t, max_clients, Gauge, "client_connections_max", "",                            \
-    "Client connections allowed at once (max_clients, or what the file limit allows)")        \
-  X(uint64_t, idle_closed, Counter, "client_idle_closed_total", "",                           \
-    "Idle connections closed to make room for new ones")                                      \
-  X(uint64_t, refused, Counter, "client_refused_total", "",                                   \
-    "Connections turned away: max_clients reached and none idle")                             \
-  X(uint64_t, accept_errors, Counter, "client_accept_errors_total", "",                       \
-    "Errors accepting a connection")                                                          \
-  X(std::size_t, memory_bytes, Gauge, "client_memory_bytes", "",                              \
-    "Memory in use for buffered requests and unsent replies")                                 \
-  X(std::size_t, memory_peak, Gauge, "client_memory_peak_bytes", "",                          \
-    "Most of that memory in use at once since start")                                         \
-  X(std::size_t, max_memory_bytes, Gauge, "client_memory_max_bytes", "",                      \
-    "Memory bound for client buffers (max_memory_bytes)")                                     \
-  X(std::size_t, memory_waiting, Gauge, "client_memory_waiting", "",                          \
-    "Connections whose reading waits for memory now")                                         \
-  X(uint64_t, memory_pauses, Counter, "client_memory_pauses_total", "",                       \
+#define PROXYD_SERVER_FIELDS(X)                                                        \
+  X(std::size_t, connections, Gauge, "client_connections", "",                         \
+    "Client connections open")                                                         \
+  X(std::size_t, max_clients, Gauge, "client_connections_max", "",                     \
+    "Client connections allowed at once (max_clients, or what the file limit allows)") \
+  X(uint64_t, idle_closed, Counter, "client_idle_closed_total", "",                    \
+    "Idle connections closed to make room for new ones")                               \
+  X(uint64_t, refused, Counter, "client_refused_total", "",                            \
+    "Connections turned away: max_clients reached and none idle")                      \
+  X(uint64_t, accept_errors, Counter, "client_accept_errors_total", "",                \
+    "Errors accepting a connection")                                                   \
+  X(std::size_t, memory_bytes, Gauge, "client_memory_bytes", "",                       \
+    "Memory in use for buffered requests and unsent replies")                          \
+  X(std::size_t, memory_peak, Gauge, "client_memory_peak_bytes", "",                   \
+    "Most of that memory in use at once since start")                                  \
+  X(std::size_t, max_memory_bytes, Gauge, "client_memory_max_bytes", "",               \
+    "Memory bound for client buffers (max_memory_bytes)")                              \
+  X(std::size_t, memory_waiting, Gauge, "client_memory_waiting", "",                   \
+    "Connections whose reading waits for memory now")                                  \
+  X(uint64_t, memory_pauses, Counter, "client_memory_pauses_total", "",                \
     "Times a connection waited for memory")
 
 namespace proxyd::daemon {

@@ -11,7 +11,6 @@
 #include <map>
 #include <string_view>
 
-
 #include "dictcore/util/redact.h"
 
 namespace proxyd::daemon {

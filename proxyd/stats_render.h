@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "dictcore/pool/session_pool.h"
 #include "dictcore/front/table_stats.h"
+#include "dictcore/pool/session_pool.h"
 #include "proxyd/stats_fields.h"
 
 namespace proxyd::daemon {

@@ -12,11 +12,11 @@
 #include <optional>
 #include <vector>
 
+#include "dictcore/util/braces.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
-#include "dictcore/util/tokens.h"
-#include "dictcore/util/braces.h"
 #include "dictcore/util/files.h"
+#include "dictcore/util/tokens.h"
 
 namespace proxyd::dict {
 namespace {
@@ -163,7 +163,8 @@ Allowlist Allowlist::build(const MainCf& main_cf, bool read_only_service, Logger
       const std::size_t start = rest.find_first_not_of(kCommaSpaceSeparators);
       if (start == std::string_view::npos) break;
       rest.remove_prefix(start);
-      const std::size_t stop = std::min(rest.find_first_of(kCommaSpaceSeparators), rest.size());
+      const std::size_t stop =
+          std::min(rest.find_first_of(kCommaSpaceSeparators), rest.size());
       const std::string_view class_name = rest.substr(0, stop);
       rest.remove_prefix(stop);
       if (main_cf.raw(class_name)) {

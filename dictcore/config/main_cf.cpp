@@ -15,9 +15,9 @@
 #include <string_view>
 #include <utility>
 
+#include "dictcore/util/braces.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
-#include "dictcore/util/braces.h"
 #include "dictcore/util/files.h"
 
 namespace proxyd::dict {
@@ -321,7 +321,8 @@ class Expander {
   std::optional<std::string_view> curly_payload(std::string_view& cp, bool strip) {
     const std::size_t length = balanced_length(cp);
     if (length == 0) {
-      error(fmt::format("unbalanced {{}} in attribute expression: \"{}\"", excerpt(cp, 100)));
+      error(fmt::format("unbalanced {{}} in attribute expression: \"{}\"",
+                        excerpt(cp, 100)));
       return std::nullopt;
     }
     std::size_t begin = 1;
@@ -443,7 +444,8 @@ class Expander {
 
   // "{left} op {right}" and the '?' or ':' that may follow: lookup is
   // "true" or "", ch the operator. False on an error.
-  bool relational_head(std::string_view& cp, std::optional<std::string>& lookup, char& ch) {
+  bool relational_head(std::string_view& cp, std::optional<std::string>& lookup,
+                       char& ch) {
     bool truth = false;
     if (!relational(cp, truth)) return false;
     lookup = truth ? "true" : "";
@@ -460,8 +462,8 @@ class Expander {
   // A parameter name and the '?' or ':' that may follow: lookup is its
   // value, ch the operator. False when nothing is left to do: a function
   // call was expanded, or an error reported.
-  bool name_head(std::string_view expr, std::string_view& cp, std::optional<std::string>& lookup,
-                 char& ch) {
+  bool name_head(std::string_view expr, std::string_view& cp,
+                 std::optional<std::string>& lookup, char& ch) {
     for (std::size_t k = 0;; ++k) {
       const std::size_t ws = span(cp.substr(k), kSpace);
       if (k + ws >= cp.size()) {
@@ -493,7 +495,8 @@ class Expander {
   // What follows the name or relation: "?text", ":text", "?{a}:{b}", or
   // nothing (ch == 0: a plain reference, where undefined and empty both
   // expand to nothing).
-  void conditional(std::string_view cp, char ch, const std::optional<std::string>& lookup) {
+  void conditional(std::string_view cp, char ch,
+                   const std::optional<std::string>& lookup) {
     const bool non_empty = lookup && !lookup->empty();
     if (ch == '?') {
       auto if_true = operand(cp);

@@ -19,7 +19,8 @@ namespace proxyd::dict {
 TableConfig TableConfig::load(std::string_view type, std::string_view name,
                               const MainCf& main_cf, Logger& log) {
   if (!name.empty() && (name.front() == '/' || name.front() == '.')) {
-    TableConfig cfg = from_string(read_file(std::string(name), kMaxConfigFileSize), name, log);
+    TableConfig cfg =
+        from_string(read_file(std::string(name), kMaxConfigFileSize), name, log);
     cfg.origin_ = fmt::format("file {}", name);
     return cfg;
   }

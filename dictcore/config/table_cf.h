@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "dictcore/util/logger.h"
 #include "dictcore/config/main_cf.h"
+#include "dictcore/util/logger.h"
 
 namespace proxyd::dict {
 

@@ -11,7 +11,8 @@ void LookupCache::make_id(std::string_view table, uint32_t flags, std::string_vi
   id.append(table);
   id.push_back('\0');
   for (int shift = 0; shift < 32; shift += 8) {
-    id.push_back(static_cast<char>((flags >> shift) & 0xff));  // fixed width: no ambiguity
+    id.push_back(
+        static_cast<char>((flags >> shift) & 0xff));  // fixed width: no ambiguity
   }
   id.push_back('\0');
   id.append(key);
@@ -24,7 +25,8 @@ void LookupCache::erase(List::iterator it) {
 }
 
 std::optional<LookupResult> LookupCache::get(std::string_view table, uint32_t flags,
-                                             std::string_view key, Clock::time_point now) {
+                                             std::string_view key,
+                                             Clock::time_point now) {
   const LookupResult* hit = find(table, flags, key, now);
   if (hit == nullptr) return std::nullopt;
   return *hit;

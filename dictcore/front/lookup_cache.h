@@ -28,8 +28,8 @@ class LookupCache {
   LookupCache& operator=(const LookupCache&) = delete;
 
   // The cached answer for (table, flags, key) when present and fresh at now.
-  std::optional<LookupResult> get(std::string_view table, uint32_t flags, std::string_view key,
-                                  Clock::time_point now);
+  std::optional<LookupResult> get(std::string_view table, uint32_t flags,
+                                  std::string_view key, Clock::time_point now);
 
   // Like get, without copying: the entry, valid until the next call that
   // changes the cache; null when absent or stale.

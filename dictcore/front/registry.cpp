@@ -10,12 +10,12 @@
 #include <exception>
 #include <string>
 
-#include "dictcore/util/config_error.h"
-#include "dictcore/util/logger.h"
-#include "dictcore/tables/simple_tables.h"
 #include "dictcore/sql/sql_table.h"
+#include "dictcore/tables/simple_tables.h"
 #include "dictcore/tables/surrogate.h"
 #include "dictcore/tables/unix_table.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/logger.h"
 
 namespace proxyd::dict {
 
@@ -48,8 +48,8 @@ TablePtr open_texthash(std::string_view, std::string_view rest, OpenMode,
                        const TableEnv& env, uint32_t instance_flags) {
   return make_texthash_table(rest, env, simple_table_options(env, instance_flags));
 }
-TablePtr open_unix(std::string_view, std::string_view rest, OpenMode,
-                   const TableEnv& env, uint32_t) {
+TablePtr open_unix(std::string_view, std::string_view rest, OpenMode, const TableEnv& env,
+                   uint32_t) {
   return make_unix_table(rest, env);
 }
 TablePtr open_sql(std::string_view type, std::string_view rest, OpenMode mode,

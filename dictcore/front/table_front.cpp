@@ -15,7 +15,8 @@ TableFront::TableFront(TablePtr table, std::shared_ptr<TableStats> stats,
       lookup_timeout_(lookup_timeout),
       now_(std::move(now)) {}
 
-void TableFront::answer(Waiter& waiter, const LookupResult& result, Clock::time_point now) {
+void TableFront::answer(Waiter& waiter, const LookupResult& result,
+                        Clock::time_point now) {
   count(result, waiter.start, now);
   LookupDone done = std::move(waiter.done);
   done(result);
@@ -94,7 +95,8 @@ void TableFront::finish(const Id& id, LookupResult result) {
         (result.status == ProxyStatus::Ok && result.value.empty())) {
       ttl = policy_.negative_ttl;
     }
-    if (ttl.count() > 0) cache_->put(table_->name(), id.first, id.second, result, now + ttl);
+    if (ttl.count() > 0)
+      cache_->put(table_->name(), id.first, id.second, result, now + ttl);
   }
   for (Waiter& w : waiters) answer(w, result, now);
 }

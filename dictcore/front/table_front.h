@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "dictcore/front/lookup_cache.h"
-#include "dictcore/tables/table.h"
 #include "dictcore/front/table_stats.h"
+#include "dictcore/tables/table.h"
 
 namespace proxyd::dict {
 

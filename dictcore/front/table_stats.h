@@ -33,8 +33,8 @@ class LatencyHistogram {
   // Upper bounds of the exported (Prometheus) buckets, in microseconds,
   // from 100 us to 10 s; a last bucket (+Inf) takes the rest.
   static constexpr std::array<uint64_t, 16> kExportBoundsUs = {
-      100,     250,     500,     1000,    2500,    5000,     10000,    25000,
-      50000,   100000,  250000,  500000,  1000000, 2500000,  5000000,  10000000};
+      100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+      50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
   // Non-cumulative counts per exported bucket; the last is above 10 s.
   const std::array<uint64_t, kExportBoundsUs.size() + 1>& export_buckets() const {
     return export_;

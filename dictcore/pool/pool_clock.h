@@ -22,7 +22,8 @@ class PoolClock {
   // Wait on cv (lock held, as std::condition_variable::wait_until) until
   // ready() or now() >= deadline; returns ready().
   virtual bool wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                          Clock::time_point deadline, const std::function<bool()>& ready) {
+                          Clock::time_point deadline,
+                          const std::function<bool()>& ready) {
     return cv.wait_until(lock, deadline, ready);
   }
 };

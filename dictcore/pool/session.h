@@ -51,7 +51,7 @@ struct BatchResult {
   // the server refused on its own while the batch went on (pgsql pipelines:
   // exactly what query() would have returned for it).
   std::vector<QueryResult> results;
-  bool usable = true;  // false: close this session (connection lost or out of step)
+  bool usable = true;   // false: close this session (connection lost or out of step)
   std::string message;  // why the batch stopped early, for logs
 };
 
@@ -75,13 +75,13 @@ struct ConnectParams {
   std::string user;
   std::string password;  // never logged
   std::string dbname;
-  std::string charset;   // mysql (3.9+, default utf8mb4)
-  std::string encoding;  // pgsql (3.8+, default UTF8)
+  std::string charset;                     // mysql (3.9+, default utf8mb4)
+  std::string encoding;                    // pgsql (3.8+, default UTF8)
   std::optional<std::string> option_file;  // mysql
   std::string option_group = "client";     // mysql ("" = unset)
   std::optional<std::string> tls_key_file, tls_cert_file, tls_CAfile, tls_CApath,
-      tls_ciphers;                        // mysql
-  std::optional<bool> tls_verify_cert;    // mysql, unset = library default
+      tls_ciphers;                          // mysql
+  std::optional<bool> tls_verify_cert;      // mysql, unset = library default
   std::chrono::seconds retry_interval{60};  // host stays down this long
   std::chrono::seconds idle_interval{60};   // idle sessions closed after this
 

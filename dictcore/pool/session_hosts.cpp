@@ -4,14 +4,13 @@
 // by each pool (dict_*_find_host / get_active / down_host semantics).
 #include "dictcore/pool/session_hosts.h"
 
+#include <fmt/format.h>
 #include <netdb.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/redact.h"
@@ -37,9 +36,8 @@ std::vector<std::string> split_list(std::string_view text) {
 
 // Port number for a TCP service name or number (Postfix find_inet_port).
 std::string resolve_tcp_port(const std::string& service, std::string_view origin) {
-  if (!service.empty() &&
-      std::all_of(service.begin(), service.end(),
-                  [](char c) { return c >= '0' && c <= '9'; })) {
+  if (!service.empty() && std::all_of(service.begin(), service.end(),
+                                      [](char c) { return c >= '0' && c <= '9'; })) {
     if (service.size() > 5 || std::stoi(service) > 65535) {
       throw ConfigError(fmt::format("{}: bad port number: {}", origin, service));
     }
@@ -48,7 +46,8 @@ std::string resolve_tcp_port(const std::string& service, std::string_view origin
   servent entry{};
   servent* found = nullptr;
   std::array<char, 1024> buf{};
-  if (getservbyname_r(service.c_str(), "tcp", &entry, buf.data(), buf.size(), &found) != 0 ||
+  if (getservbyname_r(service.c_str(), "tcp", &entry, buf.data(), buf.size(), &found) !=
+          0 ||
       found == nullptr) {
     throw ConfigError(fmt::format("{}: unknown service: {}/tcp", origin, service));
   }

@@ -72,7 +72,7 @@ std::unique_ptr<JobWork> attempt_work(std::function<Attempt(SqlSession&)> attemp
 struct WorkerSession {
   std::unique_ptr<SqlSession> session;
   std::size_t host = 0;
-  uint64_t generation = 0;  // host_set generation when connected
+  uint64_t generation = 0;                    // host_set generation when connected
   PoolJob::Clock::time_point single_until{};  // batching off until then
 };
 
@@ -80,14 +80,15 @@ struct WorkerSession {
 using Answer = std::pair<LookupDone, LookupResult>;
 
 struct SessionPool::State {
-  State(std::string label_in, std::unique_ptr<SqlDriver> driver_in, std::vector<HostSpec> hosts,
-        bool duplicate, std::chrono::seconds retry, std::chrono::seconds idle,
-        PoolSettings settings_in, Poster& poster_in, Logger& log_in,
-        std::shared_ptr<PoolClock> clock_in)
+  State(std::string label_in, std::unique_ptr<SqlDriver> driver_in,
+        std::vector<HostSpec> hosts, bool duplicate, std::chrono::seconds retry,
+        std::chrono::seconds idle, PoolSettings settings_in, Poster& poster_in,
+        Logger& log_in, std::shared_ptr<PoolClock> clock_in)
       : clock(clock_in ? std::move(clock_in) : std::make_shared<PoolClock>()),
         label(std::move(label_in)),
         driver(std::move(driver_in)),
-        host_set(std::move(hosts), retry, duplicate, [c = clock.get()] { return c->now(); }),
+        host_set(std::move(hosts), retry, duplicate,
+                 [c = clock.get()] { return c->now(); }),
         idle_interval(idle),
         settings(settings_in),
         poster(poster_in),
@@ -113,7 +114,8 @@ struct SessionPool::State {
   // expired_jobs (caller holds mu).
   void take_jobs(std::vector<PoolJob>& taken, std::vector<LookupDone>& expired_jobs);
   // Run what take_jobs took and post the answers to the loop thread.
-  void run_taken(std::vector<PoolJob>& taken, WorkerSession& w, std::vector<Answer>& answers);
+  void run_taken(std::vector<PoolJob>& taken, WorkerSession& w,
+                 std::vector<Answer>& answers);
   // Mark host i down and have its probe try it again (worker threads).
   void host_down(std::size_t i);
   // Reconnect attempts to host index c while it is down (probe threads).
@@ -125,7 +127,8 @@ struct SessionPool::State {
   // Jobs to take from the queue at once (caller holds mu).
   std::size_t batch_take() const;
   LookupResult run_job(PoolJob& job, WorkerSession& w);
-  void run_batch(std::vector<PoolJob>& jobs, WorkerSession& w, std::vector<Answer>& answers);
+  void run_batch(std::vector<PoolJob>& jobs, WorkerSession& w,
+                 std::vector<Answer>& answers);
   bool want_batching(const WorkerSession& w) const {
     return batching_driver && settings_batch() > 1 && clock->now() >= w.single_until;
   }
@@ -151,13 +154,13 @@ struct SessionPool::State {
 
   mutable std::mutex mu;
   std::condition_variable cv;
-  std::deque<PoolJob> queue;         // guarded by mu
+  std::deque<PoolJob> queue;          // guarded by mu
   std::vector<std::jthread> workers;  // guarded by mu (finished ones too)
   int live_workers = 0;               // guarded by mu
   int idle_workers = 0;               // guarded by mu
   int busy_workers = 0;               // guarded by mu
-  int wakeups_pending = 0;            // notified idle workers not yet awake; guarded by mu
-  bool stopping = false;              // guarded by mu
+  int wakeups_pending = 0;  // notified idle workers not yet awake; guarded by mu
+  bool stopping = false;    // guarded by mu
   bool batch_policy_refused = false;  // said once; guarded by mu
   int open_sessions = 0;              // guarded by mu
   int peak_sessions = 0;              // guarded by mu
@@ -198,7 +201,8 @@ void SessionPool::State::probe_main(std::size_t c) {
       continue;
     }
     std::chrono::seconds interval(settings.probe_interval);
-    if (clock->wait_until(probe_cv, lock, clock->now() + interval, [&] { return stopping; })) {
+    if (clock->wait_until(probe_cv, lock, clock->now() + interval,
+                          [&] { return stopping; })) {
       break;
     }
     bool revived_now = false;
@@ -220,7 +224,8 @@ void SessionPool::State::probe_main(std::size_t c) {
   driver->thread_end();
 }
 
-void SessionPool::State::close_session(std::unique_ptr<SqlSession>& session, std::size_t host) {
+void SessionPool::State::close_session(std::unique_ptr<SqlSession>& session,
+                                       std::size_t host) {
   if (!session) return;
   session.reset();  // may block briefly (driver close)
   host_set.release(host);
@@ -230,8 +235,8 @@ void SessionPool::State::close_session(std::unique_ptr<SqlSession>& session, std
 
 LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
   std::vector<bool> tried(host_set.size(), false);
-  bool fresh = false;           // session connected during this job
-  bool retried_stale = false;  // already replaced one broken session
+  bool fresh = false;            // session connected during this job
+  bool retried_stale = false;    // already replaced one broken session
   bool reopened_single = false;  // already reconnected without batching
   for (;;) {
     // Another worker saw this host fail: drop our connection to it too.
@@ -250,7 +255,8 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
       ConnectResult connected =
           want_batching(w) ? driver->connect_batching(spec) : driver->connect(spec);
       if (!connected.session) {
-        log.warn_limited(label, "connect to {} {}: {}", label, spec.text, connected.error);
+        log.warn_limited(label, "connect to {} {}: {}", label, spec.text,
+                         connected.error);
         host_down(*pick);
         std::lock_guard lock(mu);
         ++counters.connect_failures;
@@ -280,7 +286,8 @@ LookupResult SessionPool::State::run_job(PoolJob& job, WorkerSession& w) {
       // The statement could be several statements on this batching session:
       // reconnect to the same host without batching and run it there.
       if (reopened_single || !w.session->batching()) {
-        log.warn_limited(label, "{}: statement refused on a single-statement session", label);
+        log.warn_limited(label, "{}: statement refused on a single-statement session",
+                         label);
         return LookupResult{ProxyStatus::Retry, {}};
       }
       reopened_single = true;
@@ -327,8 +334,8 @@ void SessionPool::State::run_batch(std::vector<PoolJob>& jobs, WorkerSession& w,
     if (w.session && !w.session->batching() && want_batching(w)) {
       close_session(w.session, w.host);  // single-statement hold is over
     }
-    bool ready = w.session && w.session->batching() &&
-                 host_set.generation(w.host) == w.generation;
+    bool ready =
+        w.session && w.session->batching() && host_set.generation(w.host) == w.generation;
     if (ready && jobs.size() - next > 1) break;
     results[next] = run_job(jobs[next], w);
     ++next;
@@ -383,7 +390,8 @@ void SessionPool::State::run_batch(std::vector<PoolJob>& jobs, WorkerSession& w,
     if (!results[i]) results[i] = run_job(jobs[i], w);
   }
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    if (jobs[i].done) answers.emplace_back(std::move(jobs[i].done), std::move(*results[i]));
+    if (jobs[i].done)
+      answers.emplace_back(std::move(jobs[i].done), std::move(*results[i]));
   }
 }
 
@@ -396,13 +404,13 @@ void SessionPool::State::worker_start() {
       first = !batch_policy_refused;
       batch_policy_refused = true;
     }
-    if (first) log.warn("{}: worker threads keep the normal scheduling policy: {}", label, why);
+    if (first)
+      log.warn("{}: worker threads keep the normal scheduling policy: {}", label, why);
   }
 }
 
-SessionPool::State::Next SessionPool::State::wait_for_work(std::unique_lock<std::mutex>& lock,
-                                                           const WorkerSession& w,
-                                                           bool& was_busy) {
+SessionPool::State::Next SessionPool::State::wait_for_work(
+    std::unique_lock<std::mutex>& lock, const WorkerSession& w, bool& was_busy) {
   // The previous job's end is recorded here, in the same critical section
   // that takes the next one: one lock per job, not two.
   if (was_busy) --busy_workers;
@@ -466,9 +474,8 @@ void SessionPool::State::run_taken(std::vector<PoolJob>& taken, WorkerSession& w
   if (taken.size() == 1) {
     LookupResult result = run_job(taken.front(), w);
     if (taken.front().done) {
-      poster.post([done = std::move(taken.front().done), result = std::move(result)]() mutable {
-        done(std::move(result));
-      });
+      poster.post([done = std::move(taken.front().done),
+                   result = std::move(result)]() mutable { done(std::move(result)); });
     }
     return;
   }
@@ -529,9 +536,9 @@ SessionPool::SessionPool(std::string label, std::unique_ptr<SqlDriver> driver,
                          std::chrono::seconds retry_interval,
                          std::chrono::seconds idle_interval, PoolSettings settings,
                          Poster& poster, Logger& log, std::shared_ptr<PoolClock> clock)
-    : state_(std::make_unique<State>(std::move(label), std::move(driver), std::move(hosts),
-                                     duplicate_single_host, retry_interval, idle_interval,
-                                     settings, poster, log, std::move(clock))) {}
+    : state_(std::make_unique<State>(
+          std::move(label), std::move(driver), std::move(hosts), duplicate_single_host,
+          retry_interval, idle_interval, settings, poster, log, std::move(clock))) {}
 
 SessionPool::~SessionPool() { shutdown(); }
 
@@ -670,17 +677,17 @@ void PoolSet::shutdown() {
   for (auto& [key, pool] : pools) pool->shutdown();
 }
 
-SessionPoolPtr PoolSet::pool_for(const ConnectParams& params, const DriverFactory& factory) {
+SessionPoolPtr PoolSet::pool_for(const ConnectParams& params,
+                                 const DriverFactory& factory) {
   std::string key = params.identity_key();
   std::lock_guard lock(impl_->mu);
   if (auto it = impl_->pools.find(key); it != impl_->pools.end()) return it->second;
   std::unique_ptr<SqlDriver> driver = factory ? factory(params) : make_driver(params);
   if (!driver) return nullptr;
   bool duplicate = params.kind != SqlKind::Sqlite;
-  auto pool = std::make_shared<SessionPool>(params.label(), std::move(driver), params.hosts,
-                                            duplicate, params.retry_interval,
-                                            params.idle_interval, impl_->settings,
-                                            impl_->poster, impl_->log);
+  auto pool = std::make_shared<SessionPool>(
+      params.label(), std::move(driver), params.hosts, duplicate, params.retry_interval,
+      params.idle_interval, impl_->settings, impl_->poster, impl_->log);
   if (impl_->stopped) pool->shutdown();
   impl_->pools.emplace(std::move(key), pool);
   return pool;

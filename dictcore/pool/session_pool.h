@@ -6,9 +6,11 @@
 // per-lookup failover semantics (see session_hosts.h).
 //
 //   loop thread                    SessionPool (one per identity)
-//   SqlTable::lookup ──submit──▶  [bounded FIFO of PoolJob] ──▶ worker 1 ─ session ─▶ host A
-//        ▲                                                   ──▶ worker 2 ─ session ─▶ host B
-//        └──── Poster::post(done(result)) ◀──────────────────── (≤ max_sessions workers)
+//   SqlTable::lookup ──submit──▶  [bounded FIFO of PoolJob] ──▶ worker 1 ─ session ─▶
+//   host A
+//        ▲                                                   ──▶ worker 2 ─ session ─▶
+//        host B └──── Poster::post(done(result)) ◀──────────────────── (≤ max_sessions
+//        workers)
 //                                   HostSet: host states shared by all workers
 #pragma once
 
@@ -21,20 +23,20 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/util/logger.h"
-#include "dictcore/util/poster.h"
+#include "dictcore/pool/pool_clock.h"
 #include "dictcore/pool/session.h"
 #include "dictcore/tables/table.h"
-#include "dictcore/pool/pool_clock.h"
 #include "dictcore/util/counters.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/util/poster.h"
 
 namespace proxyd::dict {
 
 // Pool limits (proxyd.cf). Defaults are used when nothing is configured.
 struct PoolSettings {
-  int max_sessions = 4;         // sessions (and worker threads) per database identity
+  int max_sessions = 4;          // sessions (and worker threads) per database identity
   std::size_t max_queue = 4096;  // queued jobs per pool; beyond that RETRY at once
-  int max_batch = 16;           // lookups per round trip on batching drivers; 1 = off
+  int max_batch = 16;            // lookups per round trip on batching drivers; 1 = off
   // Seconds between reconnect attempts to a host that is down (one probe
   // thread per host): the first that connects makes the host usable again
   // before retry_interval is over. 0 = wait out retry_interval (Postfix).
@@ -111,10 +113,11 @@ class SessionPool {
  public:
   // duplicate_single_host: see HostSet. Workers start lazily on demand.
   // clock: the pool's time source (null: the real one; tests: a manual one).
-  SessionPool(std::string label, std::unique_ptr<SqlDriver> driver, std::vector<HostSpec> hosts,
-              bool duplicate_single_host, std::chrono::seconds retry_interval,
-              std::chrono::seconds idle_interval, PoolSettings settings, Poster& poster,
-              Logger& log, std::shared_ptr<PoolClock> clock = nullptr);
+  SessionPool(std::string label, std::unique_ptr<SqlDriver> driver,
+              std::vector<HostSpec> hosts, bool duplicate_single_host,
+              std::chrono::seconds retry_interval, std::chrono::seconds idle_interval,
+              PoolSettings settings, Poster& poster, Logger& log,
+              std::shared_ptr<PoolClock> clock = nullptr);
   ~SessionPool();
   SessionPool(const SessionPool&) = delete;
   SessionPool& operator=(const SessionPool&) = delete;

@@ -17,7 +17,8 @@ std::string make_batch_thread() {
   param.sched_priority = 0;  // the only priority SCHED_BATCH allows
   int err = pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
   // error_code's message is safe on any thread, unlike strerror.
-  return err == 0 ? std::string() : std::error_code(err, std::system_category()).message();
+  return err == 0 ? std::string()
+                  : std::error_code(err, std::system_category()).message();
 }
 
 }  // namespace proxyd::dict

@@ -5,15 +5,15 @@
 // lowercase otherwise, exactly as match_list folds both sides.
 #include "dictcore/sql/domain_filter.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <iterator>
 
-#include <fmt/format.h>
-
 #include "dictcore/util/config_error.h"
+#include "dictcore/util/files.h"
 #include "dictcore/util/fold.h"
 #include "dictcore/util/tokens.h"
-#include "dictcore/util/files.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -26,7 +26,8 @@ bool is_table_pattern(std::string_view item) {
 
 }  // namespace
 
-std::shared_ptr<DomainFilter> DomainFilter::parse(std::string_view list, std::string origin,
+std::shared_ptr<DomainFilter> DomainFilter::parse(std::string_view list,
+                                                  std::string origin,
                                                   const TableOpener& opener, Logger& log,
                                                   bool utf8) {
   std::shared_ptr<DomainFilter> filter(new DomainFilter(std::move(origin), log, utf8));
@@ -40,7 +41,8 @@ void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
   while (const auto next = next_grouped_token(rest)) {
     const std::string_view token = *next;
     if (token[0] == '#') {
-      log_->warn("{}: comment at end of line is not supported: {} {}", origin_, token, rest);
+      log_->warn("{}: comment at end of line is not supported: {} {}", origin_, token,
+                 rest);
       break;
     }
     bool match = init_match;
@@ -53,22 +55,25 @@ void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
 
     if (item[0] == '/') {
       if (depth >= kMaxFileDepth) {
-        throw ConfigError(fmt::format("{}: domain list files nested too deeply at {}",
-                                      origin_, item));
+        throw ConfigError(
+            fmt::format("{}: domain list files nested too deeply at {}", origin_, item));
       }
       UniqueFd fd = open_read_only(std::string(item));
       if (!fd.valid()) {
         // Postfix substitutes a table whose every lookup fails (RETRY).
         log_->warn("{}: open file {}: cannot read", origin_, item);
-        patterns_.push_back(Pattern{!match, {}, fmt::format("nofile:{}", item), nullptr, true});
+        patterns_.push_back(
+            Pattern{!match, {}, fmt::format("nofile:{}", item), nullptr, true});
         continue;
       }
       // A read error (a directory, say) ends the text where it happened.
       // The cap counts a missing final newline as one byte.
       std::string text;
       const bool too_large = read_all(fd.get(), text, kMaxFileBytes) == ReadAll::TooLarge;
-      if (too_large || text.size() + (!text.empty() && text.back() != '\n') > kMaxFileBytes) {
-        throw ConfigError(fmt::format("{}: domain list file {} is too large", origin_, item));
+      if (too_large ||
+          text.size() + (!text.empty() && text.back() != '\n') > kMaxFileBytes) {
+        throw ConfigError(
+            fmt::format("{}: domain list file {} is too large", origin_, item));
       }
       for (std::string_view lines = text; !lines.empty();) {
         const std::size_t nl = std::min(lines.find('\n'), lines.size());
@@ -81,21 +86,25 @@ void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
     }
     if (is_table_pattern(item)) {
       if (!opener) {
-        throw ConfigError(fmt::format(
-            "{}: domain list entry {}: table lookups are not supported here", origin_, item));
+        throw ConfigError(
+            fmt::format("{}: domain list entry {}: table lookups are not supported here",
+                        origin_, item));
       }
       TablePtr table = opener(item);
       if (!table) {
-        throw ConfigError(fmt::format("{}: cannot open domain list table {}", origin_, item));
+        throw ConfigError(
+            fmt::format("{}: cannot open domain list table {}", origin_, item));
       }
-      patterns_.push_back(Pattern{!match, {}, std::string(item), std::move(table), false});
+      patterns_.push_back(
+          Pattern{!match, {}, std::string(item), std::move(table), false});
       continue;
     }
     patterns_.push_back(Pattern{!match, casefold(item, utf8_), {}, nullptr, false});
   }
 }
 
-void DomainFilter::check(std::string_view key, std::function<void(DomainMatch)> done) const {
+void DomainFilter::check(std::string_view key,
+                         std::function<void(DomainMatch)> done) const {
   std::size_t at = key.rfind('@');
   if (at == std::string_view::npos || at == 0) {
     done(DomainMatch{DomainMatch::Kind::NoMatch});
@@ -124,22 +133,23 @@ void DomainFilter::match_from(std::size_t index, std::string domain,
     // Table entry: continue in the callback (which may run synchronously).
     auto self = shared_from_this();
     std::string key = domain;
-    p.table->lookup(
-        key, protocol::flags::kLock | protocol::flags::kUtf8Request,
-        [self, index, domain = std::move(domain), done = std::move(done)](
-            LookupResult r) mutable {
-          const Pattern& pat = self->patterns_[index];
-          if (r.status == ProxyStatus::Ok) {
-            done(DomainMatch{pat.negate ? Kind::NoMatch : Kind::Match});
-          } else if (r.status == ProxyStatus::NoKey) {
-            self->match_from(index + 1, std::move(domain), std::move(done));
-          } else {
-            self->log_->warn_limited(self->origin_, "{}: {}: table lookup problem", self->origin_,
-                                     pat.table_name);
-            done(DomainMatch{Kind::Error, r.status == ProxyStatus::Retry ? ProxyStatus::Retry
-                                                                         : ProxyStatus::Config});
-          }
-        });
+    p.table->lookup(key, protocol::flags::kLock | protocol::flags::kUtf8Request,
+                    [self, index, domain = std::move(domain),
+                     done = std::move(done)](LookupResult r) mutable {
+                      const Pattern& pat = self->patterns_[index];
+                      if (r.status == ProxyStatus::Ok) {
+                        done(DomainMatch{pat.negate ? Kind::NoMatch : Kind::Match});
+                      } else if (r.status == ProxyStatus::NoKey) {
+                        self->match_from(index + 1, std::move(domain), std::move(done));
+                      } else {
+                        self->log_->warn_limited(self->origin_,
+                                                 "{}: {}: table lookup problem",
+                                                 self->origin_, pat.table_name);
+                        done(DomainMatch{Kind::Error, r.status == ProxyStatus::Retry
+                                                          ? ProxyStatus::Retry
+                                                          : ProxyStatus::Config});
+                      }
+                    });
     return;
   }
   done(DomainMatch{Kind::NoMatch});

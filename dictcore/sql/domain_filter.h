@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "dictcore/util/logger.h"
 #include "dictcore/tables/table.h"
+#include "dictcore/util/logger.h"
 
 namespace proxyd::dict {
 
@@ -53,15 +53,16 @@ class DomainFilter : public std::enable_shared_from_this<DomainFilter> {
  private:
   struct Pattern {
     bool negate = false;
-    std::string literal;     // casefolded domain name (literal entries)
-    std::string table_name;  // "type:name" (table entries)
-    TablePtr table;          // null for literals and unreadable files
+    std::string literal;       // casefolded domain name (literal entries)
+    std::string table_name;    // "type:name" (table entries)
+    TablePtr table;            // null for literals and unreadable files
     bool unavailable = false;  // /file/name that could not be read
   };
 
   DomainFilter(std::string origin, Logger& log, bool utf8)
       : origin_(std::move(origin)), log_(&log), utf8_(utf8) {}
-  void parse_into(std::string_view text, bool match, int depth, const TableOpener& opener);
+  void parse_into(std::string_view text, bool match, int depth,
+                  const TableOpener& opener);
   void match_from(std::size_t index, std::string domain,
                   std::function<void(DomainMatch)> done) const;
 

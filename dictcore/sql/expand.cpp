@@ -4,9 +4,9 @@
 // non-empty '.'-separated parts (joe@a..com with %2 expands to "a").
 #include "dictcore/sql/expand.h"
 
-#include <vector>
-
 #include <fmt/format.h>
+
+#include <vector>
 
 #include "dictcore/util/config_error.h"
 
@@ -100,8 +100,8 @@ enum class Expanded { Ok, QuoteFailed, TooLong };
 // digit tokens. out never grows past max_bytes by more than one escaped
 // piece: each piece is checked before it is copied (and once more after
 // quoting, which may lengthen it).
-Expanded expand(std::string_view format, const AddrParts& value_parts, std::string_view value,
-                const AddrParts& key_parts, std::string_view key,
+Expanded expand(std::string_view format, const AddrParts& value_parts,
+                std::string_view value, const AddrParts& key_parts, std::string_view key,
                 const std::vector<std::string_view>& labels, const Quoter* quoter,
                 std::size_t max_bytes, std::string& out) {
   auto fits = [&](std::size_t more) {
@@ -201,7 +201,8 @@ ExpandStatus ExpandRules::expand_query(std::string_view key, const Quoter* quote
 AppendStatus ExpandRules::append_result(std::string_view value, std::string_view key,
                                         std::string& out, std::size_t max_bytes) const {
   AddrParts v = split_addr(value);
-  if (lacks_parts(v, flags_ & kValueDomain, flags_ & kValueUser)) return AppendStatus::Skipped;
+  if (lacks_parts(v, flags_ & kValueDomain, flags_ & kValueUser))
+    return AppendStatus::Skipped;
   // The key was checked before the query; this only guards direct callers.
   if (!key_usable(key)) return AppendStatus::Skipped;
   AddrParts k = split_addr(key);
@@ -227,8 +228,8 @@ std::string build_legacy_query(const LegacyQueryParts& parts, std::string_view o
   std::string table = need(parts.table, "table");
   std::string select_field = need(parts.select_field, "select_field");
   std::string where_field = need(parts.where_field, "where_field");
-  return fmt::format("SELECT {} FROM {} WHERE {}='%s' {}", select_field, table, where_field,
-                     parts.additional_conditions);
+  return fmt::format("SELECT {} FROM {} WHERE {}='%s' {}", select_field, table,
+                     where_field, parts.additional_conditions);
 }
 
 ResultBuilder::ResultBuilder(const ExpandRules& rules, std::string_view key,

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "dictcore/util/logger.h"
 #include "dictcore/tables/table.h"
+#include "dictcore/util/logger.h"
 
 namespace proxyd::dict {
 
@@ -64,8 +64,8 @@ class ExpandRules {
   // Expand result_format for one result value and append it to out (with a
   // ',' separator when out is non-empty). value must be non-empty. Stops
   // with TooLong as soon as out would pass max_bytes.
-  AppendStatus append_result(std::string_view value, std::string_view key, std::string& out,
-                             std::size_t max_bytes = SIZE_MAX) const;
+  AppendStatus append_result(std::string_view value, std::string_view key,
+                             std::string& out, std::size_t max_bytes = SIZE_MAX) const;
 
   // Highest %1-%9 label index used (0 = none).
   int label_count() const { return nparts_; }

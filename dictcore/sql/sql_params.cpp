@@ -2,17 +2,19 @@
 // (strtol-style integers, case-insensitive yes/no, minimum string lengths).
 #include "dictcore/sql/sql_params.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/text.h"
 
 namespace proxyd::dict {
 
-bool MapParams::has(std::string_view param) const { return values_.find(param) != values_.end(); }
+bool MapParams::has(std::string_view param) const {
+  return values_.find(param) != values_.end();
+}
 
 std::string MapParams::get_str(std::string_view param, std::string_view def,
                                std::size_t min_len) const {
@@ -32,17 +34,18 @@ int MapParams::get_int(std::string_view param, int def, int min, int max) const 
   errno = 0;
   char* end = nullptr;
   long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno == ERANGE || value < INT_MIN || value > INT_MAX) {
+  if (text.empty() || *end != '\0' || errno == ERANGE || value < INT_MIN ||
+      value > INT_MAX) {
     throw ConfigError(
         fmt::format("{}: bad numerical configuration: {} = {}", origin_, param, text));
   }
   if (value < min) {
-    throw ConfigError(fmt::format("{}: invalid {} parameter value {} < {}", origin_, param,
-                                  value, min));
+    throw ConfigError(fmt::format("{}: invalid {} parameter value {} < {}", origin_,
+                                  param, value, min));
   }
   if (value > max) {
-    throw ConfigError(fmt::format("{}: invalid {} parameter value {} > {}", origin_, param,
-                                  value, max));
+    throw ConfigError(fmt::format("{}: invalid {} parameter value {} > {}", origin_,
+                                  param, value, max));
   }
   return static_cast<int>(value);
 }

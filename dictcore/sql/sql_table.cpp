@@ -5,9 +5,9 @@
 // Lookups start on the loop thread; the attempt runs on a pool worker.
 #include "dictcore/sql/sql_table.h"
 
-#include <cctype>
-
 #include <fmt/format.h>
+
+#include <cctype>
 
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/fold.h"
@@ -43,7 +43,8 @@ class LookupWork final : public JobWork {
       // Said here, not in prepare: a batch that meets this leaves the job to
       // a single attempt, which would say it a second time.
       if (p.answer->host_failed) {
-        log_.warn_limited(spec_->label, "{}: cannot escape the lookup key on this connection",
+        log_.warn_limited(spec_->label,
+                          "{}: cannot escape the lookup key on this connection",
                           spec_->label);
       }
       return std::move(*p.answer);
@@ -66,7 +67,8 @@ class LookupWork final : public JobWork {
           // carry), not the host's: this lookup fails with RETRY, as in
           // Postfix, and the database stays up for every other table.
           log_.warn_limited(
-              spec_->label, "{}: cannot escape the lookup key on this connection: lookup deferred",
+              spec_->label,
+              "{}: cannot escape the lookup key on this connection: lookup deferred",
               spec_->label);
           p.answer = Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
         } else {
@@ -77,8 +79,8 @@ class LookupWork final : public JobWork {
         // Postfix would send it and the server would refuse it (MySQL's
         // max_allowed_packet): a failed lookup, the host stays usable.
         log_.warn_limited(spec_->label, "{}: {}: query for key '{}' exceeds {} bytes",
-                          spec_->lookup_fn,
-                  spec_->cfg.name, protocol::printable(key_), kMaxQueryBytes);
+                          spec_->lookup_fn, spec_->cfg.name, protocol::printable(key_),
+                          kMaxQueryBytes);
         p.answer = Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
         break;
       case ExpandStatus::Ok:
@@ -100,7 +102,8 @@ class LookupWork final : public JobWork {
         log_.warn_limited(spec.label, "pgsql query failed: {}", message);
         break;
       case SqlKind::Sqlite:
-        log_.warn_limited(spec.label, "{}: {}: {}", spec.lookup_fn, spec.cfg.name, message);
+        log_.warn_limited(spec.label, "{}: {}: {}", spec.lookup_fn, spec.cfg.name,
+                          message);
         break;
     }
   }
@@ -124,7 +127,8 @@ class LookupWork final : public JobWork {
           // Postfix marks the host down here; the connection is fine, and
           // with shared sessions that would fail every table on the database.
           log_.warn_limited(
-              spec.label, "{}: query failed: query returned no result set(require_result_set = yes)",
+              spec.label,
+              "{}: query failed: query returned no result set(require_result_set = yes)",
               spec.label);
           return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
         }
@@ -135,7 +139,8 @@ class LookupWork final : public JobWork {
     ResultContext ctx{spec.label, spec.cfg.name, spec.lookup_fn, &log_};
     ResultBuilder builder(spec.cfg.rules, key_, spec.cfg.expansion_limit, ctx);
     for (const SqlRow& row : qr.rows) {
-      std::size_t columns = spec.all_columns ? row.size() : std::min<std::size_t>(row.size(), 1);
+      std::size_t columns =
+          spec.all_columns ? row.size() : std::min<std::size_t>(row.size(), 1);
       bool more = true;
       for (std::size_t c = 0; c < columns && more; ++c) more = builder.add(row[c]);
       if (!more) break;
@@ -184,7 +189,8 @@ class SqlTable final : public Table, public std::enable_shared_from_this<SqlTabl
           done(LookupResult{ProxyStatus::NoKey, {}});
           return;
         case DomainMatch::Kind::Error:
-          self->log_.warn_limited(self->spec_->label, "{} 'domain' pattern match failed for '{}'",
+          self->log_.warn_limited(self->spec_->label,
+                                  "{} 'domain' pattern match failed for '{}'",
                                   self->spec_->label, key);
           done(LookupResult{m.error, {}});
           return;
@@ -249,8 +255,8 @@ void warn_unquoted_tokens(std::string_view query, std::string_view name, Logger&
     if (next == '%') {
       ++i;
     } else if (std::isalnum(static_cast<unsigned char>(next))) {
-      log.warn("sqlite:{}: query >{}< contains >{}< without the recommended '' quotes", name,
-               query, query.substr(i, 2));
+      log.warn("sqlite:{}: query >{}< contains >{}< without the recommended '' quotes",
+               name, query, query.substr(i, 2));
       ++i;
     }
   }
@@ -312,7 +318,8 @@ SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
       c.tls_CAfile = opt_str(p, "tls_CAfile");
       c.tls_CApath = opt_str(p, "tls_CApath");
       c.tls_ciphers = opt_str(p, "tls_ciphers");
-      if (p.has("tls_verify_cert")) c.tls_verify_cert = p.get_bool("tls_verify_cert", false);
+      if (p.has("tls_verify_cert"))
+        c.tls_verify_cert = p.get_bool("tls_verify_cert", false);
       cfg.require_result_set = p.get_bool("require_result_set", true);
       break;
     case SqlKind::Pgsql:
@@ -322,7 +329,8 @@ SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
       c.dbname = p.get_str("dbname", "", version.pgsql_uri_hosts_any_scheme() ? 0 : 1);
       // Before 3.8 the client encoding is always LATIN1 and "encoding" is
       // not read at all.
-      c.encoding = version.pgsql_has_encoding() ? p.get_str("encoding", "UTF8", 1) : "LATIN1";
+      c.encoding =
+          version.pgsql_has_encoding() ? p.get_str("encoding", "UTF8", 1) : "LATIN1";
       read_intervals(p, version, c);
       break;
   }
@@ -349,24 +357,27 @@ SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
   if (kind == SqlKind::Mysql) {
     c.hosts = parse_mysql_hosts(p.get_str("hosts", ""), cfg.origin);
   } else if (kind == SqlKind::Pgsql) {
-    c.hosts = parse_pgsql_hosts(p.get_str("hosts", ""), version.pgsql_uri_hosts_any_scheme());
+    c.hosts =
+        parse_pgsql_hosts(p.get_str("hosts", ""), version.pgsql_uri_hosts_any_scheme());
     for (const HostSpec& h : c.hosts) {
       if (h.kind != HostKind::Uri && c.dbname.empty()) {
         // Postfix 3.10+ opens a surrogate here (lookups fail with RETRY).
-        throw ConfigUnavailable(fmt::format("pgsql:{} host target '{}' requires dbname setting",
-                                            name, h.name));
+        throw ConfigUnavailable(fmt::format(
+            "pgsql:{} host target '{}' requires dbname setting", name, h.name));
       }
     }
   }
   return cfg;
 }
 
-TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParamSource& params,
-                             OpenMode mode, const TableEnv& env, const SqlTableHooks& hooks) {
+TablePtr make_sql_table_from(SqlKind kind, std::string_view name,
+                             const SqlParamSource& params, OpenMode mode,
+                             const TableEnv& env, const SqlTableHooks& hooks) {
   std::string type(sql_kind_name(kind));
   if (mode != OpenMode::ReadOnly) {
     // Postfix: a surrogate whose every operation fails with RETRY.
-    throw ConfigUnavailable(fmt::format("{}:{} map requires O_RDONLY access mode", type, name));
+    throw ConfigUnavailable(
+        fmt::format("{}:{} map requires O_RDONLY access mode", type, name));
   }
   if (env.log == nullptr || env.pools == nullptr) {
     throw ConfigError(fmt::format("{}:{}: no session pools configured", type, name));
@@ -376,12 +387,13 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParam
   spec->label = fmt::format("{}:{}", type, name);
   spec->lookup_fn = std::string(lookup_fn_name(kind));
 
-  if (kind == SqlKind::Sqlite) warn_unquoted_tokens(spec->cfg.rules.query(), name, *env.log);
+  if (kind == SqlKind::Sqlite)
+    warn_unquoted_tokens(spec->cfg.rules.query(), name, *env.log);
 
   std::shared_ptr<DomainFilter> domain;
   if (!spec->cfg.domain_list.empty()) {
-    domain = DomainFilter::parse(spec->cfg.domain_list, spec->cfg.name, hooks.domain_opener,
-                                 *env.log, smtputf8_enabled(env));
+    domain = DomainFilter::parse(spec->cfg.domain_list, spec->cfg.name,
+                                 hooks.domain_opener, *env.log, smtputf8_enabled(env));
   }
 
   SessionPoolPtr pool = env.pools->pool_for(spec->cfg.connect, hooks.driver_factory);
@@ -401,8 +413,8 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParam
     env.log->warn("{}: no {} driver in this build: every lookup will fail with RETRY",
                   spec->label, type);
   }
-  auto table = std::make_shared<SqlTable>(std::move(spec), std::move(domain), std::move(pool),
-                                          *env.log, env.lookup_timeout);
+  auto table = std::make_shared<SqlTable>(std::move(spec), std::move(domain),
+                                          std::move(pool), *env.log, env.lookup_timeout);
   table->set_name(fmt::format("{}:{}", type, name));
   return table;
 }

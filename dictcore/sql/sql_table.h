@@ -9,10 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "dictcore/sql/domain_filter.h"
-#include "dictcore/sql/expand.h"
 #include "dictcore/pool/session.h"
 #include "dictcore/pool/session_pool.h"
+#include "dictcore/sql/domain_filter.h"
+#include "dictcore/sql/expand.h"
 #include "dictcore/sql/sql_params.h"
 #include "dictcore/tables/table.h"
 
@@ -33,8 +33,8 @@ struct SqlTableConfig {
   std::string origin;  // for messages
   ConnectParams connect;
   ExpandRules rules;
-  std::string domain_list;  // raw "domain" value ("" = no filter)
-  int expansion_limit = 0;  // <= 0: unlimited
+  std::string domain_list;         // raw "domain" value ("" = no filter)
+  int expansion_limit = 0;         // <= 0: unlimited
   bool require_result_set = true;  // mysql
 };
 
@@ -55,8 +55,8 @@ struct SqlTableHooks {
 
 // Build a table from already-read parameters. env.pools and env.log must be
 // set. Throws like make_sql_table.
-TablePtr make_sql_table_from(SqlKind kind, std::string_view name, const SqlParamSource& params,
-                             OpenMode mode, const TableEnv& env,
-                             const SqlTableHooks& hooks = {});
+TablePtr make_sql_table_from(SqlKind kind, std::string_view name,
+                             const SqlParamSource& params, OpenMode mode,
+                             const TableEnv& env, const SqlTableHooks& hooks = {});
 
 }  // namespace proxyd::dict

@@ -5,9 +5,9 @@
 // above, dictcore/front) sets. Loop thread.
 #include <fmt/format.h>
 
-#include "dictcore/util/config_error.h"
-#include "dictcore/sql/sql_table.h"
 #include "dictcore/config/table_cf.h"
+#include "dictcore/sql/sql_table.h"
+#include "dictcore/util/config_error.h"
 
 namespace proxyd::dict {
 

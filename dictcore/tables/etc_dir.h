@@ -4,10 +4,11 @@
 // (useradd replaces it; the descriptor on the directory sees the new one).
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 namespace proxyd::dict {
 
@@ -39,9 +40,9 @@ class EtcDir {
   // The current contents of name, read through the descriptor; the
   // previous snapshot is returned as is while the file is unchanged (same
   // device, inode, size and mtime). Null with error set on failure.
-  std::shared_ptr<const EtcSnapshot> read(std::string_view name,
-                                          const std::shared_ptr<const EtcSnapshot>& previous,
-                                          std::string& error) const;
+  std::shared_ptr<const EtcSnapshot> read(
+      std::string_view name, const std::shared_ptr<const EtcSnapshot>& previous,
+      std::string& error) const;
 
  private:
   std::string dir_;

@@ -22,15 +22,15 @@
 #include <utility>
 #include <vector>
 
-#include "dictcore/util/config_error.h"
-#include "dictcore/util/fold.h"
-#include "dictcore/util/logger.h"
 #include "dictcore/config/main_cf.h"
 #include "dictcore/tables/rhs_file.h"
-#include "dictcore/util/tokens.h"
 #include "dictcore/util/braces.h"
-#include "dictcore/util/text.h"
+#include "dictcore/util/config_error.h"
 #include "dictcore/util/files.h"
+#include "dictcore/util/fold.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/util/text.h"
+#include "dictcore/util/tokens.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -45,7 +45,6 @@ constexpr std::size_t kMaxTexthashBytes = std::size_t{256} << 20;
 constexpr int kTexthashReadAttempts = 3;
 // Request flags that let a texthash table with duplicate keys answer at all.
 constexpr uint32_t kDupAny = pflags::kDupWarn | pflags::kDupIgnore | pflags::kDupReplace;
-
 
 // dict_ht: insertion-ordered in-memory table behind inline: and texthash:.
 class HashTable final : public Table {
@@ -404,8 +403,7 @@ TablePtr make_inline_table(std::string_view name, const TableEnv& env,
 }
 
 TablePtr make_texthash_table(std::string_view name, const TableEnv& env) {
-  return make_texthash_table(name, env,
-                             simple_table_options(env, kDaemonInstanceFlags));
+  return make_texthash_table(name, env, simple_table_options(env, kDaemonInstanceFlags));
 }
 
 TablePtr make_texthash_table(std::string_view name, const TableEnv& env,
@@ -460,7 +458,8 @@ TablePtr make_texthash_table(std::string_view name, const TableEnv& env,
     if (options.instance_flags & pflags::kSrcRhsIsFile) {
       RhsFileResult files = rhs_files_to_base64(value);
       if (!files.ok) {
-        warn(env.log, "{}, line {}: {}: skipping this entry", path, line.line_no, files.value);
+        warn(env.log, "{}, line {}: {}: skipping this entry", path, line.line_no,
+             files.value);
         continue;
       }
       stored_value = std::move(files.value);

@@ -29,7 +29,8 @@ struct TableEnv;
 // Opens another table read-only by "type:name" (a SQL table's domain list
 // may name one). The registry sets it in the TableEnv it hands a table type,
 // so a table type never includes the layer above it that knows every type.
-using NestedOpener = std::shared_ptr<Table> (*)(std::string_view name, const TableEnv& env);
+using NestedOpener = std::shared_ptr<Table> (*)(std::string_view name,
+                                                const TableEnv& env);
 
 // The single outcome of a table operation: what goes on the wire.
 struct [[nodiscard]] LookupResult {

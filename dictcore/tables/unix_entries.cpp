@@ -42,9 +42,10 @@ std::optional<std::pair<std::string, std::string>> parse_passwd(std::string_view
   std::string_view gecos = take_field(line);
   std::string_view dir = take_field(line);
   std::string_view shell = line;  // the rest of the line
-  return std::pair{std::string(name),
-                   fmt::format("{}:{}:{}:{}:{}:{}:{}", name, passwd, static_cast<long>(*uid),
-                               static_cast<long>(*gid), gecos, dir, shell)};
+  return std::pair{
+      std::string(name),
+      fmt::format("{}:{}:{}:{}:{}:{}:{}", name, passwd, static_cast<long>(*uid),
+                  static_cast<long>(*gid), gecos, dir, shell)};
 }
 
 std::optional<std::pair<std::string, std::string>> parse_group(std::string_view line) {
@@ -81,7 +82,8 @@ std::unordered_map<std::string, std::string> parse_unix_entries(UnixMap map,
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) {
       line.remove_prefix(1);
     }
-    if (line.empty() || line.front() == '#' || line.front() == '+' || line.front() == '-') {
+    if (line.empty() || line.front() == '#' || line.front() == '+' ||
+        line.front() == '-') {
       continue;
     }
     auto entry = map == UnixMap::Passwd ? parse_passwd(line) : parse_group(line);

@@ -15,15 +15,15 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
+#include "dictcore/tables/etc_dir.h"
+#include "dictcore/tables/unix_entries.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/fold.h"
 #include "dictcore/util/logger.h"
-#include "dictcore/tables/etc_dir.h"
-#include "dictcore/tables/unix_entries.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -135,8 +135,8 @@ class UnixTable final : public Table {
 
   UnixMap map_;
   Logger* log_;
-  std::shared_ptr<const EtcDir> etc_;            // null: the system's NSS only
-  std::shared_ptr<const EtcSnapshot> snap_;      // last file read through etc_
+  std::shared_ptr<const EtcDir> etc_;                     // null: the system's NSS only
+  std::shared_ptr<const EtcSnapshot> snap_;               // last file read through etc_
   std::unordered_map<std::string, std::string> entries_;  // parsed snap_
 };
 

@@ -3,10 +3,10 @@
 // capturing one. Implementations must be safe to call from any thread.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace proxyd::dict {
 
@@ -40,7 +40,8 @@ class Logger {
     log(Severity::Warning, fmt::format(f, std::forward<Args>(args)...));
   }
   template <typename... Args>
-  void warn_limited(std::string_view kind, fmt::format_string<Args...> f, Args&&... args) {
+  void warn_limited(std::string_view kind, fmt::format_string<Args...> f,
+                    Args&&... args) {
     if (admit(kind)) log(Severity::Warning, fmt::format(f, std::forward<Args>(args)...));
   }
 };

@@ -1,9 +1,9 @@
 // Parsing and printing of Postfix release numbers (see postfix_version.h).
 #include "dictcore/util/postfix_version.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace proxyd::dict {
 namespace {
@@ -12,7 +12,8 @@ namespace {
 std::optional<int> take_number(std::string_view& text) {
   int value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end == text.data() || value < 0 || value > 9999) return std::nullopt;
+  if (ec != std::errc() || end == text.data() || value < 0 || value > 9999)
+    return std::nullopt;
   text.remove_prefix(static_cast<std::size_t>(end - text.data()));
   return value;
 }
@@ -21,7 +22,8 @@ std::optional<int> take_number(std::string_view& text) {
 
 std::optional<PostfixVersion> PostfixVersion::parse(std::string_view text) {
   // mail_version: "3.7.11" for a release, "3.12-20250101" for a snapshot.
-  if (std::size_t dash = text.find('-'); dash != std::string_view::npos) text = text.substr(0, dash);
+  if (std::size_t dash = text.find('-'); dash != std::string_view::npos)
+    text = text.substr(0, dash);
   PostfixVersion v{0, 0, 0};
   auto major = take_number(text);
   if (!major || text.empty() || text.front() != '.') return std::nullopt;
@@ -40,6 +42,8 @@ std::optional<PostfixVersion> PostfixVersion::parse(std::string_view text) {
   return v;
 }
 
-std::string PostfixVersion::text() const { return fmt::format("{}.{}.{}", major, minor, patch); }
+std::string PostfixVersion::text() const {
+  return fmt::format("{}.{}.{}", major, minor, patch);
+}
 
 }  // namespace proxyd::dict

@@ -12,7 +12,6 @@
 namespace proxyd::dict {
 namespace {
 
-
 bool word_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
 }

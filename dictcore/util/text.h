@@ -27,7 +27,8 @@ constexpr bool ascii_iequal(std::string_view a, std::string_view b) {
 
 // text starts with prefix, ignoring the case of ASCII letters.
 constexpr bool ascii_istarts_with(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && ascii_iequal(text.substr(0, prefix.size()), prefix);
+  return text.size() >= prefix.size() &&
+         ascii_iequal(text.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace proxyd::dict

@@ -7,6 +7,7 @@
 // instead (SqlSession::query_batch: a libpq pipeline for pgsql, one
 // multi-statement text for mysql), the ceiling of a pipelining client on
 // the same number of sessions. Prints the load generator's JSON fields.
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -18,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "dictcore/pool/session.h"
 #include "tests/bench/keys.h"
@@ -61,21 +60,32 @@ Options parse_options(int argc, char** argv) {
   walk_options(
       argc, argv,
       [&](const std::string& a, const std::string& v) {
-        if (a == "--kind") o.kind = v;
-        else if (a == "--hosts") o.hosts = v;
-        else if (a == "--user") o.user = v;
-        else if (a == "--dbname") o.dbname = v;
-        else if (a == "--keys") o.keys = v;
-        else if (a == "--threads") o.threads = std::stoi(v);
-        else if (a == "--duration") o.duration = std::stod(v);
-        else if (a == "--warmup") o.warmup = std::stod(v);
-        else if (a == "--hot") o.hot = std::stoul(v);
-        else if (a == "--pipeline") o.pipeline = std::stoi(v);
+        if (a == "--kind")
+          o.kind = v;
+        else if (a == "--hosts")
+          o.hosts = v;
+        else if (a == "--user")
+          o.user = v;
+        else if (a == "--dbname")
+          o.dbname = v;
+        else if (a == "--keys")
+          o.keys = v;
+        else if (a == "--threads")
+          o.threads = std::stoi(v);
+        else if (a == "--duration")
+          o.duration = std::stod(v);
+        else if (a == "--warmup")
+          o.warmup = std::stod(v);
+        else if (a == "--hot")
+          o.hot = std::stoul(v);
+        else if (a == "--pipeline")
+          o.pipeline = std::stoi(v);
         else if (a == "--query") {
           auto eq = v.find('=');
           if (eq == std::string::npos || eq == 0) usage("--query wants TABLE=SQL");
           o.queries.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-        } else return false;
+        } else
+          return false;
         return true;
       },
       usage);
@@ -112,8 +122,10 @@ bool make_sql(dict::SqlSession& session, const std::string& tpl, const std::stri
 void count(const dict::QueryResult& r, uint32_t lat_us, Result& res) {
   res.lat_us.push_back(lat_us);
   if (r.status == dict::QueryStatus::Rows) {
-    if (r.rows.empty()) ++res.notfound;
-    else ++res.ok;
+    if (r.rows.empty())
+      ++res.notfound;
+    else
+      ++res.ok;
   } else {
     ++res.errors["query"];
   }
@@ -169,7 +181,8 @@ int run(const Options& o) {
     std::string found;
     for (const auto& [name, sql] : o.queries)
       if (name == t) found = sql;
-    if (found.empty()) throw std::runtime_error(fmt::format("no --query for table {}", t));
+    if (found.empty())
+      throw std::runtime_error(fmt::format("no --query for table {}", t));
     templates.push_back(found);
   }
   dict::ConnectParams p;
@@ -227,8 +240,10 @@ int run(const Options& o) {
   uint32_t p50 = percentile(all.lat_us, 0.50);
   uint32_t p99 = percentile(all.lat_us, 0.99);
   fmt::print(
-      "{{\"clients\": {}, \"duration_s\": {}, \"lookups\": {}, \"lookups_per_s\": {:.1f}, "
-      "\"p50_us\": {}, \"p99_us\": {}, \"ok\": {}, \"notfound\": {}, \"errors_total\": {}, "
+      "{{\"clients\": {}, \"duration_s\": {}, \"lookups\": {}, \"lookups_per_s\": "
+      "{:.1f}, "
+      "\"p50_us\": {}, \"p99_us\": {}, \"ok\": {}, \"notfound\": {}, \"errors_total\": "
+      "{}, "
       "\"errors\": {{{}}}, \"keys\": {}, \"loadgen_cpu_pct\": {:.1f}}}\n",
       o.threads, o.duration, lookups, static_cast<double>(lookups) / o.duration, p50, p99,
       all.ok, all.notfound, errors_total, errs, pick_n, cpu_pct);

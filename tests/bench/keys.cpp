@@ -3,13 +3,13 @@
 // load generator (through proxymap or proxyd) and the database ceiling tool.
 #include "tests/bench/keys.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <stdexcept>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 namespace proxyd::bench {
 
@@ -30,7 +30,8 @@ KeyFile read_key_file(const std::string& path) {
     if (line.empty()) continue;
     auto tab = line.find('\t');
     if (tab == std::string::npos || tab == 0)
-      throw std::runtime_error(fmt::format("{}:{}: expected TABLE<TAB>KEY", path, lineno));
+      throw std::runtime_error(
+          fmt::format("{}:{}: expected TABLE<TAB>KEY", path, lineno));
     std::string table = line.substr(0, tab);
     std::string key = line.substr(tab + 1);
     if (key.size() > kMaxKeyLen || table.size() > kMaxKeyLen)
@@ -48,7 +49,8 @@ KeyFile read_key_file(const std::string& path) {
 
 uint32_t percentile(std::vector<uint32_t>& samples, double q) {
   if (samples.empty()) return 0;
-  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples.size())));
+  auto rank =
+      static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples.size())));
   if (rank > 0) --rank;
   rank = std::min(rank, samples.size() - 1);
   std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank),

@@ -5,6 +5,7 @@
 // (which sends no greeting) and proxyd (which greets first). Optionally holds
 // extra idle connections open. Prints one JSON line of results.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -20,8 +21,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "protocol/attr_codec.h"
 #include "protocol/messages.h"
@@ -54,12 +53,13 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  fmt::print(stderr,
-             "proxyd-loadgen: {}\n"
-             "usage: proxyd-loadgen --socket PATH --keys FILE [--clients N] [--duration S]\n"
-             "       [--warmup S] [--idle N] [--hot K] [--flags N] [--seed N]\n"
-             "       [--connect-timeout S]\n",
-             why);
+  fmt::print(
+      stderr,
+      "proxyd-loadgen: {}\n"
+      "usage: proxyd-loadgen --socket PATH --keys FILE [--clients N] [--duration S]\n"
+      "       [--warmup S] [--idle N] [--hot K] [--flags N] [--seed N]\n"
+      "       [--connect-timeout S]\n",
+      why);
   std::exit(2);
 }
 
@@ -68,17 +68,28 @@ Options parse_options(int argc, char** argv) {
   walk_options(
       argc, argv,
       [&](const std::string& a, const std::string& v) {
-        if (a == "--socket") o.socket = v;
-        else if (a == "--keys") o.keys = v;
-        else if (a == "--clients") o.clients = std::stoi(v);
-        else if (a == "--duration") o.duration = std::stod(v);
-        else if (a == "--warmup") o.warmup = std::stod(v);
-        else if (a == "--idle") o.idle = std::stoi(v);
-        else if (a == "--hot") o.hot = std::stoul(v);
-        else if (a == "--flags") o.flags = static_cast<uint32_t>(std::stoul(v));
-        else if (a == "--seed") o.seed = std::stoull(v);
-        else if (a == "--connect-timeout") o.connect_timeout = std::stod(v);
-        else return false;
+        if (a == "--socket")
+          o.socket = v;
+        else if (a == "--keys")
+          o.keys = v;
+        else if (a == "--clients")
+          o.clients = std::stoi(v);
+        else if (a == "--duration")
+          o.duration = std::stod(v);
+        else if (a == "--warmup")
+          o.warmup = std::stod(v);
+        else if (a == "--idle")
+          o.idle = std::stoi(v);
+        else if (a == "--hot")
+          o.hot = std::stoul(v);
+        else if (a == "--flags")
+          o.flags = static_cast<uint32_t>(std::stoul(v));
+        else if (a == "--seed")
+          o.seed = std::stoull(v);
+        else if (a == "--connect-timeout")
+          o.connect_timeout = std::stod(v);
+        else
+          return false;
         return true;
       },
       usage);
@@ -148,7 +159,8 @@ class LoadGen {
     }
     pick_n_ = o_.hot > 0 && o_.hot < lookup_req_.size() ? o_.hot : lookup_req_.size();
     ep_ = epoll_create1(EPOLL_CLOEXEC);
-    if (ep_ < 0) throw std::runtime_error(fmt::format("epoll_create1: {}", strerror(errno)));
+    if (ep_ < 0)
+      throw std::runtime_error(fmt::format("epoll_create1: {}", strerror(errno)));
   }
   ~LoadGen() {
     for (auto& c : conns_)
@@ -334,7 +346,8 @@ void LoadGen::on_message(std::size_t i, const proto::AttrList& msg) {
   proto::Reply reply;
   std::string err;
   if (c.state == State::Opening) {
-    if (!proto::parse_reply(proto::RequestType::Open, proto::Dialect::V1, msg, reply, err)) {
+    if (!proto::parse_reply(proto::RequestType::Open, proto::Dialect::V1, msg, reply,
+                            err)) {
       drop(i, "bad-open-reply", true);
       return;
     }
@@ -353,16 +366,21 @@ void LoadGen::on_message(std::size_t i, const proto::AttrList& msg) {
     drop(i, "unexpected-message", true);
     return;
   }
-  if (!proto::parse_reply(proto::RequestType::Lookup, proto::Dialect::V1, msg, reply, err)) {
+  if (!proto::parse_reply(proto::RequestType::Lookup, proto::Dialect::V1, msg, reply,
+                          err)) {
     drop(i, "bad-lookup-reply", true);
     return;
   }
   if (measuring()) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(now_ - c.sent).count();
+    auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(now_ - c.sent).count();
     lat_us_.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
-    if (reply.status == proto::ProxyStatus::Ok) ++ok_;
-    else if (reply.status == proto::ProxyStatus::NoKey) ++notfound_;
-    else count_error(std::string(proto::status_name(reply.status)));
+    if (reply.status == proto::ProxyStatus::Ok)
+      ++ok_;
+    else if (reply.status == proto::ProxyStatus::NoKey)
+      ++notfound_;
+    else
+      count_error(std::string(proto::status_name(reply.status)));
   }
   if (stopping_) {
     c.state = State::Held;
@@ -386,8 +404,10 @@ void LoadGen::poll_once(int timeout_ms) {
     std::vector<std::size_t> pending;
     pending.swap(down_);
     for (std::size_t i : pending) {
-      if (conns_[i].retry_at <= now_) start_connect(i);
-      else down_.push_back(i);
+      if (conns_[i].retry_at <= now_)
+        start_connect(i);
+      else
+        down_.push_back(i);
     }
   }
 }
@@ -396,7 +416,8 @@ void LoadGen::run() {
   auto t0 = Clock::now();
   now_ = t0;
   // Idle connections first: establish them and their opens, then hold.
-  std::size_t total = static_cast<std::size_t>(o_.idle) + static_cast<std::size_t>(o_.clients);
+  std::size_t total =
+      static_cast<std::size_t>(o_.idle) + static_cast<std::size_t>(o_.clients);
   for (std::size_t i = 0; i < total; ++i)
     conns_.emplace_back(o_.seed * 1000003ULL + i + 1);
   for (std::size_t i = 0; i < static_cast<std::size_t>(o_.idle); ++i) start_connect(i);
@@ -459,8 +480,8 @@ void LoadGen::run() {
       "\"ok\": {}, \"notfound\": {}, \"errors_total\": {}, \"errors\": {{{}}}, "
       "\"reconnects\": {}, \"keys\": {}, \"loadgen_cpu_pct\": {:.1f}}}\n",
       o_.clients, o_.idle, idle_ready, idle_open, idle_setup_s, o_.duration, lookups,
-      static_cast<double>(lookups) / o_.duration, p50, p90, p99, p999, pmax, ok_, notfound_,
-      errors_total_, errs, reconnects_, pick_n_, cpu_pct);
+      static_cast<double>(lookups) / o_.duration, p50, p90, p99, p999, pmax, ok_,
+      notfound_, errors_total_, errs, reconnects_, pick_n_, cpu_pct);
 }
 
 }  // namespace
@@ -470,8 +491,8 @@ int main(int argc, char** argv) {
   using namespace proxyd::bench;
   Options o = parse_options(argc, argv);
   try {
-    raise_fd_limit(static_cast<std::size_t>(o.clients) + static_cast<std::size_t>(o.idle) +
-                   64);
+    raise_fd_limit(static_cast<std::size_t>(o.clients) +
+                   static_cast<std::size_t>(o.idle) + 64);
     KeyFile keys = read_key_file(o.keys);
     LoadGen gen(std::move(o), std::move(keys));
     gen.run();

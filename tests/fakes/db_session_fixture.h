@@ -26,8 +26,8 @@ class DbSessionFixture : public ::testing::Test {
   }
   static void TearDownTestSuite() { server_.reset(); }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "cannot start a private " << Server::kStartHint << ": "
-                                << start_error_;
+    ASSERT_NE(server_, nullptr)
+        << "cannot start a private " << Server::kStartHint << ": " << start_error_;
   }
 
   // An "inet:127.0.0.1:PORT" host.

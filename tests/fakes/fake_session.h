@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/util/logger.h"
-#include "dictcore/util/poster.h"
 #include "dictcore/pool/session.h"
 #include "dictcore/pool/session_batch.h"
+#include "dictcore/util/logger.h"
+#include "dictcore/util/poster.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::dict::testing {
@@ -40,7 +40,8 @@ class QueuedPoster final : public Poster {
       std::vector<std::function<void()>> batch;
       {
         std::unique_lock lock(mu_);
-        if (!cv_.wait_until(lock, deadline, [&] { return !queue_.empty(); })) return false;
+        if (!cv_.wait_until(lock, deadline, [&] { return !queue_.empty(); }))
+          return false;
         batch.swap(queue_);
       }
       for (auto& fn : batch) fn();
@@ -120,7 +121,8 @@ class FakeSession final : public SqlSession {
   bool escape(std::string_view text, std::string& out) override {
     {
       std::lock_guard lock(db_.mu);
-      if (db_.fail_escape.count(host_) || db_.bad_keys.count(std::string(text))) return false;
+      if (db_.fail_escape.count(host_) || db_.bad_keys.count(std::string(text)))
+        return false;
     }
     if (db_.bracket_escape) out.push_back('[');
     for (char c : text) {
@@ -178,7 +180,9 @@ class FakeDriver final : public SqlDriver {
   explicit FakeDriver(FakeDb& db) : db_(db) {}
   ConnectResult connect(const HostSpec& host) override { return open(host, false); }
   bool supports_batching() const override { return db_.batching; }
-  ConnectResult connect_batching(const HostSpec& host) override { return open(host, true); }
+  ConnectResult connect_batching(const HostSpec& host) override {
+    return open(host, true);
+  }
   bool all_columns() const override { return db_.all_columns; }
 
  private:

@@ -32,7 +32,8 @@ class ManualClock final : public dict::PoolClock {
   }
 
   bool wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                  Clock::time_point deadline, const std::function<bool()>& ready) override {
+                  Clock::time_point deadline,
+                  const std::function<bool()>& ready) override {
     ++waiting_;
     bool got = false;
     while (!(got = ready()) && now() < deadline) cv.wait_for(lock, kLookEvery);

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "dictcore/util/config_error.h"
 #include "dictcore/sql/expand.h"
+#include "dictcore/util/config_error.h"
 #include "dictcore/util/logger.h"
 
 namespace {

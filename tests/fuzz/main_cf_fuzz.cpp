@@ -10,9 +10,9 @@
 #include <string_view>
 
 #include "dictcore/config/allowlist.h"
+#include "dictcore/config/main_cf.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/logger.h"
-#include "dictcore/config/main_cf.h"
 
 namespace {
 

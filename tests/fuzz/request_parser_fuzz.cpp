@@ -40,7 +40,8 @@ void check(const pp::AttrList& attrs) {
         decode_one(pp::encode_reply(r.request.type, r.request.dialect, reply));
     pp::Reply back;
     std::string error;
-    if (!pp::parse_reply(r.request.type, r.request.dialect, wire, back, error)) std::abort();
+    if (!pp::parse_reply(r.request.type, r.request.dialect, wire, back, error))
+      std::abort();
   }
   (void)pp::encode_status_only(pp::ProxyStatus::Bad);
 }

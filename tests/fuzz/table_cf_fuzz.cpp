@@ -14,13 +14,13 @@
 #include <string>
 #include <string_view>
 
-#include "dictcore/util/config_error.h"
-#include "dictcore/util/logger.h"
-#include "dictcore/tables/simple_tables.h"
+#include "dictcore/config/table_cf.h"
 #include "dictcore/sql/sql_params.h"
 #include "dictcore/sql/sql_table.h"
+#include "dictcore/tables/simple_tables.h"
 #include "dictcore/tables/table.h"
-#include "dictcore/config/table_cf.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/logger.h"
 #include "protocol/status.h"
 
 namespace {
@@ -34,7 +34,7 @@ constexpr std::size_t kMaxInput = 64 * 1024;
 // FOLD_FIX and the duplicate-handling flags. Simple tables answer inline.
 void probe(pd::Table& table, std::string_view text) {
   const uint32_t flag_sets[] = {0, pf::flags::kFoldFix, pf::flags::kDupReplace,
-                               pf::flags::kDupIgnore | pf::flags::kFoldFix};
+                                pf::flags::kDupIgnore | pf::flags::kFoldFix};
   std::string keys[] = {"", "k", "KEY", std::string(text.substr(0, 8)),
                         std::string(text.substr(text.size() / 2, 12))};
   for (uint32_t flags : flag_sets) {
@@ -52,8 +52,8 @@ class ScratchFile {
   ScratchFile() : path_("/tmp/proxyd-fuzz-texthash." + std::to_string(::getpid())) {}
   ~ScratchFile() { std::remove(path_.c_str()); }
   const std::string& write(std::string_view text) {
-    std::ofstream(path_, std::ios::binary | std::ios::trunc).write(text.data(),
-                                                                    text.size());
+    std::ofstream(path_, std::ios::binary | std::ios::trunc)
+        .write(text.data(), text.size());
     return path_;
   }
 
@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       case 0: {
         pd::TableConfig cfg = pd::TableConfig::from_string(text, "/fuzz/t.cf", log);
         pd::TableConfigParams params(cfg);
-        for (pd::SqlKind kind : {pd::SqlKind::Sqlite, pd::SqlKind::Mysql, pd::SqlKind::Pgsql}) {
+        for (pd::SqlKind kind :
+             {pd::SqlKind::Sqlite, pd::SqlKind::Mysql, pd::SqlKind::Pgsql}) {
           try {
             (void)pd::parse_sql_table_config(kind, "/fuzz/t.cf", params);
           } catch (const pd::ConfigError&) {

@@ -30,8 +30,12 @@ int undefined(int argc) {
 
 int race() {
   int shared = 0;
-  std::thread a([&shared] { for (int i = 0; i < 1000; ++i) ++shared; });
-  std::thread b([&shared] { for (int i = 0; i < 1000; ++i) ++shared; });
+  std::thread a([&shared] {
+    for (int i = 0; i < 1000; ++i) ++shared;
+  });
+  std::thread b([&shared] {
+    for (int i = 0; i < 1000; ++i) ++shared;
+  });
   a.join();
   b.join();
   return shared > 0 ? 0 : 1;

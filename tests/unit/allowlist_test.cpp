@@ -241,17 +241,21 @@ TEST(Allowlist, FixtureMatchesPostconfExpansion) {
       "pgsql:/etc/postfix/transport.cf", "sqlite:/etc/postfix/rcpt.cf",
       "texthash:/etc/postfix/p2",        "unix:passwd.byname"};
   EXPECT_EQ(Allowlist::build(cf, true, log).tables(), read_expected);
-  EXPECT_EQ(Allowlist::from_value(
-                read_file("data/conf/allowlist/proxy_read_maps.postconf", kMaxConfigFileSize), log)
-                .tables(),
-            read_expected);
+  EXPECT_EQ(
+      Allowlist::from_value(
+          read_file("data/conf/allowlist/proxy_read_maps.postconf", kMaxConfigFileSize),
+          log)
+          .tables(),
+      read_expected);
   const Tables write_expected = {"btree:/var/lib/postfix/sasl_auth_cache",
                                  "btree:/var/lib/postfix/verify"};
   EXPECT_EQ(Allowlist::build(cf, false, log).tables(), write_expected);
-  EXPECT_EQ(Allowlist::from_value(
-                read_file("data/conf/allowlist/proxy_write_maps.postconf", kMaxConfigFileSize), log)
-                .tables(),
-            write_expected);
+  EXPECT_EQ(
+      Allowlist::from_value(
+          read_file("data/conf/allowlist/proxy_write_maps.postconf", kMaxConfigFileSize),
+          log)
+          .tables(),
+      write_expected);
 }
 
 TEST(Allowlist, RestrictionClassesOnlyForReadService) {

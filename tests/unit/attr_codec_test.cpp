@@ -345,7 +345,9 @@ TEST(AttrDiscard, LongValueIsDroppedAndTheStreamStaysInSync) {
   limits.discard_long_values = true;
   AttrDecoder decoder(limits);
   const std::string input = "request\0lookup\0key\0"s + std::string(100, 'k') +
-                            "\0flags\0" "0\0\0" "request\0open\0\0"s;
+                            "\0flags\0"
+                            "0\0\0"
+                            "request\0open\0\0"s;
   // Byte by byte: nothing of the long value is kept meanwhile.
   AttrList message;
   std::size_t most = 0;
@@ -371,7 +373,8 @@ TEST(AttrDiscard, MessageLimitDropsTheValueThatCrossesIt) {
   limits.max_message_bytes = 40;
   AttrDecoder decoder(limits);
   // 20 + 21 bytes of values: the second one would cross 40 bytes in all.
-  decoder.feed("a\0"s + std::string(20, 'x') + "\0b\0"s + std::string(21, 'y') + "\0c\0z\0\0"s);
+  decoder.feed("a\0"s + std::string(20, 'x') + "\0b\0"s + std::string(21, 'y') +
+               "\0c\0z\0\0"s);
   AttrList message;
   ASSERT_EQ(decoder.next(message), DecodeStatus::Oversized);
   EXPECT_EQ(decoder.dropped(), "b");

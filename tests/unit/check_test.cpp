@@ -263,9 +263,9 @@ TEST_F(PreflightTables, ReportsEachKindOfProblem) {
 
 TEST_F(PreflightTables, FileInsideTheJailIsFine) {
   // Postfix admins copy or bind-mount what a chrooted daemon needs.
-  std::string cf = dir_.write(
-      "m.cf", "hosts = inet:127.0.0.1\ndbname = d\nquery = SELECT 1\n"
-              "tls_CAfile = /data/ca.pem\n");
+  std::string cf = dir_.write("m.cf",
+                              "hosts = inet:127.0.0.1\ndbname = d\nquery = SELECT 1\n"
+                              "tls_CAfile = /data/ca.pem\n");
   std::string jail = dir_.str() + "/jail";
   dir_.write("jail/data/ca.pem", "");
   EXPECT_TRUE(preflight_table("mysql:" + cf, env_, jail).empty());
@@ -279,7 +279,8 @@ TEST_F(PreflightTables, SqliteOutsideTheJailIsFine) {
   std::string cf = dir_.write("s.cf", "dbpath = " + db + "\nquery = SELECT 1\n");
   EXPECT_TRUE(preflight_table("sqlite:" + cf, env_, "/var/empty-jail").empty());
   // A missing database is still named, jail or not.
-  std::string gone = dir_.write("g.cf", "dbpath = /nonexistent/db.sqlite\nquery = SELECT 1\n");
+  std::string gone =
+      dir_.write("g.cf", "dbpath = /nonexistent/db.sqlite\nquery = SELECT 1\n");
   EXPECT_EQ(kinds(preflight_table("sqlite:" + gone, env_, "/var/empty-jail")),
             std::vector<FindingKind>{FindingKind::MissingFile});
 }
@@ -294,21 +295,24 @@ TEST(Preflight, NssSourcesBeyondFiles) {
   EXPECT_TRUE(nss_sources_beyond_files(conf, "passwd").empty());
   EXPECT_EQ(nss_sources_beyond_files(conf, "group"), std::vector<std::string>{"ldap"});
   EXPECT_TRUE(nss_sources_beyond_files(conf, "netgroup").empty());
-  EXPECT_EQ(nss_sources_beyond_files("passwd: compat\npasswd: files sss winbind\n", "passwd"),
-            (std::vector<std::string>{"sss", "winbind"}));
+  EXPECT_EQ(
+      nss_sources_beyond_files("passwd: compat\npasswd: files sss winbind\n", "passwd"),
+      (std::vector<std::string>{"sss", "winbind"}));
 }
 
 TEST(Preflight, PgsqlTlsFilesFromUriAndConninfo) {
   using Files = std::vector<std::pair<std::string, std::string>>;
-  EXPECT_EQ(pgsql_tls_files("postgresql://u:pw@h/db?sslmode=verify-full&sslrootcert=/etc/"
-                            "ca%20dir/ca.pem&sslcert=/c.pem&sslkey=/k.pem&sslcrl=/crl.pem"),
-            (Files{{"sslrootcert", "/etc/ca dir/ca.pem"},
-                   {"sslcert", "/c.pem"},
-                   {"sslkey", "/k.pem"},
-                   {"sslcrl", "/crl.pem"}}));
+  EXPECT_EQ(
+      pgsql_tls_files("postgresql://u:pw@h/db?sslmode=verify-full&sslrootcert=/etc/"
+                      "ca%20dir/ca.pem&sslcert=/c.pem&sslkey=/k.pem&sslcrl=/crl.pem"),
+      (Files{{"sslrootcert", "/etc/ca dir/ca.pem"},
+             {"sslcert", "/c.pem"},
+             {"sslkey", "/k.pem"},
+             {"sslcrl", "/crl.pem"}}));
   EXPECT_EQ(pgsql_tls_files("dbname=mail sslrootcert = '/etc/my ca.pem' sslcrldir=/crl "
                             "sslkey=/k\\x.pem"),
-            (Files{{"sslrootcert", "/etc/my ca.pem"}, {"sslcrldir", "/crl"},
+            (Files{{"sslrootcert", "/etc/my ca.pem"},
+                   {"sslcrldir", "/crl"},
                    {"sslkey", "/kx.pem"}}));  // \\ escapes, as libpq reads it
   // libpq's system store is no file; no TLS parameter, no file.
   EXPECT_EQ(pgsql_tls_files("postgresql://h/db?sslrootcert=system"), Files{});
@@ -320,15 +324,16 @@ TEST_F(PreflightTables, PgsqlTlsFilesOutsideTheJailAreNamedWithTheFixForTheMode)
   std::string ca = dir_.write("tls/ca.pem", "x");
   std::string cf = dir_.write(
       "p.cf",
-      "hosts = postgresql://u:hunter2@127.0.0.1/mail?sslmode=verify-full&sslrootcert=" + ca +
+      "hosts = postgresql://u:hunter2@127.0.0.1/mail?sslmode=verify-full&sslrootcert=" +
+          ca +
           "&sslcert=/nonexistent/c.pem\n"
           "dbname = sslkey=/nonexistent/k.pem\nquery = SELECT 1\npassword = hunter2\n");
   std::string jail = dir_.str() + "/jail";
   dir_.write("jail/.keep", "");
   std::vector<Finding> master = preflight_table("pgsql:" + cf, env_, jail);
-  ASSERT_EQ(kinds(master), (std::vector<FindingKind>{FindingKind::OutsideJail,
-                                                    FindingKind::OutsideJail,
-                                                    FindingKind::OutsideJail}));
+  ASSERT_EQ(kinds(master),
+            (std::vector<FindingKind>{FindingKind::OutsideJail, FindingKind::OutsideJail,
+                                      FindingKind::OutsideJail}));
   EXPECT_NE(master[0].message.find("sslrootcert " + ca + " is outside the chroot jail"),
             std::string::npos)
       << master[0].message;
@@ -343,7 +348,8 @@ TEST_F(PreflightTables, PgsqlTlsFilesOutsideTheJailAreNamedWithTheFixForTheMode)
       preflight_table("pgsql:" + cf, env_, jail, nullptr, JailOwner::Standalone);
   ASSERT_EQ(standalone.size(), 3u);
   for (const Finding& f : standalone) {
-    EXPECT_NE(f.message.find("set chroot = no in proxyd.cf"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("set chroot = no in proxyd.cf"), std::string::npos)
+        << f.message;
     EXPECT_EQ(f.message.find("master.cf"), std::string::npos) << f.message;
   }
   // The CA file copied into the jail: only the two missing files remain.
@@ -351,8 +357,8 @@ TEST_F(PreflightTables, PgsqlTlsFilesOutsideTheJailAreNamedWithTheFixForTheMode)
   EXPECT_EQ(preflight_table("pgsql:" + cf, env_, jail).size(), 2u);
   // Without a jail, a TLS file that does not exist is named too.
   std::vector<Finding> plain = preflight_table("pgsql:" + cf, env_, "");
-  EXPECT_EQ(kinds(plain),
-            (std::vector<FindingKind>{FindingKind::MissingFile, FindingKind::MissingFile}));
+  EXPECT_EQ(kinds(plain), (std::vector<FindingKind>{FindingKind::MissingFile,
+                                                    FindingKind::MissingFile}));
 }
 
 TEST(Check, ProbeOfADeadHostReportsTheDriverError) {

@@ -3,7 +3,6 @@
 // request bytes in both dialects, replies split into single bytes, reply
 // layout mismatch, read timeout, EOF, peer_closed(), connect errors, moves.
 #include "protocol/client.h"
-#include "protocol/unix_address.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -19,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+
+#include "protocol/unix_address.h"
 
 namespace proxyd::protocol {
 namespace {

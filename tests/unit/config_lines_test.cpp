@@ -151,7 +151,8 @@ TEST(ParseNameValues, DuplicatesLaterWinsAndWarn) {
 }
 
 TEST(ReadFile, MissingAndDirectory) {
-  EXPECT_THROW(read_file("data/conf/does-not-exist.cf", kMaxConfigFileSize), ConfigUnavailable);
+  EXPECT_THROW(read_file("data/conf/does-not-exist.cf", kMaxConfigFileSize),
+               ConfigUnavailable);
   EXPECT_THROW(read_file("data/conf", kMaxConfigFileSize), ConfigUnavailable);
   try {
     read_file("data/conf/does-not-exist.cf", kMaxConfigFileSize);
@@ -159,7 +160,8 @@ TEST(ReadFile, MissingAndDirectory) {
     EXPECT_EQ(std::string(e.what()),
               "open data/conf/does-not-exist.cf: No such file or directory");
   }
-  EXPECT_NE(read_file("data/conf/mysql-valid.cf", kMaxConfigFileSize).find("dbname"), std::string::npos);
+  EXPECT_NE(read_file("data/conf/mysql-valid.cf", kMaxConfigFileSize).find("dbname"),
+            std::string::npos);
 }
 
 // mail_conf_bool.c and cfg_parser.c compare with strcasecmp() against

@@ -3,6 +3,8 @@
 // first match winning, /file/name expansion, type:table entries (sync and
 // async), and errors. Literal cases mirror SPEC §6.4 [verified] and a
 // postmap 3.7.11 run with domain = !bad.example.com, example.com EXAMPLE1.org.
+#include "dictcore/sql/domain_filter.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -11,7 +13,6 @@
 #include <map>
 
 #include "dictcore/util/config_error.h"
-#include "dictcore/sql/domain_filter.h"
 #include "tests/fakes/fake_session.h"
 
 namespace proxyd::dict {
@@ -63,24 +64,34 @@ struct Case {
 // whose domain list is EXÄMPLE.ORG, Straße.DE), with ASCII rules otherwise.
 TEST(DomainFilter, UnicodeFoldingWithSmtputf8) {
   CaptureLogger log;
-  auto on = DomainFilter::parse("EX\xC3\x84MPLE.ORG, Stra\xC3\x9F" "e.DE", "t.cf", {}, log, true);
+  auto on = DomainFilter::parse(
+      "EX\xC3\x84MPLE.ORG, Stra\xC3\x9F"
+      "e.DE",
+      "t.cf", {}, log, true);
   for (const Case& c : {
            Case{"J\xC3\x9CRGEN@EX\xC3\x84MPLE.ORG", Kind::Match},
            Case{"j\xC3\x9Crgen@ex\xC3\x84mple.org", Kind::Match},
            Case{"j\xC3\xBCrgen@ex\xC3\xA4mple.org", Kind::Match},
            Case{"a@STRASSE.de", Kind::Match},
-           Case{"a@stra\xC3\x9F" "e.de", Kind::Match},
+           Case{"a@stra\xC3\x9F"
+                "e.de",
+                Kind::Match},
            Case{"a@example.org", Kind::NoMatch},
        }) {
     EXPECT_EQ(check_sync(*on, c.key), c.want) << c.key;
   }
-  auto off = DomainFilter::parse("EX\xC3\x84MPLE.ORG, Stra\xC3\x9F" "e.DE", "t.cf", {}, log, false);
+  auto off = DomainFilter::parse(
+      "EX\xC3\x84MPLE.ORG, Stra\xC3\x9F"
+      "e.DE",
+      "t.cf", {}, log, false);
   for (const Case& c : {
            Case{"J\xC3\x9CRGEN@EX\xC3\x84MPLE.ORG", Kind::Match},
-           Case{"j\xC3\x9Crgen@ex\xC3\x84mple.org", Kind::Match},   // Ä stays Ä
+           Case{"j\xC3\x9Crgen@ex\xC3\x84mple.org", Kind::Match},    // Ä stays Ä
            Case{"j\xC3\xBCrgen@ex\xC3\xA4mple.org", Kind::NoMatch},  // ä is not Ä
            Case{"a@STRASSE.de", Kind::NoMatch},
-           Case{"a@STRA\xC3\x9F" "E.de", Kind::Match},
+           Case{"a@STRA\xC3\x9F"
+                "E.de",
+                Kind::Match},
        }) {
     EXPECT_EQ(check_sync(*off, c.key), c.want) << c.key;
   }
@@ -88,12 +99,13 @@ TEST(DomainFilter, UnicodeFoldingWithSmtputf8) {
 
 TEST(DomainFilter, LiteralNamesVerifiedCases) {
   CaptureLogger log;
-  auto f = DomainFilter::parse("!bad.example.com, example.com EXAMPLE1.org,exämple.de", "t.cf",
-                               {}, log);
+  auto f = DomainFilter::parse("!bad.example.com, example.com EXAMPLE1.org,exämple.de",
+                               "t.cf", {}, log);
   EXPECT_EQ(f->size(), 4u);
   for (const Case& c : {
            Case{"user@example.com", Kind::Match},
-           Case{"User@Example.COM", Kind::Match},  // domain casefolded even without FOLD_FIX
+           Case{"User@Example.COM",
+                Kind::Match},  // domain casefolded even without FOLD_FIX
            Case{"a@EXAMPLE1.org", Kind::Match},
            Case{"a@example1.org", Kind::Match},
            Case{"x@bad.example.com", Kind::NoMatch},
@@ -111,7 +123,8 @@ TEST(DomainFilter, LiteralNamesVerifiedCases) {
 
 TEST(DomainFilter, FirstMatchWinsWithNegation) {
   CaptureLogger log;
-  auto f = DomainFilter::parse("!example.com example.com other.org !other.org", "t.cf", {}, log);
+  auto f = DomainFilter::parse("!example.com example.com other.org !other.org", "t.cf",
+                               {}, log);
   EXPECT_EQ(check_sync(*f, "a@example.com"), Kind::NoMatch);
   EXPECT_EQ(check_sync(*f, "a@other.org"), Kind::Match);
   auto g = DomainFilter::parse("!!example.com", "t.cf", {}, log);  // double negation
@@ -140,7 +153,8 @@ TEST(DomainFilter, FileEntriesExpandInPlace) {
     out << "# comment line\nfile1.org, FILE2.org\n\n!neg.file.org\nfile3.org #trailing\n";
   }
   CaptureLogger log;
-  auto f = DomainFilter::parse("!blocked.org " + file.string() + " last.org", "t.cf", {}, log);
+  auto f =
+      DomainFilter::parse("!blocked.org " + file.string() + " last.org", "t.cf", {}, log);
   EXPECT_EQ(check_sync(*f, "a@file1.org"), Kind::Match);
   EXPECT_EQ(check_sync(*f, "a@file2.org"), Kind::Match);
   EXPECT_EQ(check_sync(*f, "a@file3.org"), Kind::Match);
@@ -174,8 +188,8 @@ TEST(DomainFilter, TableEntriesAreLookedUpWithFoldedDomain) {
     opened.emplace_back(name);
     return table;
   };
-  auto f = DomainFilter::parse("literal.org, inline:{listed.org=yes}, last.org", "t.cf", opener,
-                               log);
+  auto f = DomainFilter::parse("literal.org, inline:{listed.org=yes}, last.org", "t.cf",
+                               opener, log);
   ASSERT_EQ(opened.size(), 1u);
   EXPECT_EQ(opened[0], "inline:{listed.org=yes}");  // braces keep the token whole
   EXPECT_EQ(check_sync(*f, "a@LISTED.org"), Kind::Match);
@@ -198,8 +212,9 @@ TEST(DomainFilter, AsyncTableContinuesLater) {
   CaptureLogger log;
   auto table = std::make_shared<MapTable>();
   table->defer = true;
-  auto f = DomainFilter::parse("mysql:/d.cf later.org", "t.cf",
-                               [&](std::string_view) -> TablePtr { return table; }, log);
+  auto f = DomainFilter::parse(
+      "mysql:/d.cf later.org", "t.cf",
+      [&](std::string_view) -> TablePtr { return table; }, log);
   std::optional<Kind> got;
   f->check("a@later.org", [&](DomainMatch m) { got = m.kind; });
   EXPECT_FALSE(got.has_value());
@@ -218,8 +233,9 @@ TEST(DomainFilter, AsyncTableContinuesLater) {
 
 TEST(DomainFilter, TableEntriesWithoutOpenerAreConfigErrors) {
   CaptureLogger log;
-  EXPECT_THROW(DomainFilter::parse("example.com, mysql:/etc/postfix/d.cf", "t.cf", {}, log),
-               ConfigError);
+  EXPECT_THROW(
+      DomainFilter::parse("example.com, mysql:/etc/postfix/d.cf", "t.cf", {}, log),
+      ConfigError);
   // "[...]" is not a table even with a ':'.
   auto f = DomainFilter::parse("[::1]", "t.cf", {}, log);
   EXPECT_EQ(f->size(), 1u);

@@ -24,19 +24,20 @@ TEST(Environment, DefaultKeepsOnlyPostfixVariables) {
   CaptureLogger log;
   dict::MainCf cf = dict::MainCf::from_string("", log);
   std::vector<std::string> current = {
-      "HOME=/root",       "PGSSLMODE=disable", "PGHOST=/tmp",     "PGSERVICEFILE=/x",
-      "MYSQL_HOST=evil",  "MYSQL_PWD=x",       "TZ=Europe/Paris", "MAIL_CONFIG=/etc/postfix",
-      "LANG=de_DE.UTF-8", "PATH=/usr/bin",     "LD_PRELOAD=/x.so"};
-  std::vector<EnvVar> want = {{"MAIL_CONFIG", "/etc/postfix"}, {"TZ", "Europe/Paris"},
-                              {"LANG", "C"}};
+      "HOME=/root",       "PGSSLMODE=disable",        "PGHOST=/tmp",
+      "PGSERVICEFILE=/x", "MYSQL_HOST=evil",          "MYSQL_PWD=x",
+      "TZ=Europe/Paris",  "MAIL_CONFIG=/etc/postfix", "LANG=de_DE.UTF-8",
+      "PATH=/usr/bin",    "LD_PRELOAD=/x.so"};
+  std::vector<EnvVar> want = {
+      {"MAIL_CONFIG", "/etc/postfix"}, {"TZ", "Europe/Paris"}, {"LANG", "C"}};
   EXPECT_EQ(imported_environment(cf.get("import_environment"), current), want);
 }
 
 TEST(Environment, NameValueFormsAndGroups) {
   std::vector<std::string> current = {"A=1", "AB=2", "C=x=y"};
   EXPECT_EQ(imported_environment("A, B C { D = two words } E= AB=3", current),
-            (std::vector<EnvVar>{{"A", "1"}, {"C", "x=y"}, {"D", "two words"}, {"E", ""},
-                                 {"AB", "3"}}));
+            (std::vector<EnvVar>{
+                {"A", "1"}, {"C", "x=y"}, {"D", "two words"}, {"E", ""}, {"AB", "3"}}));
   EXPECT_EQ(imported_environment("", current), std::vector<EnvVar>{});
 }
 

@@ -3,6 +3,8 @@
 // parts, legacy query construction and result joining. Expectations follow
 // Postfix 3.7.11 db_common.c and were spot-checked with postmap 3.7.11
 // (sqlite "SELECT '...'" echo tables), e.g. joe@a..com with %2 -> "a".
+#include "dictcore/sql/expand.h"
+
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -10,7 +12,6 @@
 #include <vector>
 
 #include "dictcore/util/config_error.h"
-#include "dictcore/sql/expand.h"
 #include "tests/fakes/fake_session.h"
 
 namespace proxyd::dict {
@@ -50,7 +51,7 @@ INSTANTIATE_TEST_SUITE_P(
         QueryCase{"%S|%U|%D", "User@Example.COM", "User@Example.COM|User|Example.COM"},
         QueryCase{"%1.%2.%3", "x@a.b.example.com", "com.example.b"},
         QueryCase{"%u|%d", "u@v@example.com", "u@v|example.com"},  // last '@' splits
-        QueryCase{"%2", "joe@a..com", "a"},     // empty labels are dropped (postmap 3.7.11)
+        QueryCase{"%2", "joe@a..com", "a"},  // empty labels are dropped (postmap 3.7.11)
         QueryCase{"%2", "joe@com", std::nullopt},
         QueryCase{"%2", "joe@.com", std::nullopt},  // only one non-empty label
         QueryCase{"%9", "a@1.2.3.4.5.6.7.8.9", "1"},
@@ -79,42 +80,41 @@ TEST_P(Suppression, Matrix) {
 // user@, joe@a..com and joe@com.
 INSTANTIATE_TEST_SUITE_P(
     Keys, Suppression,
-    ::testing::Values(
-        SuppressCase{"%s", "%s", "user@example.com", true},
-        SuppressCase{"%s", "%s", "user", true},
-        SuppressCase{"%s", "%s", "@example.com", true},
-        SuppressCase{"%s", "%s", "user@", true},
-        // %u in the query: empty local part suppressed, no '@' is fine.
-        SuppressCase{"%u", "%s", "user@example.com", true},
-        SuppressCase{"%u", "%s", "user", true},
-        SuppressCase{"%u", "%s", "@example.com", false},
-        SuppressCase{"%u", "%s", "user@", true},
-        // %d in the query: needs '@' and a non-empty domain.
-        SuppressCase{"%d", "%s", "user@example.com", true},
-        SuppressCase{"%d", "%s", "user", false},
-        SuppressCase{"%d", "%s", "@example.com", true},
-        SuppressCase{"%d", "%s", "user@", false},
-        // %D / %U / %1 in result_format constrain the key too.
-        SuppressCase{"%s", "%D", "user", false},
-        SuppressCase{"%s", "%D", "user@", false},
-        SuppressCase{"%s", "%D", "user@example.com", true},
-        SuppressCase{"%s", "%U", "@example.com", false},
-        SuppressCase{"%s", "%U", "user", true},
-        SuppressCase{"%s", "%1", "user", false},
-        SuppressCase{"%s", "%1", "user@example.com", true},
-        // %u / %d in result_format refer to the value, not the key.
-        SuppressCase{"%s", "%u", "@example.com", true},
-        SuppressCase{"%s", "%d", "user", true},
-        // %U in the query behaves like %u.
-        SuppressCase{"%U", "%s", "@example.com", false},
-        // %N: enough non-empty labels.
-        SuppressCase{"%2", "%s", "joe@a..com", true},
-        SuppressCase{"%2", "%s", "joe@com", false},
-        SuppressCase{"%2", "%s", "user@example.com", true},
-        SuppressCase{"%2", "%s", "@example.com", true},
-        SuppressCase{"%2", "%s", "user", false},
-        SuppressCase{"%3", "%s", "user@example.com", false},
-        SuppressCase{"%s", "%s", "", false}));
+    ::testing::Values(SuppressCase{"%s", "%s", "user@example.com", true},
+                      SuppressCase{"%s", "%s", "user", true},
+                      SuppressCase{"%s", "%s", "@example.com", true},
+                      SuppressCase{"%s", "%s", "user@", true},
+                      // %u in the query: empty local part suppressed, no '@' is fine.
+                      SuppressCase{"%u", "%s", "user@example.com", true},
+                      SuppressCase{"%u", "%s", "user", true},
+                      SuppressCase{"%u", "%s", "@example.com", false},
+                      SuppressCase{"%u", "%s", "user@", true},
+                      // %d in the query: needs '@' and a non-empty domain.
+                      SuppressCase{"%d", "%s", "user@example.com", true},
+                      SuppressCase{"%d", "%s", "user", false},
+                      SuppressCase{"%d", "%s", "@example.com", true},
+                      SuppressCase{"%d", "%s", "user@", false},
+                      // %D / %U / %1 in result_format constrain the key too.
+                      SuppressCase{"%s", "%D", "user", false},
+                      SuppressCase{"%s", "%D", "user@", false},
+                      SuppressCase{"%s", "%D", "user@example.com", true},
+                      SuppressCase{"%s", "%U", "@example.com", false},
+                      SuppressCase{"%s", "%U", "user", true},
+                      SuppressCase{"%s", "%1", "user", false},
+                      SuppressCase{"%s", "%1", "user@example.com", true},
+                      // %u / %d in result_format refer to the value, not the key.
+                      SuppressCase{"%s", "%u", "@example.com", true},
+                      SuppressCase{"%s", "%d", "user", true},
+                      // %U in the query behaves like %u.
+                      SuppressCase{"%U", "%s", "@example.com", false},
+                      // %N: enough non-empty labels.
+                      SuppressCase{"%2", "%s", "joe@a..com", true},
+                      SuppressCase{"%2", "%s", "joe@com", false},
+                      SuppressCase{"%2", "%s", "user@example.com", true},
+                      SuppressCase{"%2", "%s", "@example.com", true},
+                      SuppressCase{"%2", "%s", "user", false},
+                      SuppressCase{"%3", "%s", "user@example.com", false},
+                      SuppressCase{"%s", "%s", "", false}));
 
 struct ResultCase {
   const char* format;
@@ -160,9 +160,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "alice at dest.org for user/example.com/user@example.com/com"}));
 
 TEST(ExpandRules, QuotesOnlySubstitutedKeyParts) {
-  ExpandRules rules =
-      ExpandRules::parse("SELECT 'x' FROM t WHERE a='%s' AND b='%u' AND c='%d' AND p='%%'",
-                         "%s", "test.cf");
+  ExpandRules rules = ExpandRules::parse(
+      "SELECT 'x' FROM t WHERE a='%s' AND b='%u' AND c='%d' AND p='%%'", "%s", "test.cf");
   int calls = 0;
   Quoter quoter = [&calls](std::string_view text, std::string& out) {
     ++calls;
@@ -172,7 +171,8 @@ TEST(ExpandRules, QuotesOnlySubstitutedKeyParts) {
   std::string out;
   ASSERT_EQ(rules.expand_query("o'ne@ex.com", &quoter, out), ExpandStatus::Ok);
   EXPECT_EQ(out,
-            "SELECT 'x' FROM t WHERE a='[o'ne@ex.com]' AND b='[o'ne]' AND c='[ex.com]' AND p='%'");
+            "SELECT 'x' FROM t WHERE a='[o'ne@ex.com]' AND b='[o'ne]' AND c='[ex.com]' "
+            "AND p='%'");
   EXPECT_EQ(calls, 3);
 }
 
@@ -213,7 +213,8 @@ TEST(ExpandRules, QueryExpansionIsBounded) {
   EXPECT_EQ(pct.expand_query("k", nullptr, out, 1), ExpandStatus::TooLong);
   // The default bound admits a query with the largest key escaped twice over.
   ExpandRules big = ExpandRules::parse("SELECT '%s'", "%s", "test.cf");
-  EXPECT_EQ(big.expand_query(std::string(1 << 20, 'k'), &doubling, out), ExpandStatus::Ok);
+  EXPECT_EQ(big.expand_query(std::string(1 << 20, 'k'), &doubling, out),
+            ExpandStatus::Ok);
   EXPECT_EQ(out.size(), (2u << 20) + 9);
 }
 
@@ -269,7 +270,8 @@ TEST(ExpandRules, InvalidTemplatesAreConfigErrors) {
 
 TEST(LegacyQuery, BuildsPostfixShape) {
   LegacyQueryParts p{"users", "v", "k", "ORDER BY v DESC"};
-  EXPECT_EQ(build_legacy_query(p, "t.cf"), "SELECT v FROM users WHERE k='%s' ORDER BY v DESC");
+  EXPECT_EQ(build_legacy_query(p, "t.cf"),
+            "SELECT v FROM users WHERE k='%s' ORDER BY v DESC");
   p.additional_conditions.clear();
   EXPECT_EQ(build_legacy_query(p, "t.cf"), "SELECT v FROM users WHERE k='%s' ");
 }
@@ -302,21 +304,45 @@ struct BuildCase {
 
 TEST(ResultBuilder, JoinsSkipsAndLimits) {
   const std::vector<BuildCase> cases = {
-      {"nulls and empties", "%s", 0, {"a", std::nullopt, "", "b", "c"},
-       {ProxyStatus::Ok, "a,b,c"}, "empty lookup result for: \"key@x.org\" -- ignored"},
+      {"nulls and empties",
+       "%s",
+       0,
+       {"a", std::nullopt, "", "b", "c"},
+       {ProxyStatus::Ok, "a,b,c"},
+       "empty lookup result for: \"key@x.org\" -- ignored"},
       {"only null", "%s", 0, {std::nullopt}, {ProxyStatus::NoKey, ""}, nullptr},
       {"only empty", "%s", 0, {""}, {ProxyStatus::NoKey, ""}, "empty lookup result"},
       {"nothing", "%s", 0, {}, {ProxyStatus::NoKey, ""}, nullptr},
       {"limit reached exactly", "%s", 2, {"a", "b"}, {ProxyStatus::Ok, "a,b"}, nullptr},
-      {"limit exceeded", "%s", 2, {"a", "b", "c"}, {ProxyStatus::Retry, ""},
+      {"limit exceeded",
+       "%s",
+       2,
+       {"a", "b", "c"},
+       {ProxyStatus::Retry, ""},
        "dict_sqlite_lookup: /t.cf: Expansion limit exceeded for key 'key@x.org'"},
-      {"nulls and empties do not count", "%s", 2, {"a", std::nullopt, "", "b"},
-       {ProxyStatus::Ok, "a,b"}, "empty lookup result"},
-      {"skipped values do not count", "%d", 2, {"a@x", "plain", "b@y"},
-       {ProxyStatus::Ok, "x,y"}, nullptr},
-      {"negative limit is unlimited", "%s", -1, {"a", "b", "c"}, {ProxyStatus::Ok, "a,b,c"},
+      {"nulls and empties do not count",
+       "%s",
+       2,
+       {"a", std::nullopt, "", "b"},
+       {ProxyStatus::Ok, "a,b"},
+       "empty lookup result"},
+      {"skipped values do not count",
+       "%d",
+       2,
+       {"a@x", "plain", "b@y"},
+       {ProxyStatus::Ok, "x,y"},
        nullptr},
-      {"commas inside values kept", "%s", 0, {"a,b", "c"}, {ProxyStatus::Ok, "a,b,c"},
+      {"negative limit is unlimited",
+       "%s",
+       -1,
+       {"a", "b", "c"},
+       {ProxyStatus::Ok, "a,b,c"},
+       nullptr},
+      {"commas inside values kept",
+       "%s",
+       0,
+       {"a,b", "c"},
+       {ProxyStatus::Ok, "a,b,c"},
        nullptr},
   };
   for (const BuildCase& c : cases) {
@@ -341,13 +367,15 @@ TEST(ResultBuilder, JoinsSkipsAndLimits) {
 TEST(ResultBuilder, EmptyValueWarningNamesTable) {
   CaptureLogger log;
   ExpandRules rules = ExpandRules::parse("%s", "%s", "/t.cf");
-  ResultContext ctx{"sqlite:/tmp/sqlo/basic.cf", "/tmp/sqlo/basic.cf", "dict_sqlite_lookup", &log};
+  ResultContext ctx{"sqlite:/tmp/sqlo/basic.cf", "/tmp/sqlo/basic.cf",
+                    "dict_sqlite_lookup", &log};
   ResultBuilder b(rules, "multi", 0, ctx);
   EXPECT_TRUE(b.add(std::string()));
   // Text as printed by postmap 3.7.11 (after its "postmap: warning: " prefix).
   ASSERT_EQ(log.lines().size(), 1u);
   EXPECT_EQ(log.lines()[0],
-            "table \"sqlite:/tmp/sqlo/basic.cf\": empty lookup result for: \"multi\" -- ignored");
+            "table \"sqlite:/tmp/sqlo/basic.cf\": empty lookup result for: \"multi\" -- "
+            "ignored");
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include "dictcore/util/config_error.h"
 #include "dictcore/config/main_cf.h"
+#include "dictcore/util/config_error.h"
 #include "proxyd/master_proto.h"
 #include "tests/fakes/capture_logger.h"
 
@@ -39,7 +39,8 @@ TEST(ForwardLayout, SocketPathRelativeToQueueAndJail) {
   EXPECT_EQ(forward_socket_path("private/proxymap", "/var/spool/postfix",
                                 "/var/spool/postfix", own),
             "/private/proxymap");
-  EXPECT_EQ(forward_socket_path("/run/pm.sock", "/var/spool/postfix", "", own), "/run/pm.sock");
+  EXPECT_EQ(forward_socket_path("/run/pm.sock", "/var/spool/postfix", "", own),
+            "/run/pm.sock");
   EXPECT_EQ(forward_socket_path("", "/var/spool/postfix", "", own), "");
   // The drop-in layout: forwarding to itself is off.
   EXPECT_EQ(forward_socket_path("private/proxymap", "/var/spool/postfix", "",
@@ -61,13 +62,15 @@ TEST(ForwardLayout, SettingsAndLimits) {
   EXPECT_EQ(l.timeout, std::chrono::seconds(3));
   EXPECT_THROW(parse_settings("forward_read_socket = a b\n", "proxyd.cf", log),
                dict::ConfigError);
-  EXPECT_THROW(parse_settings("forward_connections = 0\n", "proxyd.cf", log), dict::ConfigError);
+  EXPECT_THROW(parse_settings("forward_connections = 0\n", "proxyd.cf", log),
+               dict::ConfigError);
 }
 
 TEST(ForwardLayout, LayoutLinesAndDetection) {
   std::string lines = forwarding_layout_lines(true);
-  EXPECT_NE(lines.find("proxyd       unix  -       -       y       -       -       proxyd"),
-            std::string::npos);
+  EXPECT_NE(
+      lines.find("proxyd       unix  -       -       y       -       -       proxyd"),
+      std::string::npos);
   EXPECT_NE(lines.find("proxymap_service_name = proxyd\n"), std::string::npos);
   CaptureLogger log;
   dict::MainCf cf = dict::MainCf::from_string("proxymap_service_name = proxyd\n", log);

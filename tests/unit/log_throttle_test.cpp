@@ -1,12 +1,13 @@
 // Tests for the log rate limiter (fixed windows, summaries) and the client
 // memory budget's read and dispatch decisions. A fake clock drives time;
 // nothing sleeps.
+#include "proxyd/log_throttle.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 
 #include "proxyd/log.h"
-#include "proxyd/log_throttle.h"
 #include "proxyd/memory_budget.h"
 #include "proxyd/rate_limiter.h"
 #include "tests/fakes/capture_logger.h"
@@ -112,7 +113,7 @@ TEST(MemoryBudget, BigConsumersPauseFirstThenEveryone) {
   budget.update(big, 2 * mib);
   budget.update(small, 4096);
   EXPECT_TRUE(budget.may_read(big, 128 * 1024));  // no pressure: everyone reads
-  budget.update(rest, 40 * mib);                   // over half the budget
+  budget.update(rest, 40 * mib);                  // over half the budget
   EXPECT_FALSE(budget.may_read(big, 128 * 1024));
   EXPECT_TRUE(budget.may_read(small, 128 * 1024));
   EXPECT_TRUE(budget.may_dispatch());
@@ -136,7 +137,7 @@ TEST(DaemonLogger, LimitedWarningsPassTenPerKindAndWindow) {
   for (int i = 0; i < 1000; ++i) passed += log.admit("mysql:/etc/postfix/a.cf") ? 1 : 0;
   EXPECT_EQ(passed, 10);
   EXPECT_TRUE(log.admit("mysql:/etc/postfix/b.cf"));  // another table has its own budget
-  EXPECT_TRUE(CaptureLogger().admit("anything"));     // other sinks let everything through
+  EXPECT_TRUE(CaptureLogger().admit("anything"));  // other sinks let everything through
 }
 
 }  // namespace

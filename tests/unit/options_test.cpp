@@ -1,11 +1,12 @@
 // Tests for proxyd's command-line parsing and its help text.
 #include "proxyd/options.h"
-#include "proxyd/master_proto.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "proxyd/master_proto.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -36,7 +37,8 @@ TEST(Options, FlagsAndArguments) {
   EXPECT_TRUE(o->verbose);
   EXPECT_EQ(o->config_dir, "/tmp/etc");
   ASSERT_EQ(o->overrides.size(), 2u);
-  EXPECT_EQ(o->overrides[0], (std::pair<std::string, std::string>{"queue_directory", "/q"}));
+  EXPECT_EQ(o->overrides[0],
+            (std::pair<std::string, std::string>{"queue_directory", "/q"}));
   EXPECT_EQ(o->overrides[1], (std::pair<std::string, std::string>{"a", "b"}));
 }
 
@@ -82,7 +84,8 @@ TEST(Options, HelpListsEveryOption) {
 namespace proxyd::daemon {
 namespace {
 
-std::optional<MasterArgs> parse_master(std::vector<std::string> args, std::string& error) {
+std::optional<MasterArgs> parse_master(std::vector<std::string> args,
+                                       std::string& error) {
   static std::vector<std::string> storage;
   storage = std::move(args);
   std::vector<char*> argv;
@@ -94,8 +97,8 @@ std::optional<MasterArgs> parse_master(std::vector<std::string> args, std::strin
 // master(8) starts proxymap as "proxymap -t unix -u -c [-o name=value] [-v]".
 TEST(MasterArgs, MultiServerCommandLine) {
   std::string error;
-  auto a = parse_master({"/usr/lib/postfix/sbin/proxyd", "-n", "proxywrite", "-t", "unix", "-uc",
-                         "-oa=b", "-z", "-v"},
+  auto a = parse_master({"/usr/lib/postfix/sbin/proxyd", "-n", "proxywrite", "-t", "unix",
+                         "-uc", "-oa=b", "-z", "-v"},
                         error);
   ASSERT_TRUE(a) << error;
   EXPECT_EQ(a->service, "proxywrite");
@@ -141,7 +144,8 @@ TEST(Options, RepeatedParseAndCommandEndsOptions) {
   EXPECT_FALSE(o->foreground);
   EXPECT_EQ(o->command, "stats");
   EXPECT_FALSE(parse({"stats", "-v"}, error));
-  EXPECT_NE(error.find("unexpected command-line argument: \"-v\""), std::string::npos) << error;
+  EXPECT_NE(error.find("unexpected command-line argument: \"-v\""), std::string::npos)
+      << error;
   EXPECT_FALSE(parse({"-x"}, error));
   EXPECT_NE(error.find("invalid option -- 'x'"), std::string::npos) << error;
   EXPECT_FALSE(parse({"-c"}, error));

@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/util/config_error.h"
-#include "dictcore/util/logger.h"
 #include "dictcore/config/main_cf.h"
 #include "dictcore/sql/sql_table.h"
 #include "dictcore/tables/surrogate.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/logger.h"
 #include "protocol/status.h"
 #include "tests/fakes/capture_logger.h"
 
@@ -129,7 +129,8 @@ TEST_P(OpenTableFailure, BecomesSurrogateAndLogsOnce) {
   EXPECT_EQ(lookup(*table, "key").status, c.status);
   ASSERT_EQ(log.lines().size(), 1u);
   EXPECT_NE(log.lines()[0].find(c.name), std::string::npos) << log.lines()[0];
-  EXPECT_NE(log.lines()[0].find(surrogate->reason()), std::string::npos) << log.lines()[0];
+  EXPECT_NE(log.lines()[0].find(surrogate->reason()), std::string::npos)
+      << log.lines()[0];
 }
 
 constexpr auto RO = OpenMode::ReadOnly;
@@ -223,8 +224,9 @@ TEST(Registry, OneInstancePerInstanceFlagsThatMatter) {
   Registry registry(env);
   const std::string name = "inline:{ MixedCase=1 }";
   auto daemon = registry.open(name, OpenMode::ReadOnly, kDaemonInstanceFlags);
-  auto same = registry.open(name, OpenMode::ReadOnly, kDaemonInstanceFlags | pflags::kLock |
-                                                          pflags::kDupWarn | pflags::kTry1Null);
+  auto same = registry.open(
+      name, OpenMode::ReadOnly,
+      kDaemonInstanceFlags | pflags::kLock | pflags::kDupWarn | pflags::kTry1Null);
   EXPECT_EQ(daemon.get(), same.get());
   auto raw = registry.open(name, OpenMode::ReadOnly, pflags::kUtf8Request);  // postmap -f
   EXPECT_NE(raw.get(), daemon.get());

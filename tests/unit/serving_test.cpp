@@ -4,8 +4,8 @@
 // pipelining, flow control (max_in_flight), the request timeout, and the
 // reload hand-over (a request in flight finishes on the generation it
 // started with; new ones see the new configuration).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,8 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "protocol/attr_codec.h"
 #include "protocol/client.h"
@@ -50,10 +48,9 @@ constexpr const char* kSlowQuery =
 class Serving : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / fmt::format("proxyd_serving_test_{}_{}", getpid(),
-                                                    ::testing::UnitTest::GetInstance()
-                                                        ->current_test_info()
-                                                        ->name());
+    dir_ = fs::temp_directory_path() /
+           fmt::format("proxyd_serving_test_{}_{}", getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::ofstream(dir_ / "t.db");  // an empty file is an empty sqlite database
@@ -89,7 +86,8 @@ class Serving : public ::testing::Test {
     gen->preopen();
     service_->set_generation(std::move(gen));
     server_ = std::make_unique<Server>(loop_, *service_, log_, limits);
-    server_->add_listener(make_unix_listener(socket_path(), 64), Role::ReadOnly, "proxymap");
+    server_->add_listener(make_unix_listener(socket_path(), 64), Role::ReadOnly,
+                          "proxymap");
     before_run();
     thread_ = std::thread([this] { loop_.run(); });
   }
@@ -124,7 +122,8 @@ class Serving : public ::testing::Test {
     protocol::AttrList attrs = client.read_message();
     Reply reply;
     std::string error;
-    EXPECT_TRUE(protocol::parse_reply(RequestType::Lookup, Dialect::V1, attrs, reply, error))
+    EXPECT_TRUE(
+        protocol::parse_reply(RequestType::Lookup, Dialect::V1, attrs, reply, error))
         << error;
     return reply;
   }
@@ -184,14 +183,16 @@ TEST_F(FlowControl, ReadsPauseAtMaxInFlight) {
   protocol::Client client(socket_path(), 20s);
   std::string batch;
   constexpr int kRequests = 8;
-  for (int i = 0; i < kRequests; ++i) batch += lookup_bytes(slow_table(), fmt::format("k{}", i));
+  for (int i = 0; i < kRequests; ++i)
+    batch += lookup_bytes(slow_table(), fmt::format("k{}", i));
   client.send_raw(batch);
   for (int i = 0; i < kRequests; ++i) {
     EXPECT_EQ(read_reply(client).value, fmt::format("k{}-slow", i));
   }
   const std::size_t peak = on_loop([this] { return peak_; });
-  std::printf("[ figures  ] %d pipelined requests, max_in_flight 2: at most %zu in flight\n",
-              kRequests, peak);
+  std::printf(
+      "[ figures  ] %d pipelined requests, max_in_flight 2: at most %zu in flight\n",
+      kRequests, peak);
   EXPECT_GE(peak, 1u);  // the sampler saw the work
   EXPECT_LE(peak, 2u);  // never more read than max_in_flight
 }
@@ -220,7 +221,8 @@ TEST_F(Serving, ReloadHandsOverWhileARequestIsInFlight) {
   // A slow lookup in flight on the old generation while the reload lands.
   early.send_raw(lookup_bytes(slow_table(), "inflight"));
   write_main_cf("static:new");
-  const std::string answer = on_loop([this] { return reload(*service_, source(), log_); });
+  const std::string answer =
+      on_loop([this] { return reload(*service_, source(), log_); });
   EXPECT_EQ(answer.rfind("ok: ", 0), 0u) << answer;
   EXPECT_EQ(read_reply(early), (Reply{ProxyStatus::Ok, 0, "", "inflight-slow"}));
   // New requests, on the old connection and a new one, see the new lists.
@@ -230,7 +232,8 @@ TEST_F(Serving, ReloadHandsOverWhileARequestIsInFlight) {
   EXPECT_EQ(late.lookup(Dialect::V1, "static:new", 0, 0, "k").value, "new");
   // A broken configuration is refused and the running one keeps serving.
   std::ofstream(dir_ / "proxyd.cf") << "max_sessions = many\n";
-  const std::string refused = on_loop([this] { return reload(*service_, source(), log_); });
+  const std::string refused =
+      on_loop([this] { return reload(*service_, source(), log_); });
   EXPECT_EQ(refused.rfind("error: ", 0), 0u) << refused;
   EXPECT_EQ(late.lookup(Dialect::V1, "static:new", 0, 0, "k").value, "new");
 }

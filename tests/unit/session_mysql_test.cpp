@@ -298,11 +298,13 @@ class MysqlBatchTest : public MysqlSessionTest {
     return std::move(r.session);
   }
   static void setup_table(SqlSession& s) {
-    ASSERT_EQ(s.query("CREATE TABLE IF NOT EXISTS bt (k VARCHAR(20), v VARCHAR(20))").status,
-              QueryStatus::NoResultSet);
+    ASSERT_EQ(
+        s.query("CREATE TABLE IF NOT EXISTS bt (k VARCHAR(20), v VARCHAR(20))").status,
+        QueryStatus::NoResultSet);
     ASSERT_EQ(s.query("DELETE FROM bt").status, QueryStatus::NoResultSet);
-    ASSERT_EQ(s.query("INSERT INTO bt VALUES ('a','1'),('a','2'),('b',NULL),('c','')").status,
-              QueryStatus::NoResultSet);
+    ASSERT_EQ(
+        s.query("INSERT INTO bt VALUES ('a','1'),('a','2'),('b',NULL),('c','')").status,
+        QueryStatus::NoResultSet);
   }
 };
 
@@ -314,10 +316,12 @@ TEST_F(MysqlBatchTest, BatchAnswersEqualSingleAnswers) {
   EXPECT_FALSE(single->batching());
   EXPECT_TRUE(batch->batching());
   setup_table(*single);
-  std::vector<std::string> sqls = {
-      "SELECT v FROM bt WHERE k='a' ORDER BY v", "SELECT v FROM bt WHERE k='missing'",
-      "SELECT v FROM bt WHERE k='b'",           "SELECT v, k FROM bt WHERE k='c'",
-      "select X'610062'",                       "SELECT 'x;y'"};
+  std::vector<std::string> sqls = {"SELECT v FROM bt WHERE k='a' ORDER BY v",
+                                   "SELECT v FROM bt WHERE k='missing'",
+                                   "SELECT v FROM bt WHERE k='b'",
+                                   "SELECT v, k FROM bt WHERE k='c'",
+                                   "select X'610062'",
+                                   "SELECT 'x;y'"};
   std::vector<bool> batchable = {true, true, true, true, true, false};
   for (std::size_t i = 0; i < sqls.size(); ++i) {
     EXPECT_EQ(batch->can_batch(sqls[i]), batchable[i]) << sqls[i];
@@ -353,7 +357,8 @@ TEST_F(MysqlBatchTest, StatementWithoutResultSetEndsTheSession) {
   auto batch = connect_batching();
   ASSERT_TRUE(batch);
   // SELECT ... INTO answers OK, not rows: what follows cannot be trusted.
-  BatchResult br = batch->query_batch({"SELECT 'one'", "SELECT 2 INTO @two", "SELECT 'three'"});
+  BatchResult br =
+      batch->query_batch({"SELECT 'one'", "SELECT 2 INTO @two", "SELECT 'three'"});
   EXPECT_FALSE(br.usable);
   ASSERT_EQ(br.results.size(), 1u);
   EXPECT_EQ(br.results[0].rows, (std::vector<SqlRow>{{"one"}}));

@@ -217,7 +217,8 @@ TEST_F(PgsqlSessionTest, SqlErrorsFailOnlyTheLookup) {
   // that lookup (TempError), and the session stays usable.
   auto s = connect_socket();
   ASSERT_TRUE(s);
-  for (const char* sql : {"SELEC 1", "SELECT nosuchcolumn FROM nosuchtable", "SELECT 1/0"}) {
+  for (const char* sql :
+       {"SELEC 1", "SELECT nosuchcolumn FROM nosuchtable", "SELECT 1/0"}) {
     QueryResult r = s->query(sql);
     EXPECT_EQ(r.status, QueryStatus::TempError) << sql;
     EXPECT_NE(r.message.find(server_->socket_dir()), std::string::npos) << r.message;
@@ -248,8 +249,9 @@ class PgsqlBatchTest : public PgsqlSessionTest {
     return std::move(r.session);
   }
   static void setup_table(SqlSession& s) {
-    for (const char* sql : {"DROP TABLE IF EXISTS bt", "CREATE TABLE bt (k text, v text)",
-                            "INSERT INTO bt VALUES ('a','1'),('a','2'),('b',NULL),('c','')"}) {
+    for (const char* sql :
+         {"DROP TABLE IF EXISTS bt", "CREATE TABLE bt (k text, v text)",
+          "INSERT INTO bt VALUES ('a','1'),('a','2'),('b',NULL),('c','')"}) {
       ASSERT_EQ(s.query(sql).status, QueryStatus::Rows) << sql;
     }
   }
@@ -263,10 +265,12 @@ TEST_F(PgsqlBatchTest, BatchAnswersEqualSingleAnswers) {
   EXPECT_FALSE(single->batching());
   EXPECT_TRUE(batch->batching());
   setup_table(*single);
-  std::vector<std::string> sqls = {
-      "SELECT v FROM bt WHERE k='a' ORDER BY v", "SELECT v FROM bt WHERE k='missing'",
-      "SELECT v FROM bt WHERE k='b'",           "SELECT v, k FROM bt WHERE k='c'",
-      "select U&'\\00E9', NULL, 'x'",           "SELECT 'x;y'"};
+  std::vector<std::string> sqls = {"SELECT v FROM bt WHERE k='a' ORDER BY v",
+                                   "SELECT v FROM bt WHERE k='missing'",
+                                   "SELECT v FROM bt WHERE k='b'",
+                                   "SELECT v, k FROM bt WHERE k='c'",
+                                   "select U&'\\00E9', NULL, 'x'",
+                                   "SELECT 'x;y'"};
   std::vector<bool> batchable = {true, true, true, true, true, false};
   for (std::size_t i = 0; i < sqls.size(); ++i) {
     EXPECT_EQ(batch->can_batch(sqls[i]), batchable[i]) << sqls[i];
@@ -333,8 +337,8 @@ TEST_F(PgsqlBatchTest, ConnectionLostMidPipelineEndsTheBatch) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     killer->query("SELECT pg_terminate_backend(" + *pid + ")");
   });
-  BatchResult br =
-      batch->query_batch({"SELECT 'one'", "SELECT 'two', pg_sleep(10)", "SELECT 'three'"});
+  BatchResult br = batch->query_batch(
+      {"SELECT 'one'", "SELECT 'two', pg_sleep(10)", "SELECT 'three'"});
   kill.join();
   EXPECT_FALSE(br.usable);
   ASSERT_EQ(br.results.size(), 1u) << br.message;
@@ -351,7 +355,9 @@ class PipelinedJob final : public JobWork {
   bool splits() const override { return true; }
   const void* batch_group() const override { return &kGroup; }
   Attempt attempt(SqlSession& session) override { return finish(session.query(sql_)); }
-  Prepared prepare(SqlSession& /*session*/) override { return Prepared{std::nullopt, sql_}; }
+  Prepared prepare(SqlSession& /*session*/) override {
+    return Prepared{std::nullopt, sql_};
+  }
   Attempt finish(QueryResult r) override {
     if (r.status == QueryStatus::HostError) return Attempt{true, {}};
     if (r.status != QueryStatus::Rows) return Attempt{false, {ProxyStatus::Retry, {}}};
@@ -388,8 +394,8 @@ TEST_F(PgsqlBatchTest, PoolAnswersRetryAndMarksTheHostDownWhenAPipelineDies) {
   ASSERT_TRUE(poster.run_while_not([&] { return got.count("a") > 0; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   server_->kill_now();
-  ASSERT_TRUE(poster.run_while_not([&] { return got.size() == 5; },
-                                   std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      poster.run_while_not([&] { return got.size() == 5; }, std::chrono::seconds(20)));
   EXPECT_EQ(got["a"], ProxyStatus::Ok);
   EXPECT_EQ(got["b1"], ProxyStatus::Ok);  // answered before the connection died
   EXPECT_EQ(got["b2"], ProxyStatus::Retry);

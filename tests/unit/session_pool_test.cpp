@@ -6,20 +6,20 @@
 // batching (a backlog shares round trips; anything a batch does not answer
 // runs alone; texts that need a single-statement session get one), and
 // workers running under SCHED_BATCH.
+#include "dictcore/pool/session_pool.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
-
 #include <sched.h>
 
 #include <latch>
 #include <map>
 #include <thread>
 
-#include "dictcore/util/config_error.h"
 #include "dictcore/pool/session_batch.h"
 #include "dictcore/pool/session_hosts.h"
-#include "dictcore/pool/session_pool.h"
+#include "dictcore/util/config_error.h"
 #include "tests/fakes/fake_session.h"
 #include "tests/fakes/manual_clock.h"
 
@@ -42,14 +42,15 @@ struct HostCase {
 
 TEST(HostParsing, Mysql) {
   auto hosts = parse_mysql_hosts(
-      "unix:/run/mysqld/mysqld.sock, inet:db1:3307 db2 db3:mysql localhost inet:LocalHost:3306",
+      "unix:/run/mysqld/mysqld.sock, inet:db1:3307 db2 db3:mysql localhost "
+      "inet:LocalHost:3306",
       "t.cf");
   std::vector<HostCase> want = {
       {"unix:/run/mysqld/mysqld.sock", HostKind::Unix, "/run/mysqld/mysqld.sock", ""},
       {"inet:db1:3307", HostKind::Inet, "db1", "3307"},
       {"db2", HostKind::Inet, "db2", ""},
       {"db3:mysql", HostKind::Inet, "db3", "3306"},  // service name resolved
-      {"localhost", HostKind::Unix, "", ""},          // library default socket
+      {"localhost", HostKind::Unix, "", ""},         // library default socket
       {"inet:LocalHost:3306", HostKind::Unix, "", "3306"},
   };
   ASSERT_EQ(hosts.size(), want.size());
@@ -75,7 +76,8 @@ TEST(HostParsing, Pgsql) {
       {"pg2", HostKind::Inet, "pg2", ""},
       {"/tmp", HostKind::Unix, "/tmp", ""},
       {"localhost", HostKind::Inet, "localhost", ""},  // pgsql: TCP, unlike mysql
-      {"x.y://notscheme", HostKind::Inet, "x.y", "//notscheme"},  // '.' is not a scheme char
+      {"x.y://notscheme", HostKind::Inet, "x.y",
+       "//notscheme"},  // '.' is not a scheme char
   };
   ASSERT_EQ(hosts.size(), want.size());
   for (std::size_t i = 0; i < want.size(); ++i) {
@@ -102,8 +104,9 @@ TEST(HostSet, PrefersUnixThenInetThenUri) {
 }
 
 TEST(HostSet, ActiveHostsArePreferred) {
-  HostSet set({host("a", HostKind::Inet), host("b", HostKind::Inet), host("s", HostKind::Unix)},
-              60s, false);
+  HostSet set(
+      {host("a", HostKind::Inet), host("b", HostKind::Inet), host("s", HostKind::Unix)},
+      60s, false);
   set.mark_up(1);  // a session is connected to b
   std::vector<bool> tried(3, false);
   EXPECT_EQ(set.pick(tried), 1u);  // active TCP beats untried UNIX
@@ -129,8 +132,9 @@ TEST(HostSet, FailedHostSkippedForRetryInterval) {
 }
 
 TEST(HostSet, RandomAmongEligible) {
-  HostSet set({host("a", HostKind::Inet), host("b", HostKind::Inet), host("c", HostKind::Inet)},
-              60s, false, HostSet::Clock::now, 12345);
+  HostSet set(
+      {host("a", HostKind::Inet), host("b", HostKind::Inet), host("c", HostKind::Inet)},
+      60s, false, HostSet::Clock::now, 12345);
   std::vector<int> seen(3, 0);
   std::vector<bool> none(3, false);
   for (int i = 0; i < 300; ++i) ++seen[*set.pick(none)];
@@ -186,8 +190,9 @@ struct PoolFixture {
               std::chrono::seconds retry = 60s, std::chrono::seconds idle = 60s,
               std::size_t max_queue = 4096, int probe_interval = 0) {
     pool = std::make_unique<SessionPool>(
-        "fake:db", std::make_unique<FakeDriver>(db), std::move(hosts), duplicate, retry, idle,
-        PoolSettings{max_sessions, max_queue, 16, probe_interval}, poster, log, clock);
+        "fake:db", std::make_unique<FakeDriver>(db), std::move(hosts), duplicate, retry,
+        idle, PoolSettings{max_sessions, max_queue, 16, probe_interval}, poster, log,
+        clock);
   }
 
   static PoolJob job(std::vector<LookupResult>& results, std::string sql = "SELECT") {
@@ -256,7 +261,8 @@ TEST(SessionPool, BrokenSessionIsReplacedAndItsReadRetriedOnce) {
   PoolFixture f({host("h", HostKind::Inet)}, 1, false, 60s);
   std::atomic<int> calls{0};
   f.db.on_query = [&calls](const std::string&, const std::string&) {
-    if (++calls == 2) return QueryResult{QueryStatus::HostError, {}, "server has gone away"};
+    if (++calls == 2)
+      return QueryResult{QueryStatus::HostError, {}, "server has gone away"};
     return testing::rows({{"ok"}});
   };
   std::vector<LookupResult> results;
@@ -325,7 +331,8 @@ TEST(SessionPool, LoweredLimitRetiresSurplusWorkers) {
   ASSERT_EQ(f.poster.run_until(40), 40);
   EXPECT_GE(f.pool->worker_count(), 2);
   f.pool->update_settings(PoolSettings{1, 4096});
-  for (int i = 0; i < 50 && f.pool->worker_count() > 1; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 50 && f.pool->worker_count() > 1; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(f.pool->worker_count(), 1);
   for (int i = 0; i < 20; ++i) f.pool->submit(PoolFixture::job(results));
   ASSERT_EQ(f.poster.run_until(60), 60);
@@ -385,7 +392,9 @@ bool eventually(Pred done) {
 // pool's manual clock: one probe_interval (1 s) passes per advance().
 TEST(SessionPool, ProbeMakesAHostUsableAgainWhenItAnswers) {
   PoolFixture f({host("h", HostKind::Inet)}, 1, false, 60s, 60s, 4096, 1);
-  f.db.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
+  f.db.on_query = [](const std::string&, const std::string&) {
+    return testing::rows({{"v"}});
+  };
   f.db.refuse_connect = {"h"};
   EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);  // connect refused: host down
   EXPECT_EQ(run_one(f).status, ProxyStatus::Retry);  // skipped, as in Postfix
@@ -403,8 +412,9 @@ TEST(SessionPool, ProbeMakesAHostUsableAgainWhenItAnswers) {
   f.clock->advance(1s);
   ASSERT_TRUE(eventually([&] { return f.pool->stats().revived == 1; }));
   EXPECT_EQ(run_one(f), (LookupResult{ProxyStatus::Ok, "v"}));
-  std::printf("[ figures  ] host usable again 1 probe interval (1 s of pool time) after the "
-              "database answered (retry_interval 60 s)\n");
+  std::printf(
+      "[ figures  ] host usable again 1 probe interval (1 s of pool time) after the "
+      "database answered (retry_interval 60 s)\n");
   PoolStats st = f.pool->stats();
   EXPECT_EQ(st.revived, 1u);
   EXPECT_EQ(st.probes, 2u);
@@ -446,10 +456,13 @@ TEST(SessionPool, ProbesAreBoundedAndZeroKeepsPostfixRetryInterval) {
 TEST(SessionPool, ExceptionInAttemptIsRetryAndRecyclesSession) {
   PoolFixture f({host("h", HostKind::Inet)}, 1);
   std::vector<LookupResult> results;
-  f.pool->submit(PoolJob{attempt_work([](SqlSession&) -> Attempt { throw std::runtime_error("boom"); }),
-                         [&](LookupResult r) { results.push_back(r); }});
+  f.pool->submit(PoolJob{
+      attempt_work([](SqlSession&) -> Attempt { throw std::runtime_error("boom"); }),
+      [&](LookupResult r) { results.push_back(r); }});
   f.pool->submit(PoolFixture::job(results));
-  f.db.on_query = [](const std::string&, const std::string&) { return testing::rows({{"x"}}); };
+  f.db.on_query = [](const std::string&, const std::string&) {
+    return testing::rows({{"x"}});
+  };
   ASSERT_EQ(f.poster.run_until(2), 2);
   EXPECT_EQ(results[0].status, ProxyStatus::Retry);
   EXPECT_EQ(results[1].status, ProxyStatus::Ok);
@@ -462,11 +475,12 @@ TEST(SessionPool, WorkersRunAsBatchThreadsAndTheCallerIsUntouched) {
   PoolFixture f({host("h", HostKind::Inet)}, 2);
   std::vector<LookupResult> results;
   for (int i = 0; i < 4; ++i) {
-    f.pool->submit(PoolJob{attempt_work([](SqlSession&) {
-                             int policy = sched_getscheduler(0);
-                             return Attempt{false, {ProxyStatus::Ok, fmt::format("{}", policy)}};
-                           }),
-                           [&](LookupResult r) { results.push_back(r); }});
+    f.pool->submit(
+        PoolJob{attempt_work([](SqlSession&) {
+                  int policy = sched_getscheduler(0);
+                  return Attempt{false, {ProxyStatus::Ok, fmt::format("{}", policy)}};
+                }),
+                [&](LookupResult r) { results.push_back(r); }});
   }
   ASSERT_EQ(f.poster.run_until(4), 4);
   for (const auto& r : results) {
@@ -523,7 +537,9 @@ TEST(SessionPool, FullQueueAnswersRetry) {
 
 TEST(SessionPool, IdleSessionIsClosed) {
   PoolFixture f({host("h", HostKind::Inet)}, 1, false, 60s, 1s);
-  f.db.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
+  f.db.on_query = [](const std::string&, const std::string&) {
+    return testing::rows({{"v"}});
+  };
   std::vector<LookupResult> results;
   f.pool->submit(PoolFixture::job(results));
   ASSERT_EQ(f.poster.run_until(1), 1);
@@ -533,7 +549,8 @@ TEST(SessionPool, IdleSessionIsClosed) {
   for (int i = 0; i < 50; ++i) std::this_thread::sleep_for(ManualClock::kLookEvery);
   EXPECT_EQ(f.pool->open_sessions(), 1);  // not idle long enough yet
   f.clock->advance(1ms);
-  for (int i = 0; i < 10000 && f.pool->open_sessions() != 0; ++i) std::this_thread::sleep_for(1ms);
+  for (int i = 0; i < 10000 && f.pool->open_sessions() != 0; ++i)
+    std::this_thread::sleep_for(1ms);
   EXPECT_EQ(f.pool->open_sessions(), 0);
   EXPECT_EQ(f.db.live.load(), 0);
   f.pool->submit(PoolFixture::job(results));  // reconnects on demand
@@ -543,14 +560,15 @@ TEST(SessionPool, IdleSessionIsClosed) {
 }
 
 TEST(BatchRule, OnlySingleSelectStatements) {
-  for (const char* sql : {"SELECT 1", "select v from t where k='a'", "  \n\tSeLeCt\t1",
-                          "SELECT(1)", "SELECT*FROM t", "SELECT'a'", "SELECT `k` FROM t"}) {
+  for (const char* sql :
+       {"SELECT 1", "select v from t where k='a'", "  \n\tSeLeCt\t1", "SELECT(1)",
+        "SELECT*FROM t", "SELECT'a'", "SELECT `k` FROM t"}) {
     EXPECT_TRUE(single_select_statement(sql)) << sql;
   }
-  for (const char* sql : {"", "SELECT", "SELECTED", "CALL p('a')", "(SELECT 1)",
-                          "SELECT 1;", "SELECT 'a;b'", "SELECT 1; DROP TABLE t",
-                          "WITH x AS (SELECT 1) SELECT * FROM x", "/* c */ SELECT 1",
-                          "DO 1", "SELECT 1 -- ;"}) {
+  for (const char* sql :
+       {"", "SELECT", "SELECTED", "CALL p('a')", "(SELECT 1)", "SELECT 1;",
+        "SELECT 'a;b'", "SELECT 1; DROP TABLE t", "WITH x AS (SELECT 1) SELECT * FROM x",
+        "/* c */ SELECT 1", "DO 1", "SELECT 1 -- ;"}) {
     EXPECT_FALSE(single_select_statement(sql)) << sql;
   }
   EXPECT_FALSE(single_select_statement(std::string_view("SELECT 1\0; DROP", 16)));
@@ -572,7 +590,9 @@ class SplitWork final : public JobWork {
     Prepared p = prepare(s);
     return finish(s.query(p.sql));
   }
-  Prepared prepare(SqlSession&) override { return Prepared{std::nullopt, fmt::format("SELECT {}", key_)}; }
+  Prepared prepare(SqlSession&) override {
+    return Prepared{std::nullopt, fmt::format("SELECT {}", key_)};
+  }
   Attempt finish(QueryResult r) override {
     if (r.status == QueryStatus::NeedsSingle) return Attempt{false, {}, true};
     if (r.status == QueryStatus::HostError) return Attempt{true, {}};
@@ -593,12 +613,13 @@ struct BatchFixture : PoolFixture {
   Gate gate;
   std::atomic<bool> hold_first{true};
 
-  explicit BatchFixture(int max_batch = 16) : PoolFixture({host("h", HostKind::Inet)}, 1) {
+  explicit BatchFixture(int max_batch = 16)
+      : PoolFixture({host("h", HostKind::Inet)}, 1) {
     db.batching = true;  // before the pool exists: it asks the driver once
-    pool = std::make_unique<SessionPool>("fake:db", std::make_unique<FakeDriver>(db),
-                                         std::vector<HostSpec>{host("h", HostKind::Inet)},
-                                         false, 60s, 60s, PoolSettings{1, 4096, max_batch, 0},
-                                         poster, log);
+    pool = std::make_unique<SessionPool>(
+        "fake:db", std::make_unique<FakeDriver>(db),
+        std::vector<HostSpec>{host("h", HostKind::Inet)}, false, 60s, 60s,
+        PoolSettings{1, 4096, max_batch, 0}, poster, log);
     // The first statement holds the only worker until the gate opens, so that
     // the jobs submitted meanwhile wait as a backlog.
     db.on_query = [this](const std::string&, const std::string& sql) {
@@ -665,7 +686,8 @@ TEST(SessionPool, BatchesNeverMixTables) {
   const int table_b = 0;
   f.submit("k0", &table_a);
   f.gate.wait_entered();  // k0 holds the worker; a and b queue up interleaved
-  for (int i = 1; i <= 8; ++i) f.submit(fmt::format("k{}", i), i % 2 ? &table_a : &table_b);
+  for (int i = 1; i <= 8; ++i)
+    f.submit(fmt::format("k{}", i), i % 2 ? &table_a : &table_b);
   f.gate.open();
   ASSERT_TRUE(f.wait_for(9));
   for (int i = 0; i <= 8; ++i) {
@@ -674,10 +696,10 @@ TEST(SessionPool, BatchesNeverMixTables) {
   }
   // The oldest job (k1, table a) goes with the later a's; the b's passed
   // over keep their order and make the next round trip.
-  EXPECT_EQ(f.queries(),
-            (std::vector<std::string>{"h|SELECT k0", "h|batch:4", "h|SELECT k1", "h|SELECT k3",
-                                      "h|SELECT k5", "h|SELECT k7", "h|batch:4", "h|SELECT k2",
-                                      "h|SELECT k4", "h|SELECT k6", "h|SELECT k8"}));
+  EXPECT_EQ(f.queries(), (std::vector<std::string>{
+                             "h|SELECT k0", "h|batch:4", "h|SELECT k1", "h|SELECT k3",
+                             "h|SELECT k5", "h|SELECT k7", "h|batch:4", "h|SELECT k2",
+                             "h|SELECT k4", "h|SELECT k6", "h|SELECT k8"}));
 }
 
 TEST(SessionPool, BatchSizeOneTurnsBatchingOff) {
@@ -710,7 +732,8 @@ TEST(SessionPool, TextThatNeedsASingleSessionGetsOneAndBatchingPauses) {
   f.hold_first = false;
   f.submit("1; DROP TABLE t");  // a batching session refuses it
   ASSERT_TRUE(f.wait_for(1));
-  EXPECT_EQ(f.results["1; DROP TABLE t"], (LookupResult{ProxyStatus::Ok, "1; DROP TABLE t"}));
+  EXPECT_EQ(f.results["1; DROP TABLE t"],
+            (LookupResult{ProxyStatus::Ok, "1; DROP TABLE t"}));
   EXPECT_EQ(f.db.batching_connects.load(), 1);
   EXPECT_EQ(f.db.connects.load(), 2);  // reconnected without batching, same host
   // For a while after, the worker keeps its single-statement session: a
@@ -728,7 +751,9 @@ TEST(PoolSet, OnePoolPerIdentity) {
   CaptureLogger log;
   FakeDb db;
   PoolSet set(PoolSettings{}, poster, log);
-  DriverFactory factory = [&db](const ConnectParams&) { return std::make_unique<FakeDriver>(db); };
+  DriverFactory factory = [&db](const ConnectParams&) {
+    return std::make_unique<FakeDriver>(db);
+  };
   ConnectParams a;
   a.kind = SqlKind::Mysql;
   a.hosts = parse_mysql_hosts("db1 db2", "t.cf");
@@ -747,9 +772,10 @@ TEST(PoolSet, OnePoolPerIdentity) {
   EXPECT_EQ(pa->label().find("secret"), std::string::npos);  // never in logs
   ConnectParams missing;
   missing.kind = SqlKind::Pgsql;
-  EXPECT_EQ(set.pool_for(missing,
-                         [](const ConnectParams&) { return std::unique_ptr<SqlDriver>(); }),
-            nullptr);
+  EXPECT_EQ(
+      set.pool_for(missing,
+                   [](const ConnectParams&) { return std::unique_ptr<SqlDriver>(); }),
+      nullptr);
   set.shutdown();
 }
 

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "dictcore/util/config_error.h"
-#include "dictcore/util/logger.h"
 #include "dictcore/tables/rhs_file.h"
 #include "dictcore/tables/unix_table.h"
+#include "dictcore/util/config_error.h"
+#include "dictcore/util/logger.h"
 #include "protocol/status.h"
 #include "tests/fakes/capture_logger.h"
 
@@ -248,7 +248,10 @@ TEST(TexthashTable, IcuFoldedStoredKeys) {
   {
     FILE* f = std::fopen(path.c_str(), "w");
     ASSERT_NE(f, nullptr);
-    std::fputs("J\xC3\x9CRGEN@EX\xC3\x84MPLE.ORG found\nStra\xC3\x9F" "e street\n", f);
+    std::fputs(
+        "J\xC3\x9CRGEN@EX\xC3\x84MPLE.ORG found\nStra\xC3\x9F"
+        "e street\n",
+        f);
     std::fclose(f);
   }
   TableEnv env;
@@ -311,31 +314,33 @@ TEST(RhsFile, StaticInlineTexthashValuesNameFiles) {
   std::string a = temp_file("rhs_a.pem", "AAA\n");
   std::string b = temp_file("rhs_b.pem", "BB");
   TableEnv env;
-  SimpleTableOptions files{.utf8 = true,
-                           .instance_flags = kDaemonInstanceFlags | pflags::kSrcRhsIsFile};
+  SimpleTableOptions files{
+      .utf8 = true, .instance_flags = kDaemonInstanceFlags | pflags::kSrcRhsIsFile};
   auto st = make_static_table(a, env, files);
   EXPECT_EQ(lookup(*st, "anything", 0), ok(base64_encode("AAA\n")));
-  auto in = make_inline_table(fmt::format("{{ one={}, {{ two = {}, {} }} }}", a, a, b), env,
-                              files);
+  auto in = make_inline_table(fmt::format("{{ one={}, {{ two = {}, {} }} }}", a, a, b),
+                              env, files);
   EXPECT_EQ(lookup(*in, "one", 0), ok(base64_encode("AAA\n")));
   EXPECT_EQ(lookup(*in, "TWO", kFold), ok(base64_encode("AAA\n\nBB")));
-  std::string th = temp_file("rhs.txt", fmt::format("one {}\nMissing /nonexistent/x\n", b));
+  std::string th =
+      temp_file("rhs.txt", fmt::format("one {}\nMissing /nonexistent/x\n", b));
   CaptureLogger log;
   env.log = &log;
   auto hash = make_texthash_table(th, env, files);
   EXPECT_EQ(lookup(*hash, "one", 0), ok("QkI="));
   EXPECT_EQ(lookup(*hash, "missing", 0), kNoKey);
   ASSERT_EQ(log.lines().size(), 1u);
-  EXPECT_EQ(log.lines()[0], th + ", line 2: open /nonexistent/x: No such file or directory: "
-                                 "skipping this entry");
+  EXPECT_EQ(log.lines()[0],
+            th + ", line 2: open /nonexistent/x: No such file or directory: "
+                 "skipping this entry");
   // Without the flag the value is the file name itself.
   EXPECT_EQ(lookup(*make_static_table(a, env), "k", 0), ok(a));
 }
 
 TEST(RhsFile, UnreadableFileMakesStaticAndInlineUnavailable) {
   TableEnv env;
-  SimpleTableOptions files{.utf8 = true,
-                           .instance_flags = kDaemonInstanceFlags | pflags::kSrcRhsIsFile};
+  SimpleTableOptions files{
+      .utf8 = true, .instance_flags = kDaemonInstanceFlags | pflags::kSrcRhsIsFile};
   try {
     (void)make_static_table("/nonexistent/x", env, files);
     FAIL() << "no exception";
@@ -347,7 +352,8 @@ TEST(RhsFile, UnreadableFileMakesStaticAndInlineUnavailable) {
     FAIL() << "no exception";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
-                 "open /nonexistent/x: No such file or directory: \"inline:{ a=/nonexistent/x }\"; "
+                 "open /nonexistent/x: No such file or directory: \"inline:{ "
+                 "a=/nonexistent/x }\"; "
                  "need \"inline:{name=filename...}\"");
   }
 }
@@ -568,8 +574,8 @@ TEST(TexthashTable, LongLeadingWhitespaceLineIsAbbreviated) {
   auto table = make_texthash_table(path, env, SimpleTableOptions{});
   ASSERT_EQ(log.lines().size(), 1u);
   EXPECT_EQ(log.lines()[0], path +
-                              ": logical line must not start with whitespace: \" "
-                              "12345678901234567890123456789...\"");
+                                ": logical line must not start with whitespace: \" "
+                                "12345678901234567890123456789...\"");
   EXPECT_EQ(lookup(*table, "k", 0), ok("v"));
 }
 

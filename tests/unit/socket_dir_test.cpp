@@ -61,8 +61,9 @@ TEST_F(SocketDir, ProblemNamesEachUnsafeLayout) {
   EXPECT_EQ(socket_dir_problem("/q/private", st, "postfix", 101, 4242), "");  // ours
   st.st_mode = S_IFREG | 0600;
   st.st_uid = 0;
-  EXPECT_NE(socket_dir_problem("/q/private", st, "postfix", 101, 0).find("not a directory"),
-            std::string::npos);
+  EXPECT_NE(
+      socket_dir_problem("/q/private", st, "postfix", 101, 0).find("not a directory"),
+      std::string::npos);
 }
 
 TEST_F(SocketDir, CreatesPrivateOwnedByMailOwnerMode0700) {
@@ -103,16 +104,19 @@ TEST_F(SocketDir, RefusesADirectoryOfAStranger) {
   fs::permissions(root_ / "private", fs::perms(0700));
   ASSERT_EQ(chown((root_ / "private").c_str(), 54321, 54321), 0);
   std::string warning;
-  EXPECT_THROW(prepare_socket_dir(root_.string(), "postfix", warning), std::runtime_error);
+  EXPECT_THROW(prepare_socket_dir(root_.string(), "postfix", warning),
+               std::runtime_error);
 }
 
 TEST_F(SocketDir, WarnsWhenMailOwnerCannotReachTheSockets) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root: the warning is about dropping to mail_owner";
+  if (geteuid() != 0)
+    GTEST_SKIP() << "needs root: the warning is about dropping to mail_owner";
   fs::create_directory(root_ / "private");
   fs::permissions(root_ / "private", fs::perms(0700));  // root's, as proxyd once made it
   std::string warning;
   prepare_socket_dir(root_.string(), "postfix", warning);
-  EXPECT_NE(warning.find("mail_owner postfix cannot reach the sockets"), std::string::npos)
+  EXPECT_NE(warning.find("mail_owner postfix cannot reach the sockets"),
+            std::string::npos)
       << warning;
   EXPECT_NE(warning.find("chown postfix"), std::string::npos) << warning;
 }

@@ -3,9 +3,11 @@
 // live), plus mysql/pgsql tables over a fake driver (all columns, quoting on
 // the session, require_result_set, errors never NOKEY, missing driver) and
 // configuration validation of every sqlite/mysql/pgsql_table(5) parameter.
-#include <gtest/gtest.h>
+#include "dictcore/sql/sql_table.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sqlite3.h>  // tests only: builds the fixture database
 #include <sys/wait.h>
@@ -17,12 +19,9 @@
 #include <optional>
 #include <sstream>
 
-#include <fmt/format.h>
-
-#include "dictcore/util/config_error.h"
-#include "dictcore/sql/expand.h"
 #include "dictcore/config/main_cf.h"
-#include "dictcore/sql/sql_table.h"
+#include "dictcore/sql/expand.h"
+#include "dictcore/util/config_error.h"
 #include "protocol/status.h"
 #include "tests/fakes/fake_session.h"
 
@@ -73,7 +72,8 @@ const std::map<std::string, Params>& corpus_cfs() {
        {{"query", "SELECT v FROM users WHERE k='%s'"},
         {"result_format", "%u at %d for %U/%D/%S/%1"}}},
       {"rfu", {{"query", "SELECT v FROM users WHERE k='%s'"}, {"result_format", "<%u>"}}},
-      {"limit", {{"query", "SELECT v FROM users WHERE k='%s'"}, {"expansion_limit", "3"}}},
+      {"limit",
+       {{"query", "SELECT v FROM users WHERE k='%s'"}, {"expansion_limit", "3"}}},
       {"dom",
        {{"query", "SELECT '%s'"},
         {"domain", "!bad.example.com, example.com EXAMPLE1.org, exämple.de"}}},
@@ -104,10 +104,13 @@ struct OracleCase {
 // (so the raw key and FOLD_FIX reach dict_sqlite, as for a proxy client
 // with smtputf8 off). "Retry" = postmap printed "fatal: ... query error".
 const OracleCase kOracle[] = {
-    {"basic", "User@Example.COM", true, ProxyStatus::Ok, "alice@dest.org,bob@dest.org,@nolocal.org,plainvalue"},
+    {"basic", "User@Example.COM", true, ProxyStatus::Ok,
+     "alice@dest.org,bob@dest.org,@nolocal.org,plainvalue"},
     {"basic", "User@Example.COM", false, ProxyStatus::NoKey, ""},
-    {"basic", "user@example.com", true, ProxyStatus::Ok, "alice@dest.org,bob@dest.org,@nolocal.org,plainvalue"},
-    {"basic", "user@example.com", false, ProxyStatus::Ok, "alice@dest.org,bob@dest.org,@nolocal.org,plainvalue"},
+    {"basic", "user@example.com", true, ProxyStatus::Ok,
+     "alice@dest.org,bob@dest.org,@nolocal.org,plainvalue"},
+    {"basic", "user@example.com", false, ProxyStatus::Ok,
+     "alice@dest.org,bob@dest.org,@nolocal.org,plainvalue"},
     {"basic", "multi", true, ProxyStatus::Ok, "m1,m2,m3"},
     {"basic", "multi", false, ProxyStatus::Ok, "m1,m2,m3"},
     {"basic", "nullonly", true, ProxyStatus::NoKey, ""},
@@ -124,10 +127,22 @@ const OracleCase kOracle[] = {
     {"basic", "100%", false, ProxyStatus::Ok, "pct"},
     {"basic", "mixed@case.org", true, ProxyStatus::Ok, "mixed-hit"},
     {"basic", "mixed@case.org", false, ProxyStatus::Ok, "mixed-hit"},
-    {"basic", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", true, ProxyStatus::Ok, "utf8-hit"},
-    {"basic", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", false, ProxyStatus::Ok, "utf8-hit"},
-    {"basic", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", true, ProxyStatus::NoKey, ""},
-    {"basic", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", false, ProxyStatus::NoKey, ""},
+    {"basic",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     true, ProxyStatus::Ok, "utf8-hit"},
+    {"basic",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     false, ProxyStatus::Ok, "utf8-hit"},
+    {"basic",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     true, ProxyStatus::NoKey, ""},
+    {"basic",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     false, ProxyStatus::NoKey, ""},
     {"basic", "\xff\xfe@example.com", true, ProxyStatus::NoKey, ""},
     {"basic", "\xff\xfe@example.com", false, ProxyStatus::NoKey, ""},
     {"basic", "@example.com", true, ProxyStatus::NoKey, ""},
@@ -158,30 +173,68 @@ const OracleCase kOracle[] = {
     {"basic", "%s%u", false, ProxyStatus::NoKey, ""},
     {"basic", "with space@example.com", true, ProxyStatus::NoKey, ""},
     {"basic", "with space@example.com", false, ProxyStatus::NoKey, ""},
-    {"echo", "User@Example.COM", true, ProxyStatus::Ok, "S=user@example.com|u=user|U=user|P=%"},
-    {"echo", "User@Example.COM", false, ProxyStatus::Ok, "S=User@Example.COM|u=User|U=User|P=%"},
-    {"echo", "user@example.com", true, ProxyStatus::Ok, "S=user@example.com|u=user|U=user|P=%"},
-    {"echo", "user@example.com", false, ProxyStatus::Ok, "S=user@example.com|u=user|U=user|P=%"},
+    {"echo", "User@Example.COM", true, ProxyStatus::Ok,
+     "S=user@example.com|u=user|U=user|P=%"},
+    {"echo", "User@Example.COM", false, ProxyStatus::Ok,
+     "S=User@Example.COM|u=User|U=User|P=%"},
+    {"echo", "user@example.com", true, ProxyStatus::Ok,
+     "S=user@example.com|u=user|U=user|P=%"},
+    {"echo", "user@example.com", false, ProxyStatus::Ok,
+     "S=user@example.com|u=user|U=user|P=%"},
     {"echo", "multi", true, ProxyStatus::Ok, "S=multi|u=multi|U=multi|P=%"},
     {"echo", "multi", false, ProxyStatus::Ok, "S=multi|u=multi|U=multi|P=%"},
     {"echo", "nullonly", true, ProxyStatus::Ok, "S=nullonly|u=nullonly|U=nullonly|P=%"},
     {"echo", "nullonly", false, ProxyStatus::Ok, "S=nullonly|u=nullonly|U=nullonly|P=%"},
-    {"echo", "emptyonly", true, ProxyStatus::Ok, "S=emptyonly|u=emptyonly|U=emptyonly|P=%"},
-    {"echo", "emptyonly", false, ProxyStatus::Ok, "S=emptyonly|u=emptyonly|U=emptyonly|P=%"},
+    {"echo", "emptyonly", true, ProxyStatus::Ok,
+     "S=emptyonly|u=emptyonly|U=emptyonly|P=%"},
+    {"echo", "emptyonly", false, ProxyStatus::Ok,
+     "S=emptyonly|u=emptyonly|U=emptyonly|P=%"},
     {"echo", "o'ne", true, ProxyStatus::Ok, "S=o'ne|u=o'ne|U=o'ne|P=%"},
     {"echo", "o'ne", false, ProxyStatus::Ok, "S=o'ne|u=o'ne|U=o'ne|P=%"},
     {"echo", "do\"ub", true, ProxyStatus::Ok, "S=do\"ub|u=do\"ub|U=do\"ub|P=%"},
     {"echo", "do\"ub", false, ProxyStatus::Ok, "S=do\"ub|u=do\"ub|U=do\"ub|P=%"},
-    {"echo", "back\\slash", true, ProxyStatus::Ok, "S=back\\slash|u=back\\slash|U=back\\slash|P=%"},
-    {"echo", "back\\slash", false, ProxyStatus::Ok, "S=back\\slash|u=back\\slash|U=back\\slash|P=%"},
+    {"echo", "back\\slash", true, ProxyStatus::Ok,
+     "S=back\\slash|u=back\\slash|U=back\\slash|P=%"},
+    {"echo", "back\\slash", false, ProxyStatus::Ok,
+     "S=back\\slash|u=back\\slash|U=back\\slash|P=%"},
     {"echo", "100%", true, ProxyStatus::Ok, "S=100%|u=100%|U=100%|P=%"},
     {"echo", "100%", false, ProxyStatus::Ok, "S=100%|u=100%|U=100%|P=%"},
-    {"echo", "mixed@case.org", true, ProxyStatus::Ok, "S=mixed@case.org|u=mixed|U=mixed|P=%"},
-    {"echo", "mixed@case.org", false, ProxyStatus::Ok, "S=mixed@case.org|u=mixed|U=mixed|P=%"},
-    {"echo", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", true, ProxyStatus::Ok, "S=\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de|u=\xc3\xbcn\xc3\xaf" "code|U=\xc3\xbcn\xc3\xaf" "code|P=%"},
-    {"echo", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", false, ProxyStatus::Ok, "S=\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de|u=\xc3\xbcn\xc3\xaf" "code|U=\xc3\xbcn\xc3\xaf" "code|P=%"},
-    {"echo", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", true, ProxyStatus::Ok, "S=\xc3\x9cn\xc3\x8f" "code@ex\xc3\x84mple.de|u=\xc3\x9cn\xc3\x8f" "code|U=\xc3\x9cn\xc3\x8f" "code|P=%"},
-    {"echo", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", false, ProxyStatus::Ok, "S=\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE|u=\xc3\x9cN\xc3\x8f" "CODE|U=\xc3\x9cN\xc3\x8f" "CODE|P=%"},
+    {"echo", "mixed@case.org", true, ProxyStatus::Ok,
+     "S=mixed@case.org|u=mixed|U=mixed|P=%"},
+    {"echo", "mixed@case.org", false, ProxyStatus::Ok,
+     "S=mixed@case.org|u=mixed|U=mixed|P=%"},
+    {"echo",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     true, ProxyStatus::Ok,
+     "S=\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de|u=\xc3\xbcn\xc3\xaf"
+     "code|U=\xc3\xbcn\xc3\xaf"
+     "code|P=%"},
+    {"echo",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     false, ProxyStatus::Ok,
+     "S=\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de|u=\xc3\xbcn\xc3\xaf"
+     "code|U=\xc3\xbcn\xc3\xaf"
+     "code|P=%"},
+    {"echo",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     true, ProxyStatus::Ok,
+     "S=\xc3\x9cn\xc3\x8f"
+     "code@ex\xc3\x84mple.de|u=\xc3\x9cn\xc3\x8f"
+     "code|U=\xc3\x9cn\xc3\x8f"
+     "code|P=%"},
+    {"echo",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     false, ProxyStatus::Ok,
+     "S=\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE|u=\xc3\x9cN\xc3\x8f"
+     "CODE|U=\xc3\x9cN\xc3\x8f"
+     "CODE|P=%"},
     {"echo", "\xff\xfe@example.com", true, ProxyStatus::NoKey, ""},
     {"echo", "\xff\xfe@example.com", false, ProxyStatus::NoKey, ""},
     {"echo", "@example.com", true, ProxyStatus::NoKey, ""},
@@ -196,26 +249,42 @@ const OracleCase kOracle[] = {
     {"echo", "joe@a..com", false, ProxyStatus::Ok, "S=joe@a..com|u=joe|U=joe|P=%"},
     {"echo", "a.b@x.y.z", true, ProxyStatus::Ok, "S=a.b@x.y.z|u=a.b|U=a.b|P=%"},
     {"echo", "a.b@x.y.z", false, ProxyStatus::Ok, "S=a.b@x.y.z|u=a.b|U=a.b|P=%"},
-    {"echo", "x@bad.example.com", true, ProxyStatus::Ok, "S=x@bad.example.com|u=x|U=x|P=%"},
-    {"echo", "x@bad.example.com", false, ProxyStatus::Ok, "S=x@bad.example.com|u=x|U=x|P=%"},
+    {"echo", "x@bad.example.com", true, ProxyStatus::Ok,
+     "S=x@bad.example.com|u=x|U=x|P=%"},
+    {"echo", "x@bad.example.com", false, ProxyStatus::Ok,
+     "S=x@bad.example.com|u=x|U=x|P=%"},
     {"echo", "a@EXAMPLE1.org", true, ProxyStatus::Ok, "S=a@example1.org|u=a|U=a|P=%"},
     {"echo", "a@EXAMPLE1.org", false, ProxyStatus::Ok, "S=a@EXAMPLE1.org|u=a|U=a|P=%"},
-    {"echo", "a@sub.example.com", true, ProxyStatus::Ok, "S=a@sub.example.com|u=a|U=a|P=%"},
-    {"echo", "a@sub.example.com", false, ProxyStatus::Ok, "S=a@sub.example.com|u=a|U=a|P=%"},
-    {"echo", "example.com", true, ProxyStatus::Ok, "S=example.com|u=example.com|U=example.com|P=%"},
-    {"echo", "example.com", false, ProxyStatus::Ok, "S=example.com|u=example.com|U=example.com|P=%"},
-    {"echo", "u@v@example.com", true, ProxyStatus::Ok, "S=u@v@example.com|u=u@v|U=u@v|P=%"},
-    {"echo", "u@v@example.com", false, ProxyStatus::Ok, "S=u@v@example.com|u=u@v|U=u@v|P=%"},
-    {"echo", "@K@@example.com", true, ProxyStatus::Ok, "S=@K@@example.com|u=@K@|U=@K@|P=%"},
-    {"echo", "@K@@example.com", false, ProxyStatus::Ok, "S=@K@@example.com|u=@K@|U=@K@|P=%"},
+    {"echo", "a@sub.example.com", true, ProxyStatus::Ok,
+     "S=a@sub.example.com|u=a|U=a|P=%"},
+    {"echo", "a@sub.example.com", false, ProxyStatus::Ok,
+     "S=a@sub.example.com|u=a|U=a|P=%"},
+    {"echo", "example.com", true, ProxyStatus::Ok,
+     "S=example.com|u=example.com|U=example.com|P=%"},
+    {"echo", "example.com", false, ProxyStatus::Ok,
+     "S=example.com|u=example.com|U=example.com|P=%"},
+    {"echo", "u@v@example.com", true, ProxyStatus::Ok,
+     "S=u@v@example.com|u=u@v|U=u@v|P=%"},
+    {"echo", "u@v@example.com", false, ProxyStatus::Ok,
+     "S=u@v@example.com|u=u@v|U=u@v|P=%"},
+    {"echo", "@K@@example.com", true, ProxyStatus::Ok,
+     "S=@K@@example.com|u=@K@|U=@K@|P=%"},
+    {"echo", "@K@@example.com", false, ProxyStatus::Ok,
+     "S=@K@@example.com|u=@K@|U=@K@|P=%"},
     {"echo", "%s%u", true, ProxyStatus::Ok, "S=%s%u|u=%s%u|U=%s%u|P=%"},
     {"echo", "%s%u", false, ProxyStatus::Ok, "S=%s%u|u=%s%u|U=%s%u|P=%"},
-    {"echo", "with space@example.com", true, ProxyStatus::Ok, "S=with space@example.com|u=with space|U=with space|P=%"},
-    {"echo", "with space@example.com", false, ProxyStatus::Ok, "S=with space@example.com|u=with space|U=with space|P=%"},
-    {"echod", "User@Example.COM", true, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
-    {"echod", "User@Example.COM", false, ProxyStatus::Ok, "d=Example.COM|D=Example.COM|1=COM|2=Example"},
-    {"echod", "user@example.com", true, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
-    {"echod", "user@example.com", false, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
+    {"echo", "with space@example.com", true, ProxyStatus::Ok,
+     "S=with space@example.com|u=with space|U=with space|P=%"},
+    {"echo", "with space@example.com", false, ProxyStatus::Ok,
+     "S=with space@example.com|u=with space|U=with space|P=%"},
+    {"echod", "User@Example.COM", true, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
+    {"echod", "User@Example.COM", false, ProxyStatus::Ok,
+     "d=Example.COM|D=Example.COM|1=COM|2=Example"},
+    {"echod", "user@example.com", true, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
+    {"echod", "user@example.com", false, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
     {"echod", "multi", true, ProxyStatus::NoKey, ""},
     {"echod", "multi", false, ProxyStatus::NoKey, ""},
     {"echod", "nullonly", true, ProxyStatus::NoKey, ""},
@@ -230,16 +299,36 @@ const OracleCase kOracle[] = {
     {"echod", "back\\slash", false, ProxyStatus::NoKey, ""},
     {"echod", "100%", true, ProxyStatus::NoKey, ""},
     {"echod", "100%", false, ProxyStatus::NoKey, ""},
-    {"echod", "mixed@case.org", true, ProxyStatus::Ok, "d=case.org|D=case.org|1=org|2=case"},
-    {"echod", "mixed@case.org", false, ProxyStatus::Ok, "d=case.org|D=case.org|1=org|2=case"},
-    {"echod", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", true, ProxyStatus::Ok, "d=ex\xc3\xa4mple.de|D=ex\xc3\xa4mple.de|1=de|2=ex\xc3\xa4mple"},
-    {"echod", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", false, ProxyStatus::Ok, "d=ex\xc3\xa4mple.de|D=ex\xc3\xa4mple.de|1=de|2=ex\xc3\xa4mple"},
-    {"echod", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", true, ProxyStatus::Ok, "d=ex\xc3\x84mple.de|D=ex\xc3\x84mple.de|1=de|2=ex\xc3\x84mple"},
-    {"echod", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", false, ProxyStatus::Ok, "d=EX\xc3\x84MPLE.DE|D=EX\xc3\x84MPLE.DE|1=DE|2=EX\xc3\x84MPLE"},
+    {"echod", "mixed@case.org", true, ProxyStatus::Ok,
+     "d=case.org|D=case.org|1=org|2=case"},
+    {"echod", "mixed@case.org", false, ProxyStatus::Ok,
+     "d=case.org|D=case.org|1=org|2=case"},
+    {"echod",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     true, ProxyStatus::Ok,
+     "d=ex\xc3\xa4mple.de|D=ex\xc3\xa4mple.de|1=de|2=ex\xc3\xa4mple"},
+    {"echod",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     false, ProxyStatus::Ok,
+     "d=ex\xc3\xa4mple.de|D=ex\xc3\xa4mple.de|1=de|2=ex\xc3\xa4mple"},
+    {"echod",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     true, ProxyStatus::Ok,
+     "d=ex\xc3\x84mple.de|D=ex\xc3\x84mple.de|1=de|2=ex\xc3\x84mple"},
+    {"echod",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     false, ProxyStatus::Ok,
+     "d=EX\xc3\x84MPLE.DE|D=EX\xc3\x84MPLE.DE|1=DE|2=EX\xc3\x84MPLE"},
     {"echod", "\xff\xfe@example.com", true, ProxyStatus::NoKey, ""},
     {"echod", "\xff\xfe@example.com", false, ProxyStatus::NoKey, ""},
-    {"echod", "@example.com", true, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
-    {"echod", "@example.com", false, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
+    {"echod", "@example.com", true, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
+    {"echod", "@example.com", false, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
     {"echod", "user@", true, ProxyStatus::NoKey, ""},
     {"echod", "user@", false, ProxyStatus::NoKey, ""},
     {"echod", "user", true, ProxyStatus::NoKey, ""},
@@ -250,26 +339,44 @@ const OracleCase kOracle[] = {
     {"echod", "joe@a..com", false, ProxyStatus::Ok, "d=a..com|D=a..com|1=com|2=a"},
     {"echod", "a.b@x.y.z", true, ProxyStatus::Ok, "d=x.y.z|D=x.y.z|1=z|2=y"},
     {"echod", "a.b@x.y.z", false, ProxyStatus::Ok, "d=x.y.z|D=x.y.z|1=z|2=y"},
-    {"echod", "x@bad.example.com", true, ProxyStatus::Ok, "d=bad.example.com|D=bad.example.com|1=com|2=example"},
-    {"echod", "x@bad.example.com", false, ProxyStatus::Ok, "d=bad.example.com|D=bad.example.com|1=com|2=example"},
-    {"echod", "a@EXAMPLE1.org", true, ProxyStatus::Ok, "d=example1.org|D=example1.org|1=org|2=example1"},
-    {"echod", "a@EXAMPLE1.org", false, ProxyStatus::Ok, "d=EXAMPLE1.org|D=EXAMPLE1.org|1=org|2=EXAMPLE1"},
-    {"echod", "a@sub.example.com", true, ProxyStatus::Ok, "d=sub.example.com|D=sub.example.com|1=com|2=example"},
-    {"echod", "a@sub.example.com", false, ProxyStatus::Ok, "d=sub.example.com|D=sub.example.com|1=com|2=example"},
+    {"echod", "x@bad.example.com", true, ProxyStatus::Ok,
+     "d=bad.example.com|D=bad.example.com|1=com|2=example"},
+    {"echod", "x@bad.example.com", false, ProxyStatus::Ok,
+     "d=bad.example.com|D=bad.example.com|1=com|2=example"},
+    {"echod", "a@EXAMPLE1.org", true, ProxyStatus::Ok,
+     "d=example1.org|D=example1.org|1=org|2=example1"},
+    {"echod", "a@EXAMPLE1.org", false, ProxyStatus::Ok,
+     "d=EXAMPLE1.org|D=EXAMPLE1.org|1=org|2=EXAMPLE1"},
+    {"echod", "a@sub.example.com", true, ProxyStatus::Ok,
+     "d=sub.example.com|D=sub.example.com|1=com|2=example"},
+    {"echod", "a@sub.example.com", false, ProxyStatus::Ok,
+     "d=sub.example.com|D=sub.example.com|1=com|2=example"},
     {"echod", "example.com", true, ProxyStatus::NoKey, ""},
     {"echod", "example.com", false, ProxyStatus::NoKey, ""},
-    {"echod", "u@v@example.com", true, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
-    {"echod", "u@v@example.com", false, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
-    {"echod", "@K@@example.com", true, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
-    {"echod", "@K@@example.com", false, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
+    {"echod", "u@v@example.com", true, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
+    {"echod", "u@v@example.com", false, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
+    {"echod", "@K@@example.com", true, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
+    {"echod", "@K@@example.com", false, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
     {"echod", "%s%u", true, ProxyStatus::NoKey, ""},
     {"echod", "%s%u", false, ProxyStatus::NoKey, ""},
-    {"echod", "with space@example.com", true, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
-    {"echod", "with space@example.com", false, ProxyStatus::Ok, "d=example.com|D=example.com|1=com|2=example"},
-    {"rf", "User@Example.COM", true, ProxyStatus::Ok, "alice at dest.org for user/example.com/user@example.com/com,bob at dest.org for user/example.com/user@example.com/com"},
+    {"echod", "with space@example.com", true, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
+    {"echod", "with space@example.com", false, ProxyStatus::Ok,
+     "d=example.com|D=example.com|1=com|2=example"},
+    {"rf", "User@Example.COM", true, ProxyStatus::Ok,
+     "alice at dest.org for user/example.com/user@example.com/com,bob at dest.org for "
+     "user/example.com/user@example.com/com"},
     {"rf", "User@Example.COM", false, ProxyStatus::NoKey, ""},
-    {"rf", "user@example.com", true, ProxyStatus::Ok, "alice at dest.org for user/example.com/user@example.com/com,bob at dest.org for user/example.com/user@example.com/com"},
-    {"rf", "user@example.com", false, ProxyStatus::Ok, "alice at dest.org for user/example.com/user@example.com/com,bob at dest.org for user/example.com/user@example.com/com"},
+    {"rf", "user@example.com", true, ProxyStatus::Ok,
+     "alice at dest.org for user/example.com/user@example.com/com,bob at dest.org for "
+     "user/example.com/user@example.com/com"},
+    {"rf", "user@example.com", false, ProxyStatus::Ok,
+     "alice at dest.org for user/example.com/user@example.com/com,bob at dest.org for "
+     "user/example.com/user@example.com/com"},
     {"rf", "multi", true, ProxyStatus::NoKey, ""},
     {"rf", "multi", false, ProxyStatus::NoKey, ""},
     {"rf", "nullonly", true, ProxyStatus::NoKey, ""},
@@ -286,10 +393,22 @@ const OracleCase kOracle[] = {
     {"rf", "100%", false, ProxyStatus::NoKey, ""},
     {"rf", "mixed@case.org", true, ProxyStatus::NoKey, ""},
     {"rf", "mixed@case.org", false, ProxyStatus::NoKey, ""},
-    {"rf", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", true, ProxyStatus::NoKey, ""},
-    {"rf", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", false, ProxyStatus::NoKey, ""},
-    {"rf", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", true, ProxyStatus::NoKey, ""},
-    {"rf", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", false, ProxyStatus::NoKey, ""},
+    {"rf",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     true, ProxyStatus::NoKey, ""},
+    {"rf",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     false, ProxyStatus::NoKey, ""},
+    {"rf",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     true, ProxyStatus::NoKey, ""},
+    {"rf",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     false, ProxyStatus::NoKey, ""},
     {"rf", "\xff\xfe@example.com", true, ProxyStatus::NoKey, ""},
     {"rf", "\xff\xfe@example.com", false, ProxyStatus::NoKey, ""},
     {"rf", "@example.com", true, ProxyStatus::NoKey, ""},
@@ -340,10 +459,22 @@ const OracleCase kOracle[] = {
     {"rfu", "100%", false, ProxyStatus::Ok, "<pct>"},
     {"rfu", "mixed@case.org", true, ProxyStatus::Ok, "<mixed-hit>"},
     {"rfu", "mixed@case.org", false, ProxyStatus::Ok, "<mixed-hit>"},
-    {"rfu", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", true, ProxyStatus::Ok, "<utf8-hit>"},
-    {"rfu", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", false, ProxyStatus::Ok, "<utf8-hit>"},
-    {"rfu", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", true, ProxyStatus::NoKey, ""},
-    {"rfu", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", false, ProxyStatus::NoKey, ""},
+    {"rfu",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     true, ProxyStatus::Ok, "<utf8-hit>"},
+    {"rfu",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     false, ProxyStatus::Ok, "<utf8-hit>"},
+    {"rfu",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     true, ProxyStatus::NoKey, ""},
+    {"rfu",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     false, ProxyStatus::NoKey, ""},
     {"rfu", "\xff\xfe@example.com", true, ProxyStatus::NoKey, ""},
     {"rfu", "\xff\xfe@example.com", false, ProxyStatus::NoKey, ""},
     {"rfu", "@example.com", true, ProxyStatus::NoKey, ""},
@@ -394,10 +525,22 @@ const OracleCase kOracle[] = {
     {"limit", "100%", false, ProxyStatus::Ok, "pct"},
     {"limit", "mixed@case.org", true, ProxyStatus::Ok, "mixed-hit"},
     {"limit", "mixed@case.org", false, ProxyStatus::Ok, "mixed-hit"},
-    {"limit", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", true, ProxyStatus::Ok, "utf8-hit"},
-    {"limit", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", false, ProxyStatus::Ok, "utf8-hit"},
-    {"limit", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", true, ProxyStatus::NoKey, ""},
-    {"limit", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", false, ProxyStatus::NoKey, ""},
+    {"limit",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     true, ProxyStatus::Ok, "utf8-hit"},
+    {"limit",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     false, ProxyStatus::Ok, "utf8-hit"},
+    {"limit",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     true, ProxyStatus::NoKey, ""},
+    {"limit",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     false, ProxyStatus::NoKey, ""},
     {"limit", "\xff\xfe@example.com", true, ProxyStatus::NoKey, ""},
     {"limit", "\xff\xfe@example.com", false, ProxyStatus::NoKey, ""},
     {"limit", "@example.com", true, ProxyStatus::NoKey, ""},
@@ -448,10 +591,26 @@ const OracleCase kOracle[] = {
     {"dom", "100%", false, ProxyStatus::NoKey, ""},
     {"dom", "mixed@case.org", true, ProxyStatus::NoKey, ""},
     {"dom", "mixed@case.org", false, ProxyStatus::NoKey, ""},
-    {"dom", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", true, ProxyStatus::Ok, "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de"},
-    {"dom", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", false, ProxyStatus::Ok, "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de"},
-    {"dom", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", true, ProxyStatus::NoKey, ""},
-    {"dom", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", false, ProxyStatus::NoKey, ""},
+    {"dom",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     true, ProxyStatus::Ok,
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de"},
+    {"dom",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     false, ProxyStatus::Ok,
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de"},
+    {"dom",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     true, ProxyStatus::NoKey, ""},
+    {"dom",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     false, ProxyStatus::NoKey, ""},
     {"dom", "\xff\xfe@example.com", true, ProxyStatus::NoKey, ""},
     {"dom", "\xff\xfe@example.com", false, ProxyStatus::NoKey, ""},
     {"dom", "@example.com", true, ProxyStatus::NoKey, ""},
@@ -502,10 +661,22 @@ const OracleCase kOracle[] = {
     {"cols", "100%", false, ProxyStatus::Ok, "a,d"},
     {"cols", "mixed@case.org", true, ProxyStatus::Ok, "a,d"},
     {"cols", "mixed@case.org", false, ProxyStatus::Ok, "a,d"},
-    {"cols", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", true, ProxyStatus::Ok, "a,d"},
-    {"cols", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", false, ProxyStatus::Ok, "a,d"},
-    {"cols", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", true, ProxyStatus::Ok, "a,d"},
-    {"cols", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", false, ProxyStatus::Ok, "a,d"},
+    {"cols",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     true, ProxyStatus::Ok, "a,d"},
+    {"cols",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     false, ProxyStatus::Ok, "a,d"},
+    {"cols",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     true, ProxyStatus::Ok, "a,d"},
+    {"cols",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     false, ProxyStatus::Ok, "a,d"},
     {"cols", "\xff\xfe@example.com", true, ProxyStatus::NoKey, ""},
     {"cols", "\xff\xfe@example.com", false, ProxyStatus::NoKey, ""},
     {"cols", "@example.com", true, ProxyStatus::Ok, "a,d"},
@@ -536,10 +707,13 @@ const OracleCase kOracle[] = {
     {"cols", "%s%u", false, ProxyStatus::Ok, "a,d"},
     {"cols", "with space@example.com", true, ProxyStatus::Ok, "a,d"},
     {"cols", "with space@example.com", false, ProxyStatus::Ok, "a,d"},
-    {"legacy", "User@Example.COM", true, ProxyStatus::Ok, "plainvalue,bob@dest.org,alice@dest.org,@nolocal.org"},
+    {"legacy", "User@Example.COM", true, ProxyStatus::Ok,
+     "plainvalue,bob@dest.org,alice@dest.org,@nolocal.org"},
     {"legacy", "User@Example.COM", false, ProxyStatus::NoKey, ""},
-    {"legacy", "user@example.com", true, ProxyStatus::Ok, "plainvalue,bob@dest.org,alice@dest.org,@nolocal.org"},
-    {"legacy", "user@example.com", false, ProxyStatus::Ok, "plainvalue,bob@dest.org,alice@dest.org,@nolocal.org"},
+    {"legacy", "user@example.com", true, ProxyStatus::Ok,
+     "plainvalue,bob@dest.org,alice@dest.org,@nolocal.org"},
+    {"legacy", "user@example.com", false, ProxyStatus::Ok,
+     "plainvalue,bob@dest.org,alice@dest.org,@nolocal.org"},
     {"legacy", "multi", true, ProxyStatus::Ok, "m3,m2,m1"},
     {"legacy", "multi", false, ProxyStatus::Ok, "m3,m2,m1"},
     {"legacy", "nullonly", true, ProxyStatus::NoKey, ""},
@@ -556,10 +730,22 @@ const OracleCase kOracle[] = {
     {"legacy", "100%", false, ProxyStatus::Ok, "pct"},
     {"legacy", "mixed@case.org", true, ProxyStatus::Ok, "mixed-hit"},
     {"legacy", "mixed@case.org", false, ProxyStatus::Ok, "mixed-hit"},
-    {"legacy", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", true, ProxyStatus::Ok, "utf8-hit"},
-    {"legacy", "\xc3\xbcn\xc3\xaf" "code@ex\xc3\xa4mple.de", false, ProxyStatus::Ok, "utf8-hit"},
-    {"legacy", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", true, ProxyStatus::NoKey, ""},
-    {"legacy", "\xc3\x9cN\xc3\x8f" "CODE@EX\xc3\x84MPLE.DE", false, ProxyStatus::NoKey, ""},
+    {"legacy",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     true, ProxyStatus::Ok, "utf8-hit"},
+    {"legacy",
+     "\xc3\xbcn\xc3\xaf"
+     "code@ex\xc3\xa4mple.de",
+     false, ProxyStatus::Ok, "utf8-hit"},
+    {"legacy",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     true, ProxyStatus::NoKey, ""},
+    {"legacy",
+     "\xc3\x9cN\xc3\x8f"
+     "CODE@EX\xc3\x84MPLE.DE",
+     false, ProxyStatus::NoKey, ""},
     {"legacy", "\xff\xfe@example.com", true, ProxyStatus::NoKey, ""},
     {"legacy", "\xff\xfe@example.com", false, ProxyStatus::NoKey, ""},
     {"legacy", "@example.com", true, ProxyStatus::NoKey, ""},
@@ -628,7 +814,9 @@ class SqliteCorpus : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  std::string cf_path(const std::string& cf) const { return (dir_ / (cf + ".cf")).string(); }
+  std::string cf_path(const std::string& cf) const {
+    return (dir_ / (cf + ".cf")).string();
+  }
 
   Params params_for(const std::string& cf) const {
     Params p = corpus_cfs().at(cf);
@@ -640,7 +828,8 @@ class SqliteCorpus : public ::testing::Test {
     auto& slot = tables_[cf];
     if (!slot) {
       MapParams params(params_for(cf), cf_path(cf));
-      slot = make_sql_table_from(SqlKind::Sqlite, cf_path(cf), params, OpenMode::ReadOnly, env_);
+      slot = make_sql_table_from(SqlKind::Sqlite, cf_path(cf), params, OpenMode::ReadOnly,
+                                 env_);
     }
     return slot;
   }
@@ -676,8 +865,9 @@ TEST_F(SqliteCorpus, MatchesCapturedPostmapAnswers) {
 }
 
 // Run postmap for real; returns {status, value}. Needs no shell quoting.
-std::optional<LookupResult> run_postmap(const fs::path& config_dir, const std::string& key,
-                                        bool fold, const std::string& table,
+std::optional<LookupResult> run_postmap(const fs::path& config_dir,
+                                        const std::string& key, bool fold,
+                                        const std::string& table,
                                         const fs::path& out_file) {
   std::vector<std::string> args = {"postmap", "-c", config_dir.string()};
   if (!fold) args.push_back("-f");
@@ -687,11 +877,12 @@ std::optional<LookupResult> run_postmap(const fs::path& config_dir, const std::s
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, "/usr/sbin/postmap", &actions, nullptr, argv.data(), environ);
+  int rc =
+      posix_spawn(&pid, "/usr/sbin/postmap", &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return std::nullopt;
   int status = 0;
@@ -709,7 +900,8 @@ std::optional<LookupResult> run_postmap(const fs::path& config_dir, const std::s
     value = line;
   }
   if (fatal) return LookupResult{ProxyStatus::Retry, ""};
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return LookupResult{ProxyStatus::Ok, value};
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return LookupResult{ProxyStatus::Ok, value};
   return LookupResult{ProxyStatus::NoKey, ""};
 }
 
@@ -720,7 +912,8 @@ TEST_F(SqliteCorpus, MatchesLivePostmap) {
   std::ofstream(conf / "main.cf") << kCorpusMainCf;
   for (const auto& [cf, params] : corpus_cfs()) {
     std::ofstream out(cf_path(cf));
-    for (const auto& [name, value] : params_for(cf)) out << name << " = " << value << "\n";
+    for (const auto& [name, value] : params_for(cf))
+      out << name << " = " << value << "\n";
   }
   // proxyd reads the very .cf files postmap reads, through the production
   // reader (make_sql_table: TableConfig, Postfix's cfg_parser rules).
@@ -728,7 +921,8 @@ TEST_F(SqliteCorpus, MatchesLivePostmap) {
   int compared = 0;
   for (const OracleCase& c : kOracle) {
     std::string key = expand_placeholder(c.key);
-    auto want = run_postmap(conf, key, c.fold, "sqlite:" + cf_path(c.cf), dir_ / "out.txt");
+    auto want =
+        run_postmap(conf, key, c.fold, "sqlite:" + cf_path(c.cf), dir_ / "out.txt");
     if (!want) GTEST_SKIP() << "cannot run postmap";
     TablePtr& table = from_cf[c.cf];
     if (!table) table = make_sql_table("sqlite", cf_path(c.cf), OpenMode::ReadOnly, env_);
@@ -741,7 +935,8 @@ TEST_F(SqliteCorpus, MatchesLivePostmap) {
 
 TEST_F(SqliteCorpus, InvalidUtf8KeyIsQueriedOnlyWhenUtf8LayerIsActive) {
   MapParams params({{"dbpath", db_path_}, {"query", "SELECT 'hit'"}}, "/x.cf");
-  TablePtr t = make_sql_table_from(SqlKind::Sqlite, "/x.cf", params, OpenMode::ReadOnly, env_);
+  TablePtr t =
+      make_sql_table_from(SqlKind::Sqlite, "/x.cf", params, OpenMode::ReadOnly, env_);
   EXPECT_EQ(lookup_sync(*t, "\xff@x", 0, poster_).status, ProxyStatus::NoKey);
   EXPECT_EQ(lookup_sync(*t, "\xff@x", pf::kUtf8Active, poster_),
             (LookupResult{ProxyStatus::Ok, "hit"}));
@@ -756,8 +951,9 @@ TEST_F(SqliteCorpus, EmptyKeyIsIgnoredWithWarning) {
 }
 
 TEST_F(SqliteCorpus, WarnsAboutUnquotedTokensLikePostfix311) {
-  MapParams bad({{"dbpath", db_path_}, {"query", "SELECT v FROM users WHERE k=%s OR k=\"%u\""}},
-                "/q.cf");
+  MapParams bad(
+      {{"dbpath", db_path_}, {"query", "SELECT v FROM users WHERE k=%s OR k=\"%u\""}},
+      "/q.cf");
   (void)make_sql_table_from(SqlKind::Sqlite, "/q.cf", bad, OpenMode::ReadOnly, env_);
   EXPECT_TRUE(log_.contains("contains >%s< without the recommended '' quotes"));
   EXPECT_TRUE(log_.contains("contains >%u< without the recommended '' quotes"));
@@ -770,13 +966,17 @@ TEST_F(SqliteCorpus, WarnsAboutUnquotedTokensLikePostfix311) {
 
 TEST_F(SqliteCorpus, SqlErrorsAreNeverNokey) {
   // A statement that fails while stepping (integer overflow in abs()).
-  MapParams step({{"dbpath", db_path_}, {"query", "SELECT abs(-9223372036854775807 - 1)"}},
-                 "/step.cf");
-  TablePtr t1 = make_sql_table_from(SqlKind::Sqlite, "/step.cf", step, OpenMode::ReadOnly, env_);
+  MapParams step(
+      {{"dbpath", db_path_}, {"query", "SELECT abs(-9223372036854775807 - 1)"}},
+      "/step.cf");
+  TablePtr t1 =
+      make_sql_table_from(SqlKind::Sqlite, "/step.cf", step, OpenMode::ReadOnly, env_);
   EXPECT_EQ(lookup_sync(*t1, "k", 0, poster_).status, ProxyStatus::Retry);
   // A statement that cannot be prepared (Postfix dies; we answer CONFIG).
-  MapParams prep({{"dbpath", db_path_}, {"query", "SELECT v FROM no_such_table"}}, "/prep.cf");
-  TablePtr t2 = make_sql_table_from(SqlKind::Sqlite, "/prep.cf", prep, OpenMode::ReadOnly, env_);
+  MapParams prep({{"dbpath", db_path_}, {"query", "SELECT v FROM no_such_table"}},
+                 "/prep.cf");
+  TablePtr t2 =
+      make_sql_table_from(SqlKind::Sqlite, "/prep.cf", prep, OpenMode::ReadOnly, env_);
   EXPECT_EQ(lookup_sync(*t2, "k", 0, poster_).status, ProxyStatus::Config);
   EXPECT_TRUE(log_.contains("SQL prepare failed"));
 }
@@ -789,7 +989,8 @@ TEST_F(SqliteCorpus, DatabaseIsOpenedReadOnlyAndMissingFileIsUnavailable) {
       ConfigUnavailable);
   EXPECT_FALSE(fs::exists(dir_ / "missing.db"));  // never created (3.10+ semantics)
   MapParams write({{"dbpath", db_path_}, {"query", "DELETE FROM users"}}, "/w.cf");
-  TablePtr t = make_sql_table_from(SqlKind::Sqlite, "/w.cf", write, OpenMode::ReadOnly, env_);
+  TablePtr t =
+      make_sql_table_from(SqlKind::Sqlite, "/w.cf", write, OpenMode::ReadOnly, env_);
   EXPECT_EQ(lookup_sync(*t, "k", 0, poster_).status, ProxyStatus::Retry);
   EXPECT_EQ(lookup_sync(*open("basic"), "multi", 0, poster_).value, "m1,m2,m3");
 }
@@ -825,7 +1026,8 @@ class FakeSqlTable : public ::testing::Test {
 };
 
 TEST_F(FakeSqlTable, MysqlJoinsEveryColumnOfEveryRow) {
-  // SPEC §6.4 [verified with mysql]: SELECT 'a',NULL,'','b' UNION ALL SELECT 'c',NULL,NULL,NULL
+  // SPEC §6.4 [verified with mysql]: SELECT 'a',NULL,'','b' UNION ALL SELECT
+  // 'c',NULL,NULL,NULL
   db_.on_query = [](const std::string&, const std::string&) {
     return testing::rows({{"a", nullptr, "", "b"}, {"c", nullptr, nullptr, nullptr}});
   };
@@ -838,13 +1040,18 @@ TEST_F(FakeSqlTable, MysqlJoinsEveryColumnOfEveryRow) {
 }
 
 TEST_F(FakeSqlTable, QuotingRunsOnTheSessionForKeyPartsOnly) {
-  db_.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
-  TablePtr t = open(SqlKind::Mysql, {{"dbname", "mail"},
-                                     {"hosts", "inet:db1"},
-                                     {"query", "SELECT v FROM t WHERE u='%u' AND d='%d' -- 'x'"}});
-  EXPECT_EQ(lookup_sync(*t, "O'Ne@Ex.COM", pf::kFoldFix, poster_).status, ProxyStatus::Ok);
+  db_.on_query = [](const std::string&, const std::string&) {
+    return testing::rows({{"v"}});
+  };
+  TablePtr t =
+      open(SqlKind::Mysql, {{"dbname", "mail"},
+                            {"hosts", "inet:db1"},
+                            {"query", "SELECT v FROM t WHERE u='%u' AND d='%d' -- 'x'"}});
+  EXPECT_EQ(lookup_sync(*t, "O'Ne@Ex.COM", pf::kFoldFix, poster_).status,
+            ProxyStatus::Ok);
   ASSERT_EQ(queries().size(), 1u);
-  EXPECT_EQ(queries()[0], "inet:db1|SELECT v FROM t WHERE u='[o''ne]' AND d='[ex.com]' -- 'x'");
+  EXPECT_EQ(queries()[0],
+            "inet:db1|SELECT v FROM t WHERE u='[o''ne]' AND d='[ex.com]' -- 'x'");
 }
 
 TEST_F(FakeSqlTable, EscapeFailureOnABrokenSessionFailsOverToTheNextHost) {
@@ -853,9 +1060,11 @@ TEST_F(FakeSqlTable, EscapeFailureOnABrokenSessionFailsOverToTheNextHost) {
   };
   db_.fail_escape = {"unix:/sock"};
   db_.unusable = {"unix:/sock"};  // the connection is gone, not the key at fault
-  TablePtr t = open(SqlKind::Mysql,
-                    {{"dbname", "mail"}, {"hosts", "unix:/sock inet:db2"}, {"query", "'%s'"}});
-  EXPECT_EQ(lookup_sync(*t, "k", 0, poster_), (LookupResult{ProxyStatus::Ok, "inet:db2"}));
+  TablePtr t =
+      open(SqlKind::Mysql,
+           {{"dbname", "mail"}, {"hosts", "unix:/sock inet:db2"}, {"query", "'%s'"}});
+  EXPECT_EQ(lookup_sync(*t, "k", 0, poster_),
+            (LookupResult{ProxyStatus::Ok, "inet:db2"}));
   EXPECT_TRUE(log_.contains("cannot escape"));
 }
 
@@ -871,7 +1080,8 @@ TEST_F(FakeSqlTable, KeyThatCannotBeEscapedFailsOnlyItsOwnLookup) {
   TablePtr t = open(SqlKind::Pgsql, cf);
   TablePtr other = open(SqlKind::Pgsql, cf, "/etc/postfix/other.cf");
   EXPECT_EQ(lookup_sync(*t, "se\xF1or", 0, poster_).status, ProxyStatus::Retry);
-  EXPECT_TRUE(log_.contains("cannot escape the lookup key on this connection: lookup deferred"));
+  EXPECT_TRUE(
+      log_.contains("cannot escape the lookup key on this connection: lookup deferred"));
   EXPECT_EQ(db_.connects.load(), 1);  // no failover: every host would refuse the key
   // Before, both hosts were marked down and these answered RETRY.
   EXPECT_EQ(lookup_sync(*other, "k", 0, poster_).status, ProxyStatus::Ok);
@@ -880,7 +1090,9 @@ TEST_F(FakeSqlTable, KeyThatCannotBeEscapedFailsOnlyItsOwnLookup) {
 }
 
 TEST_F(FakeSqlTable, OversizedQueryFailsOnlyThatLookup) {
-  db_.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
+  db_.on_query = [](const std::string&, const std::string&) {
+    return testing::rows({{"v"}});
+  };
   std::string tmpl = "SELECT v FROM t WHERE k IN (";
   for (int i = 0; i < 100000; ++i) tmpl += "'%s',";
   tmpl += "'')";
@@ -902,8 +1114,8 @@ TEST_F(FakeSqlTable, RequireResultSet) {
   TablePtr strict = open(SqlKind::Mysql, {{"dbname", "a"}, {"query", "DO 1"}});
   EXPECT_EQ(lookup_sync(*strict, "k", 0, poster_).status, ProxyStatus::Retry);
   EXPECT_TRUE(log_.contains("require_result_set = yes"));
-  TablePtr lax =
-      open(SqlKind::Mysql, {{"dbname", "b"}, {"query", "DO 1"}, {"require_result_set", "no"}});
+  TablePtr lax = open(SqlKind::Mysql,
+                      {{"dbname", "b"}, {"query", "DO 1"}, {"require_result_set", "no"}});
   EXPECT_EQ(lookup_sync(*lax, "k", 0, poster_).status, ProxyStatus::NoKey);  // [verified]
 }
 
@@ -953,12 +1165,14 @@ TEST_F(FakeSqlTable, SuppressedAndFilteredKeysNeverReachTheDatabase) {
                                      {"query", "SELECT '%u'"},
                                      {"result_format", "%D"},
                                      {"domain", "example.com"}});
-  for (const char* key : {"", "@example.com", "user", "user@", "a@sub.example.com",
-                          "a@other.org"}) {
+  for (const char* key :
+       {"", "@example.com", "user", "user@", "a@sub.example.com", "a@other.org"}) {
     EXPECT_EQ(lookup_sync(*t, key, 0, poster_).status, ProxyStatus::NoKey) << key;
   }
   EXPECT_TRUE(queries().empty());
-  db_.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
+  db_.on_query = [](const std::string&, const std::string&) {
+    return testing::rows({{"v"}});
+  };
   EXPECT_EQ(lookup_sync(*t, "a@EXAMPLE.com", 0, poster_),
             (LookupResult{ProxyStatus::Ok, "EXAMPLE.com"}));
 }
@@ -971,8 +1185,9 @@ TEST_F(FakeSqlTable, DomainTableErrorIsReturned) {
     }
   };
   hooks_.domain_opener = [](std::string_view) { return std::make_shared<Failing>(); };
-  TablePtr t = open(SqlKind::Mysql,
-                    {{"dbname", "mail"}, {"query", "SELECT '%s'"}, {"domain", "hash:/d"}});
+  TablePtr t =
+      open(SqlKind::Mysql,
+           {{"dbname", "mail"}, {"query", "SELECT '%s'"}, {"domain", "hash:/d"}});
   EXPECT_EQ(lookup_sync(*t, "a@x.org", 0, poster_).status, ProxyStatus::Retry);
   EXPECT_TRUE(log_.contains("'domain' pattern match failed for 'a@x.org'"));
   EXPECT_TRUE(queries().empty());
@@ -991,23 +1206,27 @@ TEST_F(FakeSqlTable, UnreachableRealDriverAnswersRetry) {
 
 TEST_F(FakeSqlTable, NonUtf8KeysReachMysqlAndPgsql) {
   // Only sqlite skips them in stable releases (SPEC §5.3).
-  db_.on_query = [](const std::string&, const std::string&) { return testing::rows({{"v"}}); };
+  db_.on_query = [](const std::string&, const std::string&) {
+    return testing::rows({{"v"}});
+  };
   TablePtr t = open(SqlKind::Pgsql, {{"dbname", "mail"}, {"query", "SELECT '%s'"}});
   EXPECT_EQ(lookup_sync(*t, "\xff@x", 0, poster_).status, ProxyStatus::Ok);
 }
 
 TEST_F(FakeSqlTable, BadDomainListIsConfigError) {
-  EXPECT_THROW(open(SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"domain", "a.org, !"}}),
-               ConfigError);
+  EXPECT_THROW(
+      open(SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"domain", "a.org, !"}}),
+      ConfigError);
   // type:table entries need an opener (make_sql_table wires the registry).
-  EXPECT_THROW(open(SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"domain", "hash:/d"}}),
-               ConfigError);
+  EXPECT_THROW(
+      open(SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"domain", "hash:/d"}}),
+      ConfigError);
 }
 
 TEST_F(FakeSqlTable, ReadWriteOpenIsUnavailable) {
   MapParams params({{"dbname", "mail"}, {"query", "q"}}, "/t.cf");
-  EXPECT_THROW(make_sql_table_from(SqlKind::Mysql, "/t.cf", params, OpenMode::ReadWrite, env_,
-                                   hooks_),
+  EXPECT_THROW(make_sql_table_from(SqlKind::Mysql, "/t.cf", params, OpenMode::ReadWrite,
+                                   env_, hooks_),
                ConfigUnavailable);
 }
 
@@ -1063,26 +1282,35 @@ const PostfixVersion kDebian12{3, 7, 11};
 
 TEST(SqlTableConfig, PgsqlEncodingFollowsTheRelease) {
   MapParams none({{"dbname", "d"}, {"query", "q"}}, "/e.cf");
-  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", none).connect.encoding, "UTF8");
-  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", none, kDebian12).connect.encoding,
-            "LATIN1");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", none).connect.encoding,
+            "UTF8");
+  EXPECT_EQ(
+      parse_sql_table_config(SqlKind::Pgsql, "/e.cf", none, kDebian12).connect.encoding,
+      "LATIN1");
   // 3.7 does not read "encoding" at all: any value, even an empty one, is LATIN1.
   MapParams utf8({{"dbname", "d"}, {"query", "q"}, {"encoding", "UTF8"}}, "/e.cf");
-  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", utf8).connect.encoding, "UTF8");
-  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", utf8, kDebian12).connect.encoding,
-            "LATIN1");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", utf8).connect.encoding,
+            "UTF8");
+  EXPECT_EQ(
+      parse_sql_table_config(SqlKind::Pgsql, "/e.cf", utf8, kDebian12).connect.encoding,
+      "LATIN1");
   MapParams empty({{"dbname", "d"}, {"query", "q"}, {"encoding", ""}}, "/e.cf");
   EXPECT_THROW(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", empty), ConfigError);
-  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", empty, kDebian12).connect.encoding,
-            "LATIN1");
-  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/e.cf", none, {3, 8, 0}).connect.encoding,
-            "UTF8");
+  EXPECT_EQ(
+      parse_sql_table_config(SqlKind::Pgsql, "/e.cf", empty, kDebian12).connect.encoding,
+      "LATIN1");
+  EXPECT_EQ(
+      parse_sql_table_config(SqlKind::Pgsql, "/e.cf", none, {3, 8, 0}).connect.encoding,
+      "UTF8");
 }
 
 TEST(SqlTableConfig, IntervalsAreReadFrom39On) {
   for (SqlKind kind : {SqlKind::Mysql, SqlKind::Pgsql}) {
-    MapParams p({{"dbname", "d"}, {"query", "q"}, {"retry_interval", "5"},
-                 {"idle_interval", "7"}}, "/i.cf");
+    MapParams p({{"dbname", "d"},
+                 {"query", "q"},
+                 {"retry_interval", "5"},
+                 {"idle_interval", "7"}},
+                "/i.cf");
     ConnectParams now = parse_sql_table_config(kind, "/i.cf", p).connect;
     EXPECT_EQ(now.retry_interval, std::chrono::seconds(5));
     EXPECT_EQ(now.idle_interval, std::chrono::seconds(7));
@@ -1102,20 +1330,27 @@ TEST(SqlTableConfig, PgsqlDbnameAndUriHostsFollowTheRelease) {
   // 3.10+: a URI carries its own database; before, dbname is always required.
   MapParams uri({{"query", "q"}, {"hosts", "postgresql://u@h/db"}}, "/u.cf");
   EXPECT_NO_THROW(parse_sql_table_config(SqlKind::Pgsql, "/u.cf", uri));
-  EXPECT_THROW(parse_sql_table_config(SqlKind::Pgsql, "/u.cf", uri, kDebian12), ConfigError);
-  EXPECT_THROW(parse_sql_table_config(SqlKind::Pgsql, "/u.cf", uri, {3, 9, 14}), ConfigError);
+  EXPECT_THROW(parse_sql_table_config(SqlKind::Pgsql, "/u.cf", uri, kDebian12),
+               ConfigError);
+  EXPECT_THROW(parse_sql_table_config(SqlKind::Pgsql, "/u.cf", uri, {3, 9, 14}),
+               ConfigError);
   // 3.10+: any scheme:// host is a URI. Before, only "postgresql:" is a
   // connection string: "postgres://h/db" is host "postgres", port "//h/db".
-  MapParams other({{"dbname", "d"}, {"query", "q"}, {"hosts", "postgres://h/db"}}, "/o.cf");
-  HostSpec now = parse_sql_table_config(SqlKind::Pgsql, "/o.cf", other).connect.hosts.at(0);
+  MapParams other({{"dbname", "d"}, {"query", "q"}, {"hosts", "postgres://h/db"}},
+                  "/o.cf");
+  HostSpec now =
+      parse_sql_table_config(SqlKind::Pgsql, "/o.cf", other).connect.hosts.at(0);
   EXPECT_EQ(now.kind, HostKind::Uri);
-  HostSpec old =
-      parse_sql_table_config(SqlKind::Pgsql, "/o.cf", other, kDebian12).connect.hosts.at(0);
+  HostSpec old = parse_sql_table_config(SqlKind::Pgsql, "/o.cf", other, kDebian12)
+                     .connect.hosts.at(0);
   EXPECT_EQ(old.kind, HostKind::Inet);
   EXPECT_EQ(old.name, "postgres");
   EXPECT_EQ(old.port, "//h/db");
-  MapParams pg({{"dbname", "d"}, {"query", "q"}, {"hosts", "postgresql://h/db"}}, "/g.cf");
-  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/g.cf", pg, kDebian12).connect.hosts.at(0).kind,
+  MapParams pg({{"dbname", "d"}, {"query", "q"}, {"hosts", "postgresql://h/db"}},
+               "/g.cf");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Pgsql, "/g.cf", pg, kDebian12)
+                .connect.hosts.at(0)
+                .kind,
             HostKind::Uri);
 }
 
@@ -1135,8 +1370,13 @@ TEST(PostfixVersion, ParsesReleasesAndSnapshots) {
 // Postfix reads these with no default: an empty value is the same as no
 // line, so "tls_CAfile =" alone leaves TLS off.
 TEST(SqlTableConfig, EmptyTlsAndOptionFileValuesAreUnset) {
-  MapParams p({{"dbname", "d"}, {"query", "q"}, {"tls_CAfile", ""}, {"tls_key_file", ""},
-               {"tls_cert_file", ""}, {"tls_CApath", ""}, {"tls_ciphers", ""},
+  MapParams p({{"dbname", "d"},
+               {"query", "q"},
+               {"tls_CAfile", ""},
+               {"tls_key_file", ""},
+               {"tls_cert_file", ""},
+               {"tls_CApath", ""},
+               {"tls_ciphers", ""},
                {"option_file", ""}},
               "/t.cf");
   ConnectParams c = parse_sql_table_config(SqlKind::Mysql, "/t.cf", p).connect;
@@ -1147,7 +1387,8 @@ TEST(SqlTableConfig, EmptyTlsAndOptionFileValuesAreUnset) {
   EXPECT_FALSE(c.tls_ciphers.has_value());
   EXPECT_FALSE(c.option_file.has_value());
   MapParams set({{"dbname", "d"}, {"query", "q"}, {"tls_CAfile", "/ca.pem"}}, "/t.cf");
-  EXPECT_EQ(parse_sql_table_config(SqlKind::Mysql, "/t.cf", set).connect.tls_CAfile, "/ca.pem");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Mysql, "/t.cf", set).connect.tls_CAfile,
+            "/ca.pem");
 }
 
 TEST(SqlTableConfig, InvalidSettingsAreConfigErrors) {
@@ -1159,26 +1400,38 @@ TEST(SqlTableConfig, InvalidSettingsAreConfigErrors) {
   const std::vector<Case> cases = {
       {SqlKind::Sqlite, {{"query", "SELECT 1"}}, "missing dbpath"},
       {SqlKind::Sqlite, {{"dbpath", "/x"}}, "no query and no legacy parts"},
-      {SqlKind::Sqlite, {{"dbpath", "/x"}, {"table", "t"}, {"select_field", "v"}},
+      {SqlKind::Sqlite,
+       {{"dbpath", "/x"}, {"table", "t"}, {"select_field", "v"}},
        "legacy without where_field"},
       {SqlKind::Sqlite, {{"dbpath", "/x"}, {"query", "SELECT '%z'"}}, "bad query token"},
-      {SqlKind::Sqlite, {{"dbpath", "/x"}, {"query", "q"}, {"result_format", ""}},
+      {SqlKind::Sqlite,
+       {{"dbpath", "/x"}, {"query", "q"}, {"result_format", ""}},
        "empty result_format"},
-      {SqlKind::Sqlite, {{"dbpath", "/x"}, {"query", "q"}, {"expansion_limit", "1x"}},
+      {SqlKind::Sqlite,
+       {{"dbpath", "/x"}, {"query", "q"}, {"expansion_limit", "1x"}},
        "bad integer"},
       {SqlKind::Mysql, {{"query", "q"}}, "missing dbname"},
-      {SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"retry_interval", "0"}},
+      {SqlKind::Mysql,
+       {{"dbname", "d"}, {"query", "q"}, {"retry_interval", "0"}},
        "retry_interval < 1"},
-      {SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"idle_interval", "-5"}},
+      {SqlKind::Mysql,
+       {{"dbname", "d"}, {"query", "q"}, {"idle_interval", "-5"}},
        "idle_interval < 1"},
-      {SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"require_result_set", "maybe"}},
+      {SqlKind::Mysql,
+       {{"dbname", "d"}, {"query", "q"}, {"require_result_set", "maybe"}},
        "bad boolean"},
-      {SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"tls_verify_cert", "1"}},
+      {SqlKind::Mysql,
+       {{"dbname", "d"}, {"query", "q"}, {"tls_verify_cert", "1"}},
        "bad boolean"},
-      {SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"charset", ""}}, "empty charset"},
-      {SqlKind::Mysql, {{"dbname", "d"}, {"query", "q"}, {"hosts", "db:nosuchsvc"}},
+      {SqlKind::Mysql,
+       {{"dbname", "d"}, {"query", "q"}, {"charset", ""}},
+       "empty charset"},
+      {SqlKind::Mysql,
+       {{"dbname", "d"}, {"query", "q"}, {"hosts", "db:nosuchsvc"}},
        "unknown port service"},
-      {SqlKind::Pgsql, {{"dbname", "d"}, {"query", "q"}, {"encoding", ""}}, "empty encoding"},
+      {SqlKind::Pgsql,
+       {{"dbname", "d"}, {"query", "q"}, {"encoding", ""}},
+       "empty encoding"},
   };
   for (const Case& c : cases) {
     MapParams p(c.params, "/bad.cf");

@@ -192,7 +192,8 @@ TEST(TableFront, LateAnswerAfterItsGenerationDiedIsStoredSafely) {
     auto cache = std::make_shared<LookupCache>(1 << 20);
     auto front = std::make_shared<TableFront>(table, stats, cache, CachePolicy{60s, 60s},
                                               2000ms, [&now] { return now; });
-    front->lookup("slow", 0, [&results](LookupResult r) { results.push_back(std::move(r)); });
+    front->lookup("slow", 0,
+                  [&results](LookupResult r) { results.push_back(std::move(r)); });
     now += 3s;
     EXPECT_EQ(front->expire(now), 1u);  // the client got RETRY and left
     weak_front = front;

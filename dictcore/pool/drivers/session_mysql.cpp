@@ -106,7 +106,8 @@ class MysqlSession final : public SqlSession {
       // would let one bad key take the database away from all tables:
       // only this lookup fails (RETRY). Client errors (2000+: server gone,
       // lost connection) still mark the host down.
-      if (e.getErrorCode() > 0 && e.getErrorCode() < 2000) result.status = QueryStatus::TempError;
+      if (e.getErrorCode() > 0 && e.getErrorCode() < 2000)
+        result.status = QueryStatus::TempError;
     } catch (const std::exception& e) {
       fail(result, e.what());
     } catch (...) {
@@ -171,7 +172,8 @@ class MysqlSession final : public SqlSession {
       out.message = fmt::format("{}: {}", where_, e.what());
     } catch (...) {
       out.usable = false;
-      out.message = fmt::format("{}: unknown error from the MySQL client library", where_);
+      out.message =
+          fmt::format("{}: unknown error from the MySQL client library", where_);
     }
     return out;
   }
@@ -276,7 +278,9 @@ class MysqlDriver final : public SqlDriver {
 
   bool supports_batching() const override { return true; }
 
-  ConnectResult connect_batching(const HostSpec& host) override { return open(host, true); }
+  ConnectResult connect_batching(const HostSpec& host) override {
+    return open(host, true);
+  }
 
   bool all_columns() const override { return true; }
 
@@ -324,7 +328,8 @@ class MysqlDriver final : public SqlDriver {
             nullptr, fmt::format("connect to mysql server {}: no connection", where)};
       }
       return ConnectResult{
-          std::make_unique<MysqlSession>(std::move(conn), std::move(where), batching), {}};
+          std::make_unique<MysqlSession>(std::move(conn), std::move(where), batching),
+          {}};
     } catch (const sql::SQLException& e) {
       return ConnectResult{nullptr,
                            fmt::format("connect to mysql server {}: {} (errno {})", where,

@@ -15,15 +15,14 @@
 #include <libpq-fe.h>
 
 #include <cstring>
-
 #include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "dictcore/util/redact.h"
 #include "dictcore/pool/session.h"
 #include "dictcore/pool/session_batch.h"
+#include "dictcore/util/redact.h"
 
 namespace proxyd::dict {
 namespace {
@@ -164,7 +163,8 @@ class PgsqlSession final : public SqlSession {
       return;
     }
     for (const std::string& sql : sqls) {
-      if (PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+      if (PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr,
+                            0) != 1 ||
           PQpipelineSync(conn) != 1) {
         lost(out, "cannot send a pipelined statement");
         return;
@@ -182,7 +182,8 @@ class PgsqlSession final : public SqlSession {
       ResultPtr sync(end ? nullptr : PQgetResult(conn));
       bool in_step = !end && sync && PQresultStatus(sync.get()) == PGRES_PIPELINE_SYNC;
       if (r.status == QueryStatus::HostError || !in_step) {
-        lost(out, r.status == QueryStatus::HostError ? r.message : "pipeline out of step");
+        lost(out,
+             r.status == QueryStatus::HostError ? r.message : "pipeline out of step");
         return;
       }
       out.results.push_back(std::move(r));
@@ -210,8 +211,7 @@ class PgsqlSession final : public SqlSession {
         result.status = QueryStatus::Rows;
         return;
       case PGRES_FATAL_ERROR:
-        fail(result,
-             fmt::format("fatal error: {}", one_line(PQresultErrorMessage(res))));
+        fail(result, fmt::format("fatal error: {}", one_line(PQresultErrorMessage(res))));
         // An SQL error on a healthy connection fails this lookup only (RETRY),
         // not the host: with sessions shared by every table on the database,
         // Postfix's "mark the host down" would let one bad key take the
@@ -252,7 +252,9 @@ class PgsqlDriver final : public SqlDriver {
  public:
   explicit PgsqlDriver(const ConnectParams& params) : params_(params) {}
 
-  ConnectResult connect(const HostSpec& host) override { return open_session(host, false); }
+  ConnectResult connect(const HostSpec& host) override {
+    return open_session(host, false);
+  }
 
   // libpq pipelines need no special connection: the flag only allows them.
   bool supports_batching() const override { return true; }
@@ -281,10 +283,10 @@ class PgsqlDriver final : public SqlDriver {
           nullptr, fmt::format("connect to pgsql server {}: out of memory", where)};
     }
     if (PQstatus(conn.get()) != CONNECTION_OK) {
-      return ConnectResult{
-          nullptr, fmt::format("connect to pgsql server {}: {}", where,
-                               redact_value(one_line(PQerrorMessage(conn.get())),
-                                            params_.password))};
+      return ConnectResult{nullptr,
+                           fmt::format("connect to pgsql server {}: {}", where,
+                                       redact_value(one_line(PQerrorMessage(conn.get())),
+                                                    params_.password))};
     }
     // Server NOTICEs and WARNINGs would go to stderr by default; a lookup
     // has no use for them.

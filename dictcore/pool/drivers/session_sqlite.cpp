@@ -9,6 +9,7 @@
 // a dbpath outside the jail. When the path names another file later (the
 // database was replaced, or a copy inside the jail has the same path), the
 // next session opens that file instead, as a fresh open would.
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -17,8 +18,6 @@
 #include <memory>
 #include <mutex>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "dictcore/pool/session.h"
 
@@ -54,15 +53,16 @@ struct KeptFile {
 
 // Open path read-only, then read the schema once so that a WAL database's
 // -wal and -shm files are opened too, while the path is still reachable.
-ConnectResult open_handle(const std::string& path, std::unique_ptr<sqlite3, DbCloser>& out) {
+ConnectResult open_handle(const std::string& path,
+                          std::unique_ptr<sqlite3, DbCloser>& out) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                            nullptr);
   std::unique_ptr<sqlite3, DbCloser> db(raw);
   if (rc != SQLITE_OK) {
-    return ConnectResult{nullptr, fmt::format("open database {}: {}", path,
-                                              db ? sqlite3_errmsg(db.get())
-                                                 : sqlite3_errstr(rc))};
+    return ConnectResult{nullptr,
+                         fmt::format("open database {}: {}", path,
+                                     db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc))};
   }
   sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
   // Errors here (not a database, say) show again on every lookup.
@@ -99,12 +99,14 @@ class SqliteSession final : public SqlSession {
     QueryResult result;
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()) + 1, &raw, &tail);
+    int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()) + 1, &raw,
+                                &tail);
     std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt(raw);
     if (rc != SQLITE_OK) {
       // Postfix treats a prepare failure as fatal (daemon dies); a broken
       // statement is a configuration problem, anything else is transient.
-      result.status = (rc == SQLITE_ERROR) ? QueryStatus::ConfigError : QueryStatus::TempError;
+      result.status =
+          (rc == SQLITE_ERROR) ? QueryStatus::ConfigError : QueryStatus::TempError;
       result.message = fmt::format("SQL prepare failed: {}", sqlite3_errmsg(db));
       return result;
     }
@@ -162,7 +164,8 @@ class SqliteDriver final : public SqlDriver {
   ConnectResult refresh(const std::string& path) {
     struct stat st {};
     bool named = ::stat(path.c_str(), &st) == 0;
-    if (file_ && (!named || (st.st_dev == file_->dev && st.st_ino == file_->ino))) return {};
+    if (file_ && (!named || (st.st_dev == file_->dev && st.st_ino == file_->ino)))
+      return {};
     auto file = std::make_shared<KeptFile>();
     for (std::size_t i = 0; i < kKeptHandles; ++i) {
       auto handle = std::make_unique<KeptHandle>();
