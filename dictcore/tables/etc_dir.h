@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "dictcore/util/files.h"
+
 namespace proxyd::dict {
 
 // One file's contents as read, with the identity it was read under.
@@ -26,11 +28,10 @@ class EtcDir {
   // Opens dir (a directory). When that fails, valid() is false and every
   // read fails.
   explicit EtcDir(std::string dir = "/etc");
-  ~EtcDir();
   EtcDir(const EtcDir&) = delete;
   EtcDir& operator=(const EtcDir&) = delete;
 
-  bool valid() const { return fd_ >= 0; }
+  bool valid() const { return fd_.valid(); }
   const std::string& path() const { return dir_; }
 
   // True when dir/name, as this process resolves the path now, is the very
@@ -46,7 +47,7 @@ class EtcDir {
 
  private:
   std::string dir_;
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 }  // namespace proxyd::dict
