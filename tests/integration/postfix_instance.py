@@ -8,7 +8,9 @@ master(8) always runs a service's command as daemon_directory/COMMAND
 real daemons (/usr/lib/postfix/sbin/*) plus one named "proxyd", a copy of
 the binary under test; the proxymap and proxywrite lines of master.cf name
 it. Started with `postfix -c DIR start`, stopped with `postfix -c DIR stop`
-(and a SIGKILL sweep of anything left, so a failing test leaves no daemon).
+(and a SIGKILL sweep of anything left, so a failing test leaves no daemon);
+an instance whose test process was killed before it could stop it is swept
+when the next one is made (sweep_orphans).
 Standard library only; needs root (master(8) does).
 """
 
@@ -116,6 +118,71 @@ def pids_running(exe: str | None) -> list[int]:
     return sorted(out)
 
 
+def last_definitions_only(main_cf: str) -> str:
+    """main.cf text with every parameter defined once, at its last definition.
+
+    Postfix uses the last definition anyway, but each process that reads a
+    repeated one logs "overriding earlier entry" while it starts, and
+    postlogd(8) logs its own start-up warnings to its own public/postlog
+    socket with a blocking send. With Linux's default
+    net.unix.max_dgram_qlen of 10, a postlogd that starts when other
+    processes have queued a few lines blocks on its own socket for good:
+    every Postfix process that logs (master(8) included) then hangs, so
+    `postfix start` waits out master's 100 s start-up limit, smtpd never
+    greets and proxymap never answers. A main.cf without repeated
+    parameters gives postlogd nothing to log at start-up."""
+    lines = main_cf.splitlines(keepends=True)
+    last: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        if "=" in line and line[:1] not in (" ", "\t", "#"):
+            last[line.split("=", 1)[0].strip()] = i
+    out = []
+    skip_continuation = False
+    for i, line in enumerate(lines):
+        if line[:1] in (" ", "\t") and line.strip():
+            if not skip_continuation:
+                out.append(line)
+            continue
+        skip_continuation = False
+        if "=" in line and line[:1] not in (" ", "\t", "#"):
+            if last[line.split("=", 1)[0].strip()] != i:
+                skip_continuation = True
+                continue
+        out.append(line)
+    return "".join(out)
+
+
+# The pid of the test process that made an instance, in its root directory.
+OWNER_FILE = "owner.pid"
+
+
+def sweep_orphans() -> list[Path]:
+    """Stop the instances of test processes that died without stopping
+    them (a run killed by meson's timeout or by hand): every process run
+    from such an instance's daemon_directory is killed and its directory
+    removed. An instance whose owner still runs (another test, perhaps
+    another engineer's) is never touched. Returns the roots swept."""
+    swept = []
+    for owner in Path("/tmp").glob(f"pf*/{OWNER_FILE}"):
+        try:
+            pid = int(owner.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if Path(f"/proc/{pid}").exists():
+            continue
+        root = owner.parent
+        prefix = str(root / "libexec") + "/"
+        for p in pids_running(None):
+            if proc_exe(p).startswith(prefix):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        shutil.rmtree(root, ignore_errors=True)
+        swept.append(root)
+    return swept
+
+
 class PostfixError(RuntimeError):
     """A postfix command failed; the message carries its output and the log."""
 
@@ -135,8 +202,10 @@ class PostfixInstance:
         self.proxymap_chroot = proxymap_chroot
         self.smtp_port = free_port()
         # Short paths: master(8) binds UNIX sockets under the queue directory.
+        sweep_orphans()
         self.root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
         self.root.chmod(0o755)
+        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")
         self.config_dir = self.root / "etc"
         self.queue_dir = self.root / "q"
         self.data_dir = self.root / "data"
@@ -291,7 +360,7 @@ class PostfixInstance:
         if not copy.exists():
             shutil.copy2(self.proxyd_exe, copy)
         self.proxyd_exe = os.path.realpath(copy)
-        (self.config_dir / "main.cf").write_text(self.main_cf())
+        (self.config_dir / "main.cf").write_text(last_definitions_only(self.main_cf()))
         (self.config_dir / "master.cf").write_text(self.master_cf())
 
     # -- commands
@@ -318,6 +387,10 @@ class PostfixInstance:
                     raise subprocess.TimeoutExpired(proc.args, timeout)
                 ready, _, _ = select.select([ptm], [], [], 1.0)
                 if not ready:
+                    # Done even if a process it left behind still holds
+                    # the terminal (read to EIO would wait for that one).
+                    if proc.poll() is not None:
+                        break
                     continue
                 try:
                     data = os.read(ptm, 4096)
@@ -426,6 +499,8 @@ class PostfixInstance:
         """Remove the instance's directory (unless PROXYD_KEEP_SCRATCH)."""
         if not os.environ.get("PROXYD_KEEP_SCRATCH"):
             shutil.rmtree(self.root, ignore_errors=True)
+        else:   # kept for reading: no longer an instance to sweep
+            (self.root / OWNER_FILE).unlink(missing_ok=True)
 
     def __enter__(self) -> "PostfixInstance":
         return self
