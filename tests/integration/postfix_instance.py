@@ -374,8 +374,11 @@ class PostfixInstance:
         """
         ptm, pts = os.openpty()
         try:
+            # Its own process group: a timeout kills postfix-script and
+            # whatever it runs (postlog, postsuper), not only postfix.
             proc = subprocess.Popen([POSTFIX, "-c", str(self.config_dir), *args],
-                                    stdin=subprocess.DEVNULL, stdout=pts, stderr=pts)
+                                    stdin=subprocess.DEVNULL, stdout=pts, stderr=pts,
+                                    start_new_session=True)
         finally:
             os.close(pts)
         chunks = []
@@ -383,7 +386,11 @@ class PostfixInstance:
             deadline = time.monotonic() + timeout
             while True:
                 if time.monotonic() > deadline:
-                    proc.kill()
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    proc.wait()
                     raise subprocess.TimeoutExpired(proc.args, timeout)
                 ready, _, _ = select.select([ptm], [], [], 1.0)
                 if not ready:
