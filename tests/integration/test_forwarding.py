@@ -16,6 +16,8 @@ proxyd takes its role from its program name. Checks:
   middle of a request gives RETRY within lookup_timeout, never "not
   found", while a native sqlite: table keeps answering, and forwarding
   recovers within a second;
+* after `postfix reload` a forwarded lookup answers within 2 s, never
+  RETRY once it has answered;
 * `proxyd stats` shows the forwarded tables and the forwarding pool.
 
 Needs root (master(8) does); skipped (exit 77) otherwise.
