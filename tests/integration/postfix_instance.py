@@ -432,18 +432,28 @@ class PostfixInstance:
         return pid if proc_comm(pid) == "master" else 0
 
     def start(self) -> "PostfixInstance":
-        """Write the configuration and `postfix start`; wait for the SMTP port."""
+        """Write the configuration and `postfix start`; wait for smtpd's greeting.
+
+        The greeting, not only the port: master(8) binds the port before it
+        runs anything, and a master that cannot spawn daemons (or a hung
+        logger) must fail here, with the log, not later as a test's wrong
+        answer. 60 s: smtpd's first start on a loaded machine."""
         self.write_config()
         self.started = True
         self.postfix("start")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
+        banner = b""
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.smtp_port), 1):
-                    return self
+                with socket.create_connection(("127.0.0.1", self.smtp_port), 1) as s:
+                    s.settimeout(max(1.0, deadline - time.monotonic()))
+                    banner = s.recv(512)
+                    if banner.startswith(b"220"):
+                        return self
             except OSError:
-                time.sleep(0.2)
-        raise PostfixError(f"smtpd not listening on {self.smtp_port}:\n{self.log()}")
+                pass
+            time.sleep(0.2)
+        raise PostfixError(f"no smtpd greeting on {self.smtp_port} ({banner!r}):\n{self.log()}")
 
     def proxyd_pids(self, service: str | None = "proxymap") -> list[int]:
         """Live proxyd children of this instance's master(8) running the
