@@ -78,8 +78,9 @@ for part in "${parts[@]}"; do
     # -O1 -g1, not the project's -O2 -g: g++ with -fsanitize=undefined
     # spends most of this build on the gtest files (CI: 2216 s of compile
     # jobs for tests/ against 374 s in the normal build). tests/unit/
-    # redact_test.cpp under ASan+UBSan, side by side on a loaded machine:
-    # -O2 -g 289 s, -O1 -g 227 s, -O1 -g1 191 s (-34%). -O1 is what the
+    # redact_test.cpp under ASan+UBSan, compiled in pairs side by side on a
+    # loaded machine (so noisy): -O2 -g 289 s / -O1 -g 227 s, and
+    # -O2 -g1 338 s / -O1 -g1 191 s: -O1 saves a fifth to two fifths. -O1 is what the
     # ASan documentation recommends and detects at least as much
     # (optimization only removes code a check watches); -g1 keeps the line
     # tables, so reports still name file:line, and drops only the
