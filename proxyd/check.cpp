@@ -361,7 +361,7 @@ int run_check(const std::string& config_dir,
   env.main_cf = &*cf;
   env.log = &log;
   env.postfix_version =
-      resolve_postfix_version(settings.postfix_version, *cf, config_dir, log);
+      follow_postfix_release(settings.postfix_version, *cf, config_dir, log);
   dict::Allowlist read = dict::Allowlist::build(*cf, true, log);
   dict::Allowlist write = dict::Allowlist::build(*cf, false, log);
   std::map<std::string, std::string> probed;

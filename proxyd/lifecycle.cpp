@@ -146,7 +146,7 @@ void warn_outside_jail(const RunPlan& plan, const Generation& gen, dict::Logger&
 // multi_server's pre-init: read and open everything while the files are
 // still reachable; after chroot and the privilege drop they may not be.
 void pre_init(RunPlan& plan, Service& service, DaemonLogger& log) {
-  plan.settings.postfix_semantics = resolve_postfix_version(
+  plan.settings.postfix_semantics = follow_postfix_release(
       plan.settings.postfix_version, *plan.main_cf, plan.source.config_dir, log);
   std::shared_ptr<Generation> gen =
       service.make_generation(std::move(*plan.main_cf), plan.settings);

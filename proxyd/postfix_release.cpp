@@ -89,4 +89,13 @@ dict::PostfixVersion resolve_postfix_version(const std::string& setting,
   return newest;
 }
 
+dict::PostfixVersion follow_postfix_release(const std::string& setting, dict::MainCf& cf,
+                                            const std::filesystem::path& config_dir,
+                                            dict::Logger& log) {
+  const dict::PostfixVersion release =
+      resolve_postfix_version(setting, cf, config_dir, log);
+  cf.follow_release(release);
+  return release;
+}
+
 }  // namespace proxyd::daemon

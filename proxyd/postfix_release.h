@@ -25,4 +25,10 @@ dict::PostfixVersion resolve_postfix_version(const std::string& setting,
                                              const std::filesystem::path& config_dir,
                                              dict::Logger& log);
 
+// resolve_postfix_version, then make cf use that release's defaults where
+// releases differ (proxy_read_maps: see dictcore/config/release_defaults.h).
+dict::PostfixVersion follow_postfix_release(const std::string& setting, dict::MainCf& cf,
+                                            const std::filesystem::path& config_dir,
+                                            dict::Logger& log);
+
 }  // namespace proxyd::daemon

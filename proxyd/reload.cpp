@@ -28,7 +28,7 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
     dict::MainCf cf = load_main_cf(source, log);
     Settings settings = load_settings(source.config_dir, log);
     settings.postfix_semantics =
-        resolve_postfix_version(settings.postfix_version, cf, source.config_dir, log);
+        follow_postfix_release(settings.postfix_version, cf, source.config_dir, log);
     if (previous != nullptr && settings.chroot != previous->settings().chroot) {
       log.warn("proxyd.cf: a change of \"chroot\" takes effect at the next restart");
       settings.chroot = previous->settings().chroot;

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "dictcore/config/release_defaults.h"
 #include "dictcore/util/braces.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
@@ -80,48 +81,7 @@ constexpr Default kDefaults[] = {
     {"postscreen_forbidden_commands", "$smtpd_forbidden_commands"},
     {"address_verify_map", "$default_cache_db_type:$data_directory/verify_cache"},
     {"postscreen_cache_map", "$default_cache_db_type:$data_directory/postscreen_cache"},
-    // DEF_PROXY_READ_MAPS of Postfix 3.11.0 (103 references).
-    {"proxy_read_maps",
-     "$local_recipient_maps $mydestination $virtual_alias_maps $virtual_alias_domains "
-     "$virtual_mailbox_maps $virtual_mailbox_domains $relay_recipient_maps "
-     "$relay_domains $canonical_maps $sender_canonical_maps $recipient_canonical_maps "
-     "$relocated_maps $transport_maps $mynetworks $smtpd_sender_login_maps "
-     "$sender_bcc_maps $recipient_bcc_maps $smtp_generic_maps $lmtp_generic_maps "
-     "$alias_maps $smtpd_client_restrictions $smtpd_helo_restrictions "
-     "$smtpd_sender_restrictions $smtpd_relay_restrictions "
-     "$smtpd_recipient_restrictions "
-     "$address_verify_sender_dependent_default_transport_maps "
-     "$address_verify_sender_dependent_relayhost_maps $address_verify_transport_maps "
-     "$fallback_transport_maps $lmtp_discard_lhlo_keyword_address_maps "
-     "$lmtp_pix_workaround_maps $lmtp_sasl_password_maps $lmtp_tls_policy_maps "
-     "$mailbox_command_maps $mailbox_transport_maps "
-     "$postscreen_discard_ehlo_keyword_address_maps $rbl_reply_maps "
-     "$sender_dependent_default_transport_maps $sender_dependent_relayhost_maps "
-     "$smtp_discard_ehlo_keyword_address_maps $smtp_pix_workaround_maps "
-     "$smtp_sasl_password_maps $smtp_tls_policy_maps "
-     "$smtpd_discard_ehlo_keyword_address_maps $smtpd_milter_maps $virtual_gid_maps "
-     "$virtual_uid_maps $local_login_sender_maps $postscreen_reject_footer_maps "
-     "$smtpd_reject_footer_maps $tls_server_sni_maps $tlsproxy_client_policy_maps "
-     "$default_delivery_status_filter $lmtp_delivery_status_filter "
-     "$lmtp_dns_reply_filter $lmtp_reply_filter $local_delivery_status_filter "
-     "$pipe_delivery_status_filter $postscreen_command_filter "
-     "$smtp_delivery_status_filter $smtp_dns_reply_filter $smtp_reply_filter "
-     "$smtpd_command_filter $smtpd_dns_reply_filter $virtual_delivery_status_filter "
-     "$body_checks $header_checks $lmtp_body_checks $lmtp_header_checks "
-     "$lmtp_mime_header_checks $lmtp_nested_header_checks $milter_header_checks "
-     "$mime_header_checks $nested_header_checks $smtp_body_checks $smtp_header_checks "
-     "$smtp_mime_header_checks $smtp_nested_header_checks $smtpd_reject_filter_maps "
-     "$debug_peer_list $smtpd_etrn_restrictions $fast_flush_domains "
-     "$authorized_flush_users $lmtp_connection_cache_destinations "
-     "$local_header_rewrite_clients $masquerade_exceptions $postscreen_access_list "
-     "$postscreen_allowlist_interfaces $postscreen_forbidden_commands "
-     "$qmqpd_authorized_clients $authorized_mailq_users "
-     "$smtp_connection_cache_destinations $smtpd_log_access_permit_actions "
-     "$smtpd_forbidden_commands $smtpd_client_event_limit_exceptions "
-     "$smtpd_sasl_exceptions_networks $smtpd_sasl_mechanism_filter "
-     "$smtp_requiretls_policy $smtp_sasl_mechanism_filter $authorized_submit_users "
-     "$smtpd_authorized_verp_clients $smtpd_authorized_xclient_hosts "
-     "$smtpd_authorized_xforward_hosts"},
+    // proxy_read_maps: release_defaults.cpp (it differs between releases).
     {"proxy_write_maps",
      "$smtp_sasl_auth_cache_name $lmtp_sasl_auth_cache_name $address_verify_map "
      "$postscreen_cache_map"},
@@ -618,6 +578,7 @@ MainCf MainCf::from_string(std::string_view text, Logger& log,
 void MainCf::compute_dynamic_defaults() {
   defaults_.clear();
   for (const auto& d : kDefaults) defaults_.emplace(d.name, d.value);
+  defaults_.insert_or_assign("proxy_read_maps", default_proxy_read_maps(release_));
   defaults_.insert_or_assign("config_directory", literal_value(config_dir_.string()));
 
   // check_myhostname: a name without a dot gets $mydomain (if set) or the
@@ -637,6 +598,11 @@ void MainCf::compute_dynamic_defaults() {
   defaults_.insert_or_assign("mydomain", dot == std::string::npos
                                              ? std::string(kDefaultDomain)
                                              : literal_value(my_host.substr(dot + 1)));
+}
+
+void MainCf::follow_release(PostfixVersion release) {
+  release_ = release;
+  compute_dynamic_defaults();
 }
 
 void MainCf::set_override(std::string name, std::string value) {

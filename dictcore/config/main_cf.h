@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dictcore/util/logger.h"
+#include "dictcore/util/postfix_version.h"
 
 namespace proxyd::dict {
 
@@ -23,6 +24,10 @@ class MainCf {
   // Parse main.cf text (tests); config_dir is used for relative references.
   static MainCf from_string(std::string_view text, Logger& log,
                             std::filesystem::path config_dir = "/etc/postfix");
+
+  // Use that Postfix release's defaults where releases differ (see
+  // release_defaults.h); the newest release's until this is called.
+  void follow_release(PostfixVersion release);
 
   // Apply "-o name=value" (takes precedence over main.cf and defaults).
   void set_override(std::string name, std::string value);
@@ -64,7 +69,8 @@ class MainCf {
   void compute_dynamic_defaults();
 
   std::filesystem::path config_dir_;
-  std::string hostname_;  // gethostname() at load time
+  std::string hostname_;                               // gethostname() at load time
+  PostfixVersion release_ = PostfixVersion::newest();  // whose defaults
   std::map<std::string, std::string, std::less<>> defaults_;   // Postfix defaults
   std::map<std::string, std::string, std::less<>> values_;     // from main.cf
   std::map<std::string, std::string, std::less<>> overrides_;  // from -o

@@ -280,6 +280,28 @@ std::optional<std::string> opt_str(const SqlParamSource& p, std::string_view nam
   return value;
 }
 
+// mysql's connection parameters and require_result_set, in the order
+// Postfix reads them.
+void read_mysql_params(const SqlParamSource& p, PostfixVersion version, ConnectParams& c,
+                       bool& require_result_set) {
+  c.user = p.get_str("user", "");
+  c.password = p.get_str("password", "");
+  c.dbname = p.get_str("dbname", "", 1);
+  // Before 3.9 "charset" is not read: the connector's default applies
+  // (empty: see session_mysql.cpp).
+  if (version.mysql_has_charset()) c.charset = p.get_str("charset", "utf8mb4", 1);
+  read_intervals(p, version, c);
+  c.option_file = opt_str(p, "option_file");
+  c.option_group = p.get_str("option_group", "client");
+  c.tls_key_file = opt_str(p, "tls_key_file");
+  c.tls_cert_file = opt_str(p, "tls_cert_file");
+  c.tls_CAfile = opt_str(p, "tls_CAfile");
+  c.tls_CApath = opt_str(p, "tls_CApath");
+  c.tls_ciphers = opt_str(p, "tls_ciphers");
+  if (p.has("tls_verify_cert")) c.tls_verify_cert = p.get_bool("tls_verify_cert", false);
+  require_result_set = p.get_bool("require_result_set", true);
+}
+
 }  // namespace
 
 std::optional<SqlKind> sql_kind_from_type(std::string_view type) {
@@ -306,21 +328,7 @@ SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
       break;
     }
     case SqlKind::Mysql:
-      c.user = p.get_str("user", "");
-      c.password = p.get_str("password", "");
-      c.dbname = p.get_str("dbname", "", 1);
-      c.charset = p.get_str("charset", "utf8mb4", 1);
-      read_intervals(p, version, c);
-      c.option_file = opt_str(p, "option_file");
-      c.option_group = p.get_str("option_group", "client");
-      c.tls_key_file = opt_str(p, "tls_key_file");
-      c.tls_cert_file = opt_str(p, "tls_cert_file");
-      c.tls_CAfile = opt_str(p, "tls_CAfile");
-      c.tls_CApath = opt_str(p, "tls_CApath");
-      c.tls_ciphers = opt_str(p, "tls_ciphers");
-      if (p.has("tls_verify_cert"))
-        c.tls_verify_cert = p.get_bool("tls_verify_cert", false);
-      cfg.require_result_set = p.get_bool("require_result_set", true);
+      read_mysql_params(p, version, c, cfg.require_result_set);
       break;
     case SqlKind::Pgsql:
       c.user = p.get_str("user", "");

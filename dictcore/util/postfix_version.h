@@ -1,7 +1,7 @@
 // The Postfix release whose table semantics proxyd reproduces. Postfix
 // changed a few table behaviours between 3.6 and 3.11 (the pgsql client
-// encoding, when pgsql needs dbname, which hosts count as URIs, whether
-// retry_interval/idle_interval are read); by default proxyd answers as the
+// encoding, the mysql charset, when pgsql needs dbname, which hosts count as URIs,
+// whether retry_interval/idle_interval are read); by default proxyd answers as the
 // Postfix installed beside it does. proxyd.cf(5) lists every difference.
 #pragma once
 
@@ -30,6 +30,10 @@ struct PostfixVersion {
   // Release predicates, one per behaviour that differs (see proxyd.cf(5)).
   // pgsql: an "encoding" setting, default UTF8 (before: always LATIN1).
   bool pgsql_has_encoding() const { return *this >= PostfixVersion{3, 8, 0}; }
+  // mysql: a "charset" setting, default utf8mb4, set after connecting
+  // (before: not read; the client library's default, or an option file's
+  // default-character-set, decides: utf8mb4 with Debian 12's libmariadb).
+  bool mysql_has_charset() const { return *this >= PostfixVersion{3, 9, 0}; }
   // mysql and pgsql: retry_interval and idle_interval are read (before: 60 s).
   bool sql_has_intervals() const { return *this >= PostfixVersion{3, 9, 0}; }
   // pgsql: dbname may be empty when every host is a URI, any "scheme://"

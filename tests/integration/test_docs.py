@@ -85,6 +85,23 @@ class DocsTest(unittest.TestCase):
         self.assertIn("proxyd.cf(5)", self.man)
         self.assertIn("proxyd(8)", self.cf_man)
 
+    def test_master_cf_lines_agree(self):
+        # Issue 13 item 7: README, proxyd(8) and packaging/README.md give one
+        # recommended master.cf line per layout (chroot column included).
+        def lines(text: str) -> set[tuple[str, ...]]:
+            found = set()
+            for line in text.split("\n"):
+                f = line.split()
+                if len(f) == 8 and f[1] == "unix" and f[7] == "proxyd":
+                    found.add(tuple(f))
+            return found
+        docs = {"README.md": self.readme, "man/proxyd.8": self.man,
+                "packaging/README.md": (ROOT / "packaging" / "README.md").read_text()}
+        found = {name: lines(text) for name, text in docs.items()}
+        self.assertTrue(found["README.md"], "no master.cf line in README.md")
+        for name, got in found.items():
+            self.assertEqual(got, found["README.md"], name)
+
     def test_usage_error_exit_status(self):
         r = subprocess.run([harness.proxyd_exe(), "-x"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 64)  # EX_USAGE

@@ -430,6 +430,22 @@ class HostileTest(unittest.TestCase):
             self.assertEqual(proxied.stdout, long_key + b"\tfixed\n")
             self.assertLess(took, 1.0)
             figure(f"1.1 MB key through proxy:static: the direct answer in {took:.2f} s")
+            # The same key in the 3.11 layout (instance_flags: DUP_WARN, LOCK,
+            # FOLD_FIX, UTF8_REQUEST, as 3.11's postmap sends them), through
+            # the project's protocol client.
+            inst = 0x84041
+            with proxyproto.Conn(p.proxymap_socket, timeout=30) as c:
+                r = c.request([("request", "open"), ("table", STATIC), ("instance_flags", inst)])
+                self.assertEqual(r[0], (b"status", b"0"))
+                t = time.monotonic()
+                r = dict(c.request([("request", "lookup"), ("table", STATIC),
+                                    ("instance_flags", inst),
+                                    ("flags", int(r[1][1]) | 0x100000), ("key", long_key)]))
+                took = time.monotonic() - t
+            self.assertEqual((r[b"status"], r[b"value"]), (b"0", b"fixed"))
+            self.assertLess(took, 1.0)
+            figure(f"1.1 MB key, 3.11 layout, through proxy:static: the direct answer "
+                   f"in {took:.2f} s")
 
     def test_connect_storm(self):
         # Shortened from issue 14's 30 s to 10 s.

@@ -8,7 +8,11 @@ looked up directly by Debian's postmap (the oracle, 3.7.11 here) and through
 proxy: with proxyd under "auto", which must answer what the direct lookup
 answers; then proxyd runs with "postfix_version = 3.11.6" and must answer as
 3.8+ would (UTF8 client encoding, dbname optional for URI hosts, the
-retry_interval line read). Standard library only; run by meson as the
+retry_interval line read). The same for a private MariaDB and the mysql
+"charset" line (3.9+; Debian's 3.7 does not read it and talks utf8mb4, the
+library default), and for the default proxy_read_maps (3.11 lists 25 more
+parameters: a table named only in authorized_submit_users is refused by a
+3.7 proxymap). Standard library only; run by meson as the
 'postfix_version' test.
 """
 
@@ -25,6 +29,9 @@ import harness  # noqa: E402
 
 PASSWORD = "vt-secret-7"
 KEY = "josé@example.com"
+# What the mysql session reports: client and results character sets.
+CHARSET_QUERY = ("query = SELECT CONCAT(@@character_set_client, '/', "
+                 "@@character_set_results, '/', '%s')\n")
 
 
 def installed_version() -> str:
@@ -57,25 +64,54 @@ class PostfixVersionTest(unittest.TestCase):
                                         f"password = {PASSWORD}\ndbname = vt\n"
                                         "retry_interval = 0\n" + common),
         }
+        cls.my = dbservers.MariaDB().start()
+        cls.my.create_database("vt")
+        cls.my.create_user("vtuser", PASSWORD, ("vt",))
+        mysql = f"hosts = 127.0.0.1:{cls.my.port}\nuser = vtuser\npassword = {PASSWORD}\ndbname = vt\n"
+        # charset = latin1: read from 3.9 on; 3.7 talks the library default.
+        cls.tables["latin1"] = cls.scratch.write("latin1.cf", mysql + "charset = latin1\n"
+                                                 + CHARSET_QUERY)
+        # A charset the server refuses: 3.9+ fail the table, 3.7 never reads it.
+        cls.tables["bogus"] = cls.scratch.write("bogus.cf", mysql + "charset = no_such\n"
+                                                + CHARSET_QUERY)
+        # A table named only in a parameter that 3.11 added to the default
+        # proxy_read_maps: no proxy_read_maps line in main.cf.
+        cls.tables["submit"] = cls.scratch.write("submit.cf", mysql + CHARSET_QUERY)
         for p in cls.tables.values():
             p.chmod(0o644)
-        allow = " ".join(f"proxy:pgsql:{p}" for p in cls.tables.values())
+        allow = " ".join(f"proxy:{cls.kind(t)}:{p}" for t, p in cls.tables.items()
+                         if t != "submit")
         cls.scratch.write_main_cf("maillog_file_prefixes = /var, /dev/stdout, /dev/stderr\n"
                                   f"proxy_read_maps = {allow}\n")
+        cls.defaults = harness.Scratch(prefix="pxw")
+        cls.defaults.write_main_cf(
+            "maillog_file_prefixes = /var, /dev/stdout, /dev/stderr\n"
+            f"authorized_submit_users = proxy:mysql:{cls.tables['submit']}\n"
+            f"transport_maps = proxy:mysql:{cls.tables['latin1']}\n")
+
+    @staticmethod
+    def kind(table: str) -> str:
+        return "mysql" if table in ("latin1", "bogus", "submit") else "pgsql"
 
     @classmethod
     def tearDownClass(cls):
         cls.scratch.__exit__(None, None, None)
+        cls.defaults.__exit__(None, None, None)
         cls.pg.stop()
+        cls.my.stop()
 
-    def answer(self, table: str, key: str, proxied: bool) -> tuple[int, bytes, bytes]:
-        name = f"pgsql:{self.tables[table]}"
-        r = harness.postmap_one(self.scratch, f"proxy:{name}" if proxied else name, key)
+    def answer(self, table: str, key: str, proxied: bool,
+               scratch: harness.Scratch | None = None) -> tuple[int, bytes, bytes]:
+        name = f"{self.kind(table)}:{self.tables[table]}"
+        r = harness.postmap_one(scratch or self.scratch,
+                                f"proxy:{name}" if proxied else name, key)
         return r.returncode, r.stdout, r.stderr
 
-    def run_proxyd(self, proxyd_cf: str) -> harness.Proxyd:
-        (self.scratch.config_dir / "proxyd.cf").write_text(proxyd_cf)
-        return harness.Proxyd(self.scratch).start()
+    def run_proxyd(self, proxyd_cf: str, scratch: harness.Scratch | None = None
+                   ) -> harness.Proxyd:
+        scratch = scratch or self.scratch
+        (scratch.config_dir / "proxyd.cf").write_text(proxyd_cf)
+        return harness.Proxyd(scratch).start()
 
     def test_auto_follows_the_installed_release(self):
         version = installed_version()
@@ -126,6 +162,52 @@ class PostfixVersionTest(unittest.TestCase):
         finally:
             self.assertEqual(proxyd.stop(), 0, proxyd.log())
 
+
+    def test_mysql_charset_follows_the_release(self):
+        # Debian's 3.7.11 reads no charset line: utf8mb4 (measured directly).
+        for table in ("latin1", "bogus"):
+            self.assertEqual(self.answer(table, "k", proxied=False)[:2],
+                             (0, b"utf8mb4/utf8mb4/k\n"), table)
+        proxyd = self.run_proxyd("")
+        try:
+            for table in ("latin1", "bogus"):
+                self.assertEqual(self.answer(table, "k", proxied=True)[:2],
+                                 self.answer(table, "k", proxied=False)[:2], table)
+        finally:
+            self.assertEqual(proxyd.stop(), 0, proxyd.log())
+        proxyd = self.run_proxyd("postfix_version = 3.9.0\n")
+        try:
+            # 3.9+: the line is read; a charset the server refuses fails the table.
+            self.assertEqual(self.answer("latin1", "k", proxied=True)[:2],
+                             (0, b"latin1/latin1/k\n"))
+            code, out, _ = self.answer("bogus", "k", proxied=True)
+            self.assertNotEqual(code, 0)
+            self.assertEqual(out, b"")
+        finally:
+            self.assertEqual(proxyd.stop(), 0, proxyd.log())
+
+    def test_proxy_read_maps_default_follows_the_release(self):
+        # No proxy_read_maps in main.cf: the release's default decides.
+        direct = self.answer("submit", "k", proxied=False, scratch=self.defaults)
+        self.assertEqual(direct[:2], (0, b"utf8mb4/utf8mb4/k\n"))
+        proxyd = self.run_proxyd("", scratch=self.defaults)
+        try:
+            # 3.7.11's default does not list authorized_submit_users: DENY,
+            # with the message a 3.7 proxymap client prints.
+            code, out, err = self.answer("submit", "k", proxied=True, scratch=self.defaults)
+            self.assertEqual((code, out), (1, b""))
+            self.assertIn(b"proxymap service is not configured for table", err)
+            # transport_maps is in every release's default.
+            self.assertEqual(self.answer("latin1", "k", proxied=True, scratch=self.defaults)[:2],
+                             direct[:2])
+        finally:
+            self.assertEqual(proxyd.stop(), 0, proxyd.log())
+        proxyd = self.run_proxyd("postfix_version = 3.11.0\n", scratch=self.defaults)
+        try:
+            self.assertEqual(self.answer("submit", "k", proxied=True, scratch=self.defaults)[:2],
+                             direct[:2])
+        finally:
+            self.assertEqual(proxyd.stop(), 0, proxyd.log())
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -10,7 +10,12 @@ is a failure. For mysql and pgsql the proxied run is made twice: once key
 by key, and once by 8 postmap processes at the same time against a proxyd
 with a single database session, so that lookups queue up and proxyd sends
 them in batches (mysql: several statements per round trip; pgsql: a libpq
-pipeline); the stats command must show that batches formed. With --direct-only it checks only Postfix's direct answers
+pipeline); the stats command must show that batches formed. For mysql and pgsql,
+three tables (edge_s, domain_list_unicode, rhs_base64) are then looked up
+with postmap -f, -F, -N, -n and -fF directly and through proxy:, by
+Debian's postmap and by the project's protocol client speaking the 3.11
+layout (instance_flags) as 3.11's postmap would (issue 13); every answer
+must match the direct one. With --direct-only it checks only Postfix's direct answers
 against the `#! KEY => ANSWER` expectations written in each table file, so
 the fixtures cannot rot silently; that mode needs no proxyd.
 
@@ -22,6 +27,7 @@ expectation failures, 2 = setup failure.
 from __future__ import annotations
 
 import argparse
+import base64
 import codecs
 import os
 import re
@@ -37,6 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import harness  # noqa: E402
+import proxyproto  # noqa: E402
 from dbservers import MariaDB, PostgreSQL, ServerError, dead_port, terminate_on_signals  # noqa: E402
 
 SQL_DIR = HERE / "sql"
@@ -199,15 +206,15 @@ def matches(want: tuple[str, bytes], got: tuple[str, bytes]) -> bool:
     return got == want or (want == ERROR and got in ERRORS)
 
 
-def run_postmap(scratch: harness.Scratch, table: str, keys: list[bytes]
-                ) -> tuple[tuple[str, bytes] | None, bytes]:
+def run_postmap(scratch: harness.Scratch, table: str, keys: list[bytes],
+                options: tuple[str, ...] = ()) -> tuple[tuple[str, bytes] | None, bytes]:
     """`postmap -q - TABLE` over keys; returns (error class or None, stdout).
 
     A lookup error makes postmap log "fatal:" and then sleep one second
     before exiting (Postfix's msg_fatal), losing its buffered output; the
     process is killed as soon as the fatal line appears, to save that second.
     """
-    cmd = [harness.POSTMAP, "-c", str(scratch.config_dir), "-q", "-", table]
+    cmd = [harness.POSTMAP, "-c", str(scratch.config_dir), *options, "-q", "-", table]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     out: list[bytes] = []
@@ -247,7 +254,8 @@ def run_postmap(scratch: harness.Scratch, table: str, keys: list[bytes]
 
 
 def table_answers(scratch: harness.Scratch, table: str, keys: list[bytes],
-                  stats: dict | None = None) -> list[tuple[str, bytes]]:
+                  stats: dict | None = None, options: tuple[str, ...] = ()
+                  ) -> list[tuple[str, bytes]]:
     """Each key's answer (OK value / NOKEY / ERROR) from real postmap.
 
     Uses `postmap -q -` (one process per batch, fresh table state each
@@ -261,7 +269,7 @@ def table_answers(scratch: harness.Scratch, table: str, keys: list[bytes],
     def solve(lo: int, hi: int) -> None:
         if lo >= hi:
             return
-        failed, stdout = run_postmap(scratch, table, keys[lo:hi])
+        failed, stdout = run_postmap(scratch, table, keys[lo:hi], options)
         if stats is not None:
             stats["spawns"] = stats.get("spawns", 0) + 1
         if failed:
@@ -336,6 +344,128 @@ def show(answer: tuple[str, bytes]) -> str:
 def short(key: bytes) -> str:
     s = repr(key)[2:-1]
     return s if len(s) <= 60 else s[:40] + f"...({len(key)} bytes)"
+
+
+# ---------------------------------------------------------------- instance flags
+
+# postmap options that change the flags a client opens its table with
+# (issue 13): -f no FOLD_FIX, -F SRC_RHS_IS_FILE (values are base64 that
+# postmap decodes), -N TRY1NULL, -n TRY0NULL.
+FLAG_OPTIONS = (("-f",), ("-F",), ("-N",), ("-n",), ("-f", "-F"))
+# The tables they run against (each backend has all three), and the keys:
+# the tables' own expectation keys plus case and UTF-8 variants.
+FLAG_TABLES = ("edge_s.cf", "domain_list_unicode.cf", "rhs_base64.cf")
+FLAG_KEYS = [b"MixedCase@Example.COM", b"mixedcase@example.com", b"MIXEDCASE@EXAMPLE.COM",
+             b"LOWER@Example.com", b"lower@example.com", "JÖRG@BÜCHER.EXAMPLE".encode(),
+             "jörg@bücher.example".encode(), b"\xff\xfe@example.org", b"comma@example.com"]
+
+# DICT_FLAG_* bits (src/util/dict.h) of the 3.11 client layout.
+DUP_WARN, TRY0NULL, TRY1NULL, LOCK = 0x1, 0x4, 0x8, 0x40
+FOLD_FIX, FOLD_MUL, UTF8_REQUEST, UTF8_ACTIVE = 0x4000, 0x8000, 0x80000, 0x100000
+RHS_IS_FILE = 0x200000
+PROXY_STATUS = {0: "OK", 1: "NOKEY", 2: "RETRY", 5: "CONFIG"}
+
+
+def v311_instance_flags(options: tuple[str, ...], smtputf8: bool) -> int:
+    """The instance_flags Postfix 3.11's `postmap OPTIONS -q` sends (postmap.c)."""
+    flags = DUP_WARN | FOLD_FIX | UTF8_REQUEST | LOCK
+    for opt in options:
+        if opt == "-f":
+            flags &= ~FOLD_FIX
+        elif opt == "-F":
+            flags |= RHS_IS_FILE
+        elif opt == "-N":
+            flags = (flags | TRY1NULL) & ~TRY0NULL
+        elif opt == "-n":
+            flags = (flags | TRY0NULL) & ~TRY1NULL
+    return flags if smtputf8 else flags & ~UTF8_REQUEST
+
+
+def v311_answers(sock: Path, table: str, keys: list[bytes], options: tuple[str, ...],
+                 smtputf8: bool) -> list[tuple[str, bytes]]:
+    """What Postfix 3.11's `postmap OPTIONS -q KEY proxy:TABLE` would print,
+    spoken by the project's protocol client in the 3.11 layout: the same
+    instance_flags on open and lookup; with smtputf8 the client's UTF-8
+    layer folds the key (when the server's flags have FOLD_FIX), sends the
+    lookup without FOLD_ANY and refuses a value that is not UTF-8 (a
+    configuration error); -F values are base64-decoded by postmap."""
+    inst = v311_instance_flags(options, smtputf8)
+    out = []
+    with proxyproto.Conn(sock) as c:
+        r = c.request([("request", "open"), ("table", table), ("instance_flags", inst)])
+        if r[0] != (b"status", b"0"):
+            return [CONFIG] * len(keys)
+        flags = int(r[1][1])
+        for key in keys:
+            rq, k = flags, key
+            if smtputf8:
+                rq |= UTF8_ACTIVE
+                if flags & FOLD_FIX:
+                    k = key.decode("utf-8").casefold().encode("utf-8")
+                    rq &= ~(FOLD_FIX | FOLD_MUL)
+            r = dict(c.request([("request", "lookup"), ("table", table),
+                                ("instance_flags", inst), ("flags", rq), ("key", k)]))
+            status = PROXY_STATUS.get(int(r[b"status"]), "FATAL")
+            value = r.get(b"value", b"")
+            if status == "OK" and smtputf8 and not is_utf8(value):
+                status = "CONFIG"  # the client's UTF-8 layer refuses the value
+            if status == "OK" and RHS_IS_FILE & inst:
+                try:
+                    value = base64.b64decode(value, validate=True)
+                except ValueError:  # postmap: "malformed BASE64 value", query error
+                    status, value = "CONFIG", b""
+            out.append((status, value if status == "OK" else b""))
+    return out
+
+
+def smtputf8_enabled(scratch: harness.Scratch) -> bool:
+    r = subprocess.run(["postconf", "-c", str(scratch.config_dir), "-xh", "smtputf8_enable"],
+                       capture_output=True, text=True, check=True)
+    return r.stdout.strip() == "yes"
+
+
+def flag_differences(backend: str, scratch: harness.Scratch, tables: list[TableDef],
+                     sock: Path) -> tuple[list[str], int]:
+    """postmap -f/-F/-N/-n through proxy: (Debian's 3.7 client, then the
+    3.11 layout) against the same options on the direct lookup; returns the
+    differences and the number of keys compared."""
+    diffs: list[str] = []
+    compared = 0
+    smtputf8 = smtputf8_enabled(scratch)
+    hits = {}
+    for t in (t for t in tables if t.source.name in FLAG_TABLES):
+        keys = list(dict.fromkeys(FLAG_KEYS + [k for k, _ in t.expect if k]))
+        # The 3.11 layout: keys a UTF-8 client layer would refuse never reach proxyd.
+        utf8_keys = [k for k in keys if not smtputf8 or is_utf8(k)]
+        for options in FLAG_OPTIONS:
+            label = f"{t.source.relative_to(HERE)} {' '.join(options)}"
+            direct = table_answers(scratch, t.name, keys, options=options)
+            hits[label] = sum(1 for a in direct if a[0] == "OK")
+            proxied = table_answers(scratch, "proxy:" + t.name, keys, options=options)
+            by_key = dict(zip(keys, direct))
+            v311 = v311_answers(sock, t.name, utf8_keys, options, smtputf8)
+            for k, d, p in zip(keys, direct, proxied):
+                if not same_answer(d, p):
+                    diffs.append(f"{label}: key {short(k)}: direct {show(d)} | "
+                                 f"proxy (3.7 client) {show(p)}")
+            for k, p in zip(utf8_keys, v311):
+                if not same_answer(by_key[k], p):
+                    diffs.append(f"{label}: key {short(k)}: direct {show(by_key[k])} | "
+                                 f"proxy (3.11 layout) {show(p)}")
+            compared += len(keys) + len(utf8_keys)
+    print(f"{backend}: instance flags (smtputf8_enable = {'yes' if smtputf8 else 'no'}): "
+          f"found directly per table and options: {hits}")
+    if not any(hits.values()):
+        diffs.append("instance flags: no key found directly: the comparison proves nothing")
+    return diffs, compared
+
+
+def is_utf8(key: bytes) -> bool:
+    try:
+        key.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 # ---------------------------------------------------------------- backends
@@ -506,6 +636,11 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
                     diffs.append(f"proxyd died after {t.name}:\n{proxyd.log()[-2000:]}")
                     break
         if proxyd is not None and backend in BATCHING:
+            flag_diffs, compared = flag_differences(backend, scratch, tables,
+                                                    proxyd.proxymap_socket)
+            print(f"{backend}: instance flags: {compared} lookups compared, "
+                  f"{len(flag_diffs)} differences", flush=True)
+            diffs.extend(flag_diffs)
             batched = pool_batches(scratch)
             print(f"{backend}: {batched} proxied lookups were answered in batches")
             if batched == 0:

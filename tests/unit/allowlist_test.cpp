@@ -8,13 +8,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "dictcore/config/release_defaults.h"
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/files.h"
 #include "tests/fakes/capture_logger.h"
@@ -291,6 +294,91 @@ TEST(Allowlist, Postfix311AdditionsToProxyReadMaps) {
   EXPECT_EQ(
       Allowlist::build(cf, true, log).tables(),
       (Tables{"cidr:/x.cidr", "mysql:/submit.cf", "pgsql:/xf.cf", "unix:passwd.byname"}));
+}
+
+// The default of proxy_read_maps follows the release (postfix_version):
+// Debian's 3.7.11 "postconf -dh proxy_read_maps", verbatim.
+constexpr std::string_view kDebian3711ProxyReadMaps =
+    "$local_recipient_maps $mydestination $virtual_alias_maps "
+    "$virtual_alias_domains $virtual_mailbox_maps $virtual_mailbox_domains "
+    "$relay_recipient_maps $relay_domains $canonical_maps "
+    "$sender_canonical_maps $recipient_canonical_maps $relocated_maps "
+    "$transport_maps $mynetworks $smtpd_sender_login_maps $sender_bcc_maps "
+    "$recipient_bcc_maps $smtp_generic_maps $lmtp_generic_maps $alias_maps "
+    "$smtpd_client_restrictions $smtpd_helo_restrictions "
+    "$smtpd_sender_restrictions $smtpd_relay_restrictions "
+    "$smtpd_recipient_restrictions "
+    "$address_verify_sender_dependent_default_transport_maps "
+    "$address_verify_sender_dependent_relayhost_maps "
+    "$address_verify_transport_maps $fallback_transport_maps "
+    "$lmtp_discard_lhlo_keyword_address_maps $lmtp_pix_workaround_maps "
+    "$lmtp_sasl_password_maps $lmtp_tls_policy_maps $mailbox_command_maps "
+    "$mailbox_transport_maps $postscreen_discard_ehlo_keyword_address_maps "
+    "$rbl_reply_maps $sender_dependent_default_transport_maps "
+    "$sender_dependent_relayhost_maps "
+    "$smtp_discard_ehlo_keyword_address_maps $smtp_pix_workaround_maps "
+    "$smtp_sasl_password_maps $smtp_tls_policy_maps "
+    "$smtpd_discard_ehlo_keyword_address_maps $smtpd_milter_maps "
+    "$virtual_gid_maps $virtual_uid_maps $local_login_sender_maps "
+    "$postscreen_reject_footer_maps $smtpd_reject_footer_maps "
+    "$tls_server_sni_maps $tlsproxy_client_policy_maps "
+    "$default_delivery_status_filter $lmtp_delivery_status_filter "
+    "$lmtp_dns_reply_filter $lmtp_reply_filter "
+    "$local_delivery_status_filter $pipe_delivery_status_filter "
+    "$postscreen_command_filter $smtp_delivery_status_filter "
+    "$smtp_dns_reply_filter $smtp_reply_filter $smtpd_command_filter "
+    "$smtpd_dns_reply_filter $virtual_delivery_status_filter $body_checks "
+    "$header_checks $lmtp_body_checks $lmtp_header_checks "
+    "$lmtp_mime_header_checks $lmtp_nested_header_checks "
+    "$milter_header_checks $mime_header_checks $nested_header_checks "
+    "$smtp_body_checks $smtp_header_checks $smtp_mime_header_checks "
+    "$smtp_nested_header_checks";
+
+TEST(Allowlist, ProxyReadMapsDefaultFollowsTheRelease) {
+  EXPECT_EQ(default_proxy_read_maps(PostfixVersion{3, 7, 11}), kDebian3711ProxyReadMaps);
+  const auto count = [](PostfixVersion v) {
+    const std::string text = default_proxy_read_maps(v);
+    return std::count(text.begin(), text.end(), '$');
+  };
+  // Sizes of DEF_PROXY_READ_MAPS in each release's mail_params.h.
+  EXPECT_EQ(count(PostfixVersion{3, 6, 0}), 47);
+  EXPECT_EQ(count(PostfixVersion{3, 6, 4}), 51);
+  EXPECT_EQ(count(PostfixVersion{3, 6, 20}), 77);
+  EXPECT_EQ(count(PostfixVersion{3, 7, 0}), 52);
+  EXPECT_EQ(count(PostfixVersion{3, 7, 1}), 78);
+  EXPECT_EQ(count(PostfixVersion{3, 10, 13}), 78);
+  EXPECT_EQ(count(PostfixVersion{3, 11, 0}), 103);
+  EXPECT_EQ(count(PostfixVersion::newest()), 103);
+}
+
+TEST(Allowlist, ProxyReadMapsDefaultUnderBothReleases) {
+  NullLogger log;
+  // A 3.11 addition (authorized_submit_users) and a 3.7 entry (transport_maps).
+  auto cf = MainCf::from_string(
+      "authorized_submit_users = proxy:mysql:/submit.cf\n"
+      "transport_maps = proxy:pgsql:/transport.cf\n",
+      log);
+  const Tables newest = {"mysql:/submit.cf", "pgsql:/transport.cf", "unix:passwd.byname"};
+  EXPECT_EQ(Allowlist::build(cf, true, log).tables(), newest);
+  cf.follow_release(PostfixVersion{3, 7, 11});
+  EXPECT_EQ(Allowlist::build(cf, true, log).tables(),
+            (Tables{"pgsql:/transport.cf", "unix:passwd.byname"}));
+  // The release survives later overrides (which recompute the defaults).
+  cf.set_override("myhostname", "mx.example.org");
+  EXPECT_EQ(Allowlist::build(cf, true, log).tables(),
+            (Tables{"pgsql:/transport.cf", "unix:passwd.byname"}));
+  cf.follow_release(PostfixVersion{3, 11, 6});
+  EXPECT_EQ(Allowlist::build(cf, true, log).tables(), newest);
+  // A proxy_read_maps written in main.cf is used as written, in any release.
+  auto set = MainCf::from_string(
+      "authorized_submit_users = proxy:mysql:/submit.cf\n"
+      "proxy_read_maps = $authorized_submit_users\n",
+      log);
+  set.follow_release(PostfixVersion{3, 7, 11});
+  EXPECT_EQ(Allowlist::build(set, true, log).tables(), (Tables{"mysql:/submit.cf"}));
+  // proxy_write_maps has one default in every release.
+  EXPECT_EQ(Allowlist::build(set, false, log).tables(),
+            Allowlist::build(cf, false, log).tables());
 }
 
 // Expected sets produced by a real Postfix 3.11.0 proxymap in its

@@ -113,6 +113,31 @@ TEST_F(MysqlSessionTest, UnknownCharsetFailsTheConnection) {
   EXPECT_FALSE(r.error.empty());
 }
 
+TEST_F(MysqlSessionTest, CharsetUnderBothReleases) {
+  // What the server sees, as Postfix's own postmap made it see (measured
+  // with Debian's 3.7.11 against this kind of server): 3.9+ sets the
+  // charset line (default utf8mb4); 3.7 reads no charset line and talks the
+  // library's default, utf8mb4, or an option file's default-character-set.
+  const std::string probe =
+      "SELECT CONCAT(@@character_set_client, '/', @@character_set_results)";
+  ConnectParams newer = params();
+  newer.charset = "latin1";
+  auto s = connect(newer, socket_host());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(scalar(*s, probe), "latin1/latin1");
+  ConnectParams old = params();
+  old.charset.clear();  // Postfix before 3.9: not set
+  s = connect(old, socket_host());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(scalar(*s, probe), "utf8mb4/utf8mb4");
+  std::string file = server_->dir() + "/latin1.cnf";
+  std::ofstream(file) << "[client]\ndefault-character-set = latin1\n";
+  old.option_file = file;
+  s = connect(old, socket_host());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(scalar(*s, probe), "latin1/latin1");
+}
+
 TEST_F(MysqlSessionTest, TlsSettingsAgainstServerWithoutTls) {
   // Expectations checked with Postfix 3.7.11's postmap against this kind of
   // server (libmariadb 3.3, server without TLS): tls_CAfile alone still

@@ -579,6 +579,30 @@ TEST(TexthashTable, LongLeadingWhitespaceLineIsAbbreviated) {
   EXPECT_EQ(lookup(*table, "k", 0), ok("v"));
 }
 
+TEST(TexthashTable, NulByteEndsTheLineAs3711ReadsIt) {
+  // Debian's 3.7.11 postmap on this file: key1 -> "val", key2 -> "after",
+  // and line 3 ("ke\0y3 v3") is "ke" alone: "expected format" and ignored.
+  std::string path = ::testing::TempDir() + "texthash_nul.txt";
+  {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    const char text[] = "key1 val\0ue\nkey2 after\nke\0y3 v3\n";
+    std::fwrite(text, 1, sizeof(text) - 1, f);
+    std::fclose(f);
+  }
+  CaptureLogger log;
+  TableEnv env;
+  env.log = &log;
+  auto table = make_texthash_table(path, env, SimpleTableOptions{});
+  EXPECT_EQ(log.lines(), (std::vector<std::string>{
+                             path + ", line 3: expected format: key whitespace value -- "
+                                    "ignoring this line"}));
+  EXPECT_EQ(lookup(*table, "key1", kFold), ok("val"));
+  EXPECT_EQ(lookup(*table, "key2", kFold), ok("after"));
+  EXPECT_EQ(lookup(*table, "ke", kFold), kNoKey);
+  EXPECT_EQ(lookup(*table, "key3", kFold), kNoKey);
+}
+
 TEST(TexthashTable, NonUtf8KeptWhenSmtputf8Off) {
   // Checked with postmap and smtputf8_enable = no: -s lists "caf\xe9 x".
   TableEnv env;

@@ -1304,6 +1304,33 @@ TEST(SqlTableConfig, PgsqlEncodingFollowsTheRelease) {
       "UTF8");
 }
 
+TEST(SqlTableConfig, MysqlCharsetIsReadFrom39On) {
+  // 3.9+: "charset", default utf8mb4. Before, the line is not read at all
+  // (empty: the connector's default, which an option file may change).
+  MapParams none({{"dbname", "d"}, {"query", "q"}}, "/c.cf");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Mysql, "/c.cf", none).connect.charset,
+            "utf8mb4");
+  EXPECT_EQ(
+      parse_sql_table_config(SqlKind::Mysql, "/c.cf", none, kDebian12).connect.charset,
+      "");
+  MapParams latin1({{"dbname", "d"}, {"query", "q"}, {"charset", "latin1"}}, "/c.cf");
+  EXPECT_EQ(parse_sql_table_config(SqlKind::Mysql, "/c.cf", latin1).connect.charset,
+            "latin1");
+  EXPECT_EQ(
+      parse_sql_table_config(SqlKind::Mysql, "/c.cf", latin1, kDebian12).connect.charset,
+      "");
+  EXPECT_EQ(
+      parse_sql_table_config(SqlKind::Mysql, "/c.cf", latin1, {3, 8, 20}).connect.charset,
+      "");
+  EXPECT_EQ(
+      parse_sql_table_config(SqlKind::Mysql, "/c.cf", latin1, {3, 9, 0}).connect.charset,
+      "latin1");
+  // An empty charset, refused by 3.9+, is not read by 3.7.
+  MapParams empty({{"dbname", "d"}, {"query", "q"}, {"charset", ""}}, "/c.cf");
+  EXPECT_THROW(parse_sql_table_config(SqlKind::Mysql, "/c.cf", empty), ConfigError);
+  EXPECT_NO_THROW(parse_sql_table_config(SqlKind::Mysql, "/c.cf", empty, kDebian12));
+}
+
 TEST(SqlTableConfig, IntervalsAreReadFrom39On) {
   for (SqlKind kind : {SqlKind::Mysql, SqlKind::Pgsql}) {
     MapParams p({{"dbname", "d"},
