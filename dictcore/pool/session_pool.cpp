@@ -27,13 +27,15 @@
 //
 // Loop session (loop_queries, drivers with asynchronous queries: pgsql): a
 // lookup submitted on the poster's own thread while that session is free
-// is sent on a session the loop thread holds, and answered when the
-// poster's loop sees the socket readable: one lookup then costs the loop no
-// thread hand-off, as a single-threaded proxymap does not pay one. The loop
-// never waits for the database: while that session is busy, lookups go to
-// the workers as before. The session is one a worker connected and gave up
-// when the loop asked (that worker exits), so the loop session and the
-// workers together stay within max_sessions. Whatever the loop session
+// and the pool otherwise idle (nothing queued, no worker busy) is sent on a
+// session the loop thread holds, and answered when the poster's loop sees
+// the socket readable: one lookup then costs the loop no thread hand-off,
+// as a single-threaded proxymap does not pay one. The loop never waits for
+// the database: while that session is busy, lookups go to the workers as
+// before. The session is one a worker connected and gave up when the loop
+// asked (that worker exits), so the loop session and the workers together
+// stay within max_sessions; when lookups queue up, the loop gives its idle
+// session to a new worker, where it batches. Whatever the loop session
 // cannot answer (broken connection, an exception) goes to the workers,
 // which run it with the full failover rules.
 //
@@ -119,7 +121,7 @@ struct SessionPool::State {
   // What a worker does after waiting (wait_for_work).
   enum class Next { Work, CloseIdle, Stop, Retire };
   // A worker thread: wait, take jobs, run them, until stopped or retired.
-  void worker_main();
+  void worker_main(WorkerSession start = {});
   void worker_start();  // per-thread driver setup and scheduling policy
   // Wait until there is something to do (caller holds mu through lock).
   Next wait_for_work(std::unique_lock<std::mutex>& lock, const WorkerSession& w,
@@ -162,6 +164,8 @@ struct SessionPool::State {
   void loop_readable();
   // Drop the loop session (and its watch, before the socket closes).
   void loop_close();
+  // Under load: the loop session goes to a new worker (no reconnect).
+  void loop_give_back();
   // Worker: give the session to the loop that asked for one, and exit.
   bool hand_over(WorkerSession& w, bool& was_busy);
   void post_retry(LookupDone done) {
@@ -209,6 +213,8 @@ struct SessionPool::State {
   bool loop_wanted = false;    // the loop asks for a session; guarded by mu
   bool loop_holds = false;     // handover or loop.held has one; guarded by mu
   uint64_t loop_answered = 0;  // guarded by mu
+  int given_back =
+      0;  // workers started with the loop's session, not yet waiting; guarded by mu
 };
 
 void SessionPool::State::host_down(std::size_t i) {
@@ -533,9 +539,10 @@ bool SessionPool::State::run_taken(std::vector<PoolJob>& taken, WorkerSession& w
   return handed;
 }
 
-void SessionPool::State::worker_main() {
+void SessionPool::State::worker_main(WorkerSession start) {
   worker_start();
-  WorkerSession w;
+  bool from_loop = start.session != nullptr;  // counted in given_back
+  WorkerSession w = std::move(start);
   bool retired = false;
   bool was_busy = false;
   std::vector<PoolJob> taken;
@@ -546,6 +553,8 @@ void SessionPool::State::worker_main() {
     expired_jobs.clear();
     {
       std::unique_lock lock(mu);
+      if (from_loop) --given_back;  // idle from here on (wait_for_work)
+      from_loop = false;
       Next next = wait_for_work(lock, w, was_busy);
       if (next == Next::Stop) break;
       if (next == Next::Retire) {
@@ -613,7 +622,7 @@ void SessionPool::State::queue_job(PoolJob job) {
       // the queue without a worker.
       int limit = std::max(1, s.settings.max_sessions - (s.loop_holds ? 1 : 0));
       if (s.live_workers < limit &&
-          s.queue.size() > static_cast<std::size_t>(s.idle_workers)) {
+          s.queue.size() > static_cast<std::size_t>(s.idle_workers + s.given_back)) {
         ++s.live_workers;
         s.workers.emplace_back([&s] { s.worker_main(); });
       }
@@ -637,11 +646,13 @@ void SessionPool::State::queue_job(PoolJob job) {
 
 bool SessionPool::State::loop_ready(const PoolJob& job) {
   bool enabled = false;
+  bool pool_idle = false;  // nothing queued, no worker busy
   {
     std::lock_guard lock(mu);
     enabled = settings.loop_queries && settings.max_sessions >= 2 && !stopping;
+    pool_idle = queue.empty() && busy_workers == 0;
     if (!loop.held.session && handover.session) loop.held = std::move(handover);
-    if (enabled && !loop_holds) loop_wanted = true;
+    if (enabled && !loop_holds && pool_idle) loop_wanted = true;
   }
   if (!loop.held.session || loop.job) return false;
   auto now = clock->now();
@@ -650,6 +661,11 @@ bool SessionPool::State::loop_ready(const PoolJob& job) {
   if (!enabled || idle_over ||
       host_set.generation(loop.held.host) != loop.held.generation) {
     loop_close();
+    return false;
+  }
+  if (!pool_idle) {
+    // Lookups are queuing or workers are busy: batches do better there.
+    loop_give_back();
     return false;
   }
   if (!loop.watch) {
@@ -745,12 +761,26 @@ void SessionPool::State::loop_close() {
   if (!handover.session) loop_holds = false;
 }
 
+void SessionPool::State::loop_give_back() {
+  loop.watch.reset();  // the worker owns the socket from here
+  std::lock_guard lock(mu);
+  if (stopping || live_workers >= settings.max_sessions) return;
+  ++live_workers;
+  ++given_back;  // it takes the next queued job: no other worker for it
+  loop_holds = false;
+  workers.emplace_back(
+      [this, ws = std::move(loop.held)]() mutable { worker_main(std::move(ws)); });
+  loop.held = WorkerSession{};
+  loop.last_used = {};
+}
+
 bool SessionPool::State::hand_over(WorkerSession& w, bool& was_busy) {
   if (!w.session || w.session->async_socket() < 0) return false;
   std::lock_guard lock(mu);
   // Only with nothing queued: an exiting worker must not strand a job.
+  // Only when the pool is otherwise idle: under load the session batches.
   if (!loop_wanted || loop_holds || stopping || !queue.empty() ||
-      host_set.generation(w.host) != w.generation) {
+      busy_workers > (was_busy ? 1 : 0) || host_set.generation(w.host) != w.generation) {
     return false;
   }
   loop_wanted = false;

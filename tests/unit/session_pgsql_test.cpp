@@ -539,6 +539,29 @@ TEST_F(PgsqlBatchTest, LoopSessionNeverHoldsUpOtherLookups) {
   EXPECT_LE(lp.pool.stats().sessions_peak, 4);
 }
 
+TEST_F(PgsqlBatchTest, LoopSessionGoesToAWorkerUnderLoad) {
+  LoopPool lp(params(), socket_host(), true);
+  lp.submit("warm", "SELECT 'warm'");
+  ASSERT_TRUE(lp.wait_for("warm"));
+  lp.submit("w1", "SELECT 'w1', pg_sleep(1)");  // the pool is idle: the loop
+  lp.submit("w2", "SELECT 'w2', pg_sleep(2)");  // the loop is busy: a worker
+  ASSERT_TRUE(lp.wait_for("w1"));
+  EXPECT_EQ(lp.pool.loop_answered(), 1u);
+  EXPECT_EQ(lp.pool.worker_count(), 1);
+  // A worker is busy: the idle loop session goes to a new worker, which
+  // runs "x" on it without connecting again.
+  lp.submit("x", "SELECT 'x'");
+  ASSERT_TRUE(lp.wait_for("x"));
+  EXPECT_EQ(lp.got.count("w2"), 0u);
+  EXPECT_EQ(lp.got["x"], (LookupResult{ProxyStatus::Ok, "x"}));
+  EXPECT_EQ(lp.pool.loop_answered(), 1u);
+  EXPECT_EQ(lp.pool.worker_count(), 2);
+  EXPECT_EQ(lp.pool.stats().connects, 2u);
+  EXPECT_EQ(lp.pool.open_sessions(), 2);
+  ASSERT_TRUE(lp.wait_for("w2"));
+  EXPECT_EQ(lp.got["w2"], (LookupResult{ProxyStatus::Ok, "w2"}));
+}
+
 TEST_F(PgsqlBatchTest, LoopSessionLostMidLookupHandsItToAWorker) {
   LoopPool lp(params(), socket_host(), true);
   lp.submit("warm", "SELECT 'warm'");
