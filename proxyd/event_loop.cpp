@@ -72,7 +72,52 @@ EventLoop::~EventLoop() {
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-void EventLoop::run() { event_base_dispatch(base_.get()); }
+void EventLoop::run() {
+  owner_.store(std::this_thread::get_id());
+  event_base_dispatch(base_.get());
+}
+
+bool EventLoop::on_owner_thread() const {
+  return owner_.load() == std::this_thread::get_id();
+}
+
+namespace {
+
+// One watched descriptor: a persistent read event calling fn.
+class ReadWatch final : public dict::FdWatch {
+ public:
+  ReadWatch(event_base* base, int fd, std::function<void()> fn, dict::Logger* log)
+      : fn_(std::move(fn)), log_(log) {
+    ev_.reset(event_new(base, fd, EV_READ | EV_PERSIST, &ReadWatch::trampoline, this));
+    if (!ev_ || event_add(ev_.get(), nullptr) != 0)
+      throw std::runtime_error("cannot watch a descriptor");
+  }
+
+ private:
+  static void trampoline(evutil_socket_t, short, void* arg) noexcept {
+    auto* self = static_cast<ReadWatch*>(arg);
+    // fn may destroy this watch: run a copy, touch nothing of self after.
+    std::function<void()> fn = self->fn_;
+    dict::Logger* log = self->log_;
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      log_escaped(log, "descriptor callback failed", &e);
+    } catch (...) {
+      log_escaped(log, "descriptor callback failed", nullptr);
+    }
+  }
+  std::function<void()> fn_;
+  dict::Logger* log_;
+  EventPtr ev_;
+};
+
+}  // namespace
+
+std::unique_ptr<dict::FdWatch> EventLoop::watch_readable(int fd,
+                                                         std::function<void()> fn) {
+  return std::make_unique<ReadWatch>(base_.get(), fd, std::move(fn), log_);
+}
 
 void EventLoop::stop() { event_base_loopbreak(base_.get()); }
 

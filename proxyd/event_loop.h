@@ -6,10 +6,12 @@
 
 #include <event2/event.h>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "dictcore/util/logger.h"
 #include "dictcore/util/poster.h"
@@ -63,6 +65,13 @@ class EventLoop final : public dict::Poster {
   // Thread-safe: queue fn to run on the loop thread.
   void post(std::function<void()> fn) override;
 
+  // The thread that created the loop, or the one running it.
+  bool on_owner_thread() const override;
+
+  // Loop thread: fn runs whenever fd is readable, until the watch is gone.
+  std::unique_ptr<dict::FdWatch> watch_readable(int fd,
+                                                std::function<void()> fn) override;
+
   // Where exceptions escaping signal handlers and posted functions are
   // reported (they are caught: none may unwind into libevent). Set before
   // run(); none by default.
@@ -84,6 +93,7 @@ class EventLoop final : public dict::Poster {
   std::unique_ptr<event_base, BaseDeleter> base_;
   dict::Logger* log_ = nullptr;
   int wake_fd_ = -1;
+  std::atomic<std::thread::id> owner_{std::this_thread::get_id()};
   EventPtr wake_ev_;
   std::mutex mu_;
   std::deque<std::function<void()>> posted_;

@@ -212,6 +212,7 @@ void Service::set_generation(std::shared_ptr<Generation> gen) {
   p.max_queue = static_cast<std::size_t>(gen->settings().max_queue);
   p.max_batch = gen->settings().max_batch;
   p.probe_interval = gen->settings().probe_interval;
+  p.loop_queries = gen->settings().loop_queries;
   pools_->update_settings(p);
   if (gen_) {
     gen->set_number(gen_->number() + 1);

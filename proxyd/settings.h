@@ -43,6 +43,7 @@ struct Settings {
   TtlRules cache_negative_ttl;       // "not found" answers
   int cache_max_bytes = 67108864;    // memory bound of the answer cache
   bool chroot = false;               // standalone: chroot to queue_directory
+  bool loop_queries = true;          // pgsql: the loop sends lookups itself
   std::string postfix_version = "auto";  // whose table semantics: auto or a release
   std::string metrics_listen;            // Prometheus endpoint address(es); "" = off
   bool metrics_allow_remote = false;     // metrics_listen may name non-loopback addresses

@@ -122,6 +122,21 @@ class SqlSession {
   // Run several statements in one round trip, each exactly as query() would
   // run it on its own. Every text must satisfy can_batch.
   virtual BatchResult query_batch(const std::vector<std::string>& sqls);
+
+  // Asynchronous queries (pgsql), so that an event loop can run a lookup
+  // without a thread: the descriptor to watch for input, -1 when the
+  // session cannot (then the other two are never called).
+  virtual int async_socket() const { return -1; }
+
+  // Send one statement without waiting. False: not sent (the text could be
+  // several statements, or the send failed: see usable()).
+  virtual bool send_query(const std::string& /*sql*/) { return false; }
+
+  // Read what has arrived, never blocking. With a statement sent: its
+  // result once complete, exactly as query() would have returned it, else
+  // nullopt. With none: nullopt while the connection is fine, a HostError
+  // result when it broke (the server closed an idle session).
+  virtual std::optional<QueryResult> read_query() { return std::nullopt; }
 };
 
 // Result of SqlDriver::connect.

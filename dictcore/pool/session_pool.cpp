@@ -25,8 +25,23 @@
 // back instead of after retry_interval. A probe never runs a lookup and
 // never holds the pool lock while it connects.
 //
-// Workers: the job loop below; probes: probe_main; everything else: loop
-// thread (submit may be called from any thread).
+// Loop session (loop_queries, drivers with asynchronous queries: pgsql): a
+// lookup submitted on the poster's own thread while that session is free
+// and the pool otherwise idle (nothing queued, no worker busy) is sent on a
+// session the loop thread holds, and answered when the poster's loop sees
+// the socket readable: one lookup then costs the loop no thread hand-off,
+// as a single-threaded proxymap does not pay one. The loop never waits for
+// the database: while that session is busy, lookups go to the workers as
+// before. The session is one a worker connected and gave up when the loop
+// asked (that worker exits), so the loop session and the workers together
+// stay within max_sessions; when lookups queue up, the loop gives its idle
+// session to a new worker, where it batches. Whatever the loop session
+// cannot answer (broken connection, an exception) goes to the workers,
+// which run it with the full failover rules.
+//
+// Workers: the job loop below; probes: probe_main; loop session: loop
+// thread; everything else: loop thread (submit may be called from any
+// thread).
 #include "dictcore/pool/session_pool.h"
 
 #include <algorithm>
@@ -34,6 +49,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -105,7 +121,7 @@ struct SessionPool::State {
   // What a worker does after waiting (wait_for_work).
   enum class Next { Work, CloseIdle, Stop, Retire };
   // A worker thread: wait, take jobs, run them, until stopped or retired.
-  void worker_main();
+  void worker_main(WorkerSession start = {});
   void worker_start();  // per-thread driver setup and scheduling policy
   // Wait until there is something to do (caller holds mu through lock).
   Next wait_for_work(std::unique_lock<std::mutex>& lock, const WorkerSession& w,
@@ -113,9 +129,10 @@ struct SessionPool::State {
   // Take the oldest live job and its batch companions; expired ones go to
   // expired_jobs (caller holds mu).
   void take_jobs(std::vector<PoolJob>& taken, std::vector<LookupDone>& expired_jobs);
-  // Run what take_jobs took and post the answers to the loop thread.
-  void run_taken(std::vector<PoolJob>& taken, WorkerSession& w,
-                 std::vector<Answer>& answers);
+  // Run what take_jobs took and post the answers to the loop thread; true
+  // when the session went to the loop (hand_over) and the worker must exit.
+  bool run_taken(std::vector<PoolJob>& taken, WorkerSession& w,
+                 std::vector<Answer>& answers, bool& was_busy);
   // Mark host i down and have its probe try it again (worker threads).
   void host_down(std::size_t i);
   // Reconnect attempts to host index c while it is down (probe threads).
@@ -137,6 +154,20 @@ struct SessionPool::State {
     return settings.max_batch;
   }
   void close_session(std::unique_ptr<SqlSession>& session, std::size_t host);
+  // Queue a job for the workers (submit without the loop session).
+  void queue_job(PoolJob job);
+  // Loop session (loop thread): send job on it; false = not taken.
+  bool try_loop(PoolJob& job);
+  // Whether the loop session may take a job now; closes it when it must go.
+  bool loop_ready(const PoolJob& job);
+  // Its socket is readable: the answer, or a broken idle connection.
+  void loop_readable();
+  // Drop the loop session (and its watch, before the socket closes).
+  void loop_close();
+  // Under load: the loop session goes to a new worker (no reconnect).
+  void loop_give_back();
+  // Worker: give the session to the loop that asked for one, and exit.
+  bool hand_over(WorkerSession& w, bool& was_busy);
   void post_retry(LookupDone done) {
     if (!done) return;
     poster.post([done = std::move(done)] { done(LookupResult{ProxyStatus::Retry, {}}); });
@@ -170,6 +201,20 @@ struct SessionPool::State {
   std::vector<std::jthread> probers;  // guarded by mu; one per distinct host at most
   std::vector<bool> probe_started;    // by probe_index; guarded by mu
   std::vector<bool> probe_wanted;     // by probe_index: its host went down; guarded by mu
+
+  // The loop session: loop thread only.
+  struct LoopSlot {
+    WorkerSession held;              // held.session null: none
+    std::unique_ptr<FdWatch> watch;  // its socket, while held
+    std::optional<PoolJob> job;      // the lookup in flight on it
+    PoolJob::Clock::time_point last_used{};
+  } loop;
+  WorkerSession handover;      // a session given to the loop; guarded by mu
+  bool loop_wanted = false;    // the loop asks for a session; guarded by mu
+  bool loop_holds = false;     // handover or loop.held has one; guarded by mu
+  uint64_t loop_answered = 0;  // guarded by mu
+  int given_back =
+      0;  // workers started with the loop's session, not yet waiting; guarded by mu
 };
 
 void SessionPool::State::host_down(std::size_t i) {
@@ -469,29 +514,35 @@ void SessionPool::State::take_jobs(std::vector<PoolJob>& taken,
   }
 }
 
-void SessionPool::State::run_taken(std::vector<PoolJob>& taken, WorkerSession& w,
-                                   std::vector<Answer>& answers) {
+bool SessionPool::State::run_taken(std::vector<PoolJob>& taken, WorkerSession& w,
+                                   std::vector<Answer>& answers, bool& was_busy) {
+  // A session the loop asked for is handed over before the answers go
+  // out, so that the client's next lookup finds it there.
   if (taken.size() == 1) {
     LookupResult result = run_job(taken.front(), w);
+    bool handed = hand_over(w, was_busy);
     if (taken.front().done) {
       poster.post([done = std::move(taken.front().done),
                    result = std::move(result)]() mutable { done(std::move(result)); });
     }
-    return;
+    return handed;
   }
   answers.clear();
   run_batch(taken, w, answers);
+  bool handed = hand_over(w, was_busy);
   if (!answers.empty()) {
     poster.post([answers = std::move(answers)]() mutable {
       for (auto& [done, result] : answers) done(std::move(result));
     });
     answers = {};
   }
+  return handed;
 }
 
-void SessionPool::State::worker_main() {
+void SessionPool::State::worker_main(WorkerSession start) {
   worker_start();
-  WorkerSession w;
+  bool from_loop = start.session != nullptr;  // counted in given_back
+  WorkerSession w = std::move(start);
   bool retired = false;
   bool was_busy = false;
   std::vector<PoolJob> taken;
@@ -502,6 +553,8 @@ void SessionPool::State::worker_main() {
     expired_jobs.clear();
     {
       std::unique_lock lock(mu);
+      if (from_loop) --given_back;  // idle from here on (wait_for_work)
+      from_loop = false;
       Next next = wait_for_work(lock, w, was_busy);
       if (next == Next::Stop) break;
       if (next == Next::Retire) {
@@ -521,7 +574,11 @@ void SessionPool::State::worker_main() {
       }
     }
     for (LookupDone& done : expired_jobs) post_retry(std::move(done));
-    if (!taken.empty()) run_taken(taken, w, answers);
+    // After handing its session to the loop, this worker exits.
+    if (!taken.empty() && run_taken(taken, w, answers, was_busy)) {
+      retired = true;
+      break;
+    }
   }
   close_session(w.session, w.host);
   driver->thread_end();
@@ -547,7 +604,12 @@ ConnectResult SessionPool::connect_once(const HostSpec& host) {
 }
 
 void SessionPool::submit(PoolJob job) {
-  State& s = *state_;
+  if (state_->try_loop(job)) return;
+  state_->queue_job(std::move(job));
+}
+
+void SessionPool::State::queue_job(PoolJob job) {
+  State& s = *this;
   bool queued = false;
   bool notify = false;
   {
@@ -556,8 +618,11 @@ void SessionPool::submit(PoolJob job) {
       s.queue.push_back(std::move(job));
       queued = true;
       s.queue_peak = std::max(s.queue_peak, s.queue.size());
-      if (s.live_workers < s.settings.max_sessions &&
-          s.queue.size() > static_cast<std::size_t>(s.idle_workers)) {
+      // The loop session counts against max_sessions, but never leaves
+      // the queue without a worker.
+      int limit = std::max(1, s.settings.max_sessions - (s.loop_holds ? 1 : 0));
+      if (s.live_workers < limit &&
+          s.queue.size() > static_cast<std::size_t>(s.idle_workers + s.given_back)) {
         ++s.live_workers;
         s.workers.emplace_back([&s] { s.worker_main(); });
       }
@@ -579,13 +644,165 @@ void SessionPool::submit(PoolJob job) {
   if (!queued) s.post_retry(std::move(job.done));
 }
 
+bool SessionPool::State::loop_ready(const PoolJob& job) {
+  bool enabled = false;
+  bool pool_idle = false;  // nothing queued, no worker busy
+  {
+    std::lock_guard lock(mu);
+    enabled = settings.loop_queries && settings.max_sessions >= 2 && !stopping;
+    pool_idle = queue.empty() && busy_workers == 0;
+    if (!loop.held.session && handover.session) loop.held = std::move(handover);
+    if (enabled && !loop_holds && pool_idle) loop_wanted = true;
+  }
+  if (!loop.held.session || loop.job) return false;
+  auto now = clock->now();
+  bool idle_over = idle_interval.count() > 0 && now - loop.last_used >= idle_interval &&
+                   loop.last_used != PoolJob::Clock::time_point{};
+  if (!enabled || idle_over ||
+      host_set.generation(loop.held.host) != loop.held.generation) {
+    loop_close();
+    return false;
+  }
+  if (!pool_idle) {
+    // Lookups are queuing or workers are busy: batches do better there.
+    loop_give_back();
+    return false;
+  }
+  if (!loop.watch) {
+    int fd = loop.held.session->async_socket();
+    if (fd >= 0) loop.watch = poster.watch_readable(fd, [this] { loop_readable(); });
+    if (!loop.watch) {
+      loop_close();
+      return false;
+    }
+  }
+  loop.last_used = now;
+  return now < job.deadline;
+}
+
+bool SessionPool::State::try_loop(PoolJob& job) {
+  if (!poster.on_owner_thread() || !job.work->splits() || !loop_ready(job)) return false;
+  SqlSession& session = *loop.held.session;
+  Prepared p;
+  try {
+    p = job.work->prepare(session);
+  } catch (const std::exception&) {
+    return false;  // the workers run it and report
+  }
+  if (p.answer) {
+    // Host trouble is for the workers' failover; anything else is the answer.
+    if (p.answer->host_failed || p.answer->needs_single) return false;
+    {
+      std::lock_guard lock(mu);
+      ++counters.jobs;
+      ++loop_answered;
+    }
+    poster.post(
+        [done = std::move(job.done), result = std::move(p.answer->result)]() mutable {
+          if (done) done(std::move(result));
+        });
+    return true;
+  }
+  if (!session.send_query(p.sql)) {
+    if (!session.usable()) loop_close();
+    return false;
+  }
+  std::lock_guard lock(mu);
+  ++counters.jobs;
+  loop.job = std::move(job);
+  return true;
+}
+
+void SessionPool::State::loop_readable() {
+  if (!loop.held.session) return;
+  std::optional<QueryResult> r;
+  try {
+    r = loop.held.session->read_query();
+  } catch (const std::exception& e) {
+    r = QueryResult{QueryStatus::HostError, {}, e.what()};
+  }
+  if (!r) return;
+  if (!loop.job) {  // nothing asked: the idle connection broke
+    loop_close();
+    return;
+  }
+  PoolJob job = std::move(*loop.job);
+  loop.job.reset();
+  loop.last_used = clock->now();
+  std::optional<Attempt> a;
+  try {
+    a = job.work->finish(std::move(*r));
+  } catch (const std::exception&) {
+    a.reset();
+  }
+  if (!a || a->host_failed || a->needs_single) {
+    // Like a worker's stale session: drop it, and let the workers run the
+    // lookup again with every failover rule.
+    loop_close();
+    {
+      std::lock_guard lock(mu);
+      --counters.jobs;  // counted again when a worker takes it
+    }
+    queue_job(std::move(job));
+    return;
+  }
+  {
+    std::lock_guard lock(mu);
+    ++loop_answered;
+  }
+  if (job.done) job.done(std::move(a->result));
+}
+
+void SessionPool::State::loop_close() {
+  loop.watch.reset();  // before the socket closes
+  if (loop.held.session) close_session(loop.held.session, loop.held.host);
+  loop.last_used = {};
+  std::lock_guard lock(mu);
+  if (!handover.session) loop_holds = false;
+}
+
+void SessionPool::State::loop_give_back() {
+  loop.watch.reset();  // the worker owns the socket from here
+  std::lock_guard lock(mu);
+  if (stopping || live_workers >= settings.max_sessions) return;
+  ++live_workers;
+  ++given_back;  // it takes the next queued job: no other worker for it
+  loop_holds = false;
+  workers.emplace_back(
+      [this, ws = std::move(loop.held)]() mutable { worker_main(std::move(ws)); });
+  loop.held = WorkerSession{};
+  loop.last_used = {};
+}
+
+bool SessionPool::State::hand_over(WorkerSession& w, bool& was_busy) {
+  if (!w.session || w.session->async_socket() < 0) return false;
+  std::lock_guard lock(mu);
+  // Only with nothing queued: an exiting worker must not strand a job.
+  // Only when the pool is otherwise idle: under load the session batches.
+  if (!loop_wanted || loop_holds || stopping || !queue.empty() ||
+      busy_workers > (was_busy ? 1 : 0) || host_set.generation(w.host) != w.generation) {
+    return false;
+  }
+  loop_wanted = false;
+  loop_holds = true;
+  handover = std::move(w);
+  w = WorkerSession{};
+  if (was_busy) --busy_workers;
+  was_busy = false;
+  --live_workers;
+  return true;
+}
+
 void SessionPool::shutdown() {
   State& s = *state_;
   std::deque<PoolJob> pending;
   std::vector<std::jthread> workers;
   std::vector<std::jthread> probes;
+  WorkerSession handed;
   {
     std::lock_guard lock(s.mu);
+    handed = std::move(s.handover);
+    s.handover = WorkerSession{};
     s.stopping = true;
     pending.swap(s.queue);
     workers.swap(s.workers);
@@ -594,6 +811,10 @@ void SessionPool::shutdown() {
   s.cv.notify_all();
   s.probe_cv.notify_all();
   for (PoolJob& job : pending) s.post_retry(std::move(job.done));
+  if (s.loop.job) s.post_retry(std::move(s.loop.job->done));
+  s.loop.job.reset();
+  s.loop_close();
+  s.close_session(handed.session, handed.host);
   for (std::jthread& t : workers) t.join();
   for (std::jthread& t : probes) t.join();
 }
@@ -606,6 +827,7 @@ void SessionPool::update_settings(PoolSettings settings) {
     s.settings.max_queue = std::max<std::size_t>(1, settings.max_queue);
     s.settings.max_batch = std::max(1, settings.max_batch);
     s.settings.probe_interval = std::max(0, settings.probe_interval);
+    s.settings.loop_queries = settings.loop_queries;
   }
   s.cv.notify_all();  // surplus idle workers notice the lower limit
   s.probe_cv.notify_all();
@@ -645,6 +867,11 @@ int SessionPool::open_sessions() const {
 int SessionPool::peak_open_sessions() const {
   std::lock_guard lock(state_->mu);
   return state_->peak_sessions;
+}
+
+uint64_t SessionPool::loop_answered() const {
+  std::lock_guard lock(state_->mu);
+  return state_->loop_answered;
 }
 
 std::size_t SessionPool::queued() const {

@@ -41,6 +41,11 @@ struct PoolSettings {
   // thread per host): the first that connects makes the host usable again
   // before retry_interval is over. 0 = wait out retry_interval (Postfix).
   int probe_interval = 1;
+  // Let the loop thread run a lookup itself on one of the sessions when
+  // nothing is queued (drivers with asynchronous queries: pgsql; needs a
+  // Poster that watches descriptors and max_sessions >= 2): no thread
+  // hand-off for a lone lookup. Never blocks the loop.
+  bool loop_queries = true;
 };
 
 // A snapshot of one pool's counters (stats command, tests); the fields come
@@ -123,7 +128,9 @@ class SessionPool {
   SessionPool& operator=(const SessionPool&) = delete;
 
   // Queue a job (any thread). When the queue is full or the pool is shut
-  // down, done receives RETRY (posted, never inline).
+  // down, done receives RETRY (posted, never inline). On the poster's own
+  // thread a job may instead be sent on the loop session (loop_queries);
+  // its done then runs from the poster's loop too, never inside submit.
   void submit(PoolJob job);
 
   // Stop workers after their current job; queued jobs complete with RETRY.
@@ -151,6 +158,8 @@ class SessionPool {
   int open_sessions() const;
   std::size_t queued() const;
   int peak_open_sessions() const;
+  // Lookups the loop thread answered itself (loop_queries).
+  uint64_t loop_answered() const;
 
   // Queue, workers and host state shared with the worker threads.
   struct State;

@@ -4,8 +4,16 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 
 namespace proxyd::dict {
+
+// A descriptor watched by the owner's loop (Poster::watch_readable); the
+// watch ends when this is destroyed (on the owner's thread).
+class FdWatch {
+ public:
+  virtual ~FdWatch() = default;
+};
 
 class Poster {
  public:
@@ -13,6 +21,18 @@ class Poster {
 
   // Queue fn to run on the owner's thread. Callable from any thread.
   virtual void post(std::function<void()> fn) = 0;
+
+  // True when the caller runs on the owner's thread. Default: never (the
+  // poster has no loop of its own).
+  virtual bool on_owner_thread() const { return false; }
+
+  // Owner's thread only: call fn on the owner's thread whenever fd is
+  // readable, until the returned watch is destroyed. Null when this poster
+  // cannot watch descriptors (callers then keep their work on threads).
+  virtual std::unique_ptr<FdWatch> watch_readable(int /*fd*/,
+                                                  std::function<void()> /*fn*/) {
+    return nullptr;
+  }
 };
 
 // Runs the function immediately on the calling thread (tests).

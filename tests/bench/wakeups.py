@@ -11,7 +11,11 @@ and context switches of each side. Counts per lookup stay meaningful on a
 busy machine; lookups/s and latencies do not.
 
 Usage (root): tests/bench/wakeups.py [--build build] [--db mysql,pgsql]
-              [--clients 1,16] [--duration 4] [--reps 2] [--proxyd-cf TEXT]
+              [--clients 1,16] [--duration 4] [--reps 2] [--proxyd-cf TEXT]...
+
+Each --proxyd-cf starts one more proxyd with that proxyd.cf text (pxd0,
+pxd1, ...), measured interleaved with proxymap in the same run; at the
+end the medians per system and client count are printed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import shutil
 import subprocess
 import sys
@@ -49,6 +54,9 @@ def perf(pids: list[int], secs: float) -> dict[str, float]:
         if len(f) > 3 and f[0].replace(".", "").isdigit():
             out[f[2]] = float(f[0])
     return out
+
+
+RESULTS: dict[tuple[str, int], list[dict[str, float]]] = {}
 
 
 def run(name: str, server, keys: Path, clients: int, db, args) -> None:
@@ -83,6 +91,27 @@ def run(name: str, server, keys: Path, clients: int, db, args) -> None:
           f"p99 {out['p99_us']:6d}us | server {us('srv'):6.1f} us/lookup "
           f"{cs('srv'):5.2f} cs/lookup | db {us('db'):6.1f} us {cs('db'):5.2f} cs "
           f"| loadgen {us('lg'):5.1f} us | load {os.getloadavg()[0]:.1f}", flush=True)
+    RESULTS.setdefault((name, clients), []).append(
+        {"lps": out["lookups_per_s"], "p50": out["p50_us"], "p99": out["p99_us"],
+         "srv_us": us("srv"), "srv_cs": cs("srv"), "db_cs": cs("db"),
+         "load": os.getloadavg()[0]})
+
+
+def summary() -> None:
+    """Medians per (system, clients), and each proxyd's ratio to proxymap."""
+    print("\nmedians:", flush=True)
+    for (name, clients), rs in RESULTS.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+        pm = RESULTS.get((name.split("/")[0] + "/pm", clients))
+        ratio = ""
+        if pm and not name.endswith("/pm"):
+            pm_lps = statistics.median(r["lps"] for r in pm)
+            pm_p50 = statistics.median(r["p50"] for r in pm)
+            ratio = f" | {med['lps'] / pm_lps:.2f}x proxymap, p50 {med['p50'] / pm_p50:.2f}x"
+        print(f"{name:9s} c={clients:4d} n={len(rs)} {med['lps']:7.0f}/s p50 {med['p50']:5.0f}us "
+              f"p99 {med['p99']:6.0f}us | server {med['srv_us']:6.1f} us "
+              f"{med['srv_cs']:5.2f} cs/lookup | db {med['db_cs']:5.2f} cs{ratio} "
+              f"| load {med['load']:.1f}", flush=True)
 
 
 def main() -> int:
@@ -92,7 +121,8 @@ def main() -> int:
     ap.add_argument("--clients", default="1,16")
     ap.add_argument("--duration", type=float, default=4)
     ap.add_argument("--reps", type=int, default=2)
-    ap.add_argument("--proxyd-cf", default="max_sessions = 4\n")
+    ap.add_argument("--proxyd-cf", action="append",
+                    help="proxyd.cf text of one proxyd (repeatable; default: max_sessions = 4)")
     args = ap.parse_args()
     B.dbservers.terminate_on_signals()
     build = Path(args.build).resolve()
@@ -114,13 +144,20 @@ def main() -> int:
                 str(root / "cf-proxymap"), str(root / "cf-proxyd")))
             pm = B.PostfixProxymap(root / "postfix", list(cf["proxymap"].values())).start()
             st.callback(pm.stop)
-            pxd = B.Proxyd(build / "proxyd/proxyd", root / "proxyd",
-                           list(cf["proxyd"].values()), args.proxyd_cf).start()
-            st.callback(pxd.stop)
+            pxds = []
+            for i, text in enumerate(args.proxyd_cf or ["max_sessions = 4\n"]):
+                print(f"pxd{i}: {text!r}", flush=True)
+                pxd = B.Proxyd(build / "proxyd/proxyd", root / f"proxyd{i}",
+                               list(cf["proxyd"].values()), text.replace("\\n", "\n"),
+                               name=f"proxyd{i}").start()
+                st.callback(pxd.stop)
+                pxds.append(pxd)
             for c in (int(x) for x in args.clients.split(",")):
                 for _ in range(args.reps):
                     run(f"{kind}/pm", pm, keys["proxymap"], c, db, args)
-                    run(f"{kind}/pxd", pxd, keys["proxyd"], c, db, args)
+                    for i, pxd in enumerate(pxds):
+                        run(f"{kind}/pxd{i}", pxd, keys["proxyd"], c, db, args)
+    summary()
     return 0
 
 

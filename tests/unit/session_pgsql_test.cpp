@@ -5,8 +5,14 @@
 // password, dead port, bad encoding, query errors, server killed).
 // Pipelined batches: same answers as one query each, an error fails only its
 // own statement, a connection lost mid-pipeline ends the batch.
+// Asynchronous statements (send_query/read_query) answer as query() does,
+// and the pool's loop session (loop_queries) answers lone lookups on the
+// test thread without a worker, never holds up others, and hands a lookup
+// whose connection broke to a worker.
 // Needs postgresql (scripts/deps.sh --all); fails, never skips, without it.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 
 #include <chrono>
@@ -15,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "dictcore/pool/session.h"
@@ -345,6 +352,239 @@ TEST_F(PgsqlBatchTest, ConnectionLostMidPipelineEndsTheBatch) {
   EXPECT_EQ(br.results[0].rows, (std::vector<SqlRow>{{"one"}}));
   EXPECT_NE(br.message.find(server_->socket_dir()), std::string::npos) << br.message;
   EXPECT_FALSE(batch->usable());
+}
+
+// send_query + read_query until complete, as the loop does (bounded wait).
+QueryResult async_query(SqlSession& s, const std::string& sql) {
+  EXPECT_GE(s.async_socket(), 0);
+  if (!s.send_query(sql)) return QueryResult{QueryStatus::NeedsSingle, {}, "not sent"};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{s.async_socket(), POLLIN, 0};
+    poll(&p, 1, 100);
+    if (std::optional<QueryResult> r = s.read_query()) return std::move(*r);
+  }
+  ADD_FAILURE() << sql << ": no answer in 10 s";
+  return {};
+}
+
+TEST_F(PgsqlBatchTest, AsyncStatementsAnswerAsQueryDoes) {
+  auto s = connect_socket();
+  auto async = connect_batching();  // the loop gets a worker's (batching) session
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(async);
+  setup_table(*s);
+  for (const char* sql :
+       {"SELECT v FROM bt WHERE k = 'a' ORDER BY v", "SELECT k, v FROM bt WHERE k = 'b'",
+        "SELECT v FROM bt WHERE k = 'c'", "SELECT v FROM bt WHERE k = 'none'",
+        "SELECT 1/0", "SELECT nosuchcolumn FROM bt", "SELECT 'after errors'"}) {
+    QueryResult want = s->query(sql);
+    QueryResult got = async_query(*async, sql);
+    EXPECT_EQ(got.status, want.status) << sql << ": " << got.message;
+    EXPECT_EQ(got.rows, want.rows) << sql;
+  }
+  // Never a text that could be several statements; nothing was sent.
+  EXPECT_FALSE(async->send_query("SELECT 1; SELECT 2"));
+  EXPECT_FALSE(async->send_query("DELETE FROM bt"));
+  EXPECT_FALSE(async->read_query());  // idle, connection fine
+  EXPECT_EQ(scalar(*async, "SELECT 'still in step'"), "still in step");
+}
+
+// A poster with a loop on the test thread: posted functions and watched
+// descriptors, like proxyd's EventLoop.
+class LoopPoster final : public Poster {
+ public:
+  void post(std::function<void()> fn) override {
+    std::lock_guard lock(mu_);
+    posted_.push_back(std::move(fn));
+  }
+  bool on_owner_thread() const override { return std::this_thread::get_id() == owner_; }
+  std::unique_ptr<FdWatch> watch_readable(int fd, std::function<void()> fn) override {
+    ++watches_made;
+    return std::make_unique<Watch>(*this, fd, std::move(fn));
+  }
+  // Run the loop until done() or timeout; false on timeout.
+  bool run_while_not(const std::function<bool()>& done,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::vector<std::function<void()>> batch;
+      {
+        std::lock_guard lock(mu_);
+        batch.swap(posted_);
+      }
+      for (auto& fn : batch) fn();
+      std::vector<pollfd> fds;
+      for (auto& [w, fn] : watched_) fds.push_back(pollfd{w->fd, POLLIN, 0});
+      poll(fds.data(), fds.size(), 5);
+      for (const pollfd& p : fds) {
+        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+        for (auto& [w, fn] : watched_) {
+          if (w->fd != p.fd) continue;
+          auto copy = fn;  // fn may drop its watch
+          copy();
+          break;
+        }
+      }
+    }
+    return true;
+  }
+  int watches_made = 0;
+
+ private:
+  struct Watch final : FdWatch {
+    Watch(LoopPoster& l, int f, std::function<void()> fn) : loop(l), fd(f) {
+      loop.watched_.emplace_back(this, std::move(fn));
+    }
+    ~Watch() override {
+      std::erase_if(loop.watched_, [this](const auto& e) { return e.first == this; });
+    }
+    LoopPoster& loop;
+    int fd;
+  };
+  std::thread::id owner_ = std::this_thread::get_id();
+  std::mutex mu_;
+  std::vector<std::function<void()>> posted_;
+  std::vector<std::pair<Watch*, std::function<void()>>> watched_;
+};
+
+// A lookup job: its statement's first value is the answer, a host error
+// fails the host, any other error is RETRY.
+class ValueJob final : public JobWork {
+ public:
+  explicit ValueJob(std::string sql) : sql_(std::move(sql)) {}
+  bool splits() const override { return true; }
+  const void* batch_group() const override { return this; }
+  Attempt attempt(SqlSession& session) override { return finish(session.query(sql_)); }
+  Prepared prepare(SqlSession& /*session*/) override {
+    return Prepared{std::nullopt, sql_};
+  }
+  Attempt finish(QueryResult r) override {
+    if (r.status == QueryStatus::HostError) return Attempt{true, {}};
+    if (r.status != QueryStatus::Rows) return Attempt{false, {ProxyStatus::Retry, {}}};
+    if (r.rows.empty()) return Attempt{false, {ProxyStatus::NoKey, {}}};
+    return Attempt{false, {ProxyStatus::Ok, r.rows[0][0].value_or("")}};
+  }
+
+ private:
+  std::string sql_;
+};
+
+struct LoopPool {
+  LoopPoster poster;
+  testing::CaptureLogger log;
+  SessionPool pool;
+  std::map<std::string, LookupResult> got;
+  LoopPool(ConnectParams p, HostSpec host, bool loop_queries, int max_sessions = 4)
+      : pool("pgsql:test", make_pgsql_driver(p), {std::move(host)}, true,
+             std::chrono::seconds(60), std::chrono::seconds(60),
+             PoolSettings{max_sessions, 4096, 16, 0, loop_queries}, poster, log) {}
+  void submit(const std::string& name, const std::string& sql) {
+    pool.submit(PoolJob{std::make_unique<ValueJob>(sql),
+                        [this, name](LookupResult r) { got[name] = std::move(r); }});
+  }
+  bool wait_for(const std::string& name,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    return poster.run_while_not([&] { return got.count(name) > 0; }, timeout);
+  }
+};
+
+TEST_F(PgsqlBatchTest, LoopSessionAnswersLoneLookupsWithoutWorkers) {
+  for (bool on : {true, false}) {
+    LoopPool lp(params(), socket_host(), on);
+    for (int i = 0; i < 20; ++i) {
+      std::string name = fmt::format("k{}", i);
+      lp.submit(name, fmt::format("SELECT '{}'", name));
+      ASSERT_TRUE(lp.wait_for(name)) << name;
+      EXPECT_EQ(lp.got[name], (LookupResult{ProxyStatus::Ok, name}));
+    }
+    lp.submit("none", "SELECT 1 WHERE false");
+    ASSERT_TRUE(lp.wait_for("none"));
+    EXPECT_EQ(lp.got["none"].status, ProxyStatus::NoKey);
+    lp.submit("bad", "SELECT 1/0");  // an SQL error fails only its lookup
+    ASSERT_TRUE(lp.wait_for("bad"));
+    EXPECT_EQ(lp.got["bad"].status, ProxyStatus::Retry);
+    if (on) {
+      // The first lookup went to a worker, which then gave its session to
+      // the loop and exited: every later one ran on the test thread.
+      EXPECT_EQ(lp.pool.loop_answered(), 21u) << "loop_queries = yes";
+      EXPECT_EQ(lp.pool.worker_count(), 0);
+      EXPECT_EQ(lp.poster.watches_made, 1);
+    } else {
+      EXPECT_EQ(lp.pool.loop_answered(), 0u) << "loop_queries = no";
+      EXPECT_EQ(lp.pool.worker_count(), 1);
+    }
+    EXPECT_EQ(lp.pool.open_sessions(), 1);
+    EXPECT_EQ(lp.pool.stats().jobs, 22u);
+    lp.pool.shutdown();
+    EXPECT_EQ(lp.pool.open_sessions(), 0);
+  }
+}
+
+TEST_F(PgsqlBatchTest, LoopSessionNeverHoldsUpOtherLookups) {
+  LoopPool lp(params(), socket_host(), true);
+  lp.submit("warm", "SELECT 'warm'");  // a worker connects and hands over
+  ASSERT_TRUE(lp.wait_for("warm"));
+  lp.submit("slow", "SELECT 'slow', pg_sleep(3)");  // on the loop session
+  auto start = std::chrono::steady_clock::now();
+  lp.submit("fast", "SELECT 'fast'");  // the loop session is busy: a worker
+  ASSERT_TRUE(lp.wait_for("fast"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(lp.got.count("slow"), 0u);
+  ASSERT_TRUE(lp.wait_for("slow"));
+  EXPECT_EQ(lp.got["slow"], (LookupResult{ProxyStatus::Ok, "slow"}));
+  EXPECT_EQ(lp.got["fast"], (LookupResult{ProxyStatus::Ok, "fast"}));
+  EXPECT_EQ(lp.pool.loop_answered(), 1u);
+  EXPECT_LE(lp.pool.stats().sessions_peak, 4);
+}
+
+TEST_F(PgsqlBatchTest, LoopSessionGoesToAWorkerUnderLoad) {
+  LoopPool lp(params(), socket_host(), true);
+  lp.submit("warm", "SELECT 'warm'");
+  ASSERT_TRUE(lp.wait_for("warm"));
+  lp.submit("w1", "SELECT 'w1', pg_sleep(1)");  // the pool is idle: the loop
+  lp.submit("w2", "SELECT 'w2', pg_sleep(2)");  // the loop is busy: a worker
+  ASSERT_TRUE(lp.wait_for("w1"));
+  EXPECT_EQ(lp.pool.loop_answered(), 1u);
+  EXPECT_EQ(lp.pool.worker_count(), 1);
+  // A worker is busy: the idle loop session goes to a new worker, which
+  // runs "x" on it without connecting again.
+  lp.submit("x", "SELECT 'x'");
+  ASSERT_TRUE(lp.wait_for("x"));
+  EXPECT_EQ(lp.got.count("w2"), 0u);
+  EXPECT_EQ(lp.got["x"], (LookupResult{ProxyStatus::Ok, "x"}));
+  EXPECT_EQ(lp.pool.loop_answered(), 1u);
+  EXPECT_EQ(lp.pool.worker_count(), 2);
+  EXPECT_EQ(lp.pool.stats().connects, 2u);
+  EXPECT_EQ(lp.pool.open_sessions(), 2);
+  ASSERT_TRUE(lp.wait_for("w2"));
+  EXPECT_EQ(lp.got["w2"], (LookupResult{ProxyStatus::Ok, "w2"}));
+}
+
+TEST_F(PgsqlBatchTest, LoopSessionLostMidLookupHandsItToAWorker) {
+  LoopPool lp(params(), socket_host(), true);
+  lp.submit("warm", "SELECT 'warm'");
+  ASSERT_TRUE(lp.wait_for("warm"));
+  auto killer = connect_socket();
+  ASSERT_TRUE(killer);
+  lp.submit("victim", "SELECT 'victim', pg_sleep(1)");  // on the loop session
+  std::thread kill([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    killer->query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE query LIKE '%''victim'', pg_sleep%' AND pid <> pg_backend_pid()");
+  });
+  bool answered = lp.wait_for("victim", std::chrono::seconds(15));
+  kill.join();
+  ASSERT_TRUE(answered);
+  // Run again by a worker on a fresh session: the same answer.
+  EXPECT_EQ(lp.got["victim"], (LookupResult{ProxyStatus::Ok, "victim"}));
+  EXPECT_EQ(lp.pool.loop_answered(), 0u);
+  EXPECT_GE(lp.pool.stats().connects, 2u);
+  lp.submit("after", "SELECT 'after'");
+  ASSERT_TRUE(lp.wait_for("after"));
+  EXPECT_EQ(lp.got["after"], (LookupResult{ProxyStatus::Ok, "after"}));
 }
 
 // A lookup job that can share a pipeline: its statement's first value is

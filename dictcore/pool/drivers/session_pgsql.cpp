@@ -11,6 +11,10 @@
 // in libpq pipeline mode, each followed by its own sync point, so each runs
 // in its own implicit transaction exactly as PQexec would run it, and an
 // error ends only its own statement. Results are read back in order.
+//
+// Asynchronous single statements (send_query/read_query) let the event loop
+// run a lookup itself: PQsendQuery with the same simple protocol as PQexec,
+// only for texts that are one statement, so exactly one result comes back.
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
@@ -102,6 +106,53 @@ class PgsqlSession final : public SqlSession {
   // several statements in one text, where PQexec would run them all.
   bool can_batch(const std::string& sql) const override {
     return batching_ && single_select_statement(sql);
+  }
+
+  int async_socket() const override { return PQsocket(conn_.get()); }
+
+  bool send_query(const std::string& sql) override {
+    if (sending_ || !single_select_statement(sql)) return false;
+    if (PQsendQuery(conn_.get(), sql.c_str()) != 1) return false;
+    sending_ = true;
+    last_.reset();
+    return true;
+  }
+
+  std::optional<QueryResult> read_query() override {
+    QueryResult result;
+    if (PQconsumeInput(conn_.get()) != 1) {
+      sending_ = false;
+      last_.reset();
+      fail(result, fmt::format("fatal error: {}", one_line(PQerrorMessage(conn_.get()))));
+      return result;
+    }
+    if (!sending_) {
+      // Nothing asked: only a notice or the end of the connection can come.
+      while (!PQisBusy(conn_.get())) {
+        ResultPtr stray(PQgetResult(conn_.get()));
+        if (!stray) break;
+      }
+      if (PQstatus(conn_.get()) == CONNECTION_OK) return std::nullopt;
+      fail(result, "connection closed");
+      return result;
+    }
+    // Like PQexec: the last result, once libpq has seen the end of them.
+    while (!PQisBusy(conn_.get())) {
+      ResultPtr res(PQgetResult(conn_.get()));
+      if (!res) {
+        sending_ = false;
+        if (!last_) {
+          fail(result,
+               fmt::format("fatal error: {}", one_line(PQerrorMessage(conn_.get()))));
+        } else {
+          interpret(last_.get(), result);
+        }
+        last_.reset();
+        return result;
+      }
+      last_ = std::move(res);
+    }
+    return std::nullopt;
   }
 
   BatchResult query_batch(const std::vector<std::string>& sqls) override {
@@ -244,8 +295,10 @@ class PgsqlSession final : public SqlSession {
   }
 
   ConnPtr conn_;
-  std::string where_;  // "host X database Y", for messages
-  bool batching_;      // opened by connect_batching: query_batch allowed
+  std::string where_;     // "host X database Y", for messages
+  bool batching_;         // opened by connect_batching: query_batch allowed
+  bool sending_ = false;  // send_query sent a statement not read back yet
+  ResultPtr last_;        // its latest result, while more may follow
 };
 
 class PgsqlDriver final : public SqlDriver {
