@@ -156,7 +156,13 @@ class ForwardingOverSmtp(unittest.TestCase):
                                  "RCPT replies differ:\n" + "\n".join(diffs)
                                  + "\n--- proxyd instance log:\n" + pfs["proxyd"].log())
             self.check_reference(replies["stock"])
-            self.check_verify_cache(pfs["proxyd"], pfs["stock"])
+            self.check_write_service(pfs["proxyd"])
+            # The proxywrite process holds verify_cache locked while it
+            # runs (verify(8) opens it with DICT_FLAG_OPEN_LOCK): read the
+            # files once Postfix is down.
+            for pf in pfs.values():
+                pf.stop()
+            self.check_cache_files(pfs["proxyd"], pfs["stock"])
         finally:
             for pf in pfs.values():
                 try:
@@ -182,8 +188,8 @@ class ForwardingOverSmtp(unittest.TestCase):
         self.assertNotIn("verification in progress", texts)
         self.assertNotIn("Temporary lookup failure", texts)
 
-    def check_verify_cache(self, fwd: pfi.PostfixInstance, stock: pfi.PostfixInstance
-                           ) -> None:
+    def check_write_service(self, fwd: pfi.PostfixInstance) -> None:
+        """proxyd-write served the verify cache, forwarding to proxywrite."""
         cache = f"btree:{fwd.data_dir}/verify_cache"
         r = subprocess.run([harness.proxyd_exe(), "-c", str(fwd.config_dir), "stats"],
                            capture_output=True, text=True, timeout=30)
@@ -191,6 +197,17 @@ class ForwardingOverSmtp(unittest.TestCase):
         write = r.stdout.split("service name=proxyd-write\n", 1)
         self.assertEqual(len(write), 2, r.stdout)
         write = write[1].split("service name=", 1)[0]
+        read = r.stdout.split("service name=proxyd\n", 1)
+        self.assertEqual(len(read), 2, r.stdout)
+        read = read[1].split("service name=", 1)[0]
+        # smtpd's and trivial-rewrite's tables: cidr and pcre forwarded,
+        # mysql served by proxyd itself.
+        cfg = fwd.config_dir
+        for table in (f"cidr:{cfg}/clients.cidr", f"pcre:{cfg}/aliases.pcre",
+                      f"mysql:{cfg}/valiases.cf", f"mysql:{cfg}/vmailboxes.cf"):
+            self.assertRegex(read, rf"(?m)^table {re.escape(table)} requests=[1-9]")
+        for table in (f"cidr:{cfg}/clients.cidr", f"pcre:{cfg}/aliases.pcre"):
+            self.assertIn(f"forwarded {table} role=read", read)
         m = re.search(rf"^table {re.escape(cache)} requests=(\d+) ok=(\d+)", write, re.M)
         self.assertIsNotNone(m, write)
         pool = re.search(r"^forward_pool write path=\S*proxywrite .* jobs=(\d+) "
@@ -201,6 +218,9 @@ class ForwardingOverSmtp(unittest.TestCase):
               f"answered={pool.group(2)}", file=sys.stderr)
         self.assertGreater(int(pool.group(2)), 0, write)
         self.assertGreater(int(m.group(1)), 0, write)
+
+    def check_cache_files(self, fwd: pfi.PostfixInstance, stock: pfi.PostfixInstance
+                          ) -> None:
         # The file itself, read directly: the probed addresses are there,
         # the same ones as in the stock instance's cache.
         mine = self.cache_keys(fwd)
