@@ -170,9 +170,11 @@ class TutorialsOverSmtp(unittest.TestCase):
     def tearDownClass(cls):
         cls.stack.close()
 
-    def instance(self, layout: dict, stock: bool) -> pfi.PostfixInstance:
+    def instance(self, layout: dict, stock: bool, chroot: bool = False
+                 ) -> pfi.PostfixInstance:
         pf = pfi.PostfixInstance(harness.proxyd_exe(), prefix="pft" if stock else "pfp",
-                                 stock_proxymap=stock, master_cf_extra=LOCAL_MASTER_CF)
+                                 stock_proxymap=stock, master_cf_extra=LOCAL_MASTER_CF,
+                                 proxymap_chroot=chroot)
         main_cf = COMMON_MAIN_CF + layout["main_cf"].format(t=pf.config_dir)
         pf.main_cf_extra = main_cf
         pf.config_dir.mkdir(exist_ok=True)
@@ -182,13 +184,15 @@ class TutorialsOverSmtp(unittest.TestCase):
             pf.write_table(name, sqd.render(text, self.subs[backend]))
         return pf
 
-    def run_layout(self, name: str) -> None:
+    def run_layout(self, name: str, proxyd_chroot: bool = False) -> None:
+        """Stock proxymap (chroot n, as Debian ships it) vs proxyd."""
         layout = LAYOUTS[name]
         rcpts = layout["recipients"]
         instances = {"stock": self.instance(layout, True),
-                     "proxyd": self.instance(layout, False)}
+                     "proxyd": self.instance(layout, False, proxyd_chroot)}
         replies: dict[str, list[smtp_probe.Reply]] = {}
         errors: list[BaseException] = []
+        roots: set[str] = set()   # the proxyd processes' root directories
 
         def run(which: str) -> None:
             try:
@@ -197,6 +201,8 @@ class TutorialsOverSmtp(unittest.TestCase):
                 replies[which] = smtp_probe.rcpt_all(pf.smtp_port, rcpts)
                 if which == "proxyd":
                     replies["stats"] = self.stats(pf)   # type: ignore[assignment]
+                    roots.update(os.readlink(f"/proc/{pid}/root")
+                                 for pid in pf.proxyd_pids())
             except BaseException as e:   # reported below
                 errors.append(e)
 
@@ -211,6 +217,8 @@ class TutorialsOverSmtp(unittest.TestCase):
                 raise errors[0]
             self.compare(name, rcpts, replies["stock"], replies["proxyd"])
             self.assertServedByProxyd(layout, instances["proxyd"], replies["stats"])
+            jail = str(instances["proxyd"].queue_dir) if proxyd_chroot else "/"
+            self.assertEqual(roots, {jail})
         finally:
             for pf in instances.values():
                 try:
@@ -222,7 +230,8 @@ class TutorialsOverSmtp(unittest.TestCase):
         codes: dict[int, int] = {}
         for code, _ in replies["stock"]:
             codes[code] = codes.get(code, 0) + 1
-        print(f"\n{name}: {len(rcpts)} recipients, every RCPT reply identical; "
+        jail = " (proxyd chrooted)" if proxyd_chroot else ""
+        print(f"\n{name}{jail}: {len(rcpts)} recipients, every RCPT reply identical; "
               f"codes {dict(sorted(codes.items()))}; {time.monotonic() - t0:.1f}s",
               file=sys.stderr)
 
@@ -258,6 +267,12 @@ class TutorialsOverSmtp(unittest.TestCase):
 
     def test_workaround_and_mysql_readme(self):
         self.run_layout("mysql")
+
+    def test_workaround_and_mysql_readme_chrooted_proxyd(self):
+        # proxyd chrooted (chroot = y on its master.cf lines), stock
+        # proxymap as Debian ships it: proxy:unix:passwd.byname in
+        # local_recipient_maps must still see the system's users.
+        self.run_layout("mysql", proxyd_chroot=True)
 
     def test_groveld(self):
         self.run_layout("groveld")
