@@ -100,9 +100,10 @@ class ForwardingOverSmtp(unittest.TestCase):
             f"virtual_alias_maps = proxy:mysql:{cfg}/valiases.cf, proxy:pcre:{cfg}/aliases.pcre\n"
             "smtpd_recipient_restrictions = reject_unverified_recipient\n"
             "address_verify_map = proxy:btree:$data_directory/verify_cache\n"
-            # smtpd waits for the probe's result (up to 10 x 1 s): the first
-            # RCPT already gets the verdict, not "verification in progress".
-            "address_verify_poll_count = 10\n"
+            # smtpd waits for the probe's result (up to 30 x 1 s, so also on
+            # a loaded machine): the first RCPT already gets the verdict,
+            # not "verification in progress".
+            "address_verify_poll_count = 30\n"
             "address_verify_poll_delay = 1s\n"
             "unverified_recipient_reject_code = 550\n"
             "proxy_read_maps = $virtual_mailbox_domains $virtual_mailbox_maps"
