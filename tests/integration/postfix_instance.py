@@ -192,7 +192,13 @@ class PostfixInstance:
 
     def __init__(self, proxyd_exe: str, main_cf_extra: str = "",
                  proxymap_chroot: bool = False, prefix: str = "pfe",
-                 forwarding: bool = False):
+                 forwarding: bool = False, stock_proxymap: bool = False,
+                 master_cf_extra: str = ""):
+        # stock_proxymap: Postfix's own proxymap as the proxymap/proxywrite
+        # services and no proxyd at all (the reference run of a comparison).
+        # master_cf_extra: more master.cf lines (e.g. local(8)).
+        self.stock_proxymap = stock_proxymap
+        self.master_cf_extra = master_cf_extra
         # forwarding: the layout of issue 12 -- Postfix's own proxymap stays
         # as the proxymap/proxywrite services, proxyd runs as the services
         # "proxyd" and "proxyd-write" that main.cf names for every client.
@@ -320,9 +326,19 @@ class PostfixInstance:
             "virtual   unix  -       n       n       -       -       virtual"
             " -o max_use=1\n"
             "postlog   unix-dgram n  -       n       -       1       postlogd\n"
-            + (self.forwarding_services(chroot) if self.forwarding else
+            + self.master_cf_extra
+            + (self.stock_services(chroot) if self.stock_proxymap else
+               self.forwarding_services(chroot) if self.forwarding else
                f"proxymap  unix  -       -       {chroot}       -       -       proxyd\n"
                f"proxywrite unix -       -       {chroot}       -       1       proxyd\n")
+        )
+
+    @staticmethod
+    def stock_services(chroot: str) -> str:
+        """master.cf lines with Postfix's own proxymap only (no proxyd)."""
+        return (
+            f"proxymap  unix  -       -       {chroot}       -       -       proxymap\n"
+            f"proxywrite unix -       -       {chroot}       -       1       proxymap\n"
         )
 
     @staticmethod
@@ -348,7 +364,7 @@ class PostfixInstance:
         self.mail_base.chmod(0o755)
         self.daemon_dir.mkdir(exist_ok=True)
         for real in REAL_DAEMON_DIR.iterdir():
-            if real.name == "proxymap" and not self.forwarding:
+            if real.name == "proxymap" and not (self.forwarding or self.stock_proxymap):
                 continue   # proxyd replaces it; keep the real one out of reach
             # Copies: postfix-script warns about symlinks leaving the directory.
             copy = self.daemon_dir / real.name
