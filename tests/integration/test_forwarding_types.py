@@ -15,8 +15,9 @@ file adds the types whose data live in a server the test starts itself
 For each, `postmap -q` through proxy: (proxyd, forwarding) prints exactly
 what the direct lookup prints, or what Postfix's own proxymap prints where
 that differs from direct: hits, misses, mixed case, UTF-8 with smtputf8 on
-and off, long keys. None of the three sequences; `postmap -s` and the
-protocol's sequence request answer as direct / as stock proxymap.
+and off, long keys. None of the three sequences: `postmap -s` answers as
+direct / as through stock proxymap; a sequence request that makes stock
+proxymap exit gets RETRY from proxyd, and forwarding carries on.
 
 Needs root (master(8) does); skipped (exit 77) otherwise.
 """
