@@ -10,6 +10,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # postfix must install without asking and without a configuration of its own.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# slapd must install without asking and without a directory of its own: the
+# forwarding tests start a private slapd from a temp dir (no system instance).
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 
 packages=(
   meson ninja-build pkg-config g++ python3
@@ -23,6 +26,11 @@ if [ "${1:-}" = "--all" ]; then
   # Table types Postfix's own proxymap serves behind proxyd in the
   # forwarding tests (tests/integration/test_forwarding.py, issue 12).
   packages+=(postfix-lmdb postfix-pcre postfix-cdb)
+  # ldap and memcache in the forwarding matrix
+  # (tests/integration/test_forwarding_types.py, issue 12 item 1): Postfix's
+  # ldap client, a private slapd (ldapadd/slapadd to load it) and a private
+  # memcached, each started by the test in a temp dir.
+  packages+=(postfix-ldap slapd ldap-utils memcached)
   # The packaging test: dpkg-shlibdeps (dpkg-dev), strip (binutils), man -w
   # (man-db), and lintian, which must find no errors in the .deb.
   packages+=(dpkg-dev binutils man-db lintian)

@@ -937,6 +937,11 @@ def main() -> int:
                     help="smoke run: 3 s runs, 1 s warm-up, one round (about a minute "
                          "per database)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    ap.add_argument("--forwarding", choices=("on", "off", "only"), default="on",
+                    help="forwarded cidr: rows (issue 12): on (after the databases), "
+                         "off, or only them (no database)")
+    ap.add_argument("--forward-connections", type=int, default=4,
+                    help="proxyd's forward_connections for the forwarded rows (default 4)")
     args = ap.parse_args()
     if args.quick:
         args.duration, args.warmup, args.rounds = 3, 1, 1
@@ -948,6 +953,8 @@ def main() -> int:
     proxyd_exe = build / "proxyd" / "proxyd"
     for exe in (proxyd_exe, build / "tests/bench/proxyd-loadgen",
                 build / "tests/bench/proxyd-dbceiling", Path(MASTER)):
+        if exe.name == "proxyd-dbceiling" and args.forwarding == "only":
+            continue   # no database runs
         if not exe.exists():
             print(f"bench.py: {exe} missing (run scripts/bench.sh)", file=sys.stderr)
             return 2
@@ -969,10 +976,15 @@ def main() -> int:
     out_md = build / "bench-results.md"
     out_json = build / "bench-results.json"
     kinds = ("mysql", "pgsql") if args.db == "both" else (args.db,)
+    if args.forwarding == "only":
+        kinds = ()
     lines = [f"# proxyd benchmark ({time.strftime('%Y-%m-%d %H:%M')})\n"]
     all_json: list[dict] = []
     for kind in kinds:
         lines += run_db(kind, args, build, clients_list, all_json)
+    if args.forwarding != "off":
+        import forwarding_bench  # issue 12: forwarded rows, no database
+        lines += forwarding_bench.run(args, build, all_json, PostfixProxymap, Proxyd)
     text = "\n".join(lines) + "\n"
     print("\n" + text, flush=True)
     out_md.write_text(text)
