@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "dictcore/config/parameter_defaults.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/files.h"

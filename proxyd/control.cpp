@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "dictcore/util/files.h"
 #include "protocol/unix_address.h"
 
 namespace proxyd::daemon {
@@ -146,12 +147,11 @@ std::string control_request(const std::string& path, std::string_view command) {
   std::optional<sockaddr_un> where = protocol::unix_address(path);
   if (!where) throw std::runtime_error(fmt::format("bad socket path: {}", path));
   const sockaddr_un addr = *where;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const dict::UniqueFd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) {
+    throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
+  }
+  const int fd = sock.get();
   if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     throw std::runtime_error(fmt::format("cannot reach proxyd at {}: {} (is it running?)",
                                          path, std::strerror(errno)));

@@ -15,12 +15,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "dictcore/config/table_cf.h"
 #include "dictcore/front/registry.h"
 #include "dictcore/util/config_error.h"
+#include "dictcore/util/config_lines.h"
+#include "dictcore/util/files.h"
 #include "dictcore/util/text.h"
 
 namespace proxyd::daemon {
@@ -342,10 +343,17 @@ namespace {
 void inspect_unix_table(std::string_view name, const std::string& jail, Inspector& in) {
   if (jail.empty()) return;
   std::string_view db = name == "group.byname" ? "group" : "passwd";
-  std::ifstream file("/etc/nsswitch.conf");
-  std::stringstream text;
-  text << file.rdbuf();
-  std::vector<std::string> extra = nss_sources_beyond_files(text.str(), db);
+  std::string text;
+  try {
+    text = dict::read_file("/etc/nsswitch.conf", dict::kMaxConfigFileSize);
+  } catch (const dict::ConfigUnavailable&) {
+    // No readable nsswitch.conf: glibc then uses its built-in defaults,
+    // which read the files only; nothing to report.
+  } catch (const dict::ConfigError&) {
+    // Larger than any configuration file we read: not inspected (this is a
+    // hint, and the daemon itself never reads it).
+  }
+  std::vector<std::string> extra = nss_sources_beyond_files(text, db);
   if (extra.empty()) return;
   in.add(
       FindingKind::OutsideJail,
@@ -371,7 +379,8 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
   std::size_t colon = table.find(':');
   std::string_view type = table.substr(0, colon);
   std::string_view name = colon == std::string_view::npos ? "" : table.substr(colon + 1);
-  if (!dict::is_supported_type(type)) {
+  const std::optional<dict::TableSources> sources = dict::table_sources(type);
+  if (!sources) {
     in.add(
         FindingKind::Unsupported,
         fmt::format("table type \"{}\" is not supported by proxyd; every lookup answers "
@@ -379,13 +388,20 @@ TableInspection inspect_table(std::string_view table, const dict::TableEnv& env,
                     type));
     return result;
   }
-  if (type == "texthash") {
-    in.need_path("file", std::string(name), Phase::Open, R_OK);
-    return result;
+  switch (*sources) {
+    case dict::TableSources::None:
+      return result;
+    case dict::TableSources::NamedFile:
+      in.need_path("file", std::string(name), Phase::Open, R_OK);
+      return result;
+    case dict::TableSources::UserDatabase:
+      inspect_unix_table(name, jail, in);
+      return result;
+    case dict::TableSources::SqlConfig:
+      break;
   }
   std::optional<dict::SqlKind> kind = dict::sql_kind_from_type(type);
-  if (type == "unix") inspect_unix_table(name, jail, in);
-  if (!kind) return result;  // static:, inline: need nothing
+  if (!kind) return result;  // every SqlConfig type has a SqlKind
   bool is_file = !name.empty() && (name[0] == '/' || name[0] == '.');
   if (is_file &&
       !in.need_path("configuration file", std::string(name), Phase::Open, R_OK)) {

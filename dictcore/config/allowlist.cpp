@@ -16,6 +16,7 @@
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/files.h"
+#include "dictcore/util/text.h"
 #include "dictcore/util/tokens.h"
 
 namespace proxyd::dict {
@@ -25,10 +26,6 @@ constexpr std::string_view kProxyPrefix = "proxy:";
 // Postfix recurses without limit (a file that names itself never ends);
 // these bounds keep a bad configuration from exhausting the stack.
 constexpr int kMaxDepth = 32;
-
-bool is_alnum(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 // extpar(…, "{}", no flags): the text inside a leading balanced {…}, or the
 // reason why there is none.
@@ -89,7 +86,8 @@ class Builder {
         continue;
       }
       // Skip [ipv6::addr], permit_mynetworks and other non-table words.
-      if (!is_alnum(name.front()) || name.find(':') == std::string_view::npos) continue;
+      if (!ascii_alnum(name.front()) || name.find(':') == std::string_view::npos)
+        continue;
       if (auto nested = nested_map_content(name)) {
         if (nested->empty() || nested->front() != '{') continue;
         std::string_view inner;

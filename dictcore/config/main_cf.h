@@ -76,8 +76,4 @@ class MainCf {
   std::map<std::string, std::string, std::less<>> overrides_;  // from -o
 };
 
-// The parameters named in Postfix's default proxy_write_maps
-// (DEF_PROXY_WRITE_MAPS), "$" removed, read from the one defaults table.
-std::vector<std::string_view> default_proxy_write_map_parameters();
-
 }  // namespace proxyd::dict

@@ -34,6 +34,8 @@ struct TableType {
   // The instance flags that change what the driver builds (see
   // instance_key_flags); the others change nothing for this type.
   uint32_t instance_bits;
+  // What the type reads besides its name (see table_sources).
+  TableSources sources;
 };
 
 TablePtr open_static(std::string_view, std::string_view rest, OpenMode,
@@ -70,13 +72,13 @@ TablePtr open_nested_read_only(std::string_view name, const TableEnv& env) {
 constexpr uint32_t kHashBits = pf::kFoldFix | pf::kUtf8Request | pf::kSrcRhsIsFile;
 
 constexpr TableType kTableTypes[] = {
-    {"static", false, open_static, pf::kSrcRhsIsFile},
-    {"inline", true, open_inline, kHashBits},
-    {"texthash", true, open_texthash, kHashBits},
-    {"unix", true, open_unix, 0},
-    {"sqlite", true, open_sql, 0},
-    {"mysql", true, open_sql, 0},
-    {"pgsql", true, open_sql, 0},
+    {"static", false, open_static, pf::kSrcRhsIsFile, TableSources::None},
+    {"inline", true, open_inline, kHashBits, TableSources::None},
+    {"texthash", true, open_texthash, kHashBits, TableSources::NamedFile},
+    {"unix", true, open_unix, 0, TableSources::UserDatabase},
+    {"sqlite", true, open_sql, 0, TableSources::SqlConfig},
+    {"mysql", true, open_sql, 0, TableSources::SqlConfig},
+    {"pgsql", true, open_sql, 0, TableSources::SqlConfig},
 };
 
 const TableType* find_type(std::string_view type) {
@@ -98,6 +100,12 @@ TablePtr unavailable(std::string_view name, ProxyStatus status, std::string reas
 }  // namespace
 
 bool is_supported_type(std::string_view type) { return find_type(type) != nullptr; }
+
+std::optional<TableSources> table_sources(std::string_view type) {
+  const TableType* found = find_type(type);
+  if (found == nullptr) return std::nullopt;
+  return found->sources;
+}
 
 uint32_t instance_key_flags(std::string_view name, uint32_t instance_flags, bool utf8) {
   const TableType* type = find_type(name.substr(0, name.find(':')));

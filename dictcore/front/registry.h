@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -36,6 +37,20 @@ uint32_t instance_key_flags(std::string_view name, uint32_t instance_flags, bool
 
 // True when open_table() serves tables of this type ("mysql", ...).
 bool is_supported_type(std::string_view type);
+
+// What a table type reads besides its name, so that start-up checks and
+// `proxyd check` can inspect a table's files and sockets without knowing
+// type names.
+enum class TableSources {
+  None,          // static:, inline: the name is the whole table
+  NamedFile,     // texthash: the name is a file read at open
+  UserDatabase,  // unix: the passwd/group databases through NSS
+  SqlConfig,     // sqlite:, mysql:, pgsql: a .cf file (or main.cf prefix)
+                 // naming database files, sockets and TLS files
+};
+
+// The sources of tables of this type; nullopt when the type is not served.
+std::optional<TableSources> table_sources(std::string_view type);
 
 class Registry {
  public:

@@ -1,4 +1,4 @@
-// Shared host state of one pool (Postfix dict_mysql/dict_pgsql PLDB host
+// HostSet, the shared host state of one pool (Postfix dict_mysql/dict_pgsql PLDB host
 // selection): hosts are untried, active or failed-until; active hosts are
 // preferred, UNIX sockets before TCP before URIs, uniformly random within a
 // class; a failed host is skipped for retry_interval. Thread-safe: every

@@ -6,10 +6,11 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <cstdlib>
 #include <optional>
 #include <vector>
+
+#include "dictcore/util/text.h"
 
 namespace proxyd::dict {
 
@@ -56,7 +57,7 @@ std::optional<std::pair<std::string, std::string>> parse_group(std::string_view 
   std::string value = fmt::format("{}:{}:{}:", name, passwd, static_cast<long>(*gid));
   bool first = true;
   while (!line.empty()) {
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) {
+    while (!line.empty() && c_space(line.front())) {
       line.remove_prefix(1);
     }
     std::size_t comma = line.find(',');
@@ -79,7 +80,7 @@ std::unordered_map<std::string, std::string> parse_unix_entries(UnixMap map,
     std::size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) {
+    while (!line.empty() && c_space(line.front())) {
       line.remove_prefix(1);
     }
     if (line.empty() || line.front() == '#' || line.front() == '+' ||

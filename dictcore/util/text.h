@@ -1,6 +1,7 @@
 // ASCII text helpers with Postfix's meaning, in one place: ISSPACE (white
-// space that never matches a byte >= 0x80, whatever the locale) and
-// case-insensitive comparison of ASCII letters (strcasecmp in the C locale).
+// space that never matches a byte >= 0x80, whatever the locale), ISALNUM
+// in the C locale, and case-insensitive comparison of ASCII letters
+// (strcasecmp in the C locale).
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,11 @@ namespace proxyd::dict {
 
 // Postfix's ISSPACE: ' ', \t, \n, \v, \f, \r.
 constexpr bool c_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+// ASCII letter or digit (Postfix's ISALNUM in the C locale).
+constexpr bool ascii_alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 // ASCII tolower; other bytes unchanged.
 constexpr char ascii_lower(char c) {

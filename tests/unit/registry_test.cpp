@@ -90,6 +90,23 @@ TEST(OpenTable, DispatchesServerlessTypes) {
   EXPECT_EQ(lookup(*unix_table, "root").status, ProxyStatus::Ok);
 }
 
+// Each served type names what it reads, so preflight and check need no type
+// names; a type proxyd does not serve has no sources.
+TEST(TableSourcesTest, EveryServedTypeReportsItsSources) {
+  EXPECT_EQ(table_sources("static"), TableSources::None);
+  EXPECT_EQ(table_sources("inline"), TableSources::None);
+  EXPECT_EQ(table_sources("texthash"), TableSources::NamedFile);
+  EXPECT_EQ(table_sources("unix"), TableSources::UserDatabase);
+  for (const char* sql : {"sqlite", "mysql", "pgsql"}) {
+    EXPECT_EQ(table_sources(sql), TableSources::SqlConfig) << sql;
+    EXPECT_TRUE(sql_kind_from_type(sql).has_value()) << sql;
+  }
+  for (const char* other : {"hash", "lmdb", "cidr", "proxy", ""}) {
+    EXPECT_FALSE(table_sources(other).has_value()) << other;
+    EXPECT_FALSE(is_supported_type(other)) << other;
+  }
+}
+
 TEST(OpenTable, StaticWorksReadWrite) {
   // dict_static has no O_RDONLY check, unlike inline/texthash/unix/SQL.
   TableEnv env;

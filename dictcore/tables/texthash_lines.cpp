@@ -1,0 +1,49 @@
+// readllines() for texthash: (see texthash_lines.h).
+#include "dictcore/tables/texthash_lines.h"
+
+#include <utility>
+
+#include "dictcore/util/text.h"
+
+namespace proxyd::dict {
+
+std::vector<TextLine> read_logical_lines(std::string_view content, std::string_view path,
+                                         Logger* log) {
+  std::vector<TextLine> lines;
+  std::size_t pos = 0;
+  int line_no = 0;
+  while (pos < content.size()) {
+    std::string buf;
+    int first_line = 0;
+    for (;;) {
+      std::size_t start = buf.size();
+      std::size_t nl = content.find('\n', pos);
+      bool have_newline = nl != std::string_view::npos;
+      std::size_t end = have_newline ? nl : content.size();
+      buf.append(content.substr(pos, end - pos));
+      pos = have_newline ? nl + 1 : content.size();
+      if (have_newline || buf.size() > start) ++line_no;
+      std::size_t cp = start;
+      while (cp < buf.size() && c_space(buf[cp])) ++cp;
+      if (cp == buf.size() || buf[cp] == '#') {
+        buf.resize(start);
+      } else if (start == 0) {
+        first_line = line_no;
+      }
+      if (pos >= content.size()) break;
+      if (!buf.empty() && content[pos] != '#' && !c_space(content[pos])) break;
+    }
+    if (buf.empty()) continue;
+    if (c_space(buf[0])) {
+      if (log != nullptr) {
+        log->warn("{}: logical line must not start with whitespace: \"{}{}\"", path,
+                  std::string_view(buf).substr(0, 30), buf.size() > 30 ? "..." : "");
+      }
+      continue;
+    }
+    lines.push_back(TextLine{first_line, std::move(buf)});
+  }
+  return lines;
+}
+
+}  // namespace proxyd::dict
