@@ -238,5 +238,45 @@ TEST_F(Serving, ReloadHandsOverWhileARequestIsInFlight) {
   EXPECT_EQ(late.lookup(Dialect::V1, "static:new", 0, 0, "k").value, "new");
 }
 
+// Issue 13 (instance flags): preopen() opens, besides the daemons'
+// instance, the variants Postfix's own programs use (no folding: postmap -f
+// and match lists), so those answer after the file is gone (as after a
+// chroot would hide it). A variant nobody pre-opens is opened on first use
+// and then finds no file: the control that shows the pre-opening matters.
+TEST_F(Serving, PreopenOpensTheInstanceVariantsPostfixUses) {
+  const std::string table = "texthash:" + (dir_ / "th").string();
+  std::ofstream(dir_ / "th") << "MixedKey from-file\n";
+  std::ofstream(dir_ / "main.cf") << "compatibility_level = 3.6\n"
+                                  << "proxy_read_maps = proxy:" << table << "\n";
+  start();
+  fs::remove(dir_ / "th");
+  auto lookup = [&](uint32_t instance_flags, const std::string& key) {
+    protocol::Client client(socket_path(), 20s);
+    Request r;
+    r.type = RequestType::Lookup;
+    r.dialect = Dialect::V2;
+    r.table = table;
+    r.instance_flags = instance_flags;
+    r.key = key;
+    client.send_raw(protocol::encode_request(r));
+    protocol::AttrList attrs = client.read_message();
+    Reply reply;
+    std::string error;
+    EXPECT_TRUE(
+        protocol::parse_reply(RequestType::Lookup, Dialect::V2, attrs, reply, error))
+        << error;
+    return reply;
+  };
+  namespace pf = protocol::flags;
+  // The daemons' instance (stored keys folded) and the unfolded variant.
+  EXPECT_EQ(lookup(pf::kFoldFix | pf::kUtf8Request, "mixedkey").value, "from-file");
+  EXPECT_EQ(lookup(0, "MixedKey").value, "from-file");
+  EXPECT_EQ(lookup(pf::kUtf8Request | pf::kLock, "MixedKey").value, "from-file");
+  // Not a pre-opened variant: opened now, the file is gone.
+  Reply late = lookup(pf::kSrcRhsIsFile, "MixedKey");
+  EXPECT_NE(late.status, ProxyStatus::Ok);
+  EXPECT_EQ(late.value, "");
+}
+
 }  // namespace
 }  // namespace proxyd::daemon
