@@ -401,20 +401,27 @@ void ForwardPool::abort_all() {
   for (Job& job : jobs) retry(job);
 }
 
-std::string ForwardPool::stats_line() const {
-  std::size_t busy = 0;
-  for (const auto& link : links_) busy += link->job ? 1 : 0;
-  return fmt::format(
-      "forward_pool {} path={} connections_open={} connections_busy={} "
-      "connections_peak={} "
-      "max_connections={} queued={} queue_peak={} max_queue={} jobs={} answered={} "
-      "rejected={} "
-      "expired={} unreachable={} died={} resent={} connects={} connect_failures={}\n",
-      label_, limits_.path.empty() ? "-" : limits_.path, links_.size(), busy,
-      stats_.connections_peak, limits_.max_connections, queue_.size(), stats_.queue_peak,
-      limits_.max_queue, stats_.jobs, stats_.answered, stats_.rejected, stats_.expired,
-      stats_.unreachable, stats_.died, stats_.resent, stats_.connects,
-      stats_.connect_failures);
+ForwardFigures ForwardPool::figures() const {
+  ForwardFigures f;
+  f.label = label_;
+  f.path = limits_.path;
+  f.connections_open = links_.size();
+  for (const auto& link : links_) f.connections_busy += link->job ? 1 : 0;
+  f.connections_peak = stats_.connections_peak;
+  f.max_connections = limits_.max_connections;
+  f.queued = queue_.size();
+  f.queue_peak = stats_.queue_peak;
+  f.max_queue = limits_.max_queue;
+  f.jobs = stats_.jobs;
+  f.answered = stats_.answered;
+  f.rejected = stats_.rejected;
+  f.expired = stats_.expired;
+  f.unreachable = stats_.unreachable;
+  f.died = stats_.died;
+  f.resent = stats_.resent;
+  f.connects = stats_.connects;
+  f.connect_failures = stats_.connect_failures;
+  return f;
 }
 
 }  // namespace proxyd::daemon

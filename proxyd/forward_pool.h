@@ -25,6 +25,7 @@
 
 #include "dictcore/util/logger.h"
 #include "protocol/messages.h"
+#include "proxyd/stats_fields.h"
 
 namespace proxyd::daemon {
 
@@ -82,8 +83,8 @@ class ForwardPool {
   // connection (shutdown).
   void abort_all();
 
-  // One "forward_pool ..." line for the stats command.
-  std::string stats_line() const;
+  // The figures `proxyd stats` and the metrics report (no tables).
+  ForwardFigures figures() const;
   const ForwardStats& stats() const { return stats_; }
   std::size_t queued() const { return queue_.size(); }
   std::size_t connections() const { return links_.size(); }

@@ -294,16 +294,14 @@ void Service::snapshot(StatsSnapshot& out) const {
   out.tables.clear();
   for (const auto& [name, st] : stats_.tables()) out.tables.emplace_back(name, *st);
   out.pools = pools_->stats();
+  out.forwards.clear();
   out.cache.reset();
   for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
     const int r = role == Role::ReadOnly ? 0 : 1;
     if (forwarders_[r] == nullptr) continue;
-    out.forward_lines.push_back(forwarders_[r]->stats_line());
-    for (const std::string& name : forwarded_[r]) {
-      out.forward_lines.push_back(fmt::format("forwarded {} role={} to={}\n", name,
-                                              r == 0 ? "read" : "write",
-                                              forwarders_[r]->limits().path));
-    }
+    ForwardFigures f = forwarders_[r]->figures();
+    f.tables.assign(forwarded_[r].begin(), forwarded_[r].end());
+    out.forwards.push_back(std::move(f));
   }
   if (gen_) {
     const dict::LookupCache& c = gen_->cache();

@@ -43,6 +43,11 @@ struct Field {
       #field, Kind::kind,                                         \
       family, label,                                              \
       help,   +[](const CacheFigures& s) { return static_cast<uint64_t>(s.field); }},
+#define PROXYD_FORWARD_DESC(type, field, kind, family, label, help) \
+  Field<ForwardFigures>{                                            \
+      #field, Kind::kind,                                           \
+      family, label,                                                \
+      help,   +[](const ForwardFigures& s) { return static_cast<uint64_t>(s.field); }},
 #define PROXYD_SERVER_DESC(type, field, kind, family, label, help) \
   Field<ServerFigures>{                                            \
       #field, Kind::kind,                                          \
@@ -54,11 +59,14 @@ const Field<dict::PoolStats> kPoolFields[] = {PROXYD_POOL_GAUGES(PROXYD_POOL_DES
                                                   PROXYD_POOL_COUNTERS(PROXYD_POOL_DESC)};
 const Field<CacheFigures> kCacheFields[] = {PROXYD_CACHE_FIELDS(PROXYD_CACHE_DESC)};
 const Field<ServerFigures> kServerFields[] = {PROXYD_SERVER_FIELDS(PROXYD_SERVER_DESC)};
+const Field<ForwardFigures> kForwardFields[] = {
+    PROXYD_FORWARD_FIELDS(PROXYD_FORWARD_DESC)};
 
 #undef PROXYD_TABLE_DESC
 #undef PROXYD_POOL_DESC
 #undef PROXYD_CACHE_DESC
 #undef PROXYD_SERVER_DESC
+#undef PROXYD_FORWARD_DESC
 
 std::string ms(std::chrono::microseconds us) {
   return fmt::format("{:.3f}", static_cast<double>(us.count()) / 1000.0);
@@ -229,7 +237,14 @@ std::string render_text(const StatsSnapshot& s) {
     text_fields(out, kPoolFields, p);
     out += '\n';
   }
-  for (const std::string& line : s.forward_lines) out += line;
+  for (const ForwardFigures& f : s.forwards) {
+    out += fmt::format("forward_pool {} path={}", f.label, f.path.empty() ? "-" : f.path);
+    text_fields(out, kForwardFields, f);
+    out += '\n';
+    for (const std::string& table : f.tables) {
+      out += fmt::format("forwarded {} role={} to={}\n", table, f.label, f.path);
+    }
+  }
   if (s.cache) {
     out += "cache";
     text_fields(out, kCacheFields, *s.cache);
@@ -275,6 +290,20 @@ std::string render_json(const StatsSnapshot& s) {
     out += "}";
     first = false;
   }
+  out += "},\"forward_pools\":{";
+  first = true;
+  for (const ForwardFigures& f : s.forwards) {
+    out += fmt::format("{}{}:{{\"pool\":{},\"path\":{}", first ? "" : ",",
+                       json_string(f.label), json_string(f.label), json_string(f.path));
+    json_fields(out, kForwardFields, f);
+    out += ",\"tables\":[";
+    for (std::size_t i = 0; i < f.tables.size(); ++i) {
+      out += fmt::format("{}{}", i ? "," : "",
+                         json_string(dict::redact_secrets(f.tables[i])));
+    }
+    out += "]}";
+    first = false;
+  }
   out += "},\"cache\":";
   if (s.cache) {
     out += "{";
@@ -306,6 +335,11 @@ std::string render_prometheus(const StatsSnapshot& s) {
         fmt::format("pool=\"{}\"", label_value(dict::redact_secrets(p.label))), &p);
   }
   prom_fields(ex, kPoolFields, pools);
+  std::vector<std::pair<std::string, const ForwardFigures*>> forwards;
+  for (const ForwardFigures& f : s.forwards) {
+    forwards.emplace_back(fmt::format("pool=\"{}\"", label_value(f.label)), &f);
+  }
+  if (!forwards.empty()) prom_fields(ex, kForwardFields, forwards);
   if (s.cache) prom_fields(ex, kCacheFields, {{std::string(), &*s.cache}});
   prom_fields(ex, kServerFields, {{std::string(), &s.server}});
   return ex.take();

@@ -36,8 +36,8 @@ struct StatsSnapshot {
   std::vector<dict::PoolStats> pools;
   std::optional<CacheFigures> cache;  // the served configuration's cache
   ServerFigures server;
-  // Forwarding (issue 12): "forward_pool" and "forwarded" lines, text only.
-  std::vector<std::string> forward_lines;
+  // Forwarding pools (issue 12): read, then write, when the process has them.
+  std::vector<ForwardFigures> forwards;
 };
 
 // The `proxyd stats` text: "proxyd", "table", "pool", "cache" and "server"

@@ -4,7 +4,7 @@
 "on purpose" and why, or it is in KNOWN_LONG below.
 
 The scan is brace-based and deliberately simple: comments, string and
-character literals are blanked out; then every '{' whose statement head
+character literals and preprocessor directives are blanked out; then every '{' whose statement head
 (the text since the previous ';', '{' or '}') contains ')' and is not inside
 another function opens a function body. A function's length runs from the
 first line of its head to its closing brace. Usage:
@@ -71,6 +71,18 @@ def blank(text):
     return "".join(out)
 
 
+def blank_directives(code):
+    """Blank preprocessor directives (with their continuation lines): an
+    X-macro list is data, not a function head."""
+    lines = code.split("\n")
+    inside = False
+    for i, line in enumerate(lines):
+        if inside or line.lstrip().startswith("#"):
+            inside = line.rstrip().endswith("\\")
+            lines[i] = " " * len(line)
+    return "\n".join(lines)
+
+
 def function_name(head):
     """The name before the parameter list, e.g. Foo::bar or operator()."""
     depth = 0
@@ -101,7 +113,7 @@ def marked(lines, first):
 
 def functions(text):
     """(name, first line, last line) of each outermost function body; 1-based."""
-    code = blank(text)
+    code = blank_directives(blank(text))
     found = []
     stack = []  # (kind, head start offset)
     head_start = 0

@@ -9,14 +9,17 @@ service that records each request it receives:
   replies (status, flags, value) reach the client unchanged;
 * a stock service that answers, but slower than `lookup_timeout`, costs
   RETRY within `lookup_timeout`, while proxyd's own tables keep answering
-  at once; when it is fast again, forwarding answers at once too.
+  at once; when it is fast again, forwarding answers at once too;
+* `proxyd stats` (text, --json, --prometheus) shows the forwarding pool.
 Runs a standalone proxyd; needs no root.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -222,6 +225,21 @@ class ForwardingWire(unittest.TestCase):
         self.assertEqual(r, [(b"status", b"0"), (b"value", b"stock:10.3.3.3")])
         self.assertLess(took, 1.0)
         print(f"stock service fast again: answered after {took * 1000:.1f} ms")
+        # The forwarding pool in every stats rendering, as any other pool.
+        stats = json.loads(self.stats("--json"))[0]["forward_pools"]["read"]
+        self.assertEqual((stats["path"], stats["expired"]), (str(self.stock.path), 1), stats)
+        self.assertGreaterEqual(stats["answered"], 1, stats)
+        self.assertEqual(stats["tables"], [CIDR], stats)
+        prom = self.stats("--prometheus")
+        self.assertIn('proxyd_forward_retries_total{service="standalone",pool="read",'
+                      'reason="timeout"} 1\n', prom)
+        self.assertIn(f"forwarded {CIDR} role=read to={self.stock.path}\n", self.stats())
+
+    def stats(self, *how: str) -> str:
+        r = subprocess.run([harness.proxyd_exe(), "-c", str(self.s.config_dir), "stats", *how],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
 
 
 class FrontProxyd(harness.Proxyd):

@@ -97,6 +97,57 @@ TEST(StatsRender, MergeGroupsFamilies) {
   EXPECT_EQ(second, merged.find('\n', first) + 1);  // adjacent samples
 }
 
+// Forwarding pools (issue 12) in all three renderings: the text is the
+// format the forwarding tests and scripts read; JSON and Prometheus carry
+// the same numbers, RETRY causes as one family with a reason label.
+TEST(StatsRender, ForwardPoolsInEveryRendering) {
+  StatsSnapshot s = sample();
+  ForwardFigures f;
+  f.label = "read";
+  f.path = "/private/proxymap";
+  f.tables = {"cidr:/etc/postfix/clients"};
+  f.connections_open = 2;
+  f.max_connections = 4;
+  f.max_queue = 1024;
+  f.jobs = 11;
+  f.answered = 9;
+  f.expired = 1;
+  f.died = 1;
+  s.forwards.push_back(f);
+  std::string text = render_text(s);
+  EXPECT_NE(
+      text.find("\nforward_pool read path=/private/proxymap connections_open=2 "
+                "connections_busy=0 connections_peak=0 max_connections=4 queued=0 "
+                "queue_peak=0 max_queue=1024 jobs=11 answered=9 rejected=0 expired=1 "
+                "unreachable=0 died=1 resent=0 connects=0 connect_failures=0\n"
+                "forwarded cidr:/etc/postfix/clients role=read to=/private/proxymap\n"
+                "cache "),
+      std::string::npos)
+      << text;
+  std::string j = render_json(s);
+  EXPECT_NE(j.find("\"forward_pools\":{\"read\":{\"pool\":\"read\",\"path\":\"/private/"
+                   "proxymap\",\"connections_open\":2,"),
+            std::string::npos)
+      << j;
+  EXPECT_NE(j.find("\"jobs\":11,\"answered\":9,"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"tables\":[\"cidr:/etc/postfix/clients\"]}}"), std::string::npos)
+      << j;
+  std::string p = render_prometheus(s);
+  EXPECT_NE(
+      p.find("proxyd_forward_requests_total{service=\"standalone\",pool=\"read\"} 11\n"),
+      std::string::npos)
+      << p;
+  EXPECT_NE(p.find("# TYPE proxyd_forward_retries_total counter\n"
+                   "proxyd_forward_retries_total{service=\"standalone\",pool=\"read\","
+                   "reason=\"queue_full\"} 0\n"
+                   "proxyd_forward_retries_total{service=\"standalone\",pool=\"read\","
+                   "reason=\"timeout\"} 1\n"),
+            std::string::npos)
+      << p;
+  // Without forwarding pools there are no forward_ families at all.
+  EXPECT_EQ(render_prometheus(sample()).find("proxyd_forward_"), std::string::npos);
+}
+
 TEST(MetricsAddress, ParsesAndChecks) {
   std::string error;
   auto a = parse_metrics_address("127.0.0.1:9471", error);
