@@ -1,74 +1,52 @@
 // Private MariaDB and PostgreSQL servers for the driver unit tests (see
-// db_servers.h): data directory initialisation, server start on a socket and
-// a free loopback port, readiness polling, admin SQL through the stock
-// command-line clients, hard kill and restart. Test thread only.
+// db_servers.h): the starter tests/integration/dbservers.py runs as a child
+// with a pipe each way; its `ready` line gives the facts, `kill` and
+// `restart` drive the server, and end of input stops it. Admin SQL through
+// the stock command-line clients. Test thread only.
 #include "tests/fakes/db_servers.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#ifndef PROXYD_DBSERVERS_PY
+#error "PROXYD_DBSERVERS_PY must name tests/integration/dbservers.py"
+#endif
+
 namespace proxyd::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Budget for one server to come up (data directory already initialised).
-constexpr auto kStartBudget = std::chrono::seconds(15);
-// Budget for initialisation tools and admin clients.
+// Budget for the starter: initialise a data directory and start a server
+// (both can take long on a loaded machine), or one kill/restart command.
+constexpr int kStartBudgetS = 180;
+// Budget for admin clients.
 constexpr auto kToolBudget = std::chrono::seconds(60);
 
-// The postgres account (uid, gid), if it exists.
-std::optional<std::pair<uid_t, gid_t>> postgres_account() {
-  const passwd* pw = getpwnam("postgres");
-  if (pw == nullptr) return std::nullopt;
-  return std::make_pair(pw->pw_uid, pw->pw_gid);
-}
-
-// A port on 127.0.0.1 that was free a moment ago.
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
-    port = ntohs(sa.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// Start argv (optionally as another user) with output appended to log.
-pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log,
-                    std::optional<std::pair<uid_t, gid_t>> as_user) {
+// Start argv with output appended to log (stdin /dev/null).
+pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log) {
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = fork();
   if (pid != 0) return pid;
-  // Child: die with the test process, never read the terminal.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   int in = open("/dev/null", O_RDONLY);
   int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -77,14 +55,11 @@ pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log
     dup2(out, 1);
     dup2(out, 2);
   }
-  if (as_user) {
-    if (setgid(as_user->second) != 0 || setuid(as_user->first) != 0) _exit(126);
-  }
   execvp(args[0], args.data());
   _exit(127);
 }
 
-// Wait for pid until deadline; exit status, or -1 on timeout (pid killed).
+// Wait for pid until the budget is spent; exit status, or -1 (pid killed).
 int wait_for(pid_t pid, Clock::duration budget) {
   auto deadline = Clock::now() + budget;
   for (;;) {
@@ -110,196 +85,166 @@ std::string read_file(const std::string& path) {
 
 // Run a tool to completion; false with its output in error.
 bool run_tool(const std::vector<std::string>& argv, const std::string& log,
-              std::optional<std::pair<uid_t, gid_t>> as_user, std::string& error) {
-  std::filesystem::remove(log);
-  int rc = wait_for(spawn_process(argv, log, as_user), kToolBudget);
+              std::string& error) {
+  std::remove(log.c_str());
+  int rc = wait_for(spawn_process(argv, log), kToolBudget);
   if (rc == 0) return true;
   error = fmt::format("{} failed (status {}):\n{}", argv[0], rc, read_file(log));
   return false;
 }
 
-bool unix_connectable(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) {
-    close(fd);
-    return false;
+// The starter's escaping undone: "\n" is a newline, "\\" a backslash.
+std::string unescape(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      out += text[i + 1] == 'n' ? '\n' : text[i + 1];
+      ++i;
+    } else {
+      out += text[i];
+    }
   }
-  path.copy(sa.sun_path, path.size());
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-  close(fd);
-  return ok;
+  return out;
 }
 
-std::string make_temp_dir(const char* pattern) {
-  std::string templ = pattern;
-  if (mkdtemp(templ.data()) == nullptr) return {};
-  return templ;
+// The value of "name=VALUE" in a space-separated line ("" if absent).
+std::string fact(const std::string& line, const std::string& name) {
+  std::size_t at = line.find(" " + name + "=");
+  if (at == std::string::npos) return {};
+  at += name.size() + 2;
+  return line.substr(at, line.find(' ', at) - at);
 }
 
 }  // namespace
 
-int dead_port() { return free_port(); }
+int dead_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+    port = ntohs(sa.sin_port);
+  }
+  close(fd);
+  return port;
+}
 
 DbServer::~DbServer() {
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+  if (starter_ <= 0) return;
+  to_starter_ = dict::UniqueFd();  // end of input: the starter stops the server
+  wait_for(starter_, std::chrono::seconds(60));
+}
+
+bool DbServer::launch(const char* kind, std::string& error) {
+  int in[2];
+  int out[2];
+  if (pipe2(in, O_CLOEXEC) != 0) {
+    error = "pipe failed";
+    return false;
   }
-  if (!dir_.empty() && std::getenv("PROXYD_KEEP_DB") == nullptr) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    close(in[0]);
+    close(in[1]);
+    error = "pipe failed";
+    return false;
   }
+  starter_ = fork();
+  if (starter_ == 0) {
+    // The starter gets SIGTERM when this test process dies, and then
+    // stops the server and removes its directory.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    execlp("python3", "python3", PROXYD_DBSERVERS_PY, "serve", kind, kDbUser, kDbPassword,
+           kDbName, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  to_starter_ = dict::UniqueFd(in[1]);
+  from_starter_ = dict::UniqueFd(out[0]);
+  if (starter_ < 0) {
+    error = "fork failed";
+    return false;
+  }
+  std::string line = read_line(kStartBudgetS);
+  if (!line.starts_with("ready ")) {
+    error = line.empty() ? "the starter " PROXYD_DBSERVERS_PY " gave no answer"
+                         : unescape(line);
+    return false;
+  }
+  dir_ = fact(line, "dir");
+  socket_ = fact(line, "socket");
+  port_ = std::atoi(fact(line, "port").c_str());
+  return true;
+}
+
+std::string DbServer::read_line(int budget_s) {
+  auto deadline = Clock::now() + std::chrono::seconds(budget_s);
+  for (;;) {
+    std::size_t nl = pending_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = pending_.substr(0, nl);
+      pending_.erase(0, nl + 1);
+      return line;
+    }
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return {};
+    pollfd p{from_starter_.get(), POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    ssize_t n = read(from_starter_.get(), buf, sizeof buf);
+    if (n <= 0) return {};
+    pending_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+bool DbServer::command(const char* what, std::string& error) {
+  std::string line = fmt::format("{}\n", what);
+  if (write(to_starter_.get(), line.data(), line.size()) !=
+      static_cast<ssize_t>(line.size())) {
+    error = "the starter is gone";
+    return false;
+  }
+  std::string answer = read_line(kStartBudgetS);
+  if (answer == "ok") return true;
+  error = answer.empty() ? "the starter gave no answer" : unescape(answer);
+  return false;
 }
 
 void DbServer::kill_now() {
-  if (pid_ <= 0) return;
-  kill(pid_, kill_signal());
-  if (wait_for(pid_, std::chrono::seconds(10)) < 0) kill(pid_, SIGKILL);
-  pid_ = -1;
+  std::string error;
+  if (!command("kill", error)) ADD_FAILURE() << "killing the server: " << error;
 }
 
-bool DbServer::restart(std::string& error) {
-  kill_now();
-  return spawn(error);
-}
-
-bool DbServer::wait_ready(const std::string& socket_path, std::string& error) {
-  auto deadline = Clock::now() + kStartBudget;
-  std::string last;
-  while (Clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      error = fmt::format("server exited during start-up; log {}:\n{}", log_,
-                          read_file(log_));
-      return false;
-    }
-    if (unix_connectable(socket_path) && admin_sql("SELECT 1", last)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  error =
-      fmt::format("server not ready within {}s ({}); log {}:\n{}",
-                  std::chrono::duration_cast<std::chrono::seconds>(kStartBudget).count(),
-                  last, log_, read_file(log_));
-  return false;
-}
+bool DbServer::restart(std::string& error) { return command("restart", error); }
 
 // ---- MariaDB ---------------------------------------------------------------
 
 std::unique_ptr<MariaDbServer> MariaDbServer::start(std::string& error) {
   auto s = std::unique_ptr<MariaDbServer>(new MariaDbServer());
-  s->dir_ = make_temp_dir("/tmp/pxmy.XXXXXX");
-  if (s->dir_.empty()) {
-    error = "mkdtemp failed";
-    return nullptr;
-  }
-  s->log_ = s->dir_ + "/server.log";
-  s->port_ = free_port();
-  if (!run_tool({"mariadb-install-db", "--no-defaults", "--datadir=" + s->dir_ + "/data",
-                 "--user=root", "--auth-root-authentication-method=normal",
-                 "--skip-test-db", "--skip-name-resolve"},
-                s->dir_ + "/install.log", std::nullopt, error)) {
-    return nullptr;
-  }
-  if (!s->spawn(error)) return nullptr;
-  std::string setup = fmt::format(
-      "CREATE DATABASE {0} CHARACTER SET utf8mb4;"
-      "CREATE USER '{1}'@'localhost' IDENTIFIED BY '{2}';"
-      "CREATE USER '{1}'@'127.0.0.1' IDENTIFIED BY '{2}';"
-      "GRANT ALL ON {0}.* TO '{1}'@'localhost';"
-      "GRANT ALL ON {0}.* TO '{1}'@'127.0.0.1';",
-      kDbName, kDbUser, kDbPassword);
-  if (!s->admin_sql(setup, error)) return nullptr;
+  if (!s->launch("mariadb", error)) return nullptr;
   return s;
 }
-
-bool MariaDbServer::spawn(std::string& error) {
-  pid_ = spawn_process(
-      {"mariadbd", "--no-defaults", "--datadir=" + dir_ + "/data", "--socket=" + socket(),
-       fmt::format("--port={}", port_), "--bind-address=127.0.0.1", "--skip-name-resolve",
-       "--user=root", "--pid-file=" + dir_ + "/pid", "--skip-log-bin",
-       "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
-       "--innodb-flush-log-at-trx-commit=0", "--character-set-server=utf8mb4",
-       "--collation-server=utf8mb4_general_ci"},
-      log_, std::nullopt);
-  if (pid_ < 0) {
-    error = "fork failed";
-    return false;
-  }
-  return wait_ready(socket(), error);
-}
-
-int MariaDbServer::kill_signal() const { return SIGKILL; }
 
 bool MariaDbServer::admin_sql(const std::string& sql, std::string& error) {
   return run_tool({"mariadb", "--no-defaults", "--socket=" + socket(), "-uroot",
                    "--batch", "-e", sql},
-                  dir_ + "/client.log", std::nullopt, error);
+                  dir_ + "/client.log", error);
 }
 
 // ---- PostgreSQL ------------------------------------------------------------
 
 std::unique_ptr<PgServer> PgServer::start(std::string& error) {
-  auto account = postgres_account();
-  if (!account) {
-    error = "no 'postgres' system user (is the postgresql package installed?)";
-    return nullptr;
-  }
   auto s = std::unique_ptr<PgServer>(new PgServer());
-  s->dir_ = make_temp_dir("/tmp/pxpg.XXXXXX");
-  if (s->dir_.empty() || chown(s->dir_.c_str(), account->first, account->second) != 0) {
-    error = "cannot create a temporary directory for postgres";
-    return nullptr;
-  }
-  s->log_ = s->dir_ + "/server.log";
-  s->port_ = free_port();
-  std::string bindir = "/usr/lib/postgresql/15/bin";
-  if (!std::filesystem::exists(bindir + "/initdb")) bindir.clear();
-  auto tool = [&bindir](const char* name) {
-    return bindir.empty() ? std::string(name) : bindir + "/" + name;
-  };
-  if (!run_tool(
-          {tool("initdb"), "-D", s->dir_ + "/data", "-U", "postgres", "-E", "UTF8",
-           "--locale=C", "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256"},
-          s->dir_ + "/initdb.log", account, error)) {
-    return nullptr;
-  }
-  {
-    // Admin over the socket without a password; everything over TCP with one.
-    std::ofstream hba(s->dir_ + "/data/pg_hba.conf", std::ios::trunc);
-    hba << "local all all trust\n"
-           "host all all 127.0.0.1/32 scram-sha-256\n";
-  }
-  if (!s->spawn(error)) return nullptr;
-  std::string setup = fmt::format(
-      "CREATE USER {0} PASSWORD '{1}';\n"
-      "CREATE DATABASE {2} OWNER {0} ENCODING 'UTF8';\n",
-      kDbUser, kDbPassword, kDbName);
-  if (!s->admin_sql(setup, error)) return nullptr;
+  if (!s->launch("postgresql", error)) return nullptr;
   return s;
 }
-
-bool PgServer::spawn(std::string& error) {
-  std::string bin = std::filesystem::exists("/usr/lib/postgresql/15/bin/postgres")
-                        ? "/usr/lib/postgresql/15/bin/postgres"
-                        : "postgres";
-  pid_ =
-      spawn_process({bin, "-D", dir_ + "/data", "-k", dir_, "-p", std::to_string(port_),
-                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                     "shared_buffers=16MB", "-c", "password_encryption=scram-sha-256"},
-                    log_, postgres_account());
-  if (pid_ < 0) {
-    error = "fork failed";
-    return false;
-  }
-  return wait_ready(fmt::format("{}/.s.PGSQL.{}", dir_, port_), error);
-}
-
-// SIGQUIT: immediate shutdown, every backend is terminated at once.
-int PgServer::kill_signal() const { return SIGQUIT; }
 
 bool PgServer::admin_sql(const std::string& sql, std::string& error) {
   std::string script = dir_ + "/admin.sql";
@@ -309,9 +254,9 @@ bool PgServer::admin_sql(const std::string& sql, std::string& error) {
   }
   chmod(script.c_str(), 0644);
   return run_tool(
-      {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", dir_, "-p",
+      {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", socket_dir(), "-p",
        std::to_string(port_), "-U", "postgres", "-d", "postgres", "-f", script},
-      dir_ + "/client.log", std::nullopt, error);
+      dir_ + "/client.log", error);
 }
 
 }  // namespace proxyd::testing

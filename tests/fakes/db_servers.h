@@ -1,14 +1,20 @@
-// Private MariaDB and PostgreSQL servers for the driver unit tests: each
-// lives in a fresh /tmp directory, listens on a short UNIX socket path and on
-// a free 127.0.0.1 port, and is killed when its object goes away (and, via
-// PR_SET_PDEATHSIG, when the test process dies). MariaDB runs as root,
-// PostgreSQL (which refuses root) as the "postgres" user. Test thread only.
+// Private MariaDB and PostgreSQL servers for the driver unit tests. They are
+// started by the project's one database starter, tests/integration/
+// dbservers.py (`serve` command), which the Python tests use directly: a
+// fresh /tmp directory, a short UNIX socket path and a free 127.0.0.1 port,
+// MariaDB as root, PostgreSQL (which refuses root) as "postgres". The
+// starter runs as a child of the test; the server stops and its directory
+// goes when the object does, or when the test process dies. Admin SQL runs
+// through the stock command-line clients. Test thread only.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
+
+#include "dictcore/util/files.h"
 
 namespace proxyd::testing {
 
@@ -43,18 +49,27 @@ class DbServer {
 
  protected:
   DbServer() = default;
-  virtual bool spawn(std::string& error) = 0;
-  virtual int kill_signal() const = 0;
-  // Wait for the listening socket and a successful admin query.
-  bool wait_ready(const std::string& socket_path, std::string& error);
+  // Run the starter for kind ("mariadb", "postgresql") and read its facts.
+  bool launch(const char* kind, std::string& error);
 
-  std::string dir_;  // private temporary directory (removed at the end)
+  std::string dir_;     // the server's temporary directory
+  std::string socket_;  // MariaDB: the socket file; PostgreSQL: its directory
   int port_ = 0;
-  pid_t pid_ = -1;   // server process, -1 when not running
-  std::string log_;  // server log file
+
+ private:
+  // One command to the starter; false with its message in error.
+  bool command(const char* what, std::string& error);
+  // One line from the starter within budget_s seconds ("" on EOF/timeout).
+  std::string read_line(int budget_s);
+
+  pid_t starter_ = -1;
+  dict::UniqueFd to_starter_;
+  dict::UniqueFd from_starter_;
+  std::string pending_;  // bytes read past the last line
 };
 
-// mariadbd with a database kDbName and user kDbUser for 'localhost' and '%'.
+// mariadbd with a database kDbName and user kDbUser for 'localhost' and
+// '127.0.0.1'.
 class MariaDbServer final : public DbServer {
  public:
   // What could not start and how to install it, for test failure messages.
@@ -63,15 +78,14 @@ class MariaDbServer final : public DbServer {
   static std::unique_ptr<MariaDbServer> start(std::string& error);
   bool admin_sql(const std::string& sql, std::string& error) override;
   // UNIX socket path.
-  std::string socket() const { return dir_ + "/my.sock"; }
+  const std::string& socket() const { return socket_; }
 
  private:
-  bool spawn(std::string& error) override;
-  int kill_signal() const override;
+  MariaDbServer() = default;
 };
 
-// postgres with a database kDbName owned by kDbUser (scram password over TCP,
-// trust over the socket).
+// postgres with a database kDbName owned by kDbUser (scram password over the
+// socket and TCP; the admin "postgres" is trusted on the socket).
 class PgServer final : public DbServer {
  public:
   // What could not start and how to install it, for test failure messages.
@@ -80,11 +94,10 @@ class PgServer final : public DbServer {
   static std::unique_ptr<PgServer> start(std::string& error);
   bool admin_sql(const std::string& sql, std::string& error) override;
   // Directory holding the UNIX socket (.s.PGSQL.<port>).
-  const std::string& socket_dir() const { return dir_; }
+  const std::string& socket_dir() const { return socket_; }
 
  private:
-  bool spawn(std::string& error) override;
-  int kill_signal() const override;
+  PgServer() = default;
 };
 
 }  // namespace proxyd::testing

@@ -8,6 +8,12 @@ PR_SET_PDEATHSIG). They work when the suite runs as root on Debian 12:
 MariaDB runs with --user=root, PostgreSQL (which refuses root) runs as the
 `postgres` system user. Admin access is via the mariadb/psql client binaries
 over the UNIX socket. Standard library only.
+
+This is the one private-database starter of the project: the C++ driver
+tests (tests/fakes/db_servers.cpp) run `dbservers.py serve KIND ...`, which
+starts a server, creates the test user and database, prints one `ready`
+line with its facts and then takes `kill` / `restart` commands on stdin
+until stdin closes (see serve()).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -151,6 +158,20 @@ class _Server:
         raise ServerError(f"{self.name} not ready after {self.start_timeout}s:\n"
                           f"{self.log()}")
 
+    kill_signal = signal.SIGKILL
+
+    def kill_now(self) -> None:
+        """Kill the server at once (SIGKILL for MariaDB, an immediate shutdown
+        for PostgreSQL) and wait until it is gone."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(self.kill_signal)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
     def relaunch(self) -> None:
         """Start the server again on its data directory, port and socket
         (after the test killed it); returns once it answers queries."""
@@ -272,6 +293,7 @@ class PostgreSQL(_Server):
     """
 
     name = "postgresql"
+    kill_signal = signal.SIGQUIT  # immediate shutdown: every backend at once
 
     def __init__(self, keep: bool = False):
         super().__init__(keep)
@@ -389,7 +411,69 @@ class PostgreSQL(_Server):
                      db)
 
 
+def _reply(line: str) -> None:
+    print(line.replace("\\", "\\\\").replace("\n", "\\n"), flush=True)
+
+
+def serve(kind: str, user: str, password: str, database: str) -> int:
+    """Start one server for a test program that is not Python (the C++
+    driver tests). The server gets `database` and a password user `user`
+    with every privilege on it. Then, on stdout, one line
+    `ready dir=D port=P socket=S pid=N` (S: MariaDB's socket file, or the
+    directory of PostgreSQL's), or `error MESSAGE` (newlines as \\n) and exit
+    status 1. Commands, one per line on stdin, each answered `ok` or `error
+    MESSAGE`: `kill` (kill_now) and `restart` (relaunch). At end of stdin,
+    or when the test program dies, the server stops and its directory goes."""
+    terminate_on_signals()
+    _die_with_parent()  # the test program died: SIGTERM, then the finally
+    server: _Server = MariaDB() if kind == "mariadb" else PostgreSQL()
+    try:
+        server.start()
+        if kind == "mariadb":
+            server.sql(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4;" + "".join(
+                f"CREATE USER {_sql_literal(user)}@'{host}' IDENTIFIED BY "
+                f"{_sql_literal(password, True)};"
+                f"GRANT ALL ON `{database}`.* TO {_sql_literal(user)}@'{host}';"
+                for host in ("localhost", "127.0.0.1")))
+            where = server.socket
+        else:
+            server.sql(f'CREATE ROLE "{user}" LOGIN PASSWORD {_sql_literal(password)};')
+            server.sql(f'CREATE DATABASE "{database}" OWNER "{user}" ENCODING \'UTF8\' '
+                       "TEMPLATE template0;")
+            where = server.socket_dir
+    except (ServerError, OSError, subprocess.SubprocessError) as e:
+        server.stop()
+        _reply(f"error {e}")
+        return 1
+    try:
+        _reply(f"ready dir={server.root} port={server.port} socket={where} "
+               f"pid={server.proc.pid}")
+        for line in sys.stdin:
+            command = line.strip()
+            try:
+                if command == "kill":
+                    server.kill_now()
+                elif command == "restart":
+                    server.kill_now()
+                    server.relaunch()
+                else:
+                    _reply(f"error unknown command {command!r}")
+                    continue
+            except (ServerError, OSError, subprocess.SubprocessError) as e:
+                _reply(f"error {e}")
+                continue
+            _reply("ok")
+    finally:
+        server.stop()
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "serve" and \
+            sys.argv[2] in ("mariadb", "postgresql"):
+        sys.exit(serve(*sys.argv[2:]))
+    if len(sys.argv) > 1:
+        sys.exit("usage: dbservers.py [serve mariadb|postgresql USER PASSWORD DATABASE]")
     # Smoke test: start both, report timings.
     terminate_on_signals()
     with MariaDB() as m:
