@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
 import proxyproto  # noqa: E402
+from test_forwarding import FrontProxyd  # noqa: E402
 
 LOOKUP_TIMEOUT = 1
 CIDR = "cidr:/stock/only.cidr"     # a type proxyd forwards
@@ -240,18 +241,6 @@ class ForwardingWire(unittest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout
-
-
-class FrontProxyd(harness.Proxyd):
-    """A standalone proxyd on the services main.cf names front/front-write."""
-
-    @property
-    def proxymap_socket(self) -> Path:
-        return self.scratch.queue_dir / "private" / "front"
-
-    @property
-    def proxywrite_socket(self) -> Path:
-        return self.scratch.queue_dir / "private" / "front-write"
 
 
 if __name__ == "__main__":
