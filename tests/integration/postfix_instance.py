@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -543,3 +544,25 @@ class PostfixInstance:
             self.stop()
         finally:
             self.cleanup()
+
+
+def run_side_by_side(instances: dict, body, timeout: float = 600) -> None:
+    """Start each instance and run body(name, instance) on it, all at once
+    (one thread per instance, as two hosts would run); re-raise the first
+    error any of them met."""
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            instances[name].start()
+            body(name, instances[name])
+        except BaseException as e:   # re-raised below, on the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in instances]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    if errors:
+        raise errors[0]

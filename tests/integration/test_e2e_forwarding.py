@@ -29,7 +29,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
@@ -129,25 +128,13 @@ class ForwardingOverSmtp(unittest.TestCase):
     def test_same_replies_and_verify_cache_through_proxyd(self):
         pfs = {"stock": self.instance(False), "proxyd": self.instance(True)}
         replies: dict[str, list[list[smtp_probe.Reply]]] = {}
-        errors: list[BaseException] = []
 
-        def run(which: str) -> None:
-            try:
-                pf = pfs[which]
-                pf.start()
-                replies[which] = [self.probe_all(pf), self.probe_all(pf)]
-            except BaseException as e:   # reported below
-                errors.append(e)
+        def run(which: str, pf: pfi.PostfixInstance) -> None:
+            replies[which] = [self.probe_all(pf), self.probe_all(pf)]
 
         t0 = time.monotonic()
         try:
-            threads = [threading.Thread(target=run, args=(w,)) for w in pfs]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(600)
-            if errors:
-                raise errors[0]
+            pfi.run_side_by_side(pfs, run)
             work = [(c, r) for c in CLIENTS for r in RECIPIENTS]
             for n in (0, 1):
                 diffs = [f"  {c} -> {r!r}\n    stock:  {a}\n    proxyd: {b}"

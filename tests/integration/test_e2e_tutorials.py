@@ -27,7 +27,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import unittest
 from pathlib import Path
@@ -191,30 +190,17 @@ class TutorialsOverSmtp(unittest.TestCase):
         instances = {"stock": self.instance(layout, True),
                      "proxyd": self.instance(layout, False, proxyd_chroot)}
         replies: dict[str, list[smtp_probe.Reply]] = {}
-        errors: list[BaseException] = []
         roots: set[str] = set()   # the proxyd processes' root directories
 
-        def run(which: str) -> None:
-            try:
-                pf = instances[which]
-                pf.start()
-                replies[which] = smtp_probe.rcpt_all(pf.smtp_port, rcpts)
-                if which == "proxyd":
-                    replies["stats"] = self.stats(pf)   # type: ignore[assignment]
-                    roots.update(os.readlink(f"/proc/{pid}/root")
-                                 for pid in pf.proxyd_pids())
-            except BaseException as e:   # reported below
-                errors.append(e)
+        def run(which: str, pf: pfi.PostfixInstance) -> None:
+            replies[which] = smtp_probe.rcpt_all(pf.smtp_port, rcpts)
+            if which == "proxyd":
+                replies["stats"] = self.stats(pf)   # type: ignore[assignment]
+                roots.update(os.readlink(f"/proc/{pid}/root") for pid in pf.proxyd_pids())
 
         t0 = time.monotonic()
         try:
-            threads = [threading.Thread(target=run, args=(w,)) for w in instances]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(600)
-            if errors:
-                raise errors[0]
+            pfi.run_side_by_side(instances, run)
             self.compare(name, rcpts, replies["stock"], replies["proxyd"])
             self.assertServedByProxyd(layout, instances["proxyd"], replies["stats"])
             jail = str(instances["proxyd"].queue_dir) if proxyd_chroot else "/"
