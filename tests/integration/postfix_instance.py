@@ -119,6 +119,39 @@ def pids_running(exe: str | None) -> list[int]:
     return sorted(out)
 
 
+def pids_with_accepted_connection(pids: list[int], path: Path) -> list[int]:
+    """Those of pids that hold a connection accepted on the UNIX socket path.
+
+    An accepted socket carries the listener's path in /proc/net/unix, state
+    03 (connected); the listening socket itself, which master(8) hands to
+    every child, is state 01. master(8) binds relative to the queue
+    directory ("private/proxymap"), so a relative entry matches the tail.
+    """
+    want = str(path)
+    inodes = set()
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        cols = line.split()
+        if len(cols) < 8 or cols[5] != "03":
+            continue
+        bound = cols[7]
+        if bound == want or (not bound.startswith("/") and want.endswith("/" + bound)):
+            inodes.add(f"socket:[{cols[6]}]")
+    out = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    out.append(pid)
+                    break
+            except OSError:
+                continue
+    return out
+
+
 def last_definitions_only(main_cf: str) -> str:
     """main.cf text with every parameter defined once, at its last definition.
 
