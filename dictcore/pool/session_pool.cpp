@@ -25,7 +25,7 @@
 // back instead of after retry_interval. A probe never runs a lookup and
 // never holds the pool lock while it connects.
 //
-// Loop session (loop_queries, drivers with asynchronous queries: pgsql): a
+// Loop session (loop_queries, drivers with asynchronous queries: pgsql, mysql): a
 // lookup submitted on the poster's own thread while that session is free
 // and the pool otherwise idle (nothing queued, no worker busy) is sent on a
 // session the loop thread holds, and answered when the poster's loop sees
@@ -34,7 +34,9 @@
 // the database: while that session is busy, lookups go to the workers as
 // before. The session is one a worker connected and gave up when the loop
 // asked (that worker exits), so the loop session and the workers together
-// stay within max_sessions; when lookups queue up, the loop gives its idle
+// stay within max_sessions (a worker whose own session has no asynchronous
+// queries, mysql's Connector/C++, first connects one that has in its
+// place: SqlDriver::connect_loop); when lookups queue up, the loop gives its idle
 // session to a new worker, where it batches. Whatever the loop session
 // cannot answer (broken connection, an exception) goes to the workers,
 // which run it with the full failover rules.
@@ -221,10 +223,9 @@ struct SessionPool::State {
     std::optional<PoolJob> job;      // the lookup in flight on it
     PoolJob::Clock::time_point last_used{};
   } loop;
-  WorkerSession handover;      // a session given to the loop; guarded by mu
-  bool loop_wanted = false;    // the loop asks for a session; guarded by mu
-  bool loop_holds = false;     // handover or loop.held has one; guarded by mu
-  uint64_t loop_answered = 0;  // guarded by mu
+  WorkerSession handover;    // a session given to the loop; guarded by mu
+  bool loop_wanted = false;  // the loop asks for a session; guarded by mu
+  bool loop_holds = false;   // handover or loop.held has one; guarded by mu
   // No connect_loop before then (it had none or failed); guarded by mu.
   PoolJob::Clock::time_point loop_connect_after{};
   int given_back =
@@ -709,7 +710,7 @@ bool SessionPool::State::try_loop(PoolJob& job) {
     {
       std::lock_guard lock(mu);
       ++counters.jobs;
-      ++loop_answered;
+      ++counters.loop_answered;
     }
     poster.post(
         [done = std::move(job.done), result = std::move(p.answer->result)]() mutable {
@@ -768,7 +769,7 @@ void SessionPool::State::loop_answer(bool in_submit) {
   }
   {
     std::lock_guard lock(mu);
-    ++loop_answered;
+    ++counters.loop_answered;
   }
   if (!job.done) return;
   if (in_submit) {  // done never runs inside submit
@@ -805,7 +806,8 @@ bool SessionPool::State::may_hand_over(const WorkerSession& w, bool was_busy) co
   // Only with nothing queued: an exiting worker must not strand a job.
   // Only when the pool is otherwise idle: under load the session batches.
   return loop_wanted && !loop_holds && !stopping && queue.empty() &&
-         busy_workers <= (was_busy ? 1 : 0) && host_set.generation(w.host) == w.generation;
+         busy_workers <= (was_busy ? 1 : 0) &&
+         host_set.generation(w.host) == w.generation;
 }
 
 bool SessionPool::State::swap_for_loop(WorkerSession& w, bool was_busy) {
@@ -922,7 +924,7 @@ int SessionPool::peak_open_sessions() const {
 
 uint64_t SessionPool::loop_answered() const {
   std::lock_guard lock(state_->mu);
-  return state_->loop_answered;
+  return state_->counters.loop_answered;
 }
 
 std::size_t SessionPool::queued() const {

@@ -2,7 +2,13 @@
 // connections, escaping round trips on the live connection, NULL versus
 // empty values, result-set rules of Postfix's dict_mysql (first set kept,
 // no set reported, a second set with data fails the host), charset handling,
-// and failures (bad password, dead port, server killed mid-session).
+// and failures (bad password, dead port, server killed mid-session), each on
+// both session types: a worker's Connector/C++ session and the loop session
+// on Connector/C (session_mysql_native.cpp). The loop session: asynchronous
+// statements answer as query() does, the same server-side session settings,
+// and the pool's loop session (loop_queries) answering lone lookups on the
+// test thread, never holding up others, going to a worker under load,
+// handing a lookup whose connection broke to a worker, and none with TLS.
 // Needs mariadb-server (scripts/deps.sh --all); fails, never skips, without it.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -126,8 +132,7 @@ TEST_P(MysqlSessionTypesTest, BadPasswordFailsWithoutLeakingIt) {
 
 TEST_P(MysqlSessionTypesTest, DeadPortFailsQuickly) {
   auto start = std::chrono::steady_clock::now();
-  ConnectResult r =
-      open(params(), tcp_host(proxyd::testing::dead_port()));
+  ConnectResult r = open(params(), tcp_host(proxyd::testing::dead_port()));
   EXPECT_FALSE(r.session);
   EXPECT_FALSE(r.error.empty());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
@@ -500,14 +505,16 @@ TEST_F(MysqlLoopTest, AsyncStatementsAnswerAsQueryDoes) {
         "CREATE PROCEDURE a_two() BEGIN SELECT 'first'; SELECT 'second'; END",
         "CREATE TABLE IF NOT EXISTS at (k VARCHAR(20), v VARBINARY(20), b BIT(16))",
         "DELETE FROM at",
-        "INSERT INTO at VALUES ('a','1',X'4142'),('a',X'00FF',NULL),('b',NULL,X'0041')"}) {
+        "INSERT INTO at VALUES "
+        "('a','1',X'4142'),('a',X'00FF',NULL),('b',NULL,X'0041')"}) {
     ASSERT_EQ(s->query(sql).status, QueryStatus::NoResultSet) << sql;
   }
   for (const char* sql :
-       {"SELECT v, b FROM at WHERE k = 'a' ORDER BY v", "SELECT k, v, b FROM at WHERE k = 'b'",
-        "SELECT v FROM at WHERE k = 'none'", "SELECT X'610062', 'caf\xC3\xA9'", "DO 1",
-        "CALL a_one()", "CALL a_two()", "SELECT 'after two sets'", "SELEC 1",
-        "SELECT nosuchcolumn FROM at", "SELECT 1; SELECT 2", "SELECT 'after errors'"}) {
+       {"SELECT v, b FROM at WHERE k = 'a' ORDER BY v",
+        "SELECT k, v, b FROM at WHERE k = 'b'", "SELECT v FROM at WHERE k = 'none'",
+        "SELECT X'610062', 'caf\xC3\xA9'", "DO 1", "CALL a_one()", "CALL a_two()",
+        "SELECT 'after two sets'", "SELEC 1", "SELECT nosuchcolumn FROM at",
+        "SELECT 1; SELECT 2", "SELECT 'after errors'"}) {
     QueryResult want = s->query(sql);
     QueryResult got = async_query(*async, sql);
     EXPECT_EQ(got.status, want.status) << sql << ": " << got.message;
@@ -565,6 +572,7 @@ TEST_F(MysqlLoopTest, LoopSessionAnswersLoneLookupsWithoutWorkers) {
       // worker then connected a loop session in its place, gave it to the
       // loop and exited: every later one ran on the test thread.
       EXPECT_EQ(lp.pool.loop_answered(), 21u) << "loop_queries = yes";
+      EXPECT_EQ(lp.pool.stats().loop_answered, 21u);  // proxyd stats
       EXPECT_EQ(lp.pool.worker_count(), 0);
       EXPECT_EQ(lp.poster.watches_made, 1);
       EXPECT_EQ(lp.pool.stats().connects, 2u);

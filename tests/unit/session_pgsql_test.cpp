@@ -398,6 +398,7 @@ TEST_F(PgsqlBatchTest, LoopSessionAnswersLoneLookupsWithoutWorkers) {
       // The first lookup went to a worker, which then gave its session to
       // the loop and exited: every later one ran on the test thread.
       EXPECT_EQ(lp.pool.loop_answered(), 21u) << "loop_queries = yes";
+      EXPECT_EQ(lp.pool.stats().loop_answered, 21u);  // proxyd stats
       EXPECT_EQ(lp.pool.worker_count(), 0);
       EXPECT_EQ(lp.poster.watches_made, 1);
     } else {

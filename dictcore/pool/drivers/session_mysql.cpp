@@ -289,7 +289,8 @@ class MysqlDriver final : public SqlDriver {
   // not be told from a server closing it.
   ConnectResult connect_loop(const HostSpec& host) override {
     if (params_.tls_key_file || params_.tls_cert_file || params_.tls_CAfile ||
-        params_.tls_CApath || params_.tls_ciphers || params_.tls_verify_cert.value_or(false)) {
+        params_.tls_CApath || params_.tls_ciphers ||
+        params_.tls_verify_cert.value_or(false)) {
       return {};
     }
     return connect_mysql_native(params_, host);

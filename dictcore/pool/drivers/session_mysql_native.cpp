@@ -210,7 +210,8 @@ class NativeMysqlSession final : public SqlSession {
   QueryResult complete(Collected& got) {
     step_ = Step::Idle;
     // Every result was drained: the host fails, the connection is in step.
-    if (got.multiple) return fail("multiple result sets returning data are not supported");
+    if (got.multiple)
+      return fail("multiple result sets returning data are not supported");
     QueryResult r;
     r.status = got.have_first ? QueryStatus::Rows : QueryStatus::NoResultSet;
     r.rows = std::move(got.rows);
@@ -253,8 +254,8 @@ class NativeMysqlSession final : public SqlSession {
   bool broken_ = false;
   // The asynchronous statement in progress (send_query/read_query).
   Step step_ = Step::Idle;
-  int ret_ = 0;                 // result of mysql_real_query/next_result
-  MYSQL_RES* res_ = nullptr;    // result of mysql_store_result; owned once read
+  int ret_ = 0;               // result of mysql_real_query/next_result
+  MYSQL_RES* res_ = nullptr;  // result of mysql_store_result; owned once read
   Collected got_;
   std::optional<QueryResult> ready_;  // complete before send_query returned
 };
@@ -298,7 +299,8 @@ void set_options(MYSQL* db, const ConnectParams& p) {
   if (!p.option_group.empty()) {
     mysql_options(db, MYSQL_READ_DEFAULT_GROUP, p.option_group.c_str());
   }
-  if (p.tls_key_file || p.tls_cert_file || p.tls_CAfile || p.tls_CApath || p.tls_ciphers) {
+  if (p.tls_key_file || p.tls_cert_file || p.tls_CAfile || p.tls_CApath ||
+      p.tls_ciphers) {
     mysql_ssl_set(db, opt(p.tls_key_file), opt(p.tls_cert_file), opt(p.tls_CAfile),
                   opt(p.tls_CApath), opt(p.tls_ciphers));
   }
@@ -320,7 +322,8 @@ void set_options(MYSQL* db, const ConnectParams& p) {
 ConnectResult connect_mysql_native(const ConnectParams& params, const HostSpec& host) {
   std::string where = fmt::format("host {} database {}", host.text, params.dbname);
   auto failed = [&](std::string_view why) {
-    return ConnectResult{nullptr, fmt::format("connect to mysql server {}: {}", where, why)};
+    return ConnectResult{nullptr,
+                         fmt::format("connect to mysql server {}: {}", where, why)};
   };
   Target t;
   if (std::string why = target_of(host, t); !why.empty()) return failed(why);
@@ -330,10 +333,11 @@ ConnectResult connect_mysql_native(const ConnectParams& params, const HostSpec& 
   if (mysql_real_connect(db.get(), t.host, params.user.c_str(), params.password.c_str(),
                          params.dbname.c_str(), t.port, t.socket,
                          CLIENT_MULTI_RESULTS) == nullptr) {
-    return failed(fmt::format("{} (errno {})", mysql_error(db.get()), mysql_errno(db.get())));
+    return failed(
+        fmt::format("{} (errno {})", mysql_error(db.get()), mysql_errno(db.get())));
   }
-  return ConnectResult{std::make_unique<NativeMysqlSession>(std::move(db), std::move(where)),
-                       {}};
+  return ConnectResult{
+      std::make_unique<NativeMysqlSession>(std::move(db), std::move(where)), {}};
 }
 
 }  // namespace proxyd::dict
