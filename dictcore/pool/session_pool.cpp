@@ -75,6 +75,12 @@ constexpr std::size_t kBatchScan = 4;
 // before they try again: never one connect attempt per lookup.
 constexpr std::chrono::seconds kLoopConnectHold{10};
 
+// After the loop gave its session to a worker under load, workers connect
+// no new loop session (connect_loop) for this long: a load that comes and
+// goes would otherwise cost two connects per swing (the worker reconnects
+// for batches, then another connects for the loop).
+constexpr std::chrono::seconds kLoopRejoinHold{2};
+
 class FunctionWork final : public JobWork {
  public:
   explicit FunctionWork(std::function<Attempt(SqlSession&)> fn) : fn_(std::move(fn)) {}
@@ -796,6 +802,7 @@ void SessionPool::State::loop_give_back() {
   ++live_workers;
   ++given_back;  // it takes the next queued job: no other worker for it
   loop_holds = false;
+  loop_connect_after = std::max(loop_connect_after, clock->now() + kLoopRejoinHold);
   workers.emplace_back(
       [this, ws = std::move(loop.held)]() mutable { worker_main(std::move(ws)); });
   loop.held = WorkerSession{};
