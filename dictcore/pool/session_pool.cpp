@@ -823,16 +823,20 @@ bool SessionPool::State::swap_for_loop(WorkerSession& w, bool was_busy) {
     if (!may_hand_over(w, was_busy) || clock->now() < loop_connect_after) return false;
   }
   ConnectResult c = driver->connect_loop(host_set.spec(w.host));
+  bool ok = c.session && c.session->async_socket() >= 0;
+  if (!ok && !c.error.empty())
+    log.warn_limited(label, "{}: loop session: {}", label, c.error);
+  std::unique_ptr<SqlSession> old;  // closed after unlocking
   std::lock_guard lock(mu);
-  if (!c.session || c.session->async_socket() < 0) {
+  if (!ok) {
     // None (the driver has no loop sessions, or not for these settings) or
     // a failed connect: the worker keeps its session; ask again later.
     loop_connect_after = clock->now() + kLoopConnectHold;
-    if (!c.error.empty()) log.warn_limited(label, "{}: loop session: {}", label, c.error);
     return false;
   }
   ++counters.connects;
   // Same host, one session for another: open_sessions is unchanged.
+  old = std::move(w.session);
   w.session = std::move(c.session);
   return true;
 }
