@@ -42,8 +42,8 @@ const std::vector<Binding>& bindings() {
         "seconds between reconnect attempts to a database host that is down (0 = off)"},
        &Settings::probe_interval},
       {{"loop_queries", K::Bool, "yes", 0, 1,
-        "pgsql: the event loop runs a lookup itself on a free session (no thread "
-        "hand-off)"},
+        "mysql, pgsql: the event loop runs a lookup itself on a free session (no "
+        "thread hand-off)"},
        &Settings::loop_queries},
       {{"lookup_timeout", K::Int, "10", 1, 3600,
         "seconds from request to answer before the client gets RETRY"},

@@ -18,6 +18,10 @@ packages=(
   meson ninja-build pkg-config g++ python3
   libevent-dev libmysqlcppconn-dev libpq-dev libfmt-dev libsqlite3-dev libgtest-dev
   libicu-dev
+  # MariaDB Connector/C headers (libmariadb.so.3 is already what Connector/C++
+  # links): its non-blocking API lets the event loop run a mysql lookup
+  # itself (the loop session, issue 16).
+  libmariadb-dev
   sqlite3 postfix postfix-sqlite postfix-mysql postfix-pgsql
 )
 if [ "${1:-}" = "--all" ]; then

@@ -137,6 +137,11 @@ class SqlSession {
   // nullopt. With none: nullopt while the connection is fine, a HostError
   // result when it broke (the server closed an idle session).
   virtual std::optional<QueryResult> read_query() { return std::nullopt; }
+
+  // True when send_query already has the complete result (the server
+  // answered before the send returned: mysql): read_query returns it, and
+  // no readable event is to be waited for.
+  virtual bool result_ready() const { return false; }
 };
 
 // Result of SqlDriver::connect.
@@ -161,6 +166,12 @@ class SqlDriver {
   // Connect to host for batches. Such a session refuses (NeedsSingle) any
   // text that could be more than one statement. Default: connect(host).
   virtual ConnectResult connect_batching(const HostSpec& host) { return connect(host); }
+
+  // A session for the event loop (async_socket() >= 0), for drivers whose
+  // connect/connect_batching sessions have no asynchronous queries (mysql:
+  // Connector/C++). Blocking; called on a worker thread. Null session: the
+  // driver has none (the default), or it failed (error says why).
+  virtual ConnectResult connect_loop(const HostSpec& /*host*/) { return {}; }
 
   // True when results take every column of every row (mysql, pgsql); false
   // for only the first column (sqlite).

@@ -25,7 +25,7 @@
 // back instead of after retry_interval. A probe never runs a lookup and
 // never holds the pool lock while it connects.
 //
-// Loop session (loop_queries, drivers with asynchronous queries: pgsql): a
+// Loop session (loop_queries, drivers with asynchronous queries: pgsql, mysql): a
 // lookup submitted on the poster's own thread while that session is free
 // and the pool otherwise idle (nothing queued, no worker busy) is sent on a
 // session the loop thread holds, and answered when the poster's loop sees
@@ -34,7 +34,9 @@
 // the database: while that session is busy, lookups go to the workers as
 // before. The session is one a worker connected and gave up when the loop
 // asked (that worker exits), so the loop session and the workers together
-// stay within max_sessions; when lookups queue up, the loop gives its idle
+// stay within max_sessions (a worker whose own session has no asynchronous
+// queries, mysql's Connector/C++, first connects one that has in its
+// place: SqlDriver::connect_loop); when lookups queue up, the loop gives its idle
 // session to a new worker, where it batches. Whatever the loop session
 // cannot answer (broken connection, an exception) goes to the workers,
 // which run it with the full failover rules.
@@ -68,6 +70,16 @@ constexpr std::chrono::seconds kSingleHold{2};
 // How far past the oldest job a worker looks for batch companions of the
 // same group, in multiples of max_batch: bounds the work under the lock.
 constexpr std::size_t kBatchScan = 4;
+
+// After SqlDriver::connect_loop gave no session, workers wait this long
+// before they try again: never one connect attempt per lookup.
+constexpr std::chrono::seconds kLoopConnectHold{10};
+
+// After the loop gave its session to a worker under load, workers connect
+// no new loop session (connect_loop) for this long: a load that comes and
+// goes would otherwise cost two connects per swing (the worker reconnects
+// for batches, then another connects for the loop).
+constexpr std::chrono::seconds kLoopRejoinHold{2};
 
 class FunctionWork final : public JobWork {
  public:
@@ -162,12 +174,20 @@ struct SessionPool::State {
   bool loop_ready(const PoolJob& job);
   // Its socket is readable: the answer, or a broken idle connection.
   void loop_readable();
+  // Read the loop session's answer and give it to the job (posted when
+  // in_submit); nothing yet: wait for the next readable event.
+  void loop_answer(bool in_submit);
   // Drop the loop session (and its watch, before the socket closes).
   void loop_close();
   // Under load: the loop session goes to a new worker (no reconnect).
   void loop_give_back();
   // Worker: give the session to the loop that asked for one, and exit.
   bool hand_over(WorkerSession& w, bool& was_busy);
+  // Whether the loop may take w's session now (caller holds mu).
+  bool may_hand_over(const WorkerSession& w, bool was_busy) const;
+  // Worker: replace a session without asynchronous queries by a loop
+  // session to the same host (SqlDriver::connect_loop); false = not now.
+  bool swap_for_loop(WorkerSession& w, bool was_busy);
   void post_retry(LookupDone done) {
     if (!done) return;
     poster.post([done = std::move(done)] { done(LookupResult{ProxyStatus::Retry, {}}); });
@@ -209,10 +229,11 @@ struct SessionPool::State {
     std::optional<PoolJob> job;      // the lookup in flight on it
     PoolJob::Clock::time_point last_used{};
   } loop;
-  WorkerSession handover;      // a session given to the loop; guarded by mu
-  bool loop_wanted = false;    // the loop asks for a session; guarded by mu
-  bool loop_holds = false;     // handover or loop.held has one; guarded by mu
-  uint64_t loop_answered = 0;  // guarded by mu
+  WorkerSession handover;    // a session given to the loop; guarded by mu
+  bool loop_wanted = false;  // the loop asks for a session; guarded by mu
+  bool loop_holds = false;   // handover or loop.held has one; guarded by mu
+  // No connect_loop before then (it had none or failed); guarded by mu.
+  PoolJob::Clock::time_point loop_connect_after{};
   int given_back =
       0;  // workers started with the loop's session, not yet waiting; guarded by mu
 };
@@ -695,7 +716,7 @@ bool SessionPool::State::try_loop(PoolJob& job) {
     {
       std::lock_guard lock(mu);
       ++counters.jobs;
-      ++loop_answered;
+      ++counters.loop_answered;
     }
     poster.post(
         [done = std::move(job.done), result = std::move(p.answer->result)]() mutable {
@@ -707,13 +728,19 @@ bool SessionPool::State::try_loop(PoolJob& job) {
     if (!session.usable()) loop_close();
     return false;
   }
-  std::lock_guard lock(mu);
-  ++counters.jobs;
+  {
+    std::lock_guard lock(mu);
+    ++counters.jobs;
+  }
   loop.job = std::move(job);
+  // Answered before send_query returned: no readable event will say so.
+  if (session.result_ready()) loop_answer(true);
   return true;
 }
 
-void SessionPool::State::loop_readable() {
+void SessionPool::State::loop_readable() { loop_answer(false); }
+
+void SessionPool::State::loop_answer(bool in_submit) {
   if (!loop.held.session) return;
   std::optional<QueryResult> r;
   try {
@@ -748,9 +775,16 @@ void SessionPool::State::loop_readable() {
   }
   {
     std::lock_guard lock(mu);
-    ++loop_answered;
+    ++counters.loop_answered;
   }
-  if (job.done) job.done(std::move(a->result));
+  if (!job.done) return;
+  if (in_submit) {  // done never runs inside submit
+    poster.post([done = std::move(job.done), result = std::move(a->result)]() mutable {
+      done(std::move(result));
+    });
+    return;
+  }
+  job.done(std::move(a->result));
 }
 
 void SessionPool::State::loop_close() {
@@ -768,21 +802,51 @@ void SessionPool::State::loop_give_back() {
   ++live_workers;
   ++given_back;  // it takes the next queued job: no other worker for it
   loop_holds = false;
+  loop_connect_after = std::max(loop_connect_after, clock->now() + kLoopRejoinHold);
   workers.emplace_back(
       [this, ws = std::move(loop.held)]() mutable { worker_main(std::move(ws)); });
   loop.held = WorkerSession{};
   loop.last_used = {};
 }
 
-bool SessionPool::State::hand_over(WorkerSession& w, bool& was_busy) {
-  if (!w.session || w.session->async_socket() < 0) return false;
-  std::lock_guard lock(mu);
+bool SessionPool::State::may_hand_over(const WorkerSession& w, bool was_busy) const {
   // Only with nothing queued: an exiting worker must not strand a job.
   // Only when the pool is otherwise idle: under load the session batches.
-  if (!loop_wanted || loop_holds || stopping || !queue.empty() ||
-      busy_workers > (was_busy ? 1 : 0) || host_set.generation(w.host) != w.generation) {
+  return loop_wanted && !loop_holds && !stopping && queue.empty() &&
+         busy_workers <= (was_busy ? 1 : 0) &&
+         host_set.generation(w.host) == w.generation;
+}
+
+bool SessionPool::State::swap_for_loop(WorkerSession& w, bool was_busy) {
+  {
+    std::lock_guard lock(mu);
+    if (!may_hand_over(w, was_busy) || clock->now() < loop_connect_after) return false;
+  }
+  ConnectResult c = driver->connect_loop(host_set.spec(w.host));
+  bool ok = c.session && c.session->async_socket() >= 0;
+  if (!ok && !c.error.empty())
+    log.warn_limited(label, "{}: loop session: {}", label, c.error);
+  std::unique_ptr<SqlSession> old;  // closed after unlocking
+  std::lock_guard lock(mu);
+  if (!ok) {
+    // None (the driver has no loop sessions, or not for these settings) or
+    // a failed connect: the worker keeps its session; ask again later.
+    loop_connect_after = clock->now() + kLoopConnectHold;
     return false;
   }
+  ++counters.connects;
+  // Same host, one session for another: open_sessions is unchanged.
+  old = std::move(w.session);
+  w.session = std::move(c.session);
+  return true;
+}
+
+bool SessionPool::State::hand_over(WorkerSession& w, bool& was_busy) {
+  if (!w.session) return false;
+  // The worker's session cannot serve the loop (mysql): connect one that can.
+  if (w.session->async_socket() < 0 && !swap_for_loop(w, was_busy)) return false;
+  std::lock_guard lock(mu);
+  if (!may_hand_over(w, was_busy)) return false;
   loop_wanted = false;
   loop_holds = true;
   handover = std::move(w);
@@ -871,7 +935,7 @@ int SessionPool::peak_open_sessions() const {
 
 uint64_t SessionPool::loop_answered() const {
   std::lock_guard lock(state_->mu);
-  return state_->loop_answered;
+  return state_->counters.loop_answered;
 }
 
 std::size_t SessionPool::queued() const {

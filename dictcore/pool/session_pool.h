@@ -42,7 +42,7 @@ struct PoolSettings {
   // before retry_interval is over. 0 = wait out retry_interval (Postfix).
   int probe_interval = 1;
   // Let the loop thread run a lookup itself on one of the sessions when
-  // nothing is queued (drivers with asynchronous queries: pgsql; needs a
+  // nothing is queued (drivers with asynchronous queries: pgsql, mysql; needs a
   // Poster that watches descriptors and max_sessions >= 2): no thread
   // hand-off for a lone lookup. Never blocks the loop.
   bool loop_queries = true;

@@ -67,4 +67,6 @@
   X(uint64_t, probes, Counter, "pool_probes_total", "",                                 \
     "Reconnect attempts to database hosts that were down")                              \
   X(uint64_t, revived, Counter, "pool_revived_total", "",                               \
-    "Database hosts made usable again by a probe")
+    "Database hosts made usable again by a probe")                                      \
+  X(uint64_t, loop_answered, Counter, "pool_loop_answered_total", "",                   \
+    "Lookups the event loop ran itself on its session (loop_queries)")

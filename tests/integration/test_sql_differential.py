@@ -18,8 +18,13 @@ layout (instance_flags) as 3.11's postmap would (issue 13); every answer
 must match the direct one. With --direct-only it checks only Postfix's direct answers
 against the `#! KEY => ANSWER` expectations written in each table file, so
 the fixtures cannot rot silently; that mode needs no proxyd.
+With --loop-session the mysql and pgsql proxyd has two sessions with
+loop_queries = yes, so that key-by-key lookups run on the event loop's
+session (mysql: the Connector/C one, pgsql: libpq's asynchronous calls);
+the stats command must show lookups the loop answered.
 
-Usage: test_sql_differential.py [--direct-only] [--backend mysql|pgsql|sqlite]
+Usage: test_sql_differential.py [--direct-only] [--loop-session]
+                                [--backend mysql|pgsql|sqlite]
 Standard library only. Exit status 0 = no differences, 1 = differences or
 expectation failures, 2 = setup failure.
 """
@@ -326,11 +331,12 @@ def parallel_answers(scratch: harness.Scratch, table: str, keys: list[bytes]
     return out  # type: ignore[return-value]
 
 
-def pool_batches(scratch: harness.Scratch) -> int:
-    """Lookups answered in batches so far, summed over proxyd's pools."""
+def pool_batches(scratch: harness.Scratch, counter: str = "batched") -> int:
+    """A pool counter (default: lookups answered in batches) so far, summed
+    over proxyd's pools."""
     r = subprocess.run([harness.proxyd_exe(), "-c", str(scratch.config_dir), "stats"],
                        capture_output=True, text=True, timeout=30)
-    return sum(int(m) for m in re.findall(r"\bbatched=(\d+)", r.stdout))
+    return sum(int(m) for m in re.findall(rf"\b{counter}=(\d+)", r.stdout))
 
 
 def show(answer: tuple[str, bytes]) -> str:
@@ -566,7 +572,11 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
                               + main_cf_extra + "\nproxy_read_maps = " + allow + "\n")
         proxyd = None
         if not args.direct_only:
-            if backend in BATCHING:
+            if backend in BATCHING and args.loop_session:
+                # The loop's session and one worker's: lone lookups on the loop.
+                (scratch.config_dir / "proxyd.cf").write_text(
+                    "max_sessions = 2\nloop_queries = yes\n")
+            elif backend in BATCHING:
                 # One session: concurrent lookups queue and go out in batches.
                 (scratch.config_dir / "proxyd.cf").write_text("max_sessions = 1\n")
             proxyd = harness.Proxyd(scratch)
@@ -643,7 +653,11 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
             diffs.extend(flag_diffs)
             batched = pool_batches(scratch)
             print(f"{backend}: {batched} proxied lookups were answered in batches")
-            if batched == 0:
+            on_loop = pool_batches(scratch, "loop_answered")
+            print(f"{backend}: {on_loop} proxied lookups were answered by the loop session")
+            if args.loop_session and on_loop == 0:
+                diffs.append("no lookup ran on the loop session")
+            elif batched == 0 and not args.loop_session:
                 diffs.append("no batch formed: the concurrent run did not test batching")
         elapsed = time.monotonic() - t0
         for line in failures:
@@ -673,6 +687,9 @@ def main(argv: list[str] | None = None) -> int:
                          "expectations; no proxyd needed")
     ap.add_argument("--backend", action="append", choices=BACKENDS,
                     help="backend(s) to run (default: all)")
+    ap.add_argument("--loop-session", action="store_true",
+                    help="mysql, pgsql: two sessions and loop_queries = yes, and "
+                         "lookups must have run on the loop's session")
     ap.add_argument("--sample", type=int, default=4,
                     help="keys per table for the single-lookup exit-status check")
     ap.add_argument("--max-diffs", type=int, default=200)

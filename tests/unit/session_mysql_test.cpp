@@ -2,8 +2,15 @@
 // connections, escaping round trips on the live connection, NULL versus
 // empty values, result-set rules of Postfix's dict_mysql (first set kept,
 // no set reported, a second set with data fails the host), charset handling,
-// and failures (bad password, dead port, server killed mid-session).
+// and failures (bad password, dead port, server killed mid-session), each on
+// both session types: a worker's Connector/C++ session and the loop session
+// on Connector/C (session_mysql_native.cpp). The loop session: asynchronous
+// statements answer as query() does, the same server-side session settings,
+// and the pool's loop session (loop_queries) answering lone lookups on the
+// test thread, never holding up others, going to a worker under load,
+// handing a lookup whose connection broke to a worker, and none with TLS.
 // Needs mariadb-server (scripts/deps.sh --all); fails, never skips, without it.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -11,10 +18,14 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "dictcore/pool/drivers/session_mysql_native.h"
 #include "dictcore/pool/session.h"
 #include "tests/fakes/db_servers.h"
 #include "tests/fakes/db_session_fixture.h"
+#include "tests/fakes/loop_pool.h"
 
 namespace proxyd::dict {
 namespace {
@@ -23,6 +34,8 @@ using proxyd::testing::kDbName;
 using proxyd::testing::kDbPassword;
 using proxyd::testing::kDbUser;
 using proxyd::testing::MariaDbServer;
+using testing::async_query;
+using testing::LoopPool;
 
 class MysqlSessionTest : public testing::DbSessionFixture<MariaDbServer> {
  protected:
@@ -38,17 +51,39 @@ class MysqlSessionTest : public testing::DbSessionFixture<MariaDbServer> {
   static HostSpec socket_host() {
     return HostSpec{"unix:" + server_->socket(), HostKind::Unix, server_->socket(), ""};
   }
-  static std::unique_ptr<SqlSession> connect(const ConnectParams& p, const HostSpec& h) {
+  // A worker's Connector/C++ session, or (native_) a loop session on
+  // Connector/C, which must behave exactly alike.
+  static ConnectResult open(const ConnectParams& p, const HostSpec& h) {
+    if (native_) return connect_mysql_native(p, h);
     auto driver = make_mysql_driver(p);
-    if (!driver) return nullptr;
-    ConnectResult r = driver->connect(h);
+    if (!driver) return ConnectResult{nullptr, "no mysql driver"};
+    return driver->connect(h);
+  }
+  static std::unique_ptr<SqlSession> connect(const ConnectParams& p, const HostSpec& h) {
+    ConnectResult r = open(p, h);
     EXPECT_TRUE(r.session) << r.error;
     return std::move(r.session);
   }
   static std::unique_ptr<SqlSession> connect_socket() {
     return connect(params(), socket_host());
   }
+  static inline bool native_ = false;
 };
+
+// Every session test runs on both session types: "connector" (workers) and
+// "native" (the loop session, session_mysql_native.cpp).
+class MysqlSessionTypesTest : public MysqlSessionTest,
+                              public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    MysqlSessionTest::SetUp();
+    native_ = GetParam() == "native";
+  }
+  void TearDown() override { native_ = false; }
+};
+INSTANTIATE_TEST_SUITE_P(Sessions, MysqlSessionTypesTest,
+                         ::testing::Values("connector", "native"),
+                         [](const auto& info) { return info.param; });
 
 TEST_F(MysqlSessionTest, DriverTakesEveryColumn) {
   auto driver = make_mysql_driver(params());
@@ -56,7 +91,7 @@ TEST_F(MysqlSessionTest, DriverTakesEveryColumn) {
   EXPECT_TRUE(driver->all_columns());
 }
 
-TEST_F(MysqlSessionTest, ConnectsOverUnixSocket) {
+TEST_P(MysqlSessionTypesTest, ConnectsOverUnixSocket) {
   auto s = connect_socket();
   ASSERT_TRUE(s);
   // The server sees a socket client as "localhost".
@@ -64,13 +99,13 @@ TEST_F(MysqlSessionTest, ConnectsOverUnixSocket) {
   EXPECT_EQ(scalar(*s, "SELECT DATABASE()"), kDbName);
 }
 
-TEST_F(MysqlSessionTest, ConnectsOverTcp) {
+TEST_P(MysqlSessionTypesTest, ConnectsOverTcp) {
   auto s = connect(params(), tcp_host(server_->port()));
   ASSERT_TRUE(s);
   EXPECT_EQ(scalar(*s, "SELECT SUBSTRING_INDEX(USER(), '@', -1)"), "127.0.0.1");
 }
 
-TEST_F(MysqlSessionTest, LocalhostUsesDefaultSocketFromOptionFileGroup) {
+TEST_P(MysqlSessionTypesTest, LocalhostUsesDefaultSocketFromOptionFileGroup) {
   // "localhost" = the library's default socket; the option file's group
   // names it, as Postfix's option_file/option_group would.
   std::string file = server_->dir() + "/client.cnf";
@@ -83,11 +118,11 @@ TEST_F(MysqlSessionTest, LocalhostUsesDefaultSocketFromOptionFileGroup) {
   EXPECT_EQ(scalar(*s, "SELECT SUBSTRING_INDEX(USER(), '@', -1)"), "localhost");
 }
 
-TEST_F(MysqlSessionTest, BadPasswordFailsWithoutLeakingIt) {
+TEST_P(MysqlSessionTypesTest, BadPasswordFailsWithoutLeakingIt) {
   ConnectParams p = params();
   p.password = "wrong-Secret-42";
   for (const HostSpec& h : {socket_host(), tcp_host(server_->port())}) {
-    ConnectResult r = make_mysql_driver(p)->connect(h);
+    ConnectResult r = open(p, h);
     EXPECT_FALSE(r.session) << h.text;
     EXPECT_NE(r.error.find(h.text), std::string::npos) << r.error;
     EXPECT_NE(r.error.find(kDbName), std::string::npos) << r.error;
@@ -95,25 +130,24 @@ TEST_F(MysqlSessionTest, BadPasswordFailsWithoutLeakingIt) {
   }
 }
 
-TEST_F(MysqlSessionTest, DeadPortFailsQuickly) {
+TEST_P(MysqlSessionTypesTest, DeadPortFailsQuickly) {
   auto start = std::chrono::steady_clock::now();
-  ConnectResult r =
-      make_mysql_driver(params())->connect(tcp_host(proxyd::testing::dead_port()));
+  ConnectResult r = open(params(), tcp_host(proxyd::testing::dead_port()));
   EXPECT_FALSE(r.session);
   EXPECT_FALSE(r.error.empty());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
-TEST_F(MysqlSessionTest, UnknownCharsetFailsTheConnection) {
+TEST_P(MysqlSessionTypesTest, UnknownCharsetFailsTheConnection) {
   // Postfix 3.9+: mysql_set_character_set failure marks the host down.
   ConnectParams p = params();
   p.charset = "no_such_charset";
-  ConnectResult r = make_mysql_driver(p)->connect(socket_host());
+  ConnectResult r = open(p, socket_host());
   EXPECT_FALSE(r.session);
   EXPECT_FALSE(r.error.empty());
 }
 
-TEST_F(MysqlSessionTest, CharsetUnderBothReleases) {
+TEST_P(MysqlSessionTypesTest, CharsetUnderBothReleases) {
   // What the server sees, as Postfix's own postmap made it see (measured
   // with Debian's 3.7.11 against this kind of server): 3.9+ sets the
   // charset line (default utf8mb4); 3.7 reads no charset line and talks the
@@ -138,7 +172,7 @@ TEST_F(MysqlSessionTest, CharsetUnderBothReleases) {
   EXPECT_EQ(scalar(*s, probe), "latin1/latin1");
 }
 
-TEST_F(MysqlSessionTest, TlsSettingsAgainstServerWithoutTls) {
+TEST_P(MysqlSessionTypesTest, TlsSettingsAgainstServerWithoutTls) {
   // Expectations checked with Postfix 3.7.11's postmap against this kind of
   // server (libmariadb 3.3, server without TLS): tls_CAfile alone still
   // connects in clear, tls_verify_cert = yes makes TLS mandatory and fails,
@@ -158,7 +192,7 @@ TEST_F(MysqlSessionTest, TlsSettingsAgainstServerWithoutTls) {
     ConnectParams p = params();
     p.tls_CAfile = c.ca_file;
     p.tls_verify_cert = c.verify;
-    ConnectResult r = make_mysql_driver(p)->connect(tcp_host(server_->port()));
+    ConnectResult r = open(p, tcp_host(server_->port()));
     EXPECT_EQ(r.session != nullptr, c.connects) << c.name << ": " << r.error;
     if (!c.connects) {
       EXPECT_NE(r.error.find("SSL"), std::string::npos) << r.error;
@@ -166,7 +200,7 @@ TEST_F(MysqlSessionTest, TlsSettingsAgainstServerWithoutTls) {
   }
 }
 
-TEST_F(MysqlSessionTest, ResultsComeBackInTheConnectionCharset) {
+TEST_P(MysqlSessionTypesTest, ResultsComeBackInTheConnectionCharset) {
   ConnectParams p = params();
   p.charset = "latin1";
   auto s = connect(p, socket_host());
@@ -177,7 +211,7 @@ TEST_F(MysqlSessionTest, ResultsComeBackInTheConnectionCharset) {
   EXPECT_EQ(scalar(*u, "SELECT CONVERT(X'C3A9' USING utf8mb4)"), "\xC3\xA9");
 }
 
-TEST_F(MysqlSessionTest, EscapeRoundTripsThroughTheServer) {
+TEST_P(MysqlSessionTypesTest, EscapeRoundTripsThroughTheServer) {
   auto s = connect_socket();
   ASSERT_TRUE(s);
   const std::string cases[] = {
@@ -199,7 +233,7 @@ TEST_F(MysqlSessionTest, EscapeRoundTripsThroughTheServer) {
   }
 }
 
-TEST_F(MysqlSessionTest, NullIsNulloptAndEmptyStaysEmpty) {
+TEST_P(MysqlSessionTypesTest, NullIsNulloptAndEmptyStaysEmpty) {
   auto s = connect_socket();
   ASSERT_TRUE(s);
   // SPEC 6.4 example (verified with postmap: answers "a,b,c").
@@ -210,7 +244,7 @@ TEST_F(MysqlSessionTest, NullIsNulloptAndEmptyStaysEmpty) {
   EXPECT_EQ(r.rows, want);
 }
 
-TEST_F(MysqlSessionTest, ValuesAreRawBytesCutAtNul) {
+TEST_P(MysqlSessionTypesTest, ValuesAreRawBytesCutAtNul) {
   // Checked with Postfix 3.7.11's postmap: X'610062' answers "a",
   // b'1000001' answers "A", a BIT(16) column 0x4142 answers "AB".
   auto s = connect_socket();
@@ -233,7 +267,7 @@ TEST_F(MysqlSessionTest, ValuesAreRawBytesCutAtNul) {
   EXPECT_EQ(r.rows, (std::vector<SqlRow>{{"AB", "\x05", "", "ABCDEFGH", std::nullopt}}));
 }
 
-TEST_F(MysqlSessionTest, MultiRowMultiColumnTable) {
+TEST_P(MysqlSessionTypesTest, MultiRowMultiColumnTable) {
   auto s = connect_socket();
   ASSERT_TRUE(s);
   ASSERT_EQ(s->query("CREATE TABLE IF NOT EXISTS mm (k VARCHAR(20), a VARCHAR(20), "
@@ -256,7 +290,7 @@ TEST_F(MysqlSessionTest, MultiRowMultiColumnTable) {
   EXPECT_TRUE(r.rows.empty());
 }
 
-TEST_F(MysqlSessionTest, StatementsWithoutResultSet) {
+TEST_P(MysqlSessionTypesTest, StatementsWithoutResultSet) {
   auto s = connect_socket();
   ASSERT_TRUE(s);
   for (const char* sql : {"DO 1", "SET @x = 1"}) {
@@ -268,7 +302,7 @@ TEST_F(MysqlSessionTest, StatementsWithoutResultSet) {
   EXPECT_EQ(scalar(*s, "SELECT 'after'"), "after");
 }
 
-TEST_F(MysqlSessionTest, StoredProcedureResultSets) {
+TEST_P(MysqlSessionTypesTest, StoredProcedureResultSets) {
   auto s = connect_socket();
   ASSERT_TRUE(s);
   for (const char* sql :
@@ -294,7 +328,7 @@ TEST_F(MysqlSessionTest, StoredProcedureResultSets) {
   EXPECT_EQ(scalar(*s, "SELECT 'in sync'"), "in sync");
 }
 
-TEST_F(MysqlSessionTest, SqlErrorsFailOnlyTheLookup) {
+TEST_P(MysqlSessionTypesTest, SqlErrorsFailOnlyTheLookup) {
   // Postfix marks the host down on any query error. proxyd shares sessions
   // between tables, so a server-side statement error fails only that lookup
   // (TempError) and the session stays usable.
@@ -412,8 +446,216 @@ TEST_F(MysqlBatchTest, TextThatCouldBeSeveralStatementsIsNeverSent) {
   EXPECT_EQ(scalar(*single, "SELECT 'x;y'"), "x;y");
 }
 
+TEST_F(MysqlSessionTest, NativeSessionGetsTheSameServerSessionAsConnector) {
+  // What the server sees of a session (charset, SQL mode, timeouts,
+  // autocommit) is the same for the loop session and a worker's, for the
+  // charset settings of every release and an option file's default.
+  const std::string probe =
+      "SELECT @@character_set_client, @@character_set_connection, "
+      "@@character_set_results, @@collation_connection, @@sql_mode, @@autocommit, "
+      "@@time_zone, @@wait_timeout, @@net_read_timeout, @@net_write_timeout, "
+      "@@sql_select_limit, @@max_statement_time, @@tx_isolation, DATABASE(), "
+      "SUBSTRING_INDEX(USER(), '@', 1)";
+  std::string file = server_->dir() + "/same-latin1.cnf";
+  std::ofstream(file) << "[client]\ndefault-character-set = latin1\n";
+  std::vector<ConnectParams> variants(4, params());
+  variants[1].charset = "latin1";
+  variants[2].charset.clear();
+  variants[3].charset.clear();
+  variants[3].option_file = file;
+  for (const ConnectParams& p : variants) {
+    ConnectResult worker = make_mysql_driver(p)->connect(socket_host());
+    ConnectResult loop = connect_mysql_native(p, socket_host());
+    ASSERT_TRUE(worker.session) << worker.error;
+    ASSERT_TRUE(loop.session) << loop.error;
+    QueryResult want = worker.session->query(probe);
+    QueryResult got = loop.session->query(probe);
+    ASSERT_EQ(want.status, QueryStatus::Rows) << want.message;
+    EXPECT_EQ(got.status, want.status) << got.message;
+    EXPECT_EQ(got.rows, want.rows) << "charset '" << p.charset << "'";
+  }
+}
+
+// The loop session: asynchronous statements, and the pool running lone
+// lookups on the test thread with it (loop_queries).
+class MysqlLoopTest : public MysqlSessionTest {
+ protected:
+  static std::unique_ptr<SqlSession> connect_loop(const ConnectParams& p) {
+    auto driver = make_mysql_driver(p);
+    if (!driver) return nullptr;
+    ConnectResult r = driver->connect_loop(socket_host());
+    EXPECT_TRUE(r.session) << r.error;
+    return std::move(r.session);
+  }
+  static LoopPool loop_pool(bool on, ConnectParams p = params()) {
+    return LoopPool(make_mysql_driver(p), socket_host(), on);
+  }
+};
+
+TEST_F(MysqlLoopTest, AsyncStatementsAnswerAsQueryDoes) {
+  auto s = connect_socket();  // a worker's Connector/C++ session
+  auto async = connect_loop(params());
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(async);
+  EXPECT_EQ(s->async_socket(), -1);
+  EXPECT_FALSE(async->batching());
+  for (const char* sql :
+       {"DROP PROCEDURE IF EXISTS a_one", "DROP PROCEDURE IF EXISTS a_two",
+        "CREATE PROCEDURE a_one() BEGIN SELECT 'p', NULL; END",
+        "CREATE PROCEDURE a_two() BEGIN SELECT 'first'; SELECT 'second'; END",
+        "CREATE TABLE IF NOT EXISTS at (k VARCHAR(20), v VARBINARY(20), b BIT(16))",
+        "DELETE FROM at",
+        "INSERT INTO at VALUES "
+        "('a','1',X'4142'),('a',X'00FF',NULL),('b',NULL,X'0041')"}) {
+    ASSERT_EQ(s->query(sql).status, QueryStatus::NoResultSet) << sql;
+  }
+  for (const char* sql :
+       {"SELECT v, b FROM at WHERE k = 'a' ORDER BY v",
+        "SELECT k, v, b FROM at WHERE k = 'b'", "SELECT v FROM at WHERE k = 'none'",
+        "SELECT X'610062', 'caf\xC3\xA9'", "DO 1", "CALL a_one()", "CALL a_two()",
+        "SELECT 'after two sets'", "SELEC 1", "SELECT nosuchcolumn FROM at",
+        "SELECT 1; SELECT 2", "SELECT 'after errors'"}) {
+    QueryResult want = s->query(sql);
+    QueryResult got = async_query(*async, sql);
+    EXPECT_EQ(got.status, want.status) << sql << ": " << got.message;
+    EXPECT_EQ(got.rows, want.rows) << sql;
+    if (got.status == QueryStatus::HostError) {  // two sets: that session is done
+      async = connect_loop(params());
+      s = connect_socket();
+      ASSERT_TRUE(async);
+      ASSERT_TRUE(s);
+    }
+  }
+  EXPECT_FALSE(async->read_query());  // idle, connection fine
+  EXPECT_EQ(scalar(*async, "SELECT 'blocking on the same session'"),
+            "blocking on the same session");
+  EXPECT_EQ(async_query(*async, "SELECT 'async again'").rows,
+            (std::vector<SqlRow>{{"async again"}}));
+}
+
+TEST_F(MysqlLoopTest, NoLoopSessionWithTls) {
+  ConnectParams p = params();
+  p.tls_CAfile = server_->dir() + "/no-such-ca.pem";  // connects in clear (see above)
+  ConnectResult r = make_mysql_driver(p)->connect_loop(socket_host());
+  EXPECT_FALSE(r.session);
+  EXPECT_TRUE(r.error.empty()) << r.error;
+  // The pool asks once, then keeps answering on workers.
+  LoopPool lp = loop_pool(true, p);
+  for (int i = 0; i < 5; ++i) {
+    std::string name = fmt::format("t{}", i);
+    lp.submit(name, fmt::format("SELECT '{}'", name));
+    ASSERT_TRUE(lp.wait_for(name)) << name;
+    EXPECT_EQ(lp.got[name], (LookupResult{ProxyStatus::Ok, name}));
+  }
+  EXPECT_EQ(lp.pool.loop_answered(), 0u);
+  EXPECT_EQ(lp.pool.stats().connects, 1u);
+  EXPECT_EQ(lp.pool.open_sessions(), 1);
+}
+
+TEST_F(MysqlLoopTest, LoopSessionAnswersLoneLookupsWithoutWorkers) {
+  for (bool on : {true, false}) {
+    LoopPool lp = loop_pool(on);
+    for (int i = 0; i < 20; ++i) {
+      std::string name = fmt::format("k{}", i);
+      lp.submit(name, fmt::format("SELECT '{}'", name));
+      ASSERT_TRUE(lp.wait_for(name)) << name;
+      EXPECT_EQ(lp.got[name], (LookupResult{ProxyStatus::Ok, name}));
+    }
+    lp.submit("none", "SELECT 1 FROM DUAL WHERE 1 = 0");
+    ASSERT_TRUE(lp.wait_for("none"));
+    EXPECT_EQ(lp.got["none"].status, ProxyStatus::NoKey);
+    lp.submit("bad", "SELECT nosuchcolumn");  // an SQL error fails only its lookup
+    ASSERT_TRUE(lp.wait_for("bad"));
+    EXPECT_EQ(lp.got["bad"].status, ProxyStatus::Retry);
+    if (on) {
+      // The first lookup ran on a worker's Connector/C++ session; that
+      // worker then connected a loop session in its place, gave it to the
+      // loop and exited: every later one ran on the test thread.
+      EXPECT_EQ(lp.pool.loop_answered(), 21u) << "loop_queries = yes";
+      EXPECT_EQ(lp.pool.stats().loop_answered, 21u);  // proxyd stats
+      EXPECT_EQ(lp.pool.worker_count(), 0);
+      EXPECT_EQ(lp.poster.watches_made, 1);
+      EXPECT_EQ(lp.pool.stats().connects, 2u);
+    } else {
+      EXPECT_EQ(lp.pool.loop_answered(), 0u) << "loop_queries = no";
+      EXPECT_EQ(lp.pool.worker_count(), 1);
+      EXPECT_EQ(lp.pool.stats().connects, 1u);
+    }
+    EXPECT_EQ(lp.pool.open_sessions(), 1);
+    EXPECT_EQ(lp.pool.stats().jobs, 22u);
+    lp.pool.shutdown();
+    EXPECT_EQ(lp.pool.open_sessions(), 0);
+  }
+}
+
+TEST_F(MysqlLoopTest, LoopSessionNeverHoldsUpOtherLookups) {
+  LoopPool lp = loop_pool(true);
+  lp.submit("warm", "SELECT 'warm'");  // a worker connects and hands over
+  ASSERT_TRUE(lp.wait_for("warm"));
+  lp.submit("slow", "SELECT 'slow', SLEEP(3)");  // on the loop session
+  auto start = std::chrono::steady_clock::now();
+  lp.submit("fast", "SELECT 'fast'");  // the loop session is busy: a worker
+  ASSERT_TRUE(lp.wait_for("fast"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(lp.got.count("slow"), 0u);
+  ASSERT_TRUE(lp.wait_for("slow"));
+  EXPECT_EQ(lp.got["slow"], (LookupResult{ProxyStatus::Ok, "slow"}));
+  EXPECT_EQ(lp.got["fast"], (LookupResult{ProxyStatus::Ok, "fast"}));
+  EXPECT_EQ(lp.pool.loop_answered(), 1u);
+  EXPECT_LE(lp.pool.stats().sessions_peak, 4);
+}
+
+TEST_F(MysqlLoopTest, LoopSessionGoesToAWorkerUnderLoad) {
+  LoopPool lp = loop_pool(true);
+  lp.submit("warm", "SELECT 'warm'");
+  ASSERT_TRUE(lp.wait_for("warm"));
+  lp.submit("w1", "SELECT 'w1', SLEEP(1)");  // the pool is idle: the loop
+  lp.submit("w2", "SELECT 'w2', SLEEP(2)");  // the loop is busy: a worker
+  ASSERT_TRUE(lp.wait_for("w1"));
+  EXPECT_EQ(lp.pool.loop_answered(), 1u);
+  EXPECT_EQ(lp.pool.worker_count(), 1);
+  // A worker is busy: the idle loop session goes to a new worker, which
+  // runs "x" on it without connecting again.
+  lp.submit("x", "SELECT 'x'");
+  ASSERT_TRUE(lp.wait_for("x"));
+  EXPECT_EQ(lp.got.count("w2"), 0u);
+  EXPECT_EQ(lp.got["x"], (LookupResult{ProxyStatus::Ok, "x"}));
+  EXPECT_EQ(lp.pool.loop_answered(), 1u);
+  EXPECT_EQ(lp.pool.worker_count(), 2);
+  EXPECT_EQ(lp.pool.stats().connects, 3u);  // warm's worker, the loop's, w2's
+  EXPECT_EQ(lp.pool.open_sessions(), 2);
+  ASSERT_TRUE(lp.wait_for("w2"));
+  EXPECT_EQ(lp.got["w2"], (LookupResult{ProxyStatus::Ok, "w2"}));
+}
+
+TEST_F(MysqlLoopTest, LoopSessionLostMidLookupHandsItToAWorker) {
+  LoopPool lp = loop_pool(true);
+  lp.submit("warm", "SELECT 'warm'");
+  ASSERT_TRUE(lp.wait_for("warm"));
+  auto killer = connect_socket();
+  ASSERT_TRUE(killer);
+  lp.submit("victim", "SELECT 'victim', SLEEP(1)");  // on the loop session
+  std::thread kill([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    QueryResult ids = killer->query(
+        "SELECT id FROM information_schema.processlist "
+        "WHERE info LIKE '%''victim'', SLEEP%' AND id <> CONNECTION_ID()");
+    for (const SqlRow& row : ids.rows) killer->query("KILL " + row[0].value_or("0"));
+  });
+  bool answered = lp.wait_for("victim", std::chrono::seconds(15));
+  kill.join();
+  ASSERT_TRUE(answered);
+  // Run again by a worker on a fresh session: the same answer.
+  EXPECT_EQ(lp.got["victim"], (LookupResult{ProxyStatus::Ok, "victim"}));
+  EXPECT_EQ(lp.pool.loop_answered(), 0u);
+  EXPECT_GE(lp.pool.stats().connects, 3u);
+  lp.submit("after", "SELECT 'after'");
+  ASSERT_TRUE(lp.wait_for("after"));
+  EXPECT_EQ(lp.got["after"], (LookupResult{ProxyStatus::Ok, "after"}));
+}
+
 // Last: kills the shared server and starts it again.
-TEST_F(MysqlSessionTest, ServerKilledMidSessionIsHostError) {
+TEST_P(MysqlSessionTypesTest, ServerKilledMidSessionIsHostError) {
   auto sock = connect_socket();
   auto tcp = connect(params(), tcp_host(server_->port()));
   ASSERT_TRUE(sock);
@@ -427,7 +669,7 @@ TEST_F(MysqlSessionTest, ServerKilledMidSessionIsHostError) {
   // Escaping needs no round trip; it must not throw either way.
   std::string out;
   (void)sock->escape("x", out);
-  ConnectResult r = make_mysql_driver(params())->connect(socket_host());
+  ConnectResult r = open(params(), socket_host());
   EXPECT_FALSE(r.session);
   std::string error;
   ASSERT_TRUE(server_->restart(error)) << error;

@@ -23,6 +23,7 @@
 #include <exception>
 #include <memory>
 
+#include "dictcore/pool/drivers/session_mysql_native.h"
 #include "dictcore/pool/session.h"
 #include "dictcore/pool/session_batch.h"
 
@@ -280,6 +281,19 @@ class MysqlDriver final : public SqlDriver {
 
   ConnectResult connect_batching(const HostSpec& host) override {
     return open(host, true);
+  }
+
+  // The loop session runs on MariaDB Connector/C's non-blocking API
+  // (Connector/C++ has none); worker sessions stay on Connector/C++. Not
+  // with TLS: data the TLS layer reads ahead on an idle connection could
+  // not be told from a server closing it.
+  ConnectResult connect_loop(const HostSpec& host) override {
+    if (params_.tls_key_file || params_.tls_cert_file || params_.tls_CAfile ||
+        params_.tls_CApath || params_.tls_ciphers ||
+        params_.tls_verify_cert.value_or(false)) {
+      return {};
+    }
+    return connect_mysql_native(params_, host);
   }
 
   bool all_columns() const override { return true; }
