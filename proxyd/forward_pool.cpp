@@ -217,6 +217,8 @@ void ForwardPool::flush() {
   // (changing links_, and scheduling the next flush): walk a copy, and
   // destroy no closed link meanwhile.
   std::vector<Link*> pending;
+  pending.swap(flush_list_);  // keeps its capacity: no allocation per flush
+  pending.clear();
   for (auto& link : links_) {
     if (link->to_send) pending.push_back(link.get());
   }
@@ -225,6 +227,7 @@ void ForwardPool::flush() {
     link->to_send = false;
     write_request(*link);
   }
+  pending.swap(flush_list_);
   flushing_ = false;
 }
 

@@ -22,6 +22,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dictcore/front/table_stats.h"
 #include "dictcore/util/logger.h"
@@ -34,7 +35,7 @@ namespace proxyd::daemon {
 // Where to forward and how much at once.
 struct ForwardLimits {
   std::string path;                 // UNIX socket of the stock service ("" = off)
-  std::size_t max_connections = 4;  // connections open at once
+  std::size_t max_connections = 8;  // connections open at once
   std::size_t max_queue = 1024;     // requests waiting for a connection before RETRY
   std::chrono::milliseconds timeout{10000};  // request to answer (lookup_timeout)
   std::chrono::milliseconds idle{5000};      // close a connection idle this long
@@ -139,6 +140,7 @@ class ForwardPool {
   EventPtr flush_ev_;
   bool flush_pending_ = false;
   bool flushing_ = false;  // links must not be destroyed meanwhile
+  std::vector<Link*> flush_list_;  // flush()'s scratch list
   ForwardStats stats_;
   Clock::time_point last_warning_{};
 };
