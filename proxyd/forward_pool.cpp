@@ -194,10 +194,13 @@ void ForwardPool::start_job(Link& link, Job job) {
   link.got_bytes = false;
   link.out_off = 0;
   link.to_send = true;
-  if (!flush_pending_) {
-    flush_pending_ = true;
-    event_active(flush_ev_.get(), EV_TIMEOUT, 0);
-  }
+  schedule_flush();
+}
+
+void ForwardPool::schedule_flush() {
+  if (flush_pending_) return;
+  flush_pending_ = true;
+  event_active(flush_ev_.get(), EV_TIMEOUT, 0);
 }
 
 void ForwardPool::on_flush(evutil_socket_t, short, void* arg) noexcept {
@@ -229,6 +232,18 @@ void ForwardPool::flush() {
   }
   pending.swap(flush_list_);
   flushing_ = false;
+  deliver_answered();
+}
+
+void ForwardPool::deliver_answered() {
+  // Answers may submit more (queued for the next flush): take the list first.
+  std::vector<Answered> ready;
+  ready.swap(answered_);
+  for (Answered& a : ready) answer(a.job, std::move(a.reply));
+  if (answered_.empty() && answered_.capacity() < ready.capacity()) {
+    ready.clear();
+    answered_.swap(ready);  // keep the capacity: no allocation per flush
+  }
 }
 
 void ForwardPool::on_event(evutil_socket_t, short what, void* arg) noexcept {
@@ -333,10 +348,11 @@ void ForwardPool::read_reply(Link& link) {
     link.last_used = Clock::now();
     ++link.served;
     ++stats_.answered;
-    // Hand the connection to the next request before answering: the answer
-    // may submit more.
+    // Hand the connection to the next request; the answer goes to the
+    // client from the flush, after the other replies of this iteration.
+    answered_.push_back(Answered{std::move(job), std::move(reply)});
     pump();
-    answer(job, std::move(reply));
+    schedule_flush();
     return;
   }
 }
@@ -471,6 +487,7 @@ void ForwardPool::abort_all() {
     all.push_back(link.get());
   }
   for (Link* link : all) close_link(*link);
+  deliver_answered();  // replies already received go out as they came
   for (Job& job : jobs) retry(job);
 }
 

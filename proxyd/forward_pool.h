@@ -109,8 +109,11 @@ class ForwardPool {
 
   static void on_event(evutil_socket_t fd, short what, void* arg) noexcept;
   static void on_flush(evutil_socket_t fd, short what, void* arg) noexcept;
-  // Send the requests started in this loop iteration (see flush_ev_).
+  void schedule_flush();
+  // Send the requests started in this loop iteration, then pass on the
+  // replies received in it (see flush_ev_).
   void flush();
+  void deliver_answered();
   // Start the next queued jobs on idle or new connections.
   void pump();
   // Open a connection for job; false (job untouched) when connect fails.
@@ -134,9 +137,15 @@ class ForwardPool {
   std::list<std::unique_ptr<Link>> links_;
   std::list<std::unique_ptr<Link>> dead_;  // closed inside their own callback
   // Requests started while the loop handles a batch of ready sockets are
-  // sent together after that batch (an active event queued behind it): the
-  // stock service then finds several on one wake-up, and proxyd's own
-  // replies to clients go out first. Cuts context switches per request.
+  // sent together after that batch (an active event queued behind it), and
+  // only then are the replies received in the batch passed to the clients:
+  // the stock service and the clients each find several on one wake-up.
+  // Cuts context switches per request.
+  struct Answered {
+    Job job;
+    protocol::Reply reply;
+  };
+  std::vector<Answered> answered_;
   EventPtr flush_ev_;
   bool flush_pending_ = false;
   bool flushing_ = false;  // links must not be destroyed meanwhile
