@@ -109,8 +109,13 @@ void ForwardPool::submit(const protocol::Request& request, Done done,
   bury_dead();
   ++stats_.jobs;
   const auto now = Clock::now();
-  Job job{request.type,       request.dialect, protocol::encode_request(request),
-          now + limits_.timeout, std::move(done), std::move(stats), now};
+  Job job{request.type,
+          request.dialect,
+          protocol::encode_request(request),
+          now + limits_.timeout,
+          std::move(done),
+          std::move(stats),
+          now};
   if (!enabled()) {
     retry(job);
     return;

@@ -148,7 +148,7 @@ class ForwardPool {
   std::vector<Answered> answered_;
   EventPtr flush_ev_;
   bool flush_pending_ = false;
-  bool flushing_ = false;  // links must not be destroyed meanwhile
+  bool flushing_ = false;          // links must not be destroyed meanwhile
   std::vector<Link*> flush_list_;  // flush()'s scratch list
   ForwardStats stats_;
   Clock::time_point last_warning_{};

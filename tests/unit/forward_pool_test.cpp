@@ -4,6 +4,8 @@
 // every reply is counted in the table's counters, and a malformed or
 // misshapen stock reply gives RETRY. The fake service runs on its own
 // thread; the pool runs on the test thread's event loop.
+#include "proxyd/forward_pool.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -22,7 +24,6 @@
 #include "protocol/attr_codec.h"
 #include "protocol/messages.h"
 #include "proxyd/event_loop.h"
-#include "proxyd/forward_pool.h"
 #include "tests/fakes/capture_logger.h"
 
 namespace proxyd::daemon {
@@ -166,9 +167,11 @@ TEST_F(ForwardPoolTest, BurstGoesOutOneRequestAtATimePerConnectionAndIsCounted) 
   auto stats = std::make_shared<dict::TableStats>();
   std::vector<Reply> got;
   std::vector<std::string> keys;
-  for (int i = 0; i < 40; ++i) keys.push_back(i % 4 == 3 ? "miss" : fmt::format("k{}", i));
+  for (int i = 0; i < 40; ++i)
+    keys.push_back(i % 4 == 3 ? "miss" : fmt::format("k{}", i));
   for (const auto& k : keys) {
-    pool.submit(lookup(k), [&got](Reply r) { got.push_back(std::move(r)); }, stats);
+    pool.submit(
+        lookup(k), [&got](Reply r) { got.push_back(std::move(r)); }, stats);
   }
   run_until(got, keys.size());
   ASSERT_EQ(got.size(), keys.size());
@@ -197,12 +200,17 @@ TEST_F(ForwardPoolTest, BurstGoesOutOneRequestAtATimePerConnectionAndIsCounted) 
 TEST_F(ForwardPoolTest, MalformedStockReplyIsRetryAndCounted) {
   // Not a number in status: the reply is refused, never passed on.
   FakeStock stock(dir_ / "stock", [](const Request&) {
-    return wire("status\0" "x1\0" "value\0" "v\0\0");
+    return wire(
+        "status\0"
+        "x1\0"
+        "value\0"
+        "v\0\0");
   });
   ForwardPool pool(loop_.base(), log_, "read", limits(1));
   auto stats = std::make_shared<dict::TableStats>();
   std::vector<Reply> got;
-  pool.submit(lookup("a"), [&got](Reply r) { got.push_back(std::move(r)); }, stats);
+  pool.submit(
+      lookup("a"), [&got](Reply r) { got.push_back(std::move(r)); }, stats);
   run_until(got, 1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].status, ProxyStatus::Retry);
@@ -214,7 +222,11 @@ TEST_F(ForwardPoolTest, ReplyInTheOtherLayoutIsRetry) {
   // A lookup reply without its value attribute (wrong layout for the
   // request): RETRY, not a reply with an empty value.
   FakeStock stock(dir_ / "stock", [](const Request&) {
-    return wire("status\0" "0\0" "flags\0" "0\0\0");
+    return wire(
+        "status\0"
+        "0\0"
+        "flags\0"
+        "0\0\0");
   });
   ForwardPool pool(loop_.base(), log_, "read", limits(1));
   std::vector<Reply> got;
@@ -233,7 +245,8 @@ TEST_F(ForwardPoolTest, DenyFromTheStockServiceIsPassedOn) {
   ForwardPool pool(loop_.base(), log_, "read", limits(1));
   auto stats = std::make_shared<dict::TableStats>();
   std::vector<Reply> got;
-  pool.submit(lookup("a"), [&got](Reply r) { got.push_back(std::move(r)); }, stats);
+  pool.submit(
+      lookup("a"), [&got](Reply r) { got.push_back(std::move(r)); }, stats);
   run_until(got, 1);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].status, ProxyStatus::Deny);
