@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -31,8 +32,9 @@ struct ForwardPool::Link {
   EventPtr write_ev;
   State state = State::Greeting;
   protocol::AttrDecoder decoder{protocol::AttrLimits{64, 64 * 1024 * 1024, 64}};
-  std::string out;
-  std::size_t out_off = 0;
+  std::size_t out_off = 0;   // bytes of job->bytes already sent
+  bool to_send = false;      // job->bytes waits for the pool's flush
+  bool write_armed = false;  // write_ev is added (the socket took part of it)
   std::optional<Job> job;
   std::string path;  // the service this connection reaches
   Clock::time_point born;
@@ -78,7 +80,13 @@ Reply retry_reply() {
 
 ForwardPool::ForwardPool(event_base* base, dict::Logger& log, std::string label,
                          ForwardLimits limits)
-    : base_(base), log_(log), label_(std::move(label)), limits_(std::move(limits)) {}
+    : base_(base),
+      log_(log),
+      label_(std::move(label)),
+      limits_(std::move(limits)),
+      flush_ev_(event_new(base, -1, 0, &ForwardPool::on_flush, this)) {
+  if (!flush_ev_) throw std::runtime_error("event_new failed");
+}
 
 ForwardPool::~ForwardPool() {
   // Answer nothing from here: the server that would send replies is gone.
@@ -96,11 +104,18 @@ void ForwardPool::configure(ForwardLimits limits) {
   pump();
 }
 
-void ForwardPool::submit(const protocol::Request& request, Done done) {
+void ForwardPool::submit(const protocol::Request& request, Done done,
+                         std::shared_ptr<dict::TableStats> stats) {
   bury_dead();
   ++stats_.jobs;
-  Job job{request.type, request.dialect, protocol::encode_request(request),
-          Clock::now() + limits_.timeout, std::move(done)};
+  const auto now = Clock::now();
+  Job job{request.type,
+          request.dialect,
+          protocol::encode_request(request),
+          now + limits_.timeout,
+          std::move(done),
+          std::move(stats),
+          now};
   if (!enabled()) {
     retry(job);
     return;
@@ -182,9 +197,58 @@ void ForwardPool::start_job(Link& link, Job job) {
   link.job = std::move(job);
   link.state = Link::State::Busy;
   link.got_bytes = false;
-  link.out = link.job->bytes;
   link.out_off = 0;
-  write_request(link);
+  link.to_send = true;
+  schedule_flush();
+}
+
+void ForwardPool::schedule_flush() {
+  if (flush_pending_) return;
+  flush_pending_ = true;
+  event_active(flush_ev_.get(), EV_TIMEOUT, 0);
+}
+
+void ForwardPool::on_flush(evutil_socket_t, short, void* arg) noexcept {
+  auto* pool = static_cast<ForwardPool*>(arg);
+  try {
+    pool->flush();
+  } catch (...) {
+    pool->flushing_ = false;
+    pool->log_.warn("forwarding ({}): internal error sending requests", pool->label_);
+  }
+}
+
+void ForwardPool::flush() {
+  flush_pending_ = false;
+  flushing_ = true;
+  // A failed write may answer RETRY, and that answer may start other jobs
+  // (changing links_, and scheduling the next flush): walk a copy, and
+  // destroy no closed link meanwhile.
+  std::vector<Link*> pending;
+  pending.swap(flush_list_);  // keeps its capacity: no allocation per flush
+  pending.clear();
+  for (auto& link : links_) {
+    if (link->to_send) pending.push_back(link.get());
+  }
+  for (Link* link : pending) {
+    if (link->dead || !link->to_send) continue;
+    link->to_send = false;
+    write_request(*link);
+  }
+  pending.swap(flush_list_);
+  flushing_ = false;
+  deliver_answered();
+}
+
+void ForwardPool::deliver_answered() {
+  // Answers may submit more (queued for the next flush): take the list first.
+  std::vector<Answered> ready;
+  ready.swap(answered_);
+  for (Answered& a : ready) answer(a.job, std::move(a.reply));
+  if (answered_.empty() && answered_.capacity() < ready.capacity()) {
+    ready.clear();
+    answered_.swap(ready);  // keep the capacity: no allocation per flush
+  }
 }
 
 void ForwardPool::on_event(evutil_socket_t, short what, void* arg) noexcept {
@@ -203,13 +267,20 @@ void ForwardPool::handle_event(Link& link, short what) {
 }
 
 void ForwardPool::write_request(Link& link) {
-  while (link.out_off < link.out.size()) {
-    ssize_t n = ::send(link.fd, link.out.data() + link.out_off,
-                       link.out.size() - link.out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (!link.job && link.write_armed) {  // answered before it was all taken
+    link.write_armed = false;
+    event_del(link.write_ev.get());
+  }
+  if (!link.job || link.to_send) return;  // nothing to send, or not yet
+  const std::string& out = link.job->bytes;
+  while (link.out_off < out.size()) {
+    ssize_t n = ::send(link.fd, out.data() + link.out_off, out.size() - link.out_off,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        event_add(link.write_ev.get(), nullptr);
+        if (!link.write_armed) event_add(link.write_ev.get(), nullptr);
+        link.write_armed = true;
         return;
       }
       // A reused connection the service closed while idle: resend once.
@@ -218,9 +289,10 @@ void ForwardPool::write_request(Link& link) {
     }
     link.out_off += static_cast<std::size_t>(n);
   }
-  link.out.clear();
-  link.out_off = 0;
-  event_del(link.write_ev.get());
+  if (link.write_armed) {
+    link.write_armed = false;
+    event_del(link.write_ev.get());
+  }
 }
 
 void ForwardPool::read_reply(Link& link) {
@@ -281,10 +353,11 @@ void ForwardPool::read_reply(Link& link) {
     link.last_used = Clock::now();
     ++link.served;
     ++stats_.answered;
-    // Hand the connection to the next request before answering: the answer
-    // may submit more.
+    // Hand the connection to the next request; the answer goes to the
+    // client from the flush, after the other replies of this iteration.
+    answered_.push_back(Answered{std::move(job), std::move(reply)});
     pump();
-    answer(job, std::move(reply));
+    schedule_flush();
     return;
   }
 }
@@ -335,9 +408,30 @@ void ForwardPool::close_link(Link& link) {
   }
 }
 
-void ForwardPool::bury_dead() { dead_.clear(); }
+void ForwardPool::bury_dead() {
+  if (!flushing_) dead_.clear();
+}
 
 void ForwardPool::answer(Job& job, Reply reply) {
+  if (job.stats) {
+    dict::TableStats& st = *job.stats;
+    switch (reply.status) {
+      case ProxyStatus::Ok:
+        ++st.ok;
+        break;
+      case ProxyStatus::NoKey:
+        ++st.notfound;
+        break;
+      case ProxyStatus::Retry:
+        ++st.retry;
+        break;
+      default:
+        ++st.failed;
+        break;
+    }
+    st.latency.record(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - job.start));
+  }
   Done done = std::move(job.done);
   if (done) done(std::move(reply));
 }
@@ -398,6 +492,7 @@ void ForwardPool::abort_all() {
     all.push_back(link.get());
   }
   for (Link* link : all) close_link(*link);
+  deliver_answered();  // replies already received go out as they came
   for (Job& job : jobs) retry(job);
 }
 

@@ -22,9 +22,12 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "dictcore/front/table_stats.h"
 #include "dictcore/util/logger.h"
 #include "protocol/messages.h"
+#include "proxyd/event_loop.h"
 #include "proxyd/stats_fields.h"
 
 namespace proxyd::daemon {
@@ -32,7 +35,7 @@ namespace proxyd::daemon {
 // Where to forward and how much at once.
 struct ForwardLimits {
   std::string path;                 // UNIX socket of the stock service ("" = off)
-  std::size_t max_connections = 4;  // connections open at once
+  std::size_t max_connections = 8;  // connections open at once
   std::size_t max_queue = 1024;     // requests waiting for a connection before RETRY
   std::chrono::milliseconds timeout{10000};  // request to answer (lookup_timeout)
   std::chrono::milliseconds idle{5000};      // close a connection idle this long
@@ -73,8 +76,10 @@ class ForwardPool {
 
   // Forward one well-formed request; done runs exactly once on the loop
   // thread, possibly before submit() returns (RETRY when the queue is full
-  // or the service cannot be reached).
-  void submit(const protocol::Request& request, Done done);
+  // or the service cannot be reached). With stats, the answer is counted
+  // there as a lookup of that table (result and latency) before done runs.
+  void submit(const protocol::Request& request, Done done,
+              std::shared_ptr<dict::TableStats> stats = nullptr);
 
   // Answer RETRY to requests past their deadline, close idle connections.
   void expire(Clock::time_point now);
@@ -93,14 +98,22 @@ class ForwardPool {
   struct Job {
     protocol::RequestType type;
     protocol::Dialect dialect;
-    std::string bytes;  // the encoded request
+    std::string bytes;  // the encoded request (kept until answered: it may be resent)
     Clock::time_point deadline;
     Done done;
+    std::shared_ptr<dict::TableStats> stats;  // lookups: the table's counters
+    Clock::time_point start;
     bool resent = false;
   };
   struct Link;
 
   static void on_event(evutil_socket_t fd, short what, void* arg) noexcept;
+  static void on_flush(evutil_socket_t fd, short what, void* arg) noexcept;
+  void schedule_flush();
+  // Send the requests started in this loop iteration, then pass on the
+  // replies received in it (see flush_ev_).
+  void flush();
+  void deliver_answered();
   // Start the next queued jobs on idle or new connections.
   void pump();
   // Open a connection for job; false (job untouched) when connect fails.
@@ -123,6 +136,20 @@ class ForwardPool {
   std::deque<Job> queue_;
   std::list<std::unique_ptr<Link>> links_;
   std::list<std::unique_ptr<Link>> dead_;  // closed inside their own callback
+  // Requests started while the loop handles a batch of ready sockets are
+  // sent together after that batch (an active event queued behind it), and
+  // only then are the replies received in the batch passed to the clients:
+  // the stock service and the clients each find several on one wake-up.
+  // Cuts context switches per request.
+  struct Answered {
+    Job job;
+    protocol::Reply reply;
+  };
+  std::vector<Answered> answered_;
+  EventPtr flush_ev_;
+  bool flush_pending_ = false;
+  bool flushing_ = false;          // links must not be destroyed meanwhile
+  std::vector<Link*> flush_list_;  // flush()'s scratch list
   ForwardStats stats_;
   Clock::time_point last_warning_{};
 };

@@ -57,37 +57,19 @@ void Service::set_forwarders(ForwardPool* read, ForwardPool* write) {
 void Service::forward(Role role, std::string_view name, const protocol::Request& req,
                       ReplyDone done) {
   const int r = role == Role::ReadOnly ? 0 : 1;
-  if (auto it = forwarded_[r].find(name); it == forwarded_[r].end()) {
-    forwarded_[r].emplace(name);
+  // The table's counters, looked up once per table (no allocation per request).
+  auto it = forwarded_[r].find(name);
+  if (it == forwarded_[r].end()) {
+    it = forwarded_[r].emplace(std::string(name), stats_.table(std::string(name))).first;
   }
   if (req.type != RequestType::Lookup) {
     forwarders_[r]->submit(req, std::move(done));
     return;
   }
-  // Lookups are counted per table like native ones.
-  std::shared_ptr<dict::TableStats> stats = stats_.table(std::string(name));
-  ++stats->requests;
-  ++stats->queries;
-  const auto start = std::chrono::steady_clock::now();
-  forwarders_[r]->submit(req, [stats, start, done = std::move(done)](Reply reply) {
-    switch (reply.status) {
-      case ProxyStatus::Ok:
-        ++stats->ok;
-        break;
-      case ProxyStatus::NoKey:
-        ++stats->notfound;
-        break;
-      case ProxyStatus::Retry:
-        ++stats->retry;
-        break;
-      default:
-        ++stats->failed;
-        break;
-    }
-    stats->latency.record(std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - start));
-    done(std::move(reply));
-  });
+  // Lookups are counted per table like native ones (by the pool, on answer).
+  ++it->second->requests;
+  ++it->second->queries;
+  forwarders_[r]->submit(req, std::move(done), it->second);
 }
 
 void Service::set_generation(std::shared_ptr<Generation> gen) {
@@ -300,7 +282,7 @@ void Service::snapshot(StatsSnapshot& out) const {
     const int r = role == Role::ReadOnly ? 0 : 1;
     if (forwarders_[r] == nullptr) continue;
     ForwardFigures f = forwarders_[r]->figures();
-    f.tables.assign(forwarded_[r].begin(), forwarded_[r].end());
+    for (const auto& [name, st] : forwarded_[r]) f.tables.push_back(name);
     out.forwards.push_back(std::move(f));
   }
   if (gen_) {

@@ -102,7 +102,8 @@ class Service {
   std::shared_ptr<Generation> gen_;
   std::vector<std::weak_ptr<Generation>> retired_;  // still answering old requests
   ForwardPool* forwarders_[2] = {nullptr, nullptr};
-  std::set<std::string, std::less<>> forwarded_[2];  // table names forwarded, for stats
+  // Tables forwarded, for stats, with their counters (looked up once).
+  std::map<std::string, std::shared_ptr<dict::TableStats>, std::less<>> forwarded_[2];
   // Send req for table name to the stock service of role.
   void forward(Role role, std::string_view name, const protocol::Request& req,
                ReplyDone done);
