@@ -215,6 +215,12 @@ void ForwardPool::on_flush(evutil_socket_t, short, void* arg) noexcept {
   } catch (...) {
     pool->flushing_ = false;
     pool->log_.warn("forwarding ({}): internal error sending requests", pool->label_);
+    // Replies already received still go out; requests not sent are
+    // answered RETRY by expire() at their deadline.
+    try {
+      pool->deliver_answered();
+    } catch (...) {
+    }
   }
 }
 
