@@ -181,18 +181,20 @@ class EndToEndTest(unittest.TestCase):
         # mysql pool's worker threads still get SCHED_BATCH, so a database
         # answer does not preempt the event loop; the loop keeps SCHED_OTHER.
         # A lone lookup runs on the loop's own session (loop_queries), so
-        # the workers are looked at while 8 clients keep lookups queued.
+        # the workers are looked at while 8 clients keep lookups (of
+        # different keys) queued.
         rcpt(self.pf.smtp_port, f"alice@{DOMAIN}")
         pid = self.the_proxyd()
         table = f"mysql:{self.pf.table_path('vmailboxes.cf')}"
-        lookup = [("request", "lookup"), ("table", table), ("flags", 0),
-                  ("key", f"alice@{DOMAIN}")]
         stop = threading.Event()
 
-        def client():
+        def client(n: int):
+            # A key of its own each time: equal keys in flight share one query.
             with proxyproto.Conn(self.pf.queue_dir / "private" / "proxymap") as c:
                 while not stop.is_set():
-                    c.request(lookup)
+                    n += 8
+                    c.request([("request", "lookup"), ("table", table), ("flags", 0),
+                               ("key", f"nobody{n}@{DOMAIN}")])
 
         def policy(tid: str) -> int | None:
             try:
@@ -201,7 +203,7 @@ class EndToEndTest(unittest.TestCase):
                 return None   # a thread that just ended
             return int(stat.rsplit(")", 1)[1].split()[38])  # field 41, sched policy
 
-        threads = [threading.Thread(target=client) for _ in range(8)]
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
         for t in threads:
             t.start()
         workers: dict[str, int] = {}
