@@ -818,8 +818,11 @@ def run_db(kind: str, args, build: Path, clients_list: list[int],
 
         pm = PostfixProxymap(root / "postfix", list(cf["proxymap"].values())).start()
         stack.callback(pm.stop)
+        # max_clients (default 10,000) must hold the idle run's connections
+        # and its 16 active clients, as an admin holding that many would set.
         pxd = Proxyd(proxyd_exe, root / "proxyd", list(cf["proxyd"].values()),
-                     "max_sessions = 4\n").start()
+                     f"max_sessions = 4\nmax_clients = {max(10000, args.idle + 1024)}\n"
+                     ).start()
         stack.callback(pxd.stop)
         # The same proxyd with 2 sessions (its own database user, so that each
         # configuration's sessions are counted apart).
@@ -887,7 +890,8 @@ def run_db(kind: str, args, build: Path, clients_list: list[int],
                      f"hot set = first {args.hot} keys")
         lines.append("- proxymap: Postfix master with only proxymap/proxywrite (+postlogd), "
                      "default process limit; proxyd: max_sessions = 4 (default), and "
-                     "at 128 clients also max_sessions = 2")
+                     "at 128 clients also max_sessions = 2; max_clients = "
+                     f"{max(10000, args.idle + 1024)} (holds the idle run)")
         lines.append(f"- db ceiling: {args.ceiling_threads} direct sessions, one query per "
                      f"round trip; pipelined: {CEIL_PIPELINE} queries per round trip on "
                      "the same sessions")
