@@ -23,6 +23,7 @@
 #include <exception>
 #include <memory>
 
+#include "dictcore/pool/drivers/mysql_limits.h"
 #include "dictcore/pool/drivers/session_mysql_native.h"
 #include "dictcore/pool/session.h"
 #include "dictcore/pool/session_batch.h"
@@ -30,16 +31,7 @@
 namespace proxyd::dict {
 namespace {
 
-// Seconds a TCP connect (and the handshake) may take before the host counts
-// as down; Postfix leaves the library default (none on Linux).
-constexpr int kConnectTimeoutSec = 10;
-// Seconds one network read or write may block. Lookup queries are small; a
-// server that stops answering for this long is treated as dead.
-constexpr int kReadTimeoutSec = 30;
-constexpr int kWriteTimeoutSec = 30;
-// Upper bound on result sets drained after one statement (CALL may return
-// several); far beyond anything a lookup needs.
-constexpr int kMaxResultSets = 1024;
+using mysql_limits::kMaxResultSets;
 
 // The value as Postfix sees it: a C string, so an embedded NUL ends it.
 std::string c_string(const std::string& bytes) {
@@ -328,9 +320,9 @@ class MysqlDriver final : public SqlDriver {
     if (params_.tls_CApath) options["sslCAPath"] = *params_.tls_CApath;
     if (params_.tls_ciphers) options["sslCipher"] = *params_.tls_ciphers;
     if (params_.tls_verify_cert) options["sslVerify"] = *params_.tls_verify_cert;
-    options["OPT_CONNECT_TIMEOUT"] = kConnectTimeoutSec;
-    options["OPT_READ_TIMEOUT"] = kReadTimeoutSec;
-    options["OPT_WRITE_TIMEOUT"] = kWriteTimeoutSec;
+    options["OPT_CONNECT_TIMEOUT"] = static_cast<int>(mysql_limits::kConnectTimeoutSec);
+    options["OPT_READ_TIMEOUT"] = static_cast<int>(mysql_limits::kReadTimeoutSec);
+    options["OPT_WRITE_TIMEOUT"] = static_cast<int>(mysql_limits::kWriteTimeoutSec);
     options["OPT_RECONNECT"] = false;  // a lost connection is a failed host
     // Connector/C++ 1.1 always connects with CLIENT_MULTI_RESULTS, as
     // Postfix does; only batching sessions add CLIENT_MULTI_STATEMENTS.

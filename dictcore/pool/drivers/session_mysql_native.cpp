@@ -19,14 +19,16 @@
 #include <memory>
 #include <optional>
 
+#include "dictcore/pool/drivers/mysql_limits.h"
+
 namespace proxyd::dict {
 namespace {
 
-// The same bounds as the Connector/C++ sessions (session_mysql.cpp).
-constexpr unsigned kConnectTimeoutSec = 10;
-constexpr unsigned kReadTimeoutSec = 30;
-constexpr unsigned kWriteTimeoutSec = 30;
-constexpr int kMaxResultSets = 1024;
+// The same bounds as the Connector/C++ sessions.
+using mysql_limits::kConnectTimeoutSec;
+using mysql_limits::kMaxResultSets;
+using mysql_limits::kReadTimeoutSec;
+using mysql_limits::kWriteTimeoutSec;
 
 struct MysqlClose {
   void operator()(MYSQL* db) const { mysql_close(db); }
