@@ -100,12 +100,14 @@ class LoopPoster final : public Poster {
 };
 
 // A lookup job: its statement's first value is the answer, a host error
-// fails the host, any other error is RETRY.
+// fails the host, any other error is RETRY. Jobs given the same group may
+// share a batch (pipeline); without one each job is its own group.
 class ValueJob final : public JobWork {
  public:
-  explicit ValueJob(std::string sql) : sql_(std::move(sql)) {}
+  explicit ValueJob(std::string sql, const void* group = nullptr)
+      : sql_(std::move(sql)), group_(group) {}
   bool splits() const override { return true; }
-  const void* batch_group() const override { return this; }
+  const void* batch_group() const override { return group_ ? group_ : this; }
   Attempt attempt(SqlSession& session) override { return finish(session.query(sql_)); }
   Prepared prepare(SqlSession& /*session*/) override {
     return Prepared{std::nullopt, sql_};
@@ -119,6 +121,7 @@ class ValueJob final : public JobWork {
 
  private:
   std::string sql_;
+  const void* group_;
 };
 
 struct LoopPool {

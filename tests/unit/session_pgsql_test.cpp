@@ -41,6 +41,7 @@ using proxyd::testing::kDbUser;
 using proxyd::testing::PgServer;
 using testing::async_query;
 using testing::LoopPool;
+using testing::ValueJob;
 
 class PgsqlSessionTest : public testing::DbSessionFixture<PgServer> {
  protected:
@@ -477,29 +478,6 @@ TEST_F(PgsqlBatchTest, LoopSessionLostMidLookupHandsItToAWorker) {
   EXPECT_EQ(lp.got["after"], (LookupResult{ProxyStatus::Ok, "after"}));
 }
 
-// A lookup job that can share a pipeline: its statement's first value is
-// the answer, a host error fails the host, any other error is RETRY.
-class PipelinedJob final : public JobWork {
- public:
-  explicit PipelinedJob(std::string sql) : sql_(std::move(sql)) {}
-  bool splits() const override { return true; }
-  const void* batch_group() const override { return &kGroup; }
-  Attempt attempt(SqlSession& session) override { return finish(session.query(sql_)); }
-  Prepared prepare(SqlSession& /*session*/) override {
-    return Prepared{std::nullopt, sql_};
-  }
-  Attempt finish(QueryResult r) override {
-    if (r.status == QueryStatus::HostError) return Attempt{true, {}};
-    if (r.status != QueryStatus::Rows) return Attempt{false, {ProxyStatus::Retry, {}}};
-    if (r.rows.empty()) return Attempt{false, {ProxyStatus::NoKey, {}}};
-    return Attempt{false, {ProxyStatus::Ok, r.rows[0][0].value_or("")}};
-  }
-
- private:
-  static inline const int kGroup = 0;
-  std::string sql_;
-};
-
 // Last of its suite: kills the shared server mid-pipeline and starts it again.
 TEST_F(PgsqlBatchTest, PoolAnswersRetryAndMarksTheHostDownWhenAPipelineDies) {
   testing::QueuedPoster poster;
@@ -508,8 +486,9 @@ TEST_F(PgsqlBatchTest, PoolAnswersRetryAndMarksTheHostDownWhenAPipelineDies) {
                    std::chrono::seconds(60), std::chrono::seconds(60),
                    PoolSettings{1, 4096, 16, 0}, poster, log);
   std::map<std::string, ProxyStatus> got;
+  const int group = 0;  // every job may share a pipeline
   auto submit = [&](const std::string& name, const std::string& sql) {
-    pool.submit(PoolJob{std::make_unique<PipelinedJob>(sql),
+    pool.submit(PoolJob{std::make_unique<ValueJob>(sql, &group),
                         [&got, name](LookupResult r) { got[name] = r.status; }});
   };
   // The one session is busy with "a" while b1..b4 queue: they go out
