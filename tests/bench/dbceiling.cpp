@@ -4,8 +4,8 @@
 // table's "query" would run (one '%s' = the escaped key, as Postfix's
 // db_common expansion does for plain keys) in a closed loop over the same
 // key file. With --pipeline N each thread sends N lookups per round trip
-// instead (SqlSession::query_batch: a libpq pipeline for pgsql, one
-// multi-statement text for mysql), the ceiling of a pipelining client on
+// instead (SqlSession::query_batch: one multi-statement text, and for
+// pgsql a libpq pipeline if the text fails), the ceiling of a pipelining client on
 // the same number of sessions. Prints the load generator's JSON fields.
 #include <fmt/format.h>
 #include <sys/resource.h>

@@ -249,7 +249,8 @@ TEST_F(PgsqlSessionTest, UnexpectedResultFailsTheHost) {
   }
 }
 
-// Batching sessions (libpq pipeline mode, a sync point per statement).
+// Batching sessions (one text per batch; on failure libpq pipeline mode, a
+// sync point per statement).
 class PgsqlBatchTest : public PgsqlSessionTest {
  protected:
   static std::unique_ptr<SqlSession> connect_batching() {
@@ -322,6 +323,73 @@ TEST_F(PgsqlBatchTest, OneBadStatementFailsOnlyItself) {
       << br.results[1].message;
   EXPECT_EQ(br.results[4].rows, (std::vector<SqlRow>{{"five"}}));
   EXPECT_EQ(scalar(*batch, "SELECT 'still in step'"), "still in step");
+}
+
+// A batch of good statements is one text, run by the server in one
+// implicit transaction: they share its id. A trailing line comment does
+// not keep a statement out of the text.
+TEST_F(PgsqlBatchTest, GoodStatementsGoAsOneText) {
+  auto batch = connect_batching();
+  ASSERT_TRUE(batch);
+  const std::string xid = "SELECT pg_current_xact_id()::text";
+  BatchResult br = batch->query_batch({xid + " -- a comment", "SELECT 'two'", xid});
+  EXPECT_TRUE(br.usable) << br.message;
+  ASSERT_EQ(br.results.size(), 3u) << br.message;
+  ASSERT_EQ(br.results[0].rows.size(), 1u);
+  EXPECT_EQ(br.results[0].rows, br.results[2].rows);
+  EXPECT_EQ(br.results[1].rows, (std::vector<SqlRow>{{"two"}}));
+}
+
+// The server undoes a text's transaction at its first error; every
+// statement then runs again on its own, so each one's effects happen once,
+// as with one PQexec per lookup.
+TEST_F(PgsqlBatchTest, AFailedTextRunsEachStatementOnceOnItsOwn) {
+  auto single = connect_socket();
+  auto batch = connect_batching();
+  ASSERT_TRUE(single);
+  ASSERT_TRUE(batch);
+  for (const char* sql :
+       {"DROP TABLE IF EXISTS bump_log", "CREATE TABLE bump_log (k text)",
+        "CREATE OR REPLACE FUNCTION bump(x text) RETURNS text LANGUAGE sql AS "
+        "$$ INSERT INTO bump_log VALUES (x) RETURNING x $$"}) {
+    ASSERT_EQ(single->query(sql).status, QueryStatus::Rows) << sql;
+  }
+  const std::string xid = "SELECT pg_current_xact_id()::text";
+  BatchResult br = batch->query_batch(
+      {"SELECT bump('one')", xid, "SELECT 1/0", xid, "SELECT bump('five')"});
+  EXPECT_TRUE(br.usable) << br.message;
+  ASSERT_EQ(br.results.size(), 5u) << br.message;
+  EXPECT_EQ(br.results[0].rows, (std::vector<SqlRow>{{"one"}}));
+  EXPECT_EQ(br.results[2].status, QueryStatus::TempError);
+  EXPECT_NE(br.results[1].rows, br.results[3].rows);  // transactions of their own
+  EXPECT_EQ(br.results[4].rows, (std::vector<SqlRow>{{"five"}}));
+  EXPECT_EQ(scalar(*single, "SELECT string_agg(k, ',' ORDER BY k) FROM bump_log"),
+            "five,one");
+}
+
+// A statement left open (a quote, a block comment) or ending in a line
+// comment cannot swallow the statements after it in a batch text.
+TEST_F(PgsqlBatchTest, AStatementLeftOpenCannotSwallowTheNextOne) {
+  auto single = connect_socket();
+  auto batch = connect_batching();
+  ASSERT_TRUE(single);
+  ASSERT_TRUE(batch);
+  std::vector<std::vector<std::string>> batches = {
+      {"SELECT 'a' -- the rest of the line", "SELECT 'b'"},
+      {"SELECT 'a' /* open", "SELECT 'b' */ , 'c'", "SELECT 'd'"},
+      {"SELECT 'a", "SELECT ' b'", "SELECT 'c'"},
+      {"SELECT $x$a", "SELECT $x$ , 'b'"},
+  };
+  for (const auto& sqls : batches) {
+    BatchResult br = batch->query_batch(sqls);
+    EXPECT_TRUE(br.usable) << br.message;
+    ASSERT_EQ(br.results.size(), sqls.size()) << sqls.front();
+    for (std::size_t i = 0; i < sqls.size(); ++i) {
+      QueryResult alone = single->query(sqls[i]);
+      EXPECT_EQ(br.results[i].status, alone.status) << sqls[i];
+      EXPECT_EQ(br.results[i].rows, alone.rows) << sqls[i];
+    }
+  }
 }
 
 TEST_F(PgsqlBatchTest, TextThatCouldBeSeveralStatementsIsNeverSent) {

@@ -8,9 +8,14 @@
 // (PQgetvalue). Unlike Postfix, connect_timeout and TCP keepalives are set.
 //
 // Batching (sessions from connect_batching): several single SELECTs go out
-// in libpq pipeline mode, each followed by its own sync point, so each runs
-// in its own implicit transaction exactly as PQexec would run it, and an
-// error ends only its own statement. Results are read back in order.
+// as one simple-protocol text, each statement on its own after a "\n;"
+// separator, and come back as one result each, in order. The server runs
+// such a text as one implicit transaction and stops at the first error, so
+// unless every statement answers, every answer of the text is dropped and
+// each statement runs again with its own sync point in libpq pipeline mode
+// (its own implicit transaction, exactly as PQexec would run it, an error
+// ending only itself). One text costs the server a third of what a
+// pipeline with a sync per statement does.
 //
 // Asynchronous single statements (send_query/read_query) let the event loop
 // run a lookup itself: PQsendQuery with the same simple protocol as PQexec,
@@ -102,8 +107,9 @@ class PgsqlSession final : public SqlSession {
 
   bool batching() const override { return batching_; }
 
-  // Only single SELECTs: the extended protocol that pipelines use refuses
-  // several statements in one text, where PQexec would run them all.
+  // Only single SELECTs: a text that could hold several statements would
+  // answer more than once in a batch text, and the extended protocol of the
+  // re-run refuses it, where PQexec would run them all.
   bool can_batch(const std::string& sql) const override {
     return batching_ && single_select_statement(sql);
   }
@@ -164,7 +170,7 @@ class PgsqlSession final : public SqlSession {
       }
     }
     try {
-      run_pipeline(sqls, out);
+      if (!run_text(sqls, out)) run_pipeline(sqls, out);
     } catch (const std::exception& e) {
       out.usable = false;
       out.message = fmt::format("{}: {}", where_, e.what());
@@ -201,6 +207,51 @@ class PgsqlSession final : public SqlSession {
       return;
     }
     interpret(res.get(), result);
+  }
+
+  // Every statement in one text. False when the statements must run again
+  // on their own: the text failed or answered other than once per
+  // statement; out.results is then empty. True when out is final: every
+  // statement answered, or the connection broke (out.results then holds the
+  // statements answered before it).
+  bool run_text(const std::vector<std::string>& sqls, BatchResult& out) {
+    PGconn* conn = conn_.get();
+    std::size_t size = 0;
+    for (const std::string& sql : sqls) size += sql.size() + 3;
+    std::string text;
+    text.reserve(size);
+    for (const std::string& sql : sqls) {
+      // The newline ends a trailing "--" comment; a text left open in a
+      // quote or a block comment swallows the separator, and the answer
+      // count below shows it.
+      if (!text.empty()) text += "\n;\n";
+      text += sql;
+    }
+    if (PQsendQuery(conn, text.c_str()) != 1) {
+      lost(out, "cannot send a batch");
+      return true;
+    }
+    bool clean = true;
+    std::size_t answers = 0;
+    while (ResultPtr res{PQgetResult(conn)}) {  // null once the server is ready
+      ++answers;
+      if (!clean) continue;
+      QueryResult r;
+      interpret(res.get(), r);
+      if (r.status != QueryStatus::Rows || answers > sqls.size()) {
+        clean = false;
+        if (PQstatus(conn) != CONNECTION_OK) lost(out, r.message);
+        continue;
+      }
+      out.results.push_back(std::move(r));
+    }
+    if (!out.usable || PQstatus(conn) != CONNECTION_OK) {
+      if (out.usable) lost(out, "connection lost in a batch");
+      return true;
+    }
+    if (clean && answers == sqls.size()) return true;
+    out.results.clear();
+    return false;
   }
 
   // Send every statement with a sync point after each, then read the
