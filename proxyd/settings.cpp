@@ -96,7 +96,7 @@ const std::vector<Binding>& bindings() {
       {{"forward_write_socket", K::Text, "private/proxywrite", 0, 0,
         "stock proxywrite socket for writes to such tables (empty = off)"},
        &Settings::forward_write_socket},
-      {{"forward_connections", K::Int, "8", 1, 256,
+      {{"forward_connections", K::Int, "32", 1, 256,
         "connections to each stock service, one request at a time each"},
        &Settings::forward_connections},
       {{"forward_max_queue", K::Int, "1024", 1, 1000000,

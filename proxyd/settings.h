@@ -51,7 +51,7 @@ struct Settings {
   // sockets relative to queue_directory unless absolute; "" = off.
   std::string forward_read_socket = "private/proxymap";
   std::string forward_write_socket = "private/proxywrite";
-  int forward_connections = 8;   // connections to each stock service
+  int forward_connections = 32;  // connections to each stock service
   int forward_max_queue = 1024;  // forwarded requests waiting before RETRY
   // Not a proxyd.cf line: postfix_version resolved when the configuration
   // is loaded (resolve_postfix_version), the release whose semantics apply.

@@ -944,8 +944,8 @@ def main() -> int:
     ap.add_argument("--forwarding", choices=("on", "off", "only"), default="on",
                     help="forwarded cidr: rows (issue 12): on (after the databases), "
                          "off, or only them (no database)")
-    ap.add_argument("--forward-connections", type=int, default=8,
-                    help="proxyd's forward_connections for the forwarded rows (default 8, as proxyd)")
+    ap.add_argument("--forward-connections", type=int, default=32,
+                    help="proxyd's forward_connections for the forwarded rows (default 32, as proxyd)")
     args = ap.parse_args()
     if args.quick:
         args.duration, args.warmup, args.rounds = 3, 1, 1
