@@ -773,6 +773,12 @@ def per_round(all_rows: list[dict]) -> list[str]:
         each = [f"{a['lookups_per_s'] / max(b['lookups_per_s'], 1e-9):.2f}x, p99 "
                 f"{a['p99_us'] / max(b['p99_us'], 1):.2f}" for a, b in zip(px, pm)]
         out.append(f"- per round, {mode} vs proxymap at 128 clients: " + "; ".join(each))
+        ceil = [r for r in all_rows if r["mode"] == "db ceiling"]
+        if len(ceil) == len(px):
+            each = [f"{100 * a['lookups_per_s'] / max(c['lookups_per_s'], 1e-9):.0f}%"
+                    for a, c in zip(px, ceil)]
+            out.append(f"- per round, {mode} at 128 clients vs that round's plain DB "
+                       "ceiling: " + "; ".join(each))
     hot_px = [r for r in all_rows if r["mode"] == "proxyd cache" and r.get("hot")]
     hot_pm = [r for r in all_rows if r["mode"] == "proxymap" and r.get("hot")]
     if hot_px and len(hot_px) == len(hot_pm):
