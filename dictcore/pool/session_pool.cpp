@@ -75,10 +75,11 @@ constexpr std::size_t kBatchScan = 4;
 // before they try again: never one connect attempt per lookup.
 constexpr std::chrono::seconds kLoopConnectHold{10};
 
-// After the loop gave its session to a worker under load, workers connect
-// no new loop session (connect_loop) for this long: a load that comes and
-// goes would otherwise cost two connects per swing (the worker reconnects
-// for batches, then another connects for the loop).
+// After the loop gave its session to a worker under load, no worker hands
+// a session to the loop for this long: a load that comes and goes would
+// otherwise cost a thread per swing (the worker that hands over exits, and
+// the give-back starts another), and for mysql two connects (the worker
+// reconnects for batches, then another connects for the loop).
 constexpr std::chrono::seconds kLoopRejoinHold{2};
 
 class FunctionWork final : public JobWork {
@@ -181,6 +182,9 @@ struct SessionPool::State {
   void loop_close();
   // Under load: the loop session goes to a new worker (no reconnect).
   void loop_give_back();
+  // With mu held: the threads of finished workers, out of workers, to be
+  // joined (destroyed) after unlocking.
+  std::vector<std::jthread> reap_finished();
   // Worker: give the session to the loop that asked for one, and exit.
   bool hand_over(WorkerSession& w, bool& was_busy);
   // Whether the loop may take w's session now (caller holds mu).
@@ -207,9 +211,12 @@ struct SessionPool::State {
   std::condition_variable cv;
   std::deque<PoolJob> queue;          // guarded by mu
   std::vector<std::jthread> workers;  // guarded by mu (finished ones too)
-  int live_workers = 0;               // guarded by mu
-  int idle_workers = 0;               // guarded by mu
-  int busy_workers = 0;               // guarded by mu
+  // Workers that have returned, joined by the next spawn (reap_finished):
+  // an exited thread keeps its stack until joined. Guarded by mu.
+  std::vector<std::thread::id> finished;
+  int live_workers = 0;     // guarded by mu
+  int idle_workers = 0;     // guarded by mu
+  int busy_workers = 0;     // guarded by mu
   int wakeups_pending = 0;  // notified idle workers not yet awake; guarded by mu
   bool stopping = false;    // guarded by mu
   bool batch_policy_refused = false;  // said once; guarded by mu
@@ -232,7 +239,8 @@ struct SessionPool::State {
   WorkerSession handover;    // a session given to the loop; guarded by mu
   bool loop_wanted = false;  // the loop asks for a session; guarded by mu
   bool loop_holds = false;   // handover or loop.held has one; guarded by mu
-  // No connect_loop before then (it had none or failed); guarded by mu.
+  // No hand-over to the loop before then: it just gave one back, or (mysql)
+  // connect_loop had none or failed. Guarded by mu.
   PoolJob::Clock::time_point loop_connect_after{};
   int given_back =
       0;  // workers started with the loop's session, not yet waiting; guarded by mu
@@ -603,10 +611,22 @@ void SessionPool::State::worker_main(WorkerSession start) {
   }
   close_session(w.session, w.host);
   driver->thread_end();
-  if (!retired) {
-    std::lock_guard lock(mu);
-    --live_workers;
-  }
+  std::lock_guard lock(mu);
+  if (!retired) --live_workers;
+  finished.push_back(std::this_thread::get_id());  // the last use of this State
+}
+
+std::vector<std::jthread> SessionPool::State::reap_finished() {
+  std::vector<std::jthread> done;
+  if (finished.empty()) return done;
+  std::erase_if(workers, [&](std::jthread& t) {
+    if (std::find(finished.begin(), finished.end(), t.get_id()) == finished.end())
+      return false;
+    done.push_back(std::move(t));
+    return true;
+  });
+  finished.clear();
+  return done;
 }
 
 SessionPool::SessionPool(std::string label, std::unique_ptr<SqlDriver> driver,
@@ -633,6 +653,7 @@ void SessionPool::State::queue_job(PoolJob job) {
   State& s = *this;
   bool queued = false;
   bool notify = false;
+  std::vector<std::jthread> reaped;  // joined on leaving, after the lock
   {
     std::lock_guard lock(s.mu);
     if (!s.stopping && s.queue.size() < s.settings.max_queue) {
@@ -645,6 +666,7 @@ void SessionPool::State::queue_job(PoolJob job) {
       if (s.live_workers < limit &&
           s.queue.size() > static_cast<std::size_t>(s.idle_workers + s.given_back)) {
         ++s.live_workers;
+        reaped = s.reap_finished();
         s.workers.emplace_back([&s] { s.worker_main(); });
       }
       // Wake an idle worker unless enough are already on their way: under
@@ -796,10 +818,12 @@ void SessionPool::State::loop_close() {
 }
 
 void SessionPool::State::loop_give_back() {
-  loop.watch.reset();  // the worker owns the socket from here
+  loop.watch.reset();                // the worker owns the socket from here
+  std::vector<std::jthread> reaped;  // joined on leaving, after the lock
   std::lock_guard lock(mu);
   if (stopping || live_workers >= settings.max_sessions) return;
   ++live_workers;
+  reaped = reap_finished();
   ++given_back;  // it takes the next queued job: no other worker for it
   loop_holds = false;
   loop_connect_after = std::max(loop_connect_after, clock->now() + kLoopRejoinHold);
@@ -846,7 +870,7 @@ bool SessionPool::State::hand_over(WorkerSession& w, bool& was_busy) {
   // The worker's session cannot serve the loop (mysql): connect one that can.
   if (w.session->async_socket() < 0 && !swap_for_loop(w, was_busy)) return false;
   std::lock_guard lock(mu);
-  if (!may_hand_over(w, was_busy)) return false;
+  if (!may_hand_over(w, was_busy) || clock->now() < loop_connect_after) return false;
   loop_wanted = false;
   loop_holds = true;
   handover = std::move(w);
@@ -921,6 +945,11 @@ const std::string& SessionPool::label() const { return state_->label; }
 int SessionPool::worker_count() const {
   std::lock_guard lock(state_->mu);
   return state_->live_workers;
+}
+
+std::size_t SessionPool::thread_count() const {
+  std::lock_guard lock(state_->mu);
+  return state_->workers.size();
 }
 
 int SessionPool::open_sessions() const {

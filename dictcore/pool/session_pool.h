@@ -155,6 +155,9 @@ class SessionPool {
 
   // Observability (tests): live workers, open sessions, queue.
   int worker_count() const;
+  // Worker threads not yet joined: live ones, and finished ones until the
+  // next worker starts.
+  std::size_t thread_count() const;
   int open_sessions() const;
   std::size_t queued() const;
   int peak_open_sessions() const;

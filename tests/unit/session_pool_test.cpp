@@ -343,6 +343,33 @@ TEST(SessionPool, LoweredLimitRetiresSurplusWorkers) {
   EXPECT_EQ(st.jobs, 60u);
 }
 
+// A worker that retires (or hands its session to the loop) exits; its
+// thread is joined when the next one starts, so that a long-running pool
+// does not keep a stack per worker it ever had.
+TEST(SessionPool, FinishedWorkerThreadsAreJoined) {
+  PoolFixture f({host("h", HostKind::Inet)}, 4);
+  f.db.on_query = [](const std::string&, const std::string&) {
+    std::this_thread::sleep_for(5ms);
+    return testing::rows({{"v"}});
+  };
+  std::vector<LookupResult> results;
+  std::size_t answered = 0;
+  for (int cycle = 0; cycle < 10; ++cycle) {
+    f.pool->update_settings(PoolSettings{4, 4096});
+    for (int i = 0; i < 20; ++i) f.pool->submit(PoolFixture::job(results));
+    answered += 20;
+    ASSERT_EQ(f.poster.run_until(answered), answered);
+    f.pool->update_settings(PoolSettings{1, 4096});
+    for (int i = 0; i < 100 && f.pool->worker_count() > 1; ++i)
+      std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(f.pool->worker_count(), 1);
+  }
+  // Every cycle retired up to 3 workers: at most the last cycle's are
+  // still waiting to be joined.
+  EXPECT_LE(f.pool->thread_count(), 4u);
+  for (const auto& r : results) EXPECT_EQ(r.status, ProxyStatus::Ok);
+}
+
 TEST(SessionPool, DuplicatedSingleHostRetriesAtOnce) {
   PoolFixture f({host("h", HostKind::Inet)}, 1, true);
   std::atomic<int> calls{0};
