@@ -34,9 +34,9 @@ namespace proxyd::daemon {
 
 // Where to forward and how much at once.
 struct ForwardLimits {
-  std::string path;                 // UNIX socket of the stock service ("" = off)
+  std::string path;                  // UNIX socket of the stock service ("" = off)
   std::size_t max_connections = 32;  // connections open at once
-  std::size_t max_queue = 1024;     // requests waiting for a connection before RETRY
+  std::size_t max_queue = 1024;      // requests waiting for a connection before RETRY
   std::chrono::milliseconds timeout{10000};  // request to answer (lookup_timeout)
   std::chrono::milliseconds idle{5000};      // close a connection idle this long
   std::chrono::milliseconds ttl{1000000};    // close a connection this old when idle
