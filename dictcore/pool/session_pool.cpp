@@ -241,7 +241,7 @@ struct SessionPool::State {
   bool loop_holds = false;   // handover or loop.held has one; guarded by mu
   // No hand-over to the loop before then: it just gave one back, or (mysql)
   // connect_loop had none or failed. Guarded by mu.
-  PoolJob::Clock::time_point loop_connect_after{};
+  PoolJob::Clock::time_point loop_hold_until{};
   int given_back =
       0;  // workers started with the loop's session, not yet waiting; guarded by mu
 };
@@ -826,7 +826,7 @@ void SessionPool::State::loop_give_back() {
   reaped = reap_finished();
   ++given_back;  // it takes the next queued job: no other worker for it
   loop_holds = false;
-  loop_connect_after = std::max(loop_connect_after, clock->now() + kLoopRejoinHold);
+  loop_hold_until = std::max(loop_hold_until, clock->now() + kLoopRejoinHold);
   workers.emplace_back(
       [this, ws = std::move(loop.held)]() mutable { worker_main(std::move(ws)); });
   loop.held = WorkerSession{};
@@ -836,15 +836,16 @@ void SessionPool::State::loop_give_back() {
 bool SessionPool::State::may_hand_over(const WorkerSession& w, bool was_busy) const {
   // Only with nothing queued: an exiting worker must not strand a job.
   // Only when the pool is otherwise idle: under load the session batches.
+  // Not during the hold after a give-back or a failed loop connect.
   return loop_wanted && !loop_holds && !stopping && queue.empty() &&
-         busy_workers <= (was_busy ? 1 : 0) &&
+         clock->now() >= loop_hold_until && busy_workers <= (was_busy ? 1 : 0) &&
          host_set.generation(w.host) == w.generation;
 }
 
 bool SessionPool::State::swap_for_loop(WorkerSession& w, bool was_busy) {
   {
     std::lock_guard lock(mu);
-    if (!may_hand_over(w, was_busy) || clock->now() < loop_connect_after) return false;
+    if (!may_hand_over(w, was_busy)) return false;
   }
   ConnectResult c = driver->connect_loop(host_set.spec(w.host));
   bool ok = c.session && c.session->async_socket() >= 0;
@@ -855,7 +856,7 @@ bool SessionPool::State::swap_for_loop(WorkerSession& w, bool was_busy) {
   if (!ok) {
     // None (the driver has no loop sessions, or not for these settings) or
     // a failed connect: the worker keeps its session; ask again later.
-    loop_connect_after = clock->now() + kLoopConnectHold;
+    loop_hold_until = clock->now() + kLoopConnectHold;
     return false;
   }
   ++counters.connects;
@@ -870,7 +871,7 @@ bool SessionPool::State::hand_over(WorkerSession& w, bool& was_busy) {
   // The worker's session cannot serve the loop (mysql): connect one that can.
   if (w.session->async_socket() < 0 && !swap_for_loop(w, was_busy)) return false;
   std::lock_guard lock(mu);
-  if (!may_hand_over(w, was_busy) || clock->now() < loop_connect_after) return false;
+  if (!may_hand_over(w, was_busy)) return false;
   loop_wanted = false;
   loop_holds = true;
   handover = std::move(w);
