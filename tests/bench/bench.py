@@ -60,6 +60,9 @@ USERS = {"proxymap": "bench_pm", "proxyd": "bench_pxd", "proxyd2": "bench_pxd2",
          "ceiling": "bench_ceil"}
 # The second proxyd configuration, run at 128 clients only (see README.md).
 PXD2_MODE = "proxyd, 2 sessions"
+# The same 4-session proxyd from another build (--compare-build), instead of
+# the 2-session one: before/after rows of a change measured side by side.
+PXD_OTHER_MODE = "proxyd, other build"
 CEIL_PIPE_MODE = "db ceiling, pipelined"
 CEIL_PIPELINE = 16   # queries per round trip: proxyd's max_batch default
 # Targets per database: (proxyd/proxymap at 128 clients, p99 fraction of
@@ -702,7 +705,7 @@ def targets(rows: list[dict], clients_list: list[int], idle_n: int,
     out = []
     pm = find("proxymap")
     ceil = next((r for r in rows if r["mode"] == "db ceiling"), None)
-    for mode in ("proxyd", PXD2_MODE):
+    for mode in ("proxyd", PXD2_MODE, PXD_OTHER_MODE):
         px = find(mode)
         if not (pm and px):
             continue
@@ -766,7 +769,7 @@ def per_round(all_rows: list[dict]) -> list[str]:
 
     out = []
     pm = runs("proxymap")
-    for mode in ("proxyd", PXD2_MODE):
+    for mode in ("proxyd", PXD2_MODE, PXD_OTHER_MODE):
         px = runs(mode)
         if not px or len(px) != len(pm):
             continue
@@ -828,12 +831,19 @@ def run_db(kind: str, args, build: Path, clients_list: list[int],
         # and its 16 active clients, as an admin holding that many would set.
         pxd = Proxyd(proxyd_exe, root / "proxyd", list(cf["proxyd"].values()),
                      f"max_sessions = 4\nmax_clients = {max(10000, args.idle + 1024)}\n"
-                     ).start()
+                     + args.proxyd_cf).start()
         stack.callback(pxd.stop)
         # The same proxyd with 2 sessions (its own database user, so that each
         # configuration's sessions are counted apart).
-        pxd2 = Proxyd(proxyd_exe, root / "proxyd2", list(cf["proxyd2"].values()),
-                      "max_sessions = 2\n", name="proxyd2").start()
+        if args.compare_build:
+            pxd2_mode = PXD_OTHER_MODE
+            pxd2 = Proxyd(Path(args.compare_build) / "proxyd" / "proxyd", root / "proxyd2",
+                          list(cf["proxyd2"].values()), "max_sessions = 4\n" + args.proxyd_cf,
+                          name="proxyd2").start()
+        else:
+            pxd2_mode = PXD2_MODE
+            pxd2 = Proxyd(proxyd_exe, root / "proxyd2", list(cf["proxyd2"].values()),
+                          "max_sessions = 2\n" + args.proxyd_cf, name="proxyd2").start()
         stack.callback(pxd2.stop)
 
         bench_pm = Bench(args, build, db, kind, sessions, keys["proxymap"])
@@ -852,7 +862,7 @@ def run_db(kind: str, args, build: Path, clients_list: list[int],
                 bench_pm.loadgen_run("proxymap", pm, c)
                 bench_px.loadgen_run("proxyd", pxd, c)
                 if c == 128:
-                    bench_px2.loadgen_run(PXD2_MODE, pxd2, c)
+                    bench_px2.loadgen_run(pxd2_mode, pxd2, c)
         pxd2.stop()
         # Once, last: memory proxyd took for 10,000 connections is not all
         # given back, and would inflate the RSS of later runs.
@@ -883,7 +893,7 @@ def run_db(kind: str, args, build: Path, clients_list: list[int],
         all_json.extend(all_rows)
         rows = median_rows(all_rows)
         order = {"db ceiling": 0, CEIL_PIPE_MODE: 1, "proxymap": 2, "proxyd": 3,
-                 PXD2_MODE: 4, "proxyd cache": 5}
+                 PXD2_MODE: 4, PXD_OTHER_MODE: 4, "proxyd cache": 5}
         rows.sort(key=lambda r: (bool(r.get("hot")), bool(r.get("idle")),
                                  0 if r["mode"].startswith("db ceiling") else r["clients"],
                                  order[r["mode"]]))
@@ -896,7 +906,9 @@ def run_db(kind: str, args, build: Path, clients_list: list[int],
                      f"hot set = first {args.hot} keys")
         lines.append("- proxymap: Postfix master with only proxymap/proxywrite (+postlogd), "
                      "default process limit; proxyd: max_sessions = 4 (default), and "
-                     "at 128 clients also max_sessions = 2; max_clients = "
+                     + (f"at 128 clients also the same from {args.compare_build}; "
+                        if args.compare_build else "at 128 clients also max_sessions = 2; ")
+                     + "max_clients = "
                      f"{max(10000, args.idle + 1024)} (holds the idle run)")
         lines.append(f"- db ceiling: {args.ceiling_threads} direct sessions, one query per "
                      f"round trip; pipelined: {CEIL_PIPELINE} queries per round trip on "
@@ -913,6 +925,7 @@ def run_db(kind: str, args, build: Path, clients_list: list[int],
                          "run measured proxyd without a cache")
         split = [f"{r['clients']} clients{' (cache, hot)' if r.get('hot') else ''}"
                  f"{' (2 sessions)' if r['mode'] == PXD2_MODE else ''}"
+                 f"{' (other build)' if r['mode'] == PXD_OTHER_MODE else ''}"
                  f"{' + idle' if r.get('idle') else ''}: event loop "
                  f"{r['main_thread_cpu_pct']:.0f}% + workers "
                  f"{r['cpu_pct'] - r['main_thread_cpu_pct']:.0f}%"
@@ -947,12 +960,19 @@ def main() -> int:
                     help="smoke run: 3 s runs, 1 s warm-up, one round (about a minute "
                          "per database)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    ap.add_argument("--proxyd-cf", default="",
+                    help="extra proxyd.cf lines for both proxyd instances (experiments; "
+                         "'\\n' separates lines), e.g. 'max_batch = 32'")
     ap.add_argument("--forwarding", choices=("on", "off", "only"), default="on",
                     help="forwarded cidr: rows (issue 12): on (after the databases), "
                          "off, or only them (no database)")
     ap.add_argument("--forward-connections", type=int, default=32,
                     help="proxyd's forward_connections for the forwarded rows (default 32, as proxyd)")
+    ap.add_argument("--compare-build", default="",
+                    help="another build directory: its proxyd (4 sessions) replaces the "
+                         "2-session one at 128 clients, side by side (before/after a change)")
     args = ap.parse_args()
+    args.proxyd_cf = "".join(ln.strip() + "\n" for ln in args.proxyd_cf.replace("\\n", "\n").split("\n") if ln.strip())
     if args.quick:
         args.duration, args.warmup, args.rounds = 3, 1, 1
     args.rounds = max(1, args.rounds)
