@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "dictcore/config/parameter_defaults.h"
+#include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/files.h"

@@ -1003,7 +1003,7 @@ SessionPoolPtr PoolSet::pool_for(const ConnectParams& params,
   std::string key = params.identity_key();
   std::lock_guard lock(impl_->mu);
   if (auto it = impl_->pools.find(key); it != impl_->pools.end()) return it->second;
-  std::unique_ptr<SqlDriver> driver = factory ? factory(params) : make_driver(params);
+  std::unique_ptr<SqlDriver> driver = factory ? factory(params) : nullptr;
   if (!driver) return nullptr;
   bool duplicate = params.kind != SqlKind::Sqlite;
   auto pool = std::make_shared<SessionPool>(

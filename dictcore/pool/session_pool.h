@@ -188,8 +188,9 @@ class PoolSet {
   void shutdown();
 
   // The pool for params' identity, created on first use with a driver from
-  // factory (default: make_driver). Null when no driver is available.
-  SessionPoolPtr pool_for(const ConnectParams& params, const DriverFactory& factory = {});
+  // factory (the layers above pass make_driver, dictcore/pool/drivers).
+  // Null when factory is empty or makes no driver.
+  SessionPoolPtr pool_for(const ConnectParams& params, const DriverFactory& factory);
 
   // Number of pools created.
   std::size_t size() const;

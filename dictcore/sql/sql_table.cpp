@@ -9,6 +9,7 @@
 
 #include <cctype>
 
+#include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/fold.h"
 #include "protocol/attr_codec.h"
@@ -404,7 +405,9 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name,
                                  hooks.domain_opener, *env.log, smtputf8_enabled(env));
   }
 
-  SessionPoolPtr pool = env.pools->pool_for(spec->cfg.connect, hooks.driver_factory);
+  SessionPoolPtr pool = env.pools->pool_for(
+      spec->cfg.connect,
+      hooks.driver_factory ? hooks.driver_factory : DriverFactory(make_driver));
   if (kind == SqlKind::Sqlite && pool && !hooks.driver_factory) {
     // Postfix 3.10+ opens the database at table open and substitutes a
     // surrogate (RETRY on every lookup) when that fails. The pool's driver
