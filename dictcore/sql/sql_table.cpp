@@ -7,11 +7,10 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
-
 #include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/fold.h"
+#include "dictcore/util/text.h"
 #include "protocol/attr_codec.h"
 #include "protocol/status.h"
 
@@ -255,7 +254,7 @@ void warn_unquoted_tokens(std::string_view query, std::string_view name, Logger&
     char next = query[i + 1];
     if (next == '%') {
       ++i;
-    } else if (std::isalnum(static_cast<unsigned char>(next))) {
+    } else if (ascii_alnum(next)) {
       log.warn("sqlite:{}: query >{}< contains >{}< without the recommended '' quotes",
                name, query, query.substr(i, 2));
       ++i;

@@ -91,6 +91,16 @@ TEST(Check, ParsesMasterCfColumnsAndContinuations) {
   EXPECT_TRUE(parse_master_cf(text, true)[1].chroot);
 }
 
+// master.cf goes through the one logical-line reader: a first line that
+// starts with white space is skipped, as master(8)'s readllines() skips it.
+TEST(Check, MasterCfLineStartingWithWhiteSpaceIsSkipped) {
+  auto services = parse_master_cf(
+      "  smtp inet n - y - - smtpd\nproxymap unix - - - - - proxyd\n", false);
+  ASSERT_EQ(services.size(), 1u);
+  EXPECT_EQ(services[0].name, "proxymap");
+  EXPECT_EQ(services[0].line_no, 2);
+}
+
 TEST(Check, FindsProxyTablesMissingFromTheAllowlists) {
   CaptureLogger log;
   dict::MainCf cf = dict::MainCf::from_string(
