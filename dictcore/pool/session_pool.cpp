@@ -958,11 +958,6 @@ int SessionPool::open_sessions() const {
   return state_->open_sessions;
 }
 
-int SessionPool::peak_open_sessions() const {
-  std::lock_guard lock(state_->mu);
-  return state_->peak_sessions;
-}
-
 uint64_t SessionPool::loop_answered() const {
   std::lock_guard lock(state_->mu);
   return state_->counters.loop_answered;

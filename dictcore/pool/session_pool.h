@@ -160,7 +160,6 @@ class SessionPool {
   std::size_t thread_count() const;
   int open_sessions() const;
   std::size_t queued() const;
-  int peak_open_sessions() const;
   // Lookups the loop thread answered itself (loop_queries).
   uint64_t loop_answered() const;
 
