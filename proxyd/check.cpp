@@ -144,7 +144,7 @@ std::string probe_host(const dict::ConnectParams& params, const dict::HostSpec& 
     try {
       std::unique_ptr<dict::SqlDriver> driver = dict::make_driver(params);
       if (!driver) {
-        error = fmt::format("the {} driver is not built into proxyd",
+        error = fmt::format("the {} client library could not be initialised",
                             dict::sql_kind_name(params.kind));
       } else {
         driver->thread_init();

@@ -220,6 +220,8 @@ void ForwardPool::on_flush(evutil_socket_t, short, void* arg) noexcept {
     try {
       pool->deliver_answered();
     } catch (...) {
+      // Already logged once just above; the replies this could not pass on
+      // are answered RETRY by expire() at their deadline, like the rest.
     }
   }
 }

@@ -210,7 +210,7 @@ class SqlTable final : public Table, public std::enable_shared_from_this<SqlTabl
       return;
     }
     if (!pool_) {
-      log_.warn("{}: {} support is not available in this build", spec_->label,
+      log_.warn("{}: the {} client library could not be initialised", spec_->label,
                 sql_kind_name(spec_->cfg.kind));
       done(LookupResult{ProxyStatus::Retry, {}});
       return;
@@ -420,8 +420,10 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name,
   if (pool) {
     spec->all_columns = pool->all_columns();
   } else {
-    env.log->warn("{}: no {} driver in this build: every lookup will fail with RETRY",
-                  spec->label, type);
+    env.log->warn(
+        "{}: the {} client library could not be initialised: every lookup will fail "
+        "with RETRY",
+        spec->label, type);
   }
   auto table = std::make_shared<SqlTable>(std::move(spec), std::move(domain),
                                           std::move(pool), *env.log, env.lookup_timeout);
