@@ -16,6 +16,7 @@
 
 #include "dictcore/config/parameter_defaults.h"
 #include "dictcore/pool/drivers/driver_factory.h"
+#include "dictcore/pool/drivers/driver_paths.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/files.h"
@@ -250,7 +251,7 @@ std::vector<std::string> check_table(const std::string& table, const dict::Table
   }
   if (!in.sql) return mine;
   const dict::ConnectParams& c = in.sql->connect;
-  if (in.sql->kind != dict::SqlKind::Sqlite) {
+  if (dict::driver_uses_servers(in.sql->kind)) {
     for (const dict::HostSpec& h : c.hosts) {
       std::string key = c.identity_key() + '\n' + h.text;
       auto it = probed.find(key);

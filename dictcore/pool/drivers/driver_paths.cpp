@@ -89,6 +89,8 @@ void pgsql_paths(const ConnectParams& c, std::vector<NeededPath>& out) {
 
 }  // namespace
 
+bool driver_uses_servers(SqlKind kind) { return kind != SqlKind::Sqlite; }
+
 std::vector<NeededPath> driver_paths(const ConnectParams& params) {
   std::vector<NeededPath> out;
   switch (params.kind) {

@@ -44,6 +44,10 @@ inline constexpr std::string_view kMysqlDefaultSocket = "/run/mysqld/mysqld.sock
 // Where libpq looks for a socket when a unix: host names no directory.
 inline constexpr std::string_view kPgsqlDefaultSocketDir = "/var/run/postgresql";
 
+// True when the driver for kind talks to database servers (hosts a check
+// can probe); false for sqlite, which opens a file.
+bool driver_uses_servers(SqlKind kind);
+
 // The paths params' driver will open, in the order it opens them.
 std::vector<NeededPath> driver_paths(const ConnectParams& params);
 
