@@ -14,6 +14,8 @@
 #include <limits>
 #include <utility>
 
+#include "protocol/ascii.h"
+
 namespace proxyd::protocol {
 
 namespace {
@@ -22,11 +24,6 @@ namespace {
 constexpr std::size_t kCompactMin = 4096;
 // An idle decoder keeps at most this much spare capacity.
 constexpr std::size_t kIdleCapacity = 64 * 1024;
-
-// C isspace() in the "C" locale, which is what sscanf's %u skips.
-bool is_c_space(char ch) {
-  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
-}
 
 }  // namespace
 
@@ -204,7 +201,8 @@ std::string encode_attrs(const AttrList& attrs) {
 
 bool parse_postfix_uint(std::string_view text, uint32_t& out) {
   std::size_t i = 0;
-  while (i < text.size() && is_c_space(text[i])) ++i;
+  // White space first, as sscanf's %u skips it.
+  while (i < text.size() && c_space(text[i])) ++i;
   bool negative = false;
   if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
     negative = text[i] == '-';
@@ -214,7 +212,7 @@ bool parse_postfix_uint(std::string_view text, uint32_t& out) {
   uint64_t value = 0;
   bool overflow = false;
   constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+  for (; i < text.size() && ascii_digit(text[i]); ++i) {
     const auto digit = static_cast<uint64_t>(text[i] - '0');
     if (value > (kMax - digit) / 10) {
       overflow = true;  // strtoul: ERANGE, result ULONG_MAX whatever the sign

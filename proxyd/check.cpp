@@ -15,10 +15,14 @@
 #include <thread>
 
 #include "dictcore/config/parameter_defaults.h"
+#include "dictcore/pool/drivers/driver_factory.h"
+#include "dictcore/pool/drivers/driver_paths.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/files.h"
 #include "dictcore/util/redact.h"
+#include "dictcore/util/text.h"
+#include "dictcore/util/tokens.h"
 #include "proxyd/environment.h"
 #include "proxyd/forward_layout.h"
 #include "proxyd/log.h"
@@ -30,26 +34,12 @@
 namespace proxyd::daemon {
 namespace {
 
-std::vector<std::string> split_ws(std::string_view s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) ++i;
-    std::size_t start = i;
-    while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\r') ++i;
-    if (i > start) out.emplace_back(s.substr(start, i - start));
-  }
-  return out;
-}
-
 // The proxy: tables named in one (expanded) parameter value: the same walk
 // the daemon's allowlist makes (dict::Allowlist), so check and proxyd agree.
 // Its warnings (bad { } syntax, unreadable files) are not repeated here.
 std::set<std::string, std::less<>> proxy_tables_in(std::string_view value) {
-  struct Silent final : dict::Logger {
-    void log(dict::Severity, std::string_view) override {}
-  } silent;
-  return dict::Allowlist::from_value(value, silent).tables();
+  dict::NullLogger quiet;
+  return dict::Allowlist::from_value(value, quiet).tables();
 }
 
 // Seconds check waits for one database host.
@@ -62,7 +52,7 @@ bool chroot_default(std::string_view compatibility_level) {
   std::size_t digits = 0;
   int major = 0;
   while (digits < compatibility_level.size() && digits < 6 &&
-         compatibility_level[digits] >= '0' && compatibility_level[digits] <= '9') {
+         dict::ascii_digit(compatibility_level[digits])) {
     major = major * 10 + (compatibility_level[digits] - '0');
     ++digits;
   }
@@ -70,33 +60,19 @@ bool chroot_default(std::string_view compatibility_level) {
 }
 
 std::vector<MasterService> parse_master_cf(std::string_view text, bool chroot_dash) {
-  std::vector<std::pair<int, std::string>> entries;
-  int line_no = 0;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(
-        pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
-    ++line_no;
-    std::size_t first = line.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos || line[first] == '#') continue;
-    if (first > 0 && !entries.empty()) {
-      entries.back().second += ' ';
-      entries.back().second += line;
-    } else {
-      entries.emplace_back(line_no, std::string(line));
-    }
-  }
+  // master(8) reads master.cf with readllines() and splits fields on
+  // CHARS_SPACE; its warnings are postfix check's to give.
+  dict::NullLogger quiet;
   std::vector<MasterService> out;
-  for (const auto& [no, entry] : entries) {
-    std::vector<std::string> f = split_ws(entry);
+  for (const dict::LogicalLine& line : dict::logical_lines(text, "master.cf", quiet)) {
+    const std::vector<std::string_view> f =
+        dict::split_tokens(line.text, dict::kSpaceSeparators);
     if (f.size() < 8) continue;
     MasterService s;
     s.name = f[0];
     s.type = f[1];
     s.chroot = f[4] == "-" ? chroot_dash : (f[4] == "y" || f[4] == "yes");
-    s.line_no = no;
+    s.line_no = line.line_no;
     out.push_back(std::move(s));
   }
   return out;
@@ -169,7 +145,7 @@ std::string probe_host(const dict::ConnectParams& params, const dict::HostSpec& 
     try {
       std::unique_ptr<dict::SqlDriver> driver = dict::make_driver(params);
       if (!driver) {
-        error = fmt::format("the {} driver is not built into proxyd",
+        error = fmt::format("the {} client library could not be initialised",
                             dict::sql_kind_name(params.kind));
       } else {
         driver->thread_init();
@@ -275,7 +251,7 @@ std::vector<std::string> check_table(const std::string& table, const dict::Table
   }
   if (!in.sql) return mine;
   const dict::ConnectParams& c = in.sql->connect;
-  if (in.sql->kind != dict::SqlKind::Sqlite) {
+  if (dict::driver_uses_servers(in.sql->kind)) {
     for (const dict::HostSpec& h : c.hosts) {
       std::string key = c.identity_key() + '\n' + h.text;
       auto it = probed.find(key);

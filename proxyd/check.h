@@ -31,9 +31,10 @@ struct MasterService {
 // 1, n from level 1 on (Postfix 3.0+; master_ent.c).
 bool chroot_default(std::string_view compatibility_level);
 
-// Parse master.cf text: comment and blank lines skipped, lines starting with
-// white space continue the previous entry, entries with fewer than eight
-// fields ignored.
+// Parse master.cf text as master(8) reads it (readllines(): comment and
+// blank lines skipped, lines starting with white space continue the previous
+// entry, a first line starting with white space skipped); entries with fewer
+// than eight fields ignored.
 std::vector<MasterService> parse_master_cf(std::string_view text, bool chroot_dash);
 
 // The main.cf parameters whose proxy: tables Postfix opens for writing

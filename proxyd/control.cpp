@@ -161,17 +161,15 @@ std::string control_request(const std::string& path, std::string_view command) {
     throw std::runtime_error(fmt::format("write {}: {}", path, std::strerror(errno)));
   }
   std::string answer;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
+  switch (dict::read_all(fd, answer, std::size_t{64} << 20)) {
+    case dict::ReadAll::Ok:
+      return answer;
+    case dict::ReadAll::Error:
       throw std::runtime_error(fmt::format("read {}: {}", path, std::strerror(errno)));
-    if (n == 0) break;
-    answer.append(buf, static_cast<std::size_t>(n));
-    if (answer.size() > (64u << 20)) throw std::runtime_error("answer too long");
+    case dict::ReadAll::TooLarge:
+      break;
   }
-  return answer;
+  throw std::runtime_error("answer too long");
 }
 
 }  // namespace proxyd::daemon

@@ -1,6 +1,6 @@
 // Environment import filter (see environment.h), after Postfix's
 // clean_env(): list parsing as mail_parm_split does it (separators, {}
-// groups), name=value split with white space trimmed.
+// groups through extpar), name=value split with white space trimmed.
 #include "proxyd/environment.h"
 
 #include <fmt/format.h>
@@ -10,19 +10,14 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "dictcore/util/braces.h"
+#include "dictcore/util/text.h"
 #include "dictcore/util/tokens.h"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
 
 namespace proxyd::daemon {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  std::size_t b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
-}
 
 void put(std::vector<EnvVar>& out, std::string_view name, std::string_view value) {
   for (EnvVar& v : out) {
@@ -42,12 +37,15 @@ std::vector<EnvVar> imported_environment(std::string_view import_environment,
   std::string_view rest = import_environment;
   while (auto token = dict::next_grouped_token(rest)) {
     std::string_view entry = *token;
-    if (entry.size() >= 2 && entry.front() == '{' && entry.back() == '}') {
-      entry = trim(entry.substr(1, entry.size() - 2));
+    if (entry.front() == '{') {
+      // mail_parm_split: a bad group is fatal, as in Postfix.
+      if (auto err = dict::extpar(*token, entry, dict::Extpar::Strip)) {
+        throw std::runtime_error(fmt::format("import_environment: {}", *err));
+      }
     }
     if (std::size_t eq = entry.find('='); eq != std::string_view::npos) {
-      std::string_view name = trim(entry.substr(0, eq));
-      if (!name.empty()) put(out, name, trim(entry.substr(eq + 1)));
+      std::string_view name = dict::trim(entry.substr(0, eq));
+      if (!name.empty()) put(out, name, dict::trim(entry.substr(eq + 1)));
       continue;
     }
     for (const std::string& var : current) {

@@ -19,7 +19,9 @@ using EnvVar = std::pair<std::string, std::string>;
 // The environment an import_environment value asks for, given the current
 // one as "NAME=value" strings: a bare NAME keeps its current value (absent
 // stays absent), NAME=value (or { NAME = value }) sets value, white space
-// around name and value trimmed. Later entries win.
+// around name and value trimmed. Later entries win. Throws
+// std::runtime_error for a "{...}" entry with bad syntax ("import_environment:
+// missing '}' in ...", Postfix's fatal error).
 std::vector<EnvVar> imported_environment(std::string_view import_environment,
                                          const std::vector<std::string>& current);
 

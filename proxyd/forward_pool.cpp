@@ -220,6 +220,8 @@ void ForwardPool::on_flush(evutil_socket_t, short, void* arg) noexcept {
     try {
       pool->deliver_answered();
     } catch (...) {
+      // Already logged once just above; the replies this could not pass on
+      // are answered RETRY by expire() at their deadline, like the rest.
     }
   }
 }
@@ -485,21 +487,6 @@ void ForwardPool::expire(Clock::time_point now) {
   }
   for (Job& job : late) retry(job);
   pump();
-}
-
-void ForwardPool::abort_all() {
-  std::vector<Job> jobs;
-  for (Job& job : queue_) jobs.push_back(std::move(job));
-  queue_.clear();
-  std::vector<Link*> all;
-  for (auto& link : links_) {
-    if (link->job) jobs.push_back(std::move(*link->job));
-    link->job.reset();
-    all.push_back(link.get());
-  }
-  for (Link* link : all) close_link(*link);
-  deliver_answered();  // replies already received go out as they came
-  for (Job& job : jobs) retry(job);
 }
 
 ForwardFigures ForwardPool::figures() const {

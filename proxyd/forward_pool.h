@@ -84,10 +84,6 @@ class ForwardPool {
   // Answer RETRY to requests past their deadline, close idle connections.
   void expire(Clock::time_point now);
 
-  // Answer RETRY to everything waiting or in progress and close every
-  // connection (shutdown).
-  void abort_all();
-
   // The figures `proxyd stats` and the metrics report (no tables).
   ForwardFigures figures() const;
   const ForwardStats& stats() const { return stats_; }

@@ -8,7 +8,6 @@
 
 #include "dictcore/tables/etc_dir.h"
 #include "dictcore/tables/surrogate.h"
-#include "dictcore/util/tokens.h"
 #include "protocol/status.h"
 
 namespace proxyd::daemon {
@@ -72,17 +71,6 @@ dict::TableFrontPtr Generation::front(std::string_view name_in, Role role,
   return front;
 }
 
-bool Generation::in_sni_maps(std::string_view name) const {
-  std::string maps = main_cf_.get("tls_server_sni_maps");
-  std::string_view rest = maps;
-  while (auto token = dict::next_grouped_token(rest)) {
-    if (dict::strip_proxy_prefixes(*token) == name && token->size() != name.size()) {
-      return true;
-    }
-  }
-  return false;
-}
-
 bool served_natively(std::string_view name) {
   return dict::is_supported_type(name.substr(0, name.find(':')));
 }
@@ -98,6 +86,12 @@ const std::vector<OpenProblem>& Generation::preopen() {
   // name files). Variants that build the same table are one instance.
   constexpr uint32_t kVariants[] = {pf::kUtf8Request | pf::kLock, 0};
   constexpr uint32_t kSniFlags = pf::kLock | pf::kFoldFix | pf::kSrcRhsIsFile;
+  // The proxy: tables tls_server_sni_maps names, found by the allowlist's
+  // walk ({ } groups, unionmap:/pipemap:, /file/name); its warnings were
+  // given when proxy_read_maps was scanned.
+  dict::NullLogger quiet;
+  const dict::Allowlist sni =
+      dict::Allowlist::from_value(main_cf_.get("tls_server_sni_maps"), quiet);
   std::vector<OpenProblem> problems;
   for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
     for (const std::string& name : allowlist(role).tables()) {
@@ -108,7 +102,7 @@ const std::vector<OpenProblem>& Generation::preopen() {
         continue;
       }
       for (uint32_t flags : kVariants) (void)front(name, role, flags);
-      if (in_sni_maps(name)) (void)front(name, role, kSniFlags);
+      if (sni.contains(name)) (void)front(name, role, kSniFlags);
     }
   }
   problems_ = std::move(problems);

@@ -85,9 +85,6 @@ class Generation {
   Settings settings_;
   dict::Allowlist read_allow_;
   dict::Allowlist write_allow_;
-  // True when tls_server_sni_maps names proxy:name.
-  bool in_sni_maps(std::string_view name) const;
-
   dict::Registry registry_;
   bool utf8_;  // smtputf8_enable
   StatsBook& stats_;

@@ -292,7 +292,7 @@ class Lifecycle {
 
   void watch_master() {
     if (!plan_.master_generation) return;
-    master_ = std::make_unique<MasterLink>(loop_, [this](bool master_alive) {
+    master_ = std::make_unique<MasterLink>(loop_, log_, [this](bool master_alive) {
       if (master_alive) {
         log_.info(
             "master(8) reloaded (postfix reload) -- this generation exits after "

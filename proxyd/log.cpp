@@ -24,8 +24,6 @@ std::string_view prefix(dict::Severity severity) {
       return "";
     case dict::Severity::Warning:
       return "warning: ";
-    case dict::Severity::Error:
-      return "error: ";
     case dict::Severity::Fatal:
       return "fatal: ";
   }
@@ -38,8 +36,6 @@ int syslog_priority(dict::Severity severity) {
       return LOG_INFO;
     case dict::Severity::Warning:
       return LOG_WARNING;
-    case dict::Severity::Error:
-      return LOG_ERR;
     case dict::Severity::Fatal:
       return LOG_CRIT;
   }

@@ -80,8 +80,9 @@ std::optional<MasterArgs> parse_master_args(int argc, char** argv, std::string& 
   return args;
 }
 
-MasterLink::MasterLink(EventLoop& loop, std::function<void(bool master_alive)> on_gone)
-    : master_pid_(getppid()), on_gone_(std::move(on_gone)) {
+MasterLink::MasterLink(EventLoop& loop, dict::Logger& log,
+                       std::function<void(bool master_alive)> on_gone)
+    : master_pid_(getppid()), on_gone_(std::move(on_gone)), log_(log) {
   ev_.reset(event_new(loop.base(), kMasterStatusFd, EV_READ | EV_PERSIST,
                       &MasterLink::on_readable, this));
   event_add(ev_.get(), nullptr);
@@ -101,7 +102,13 @@ void MasterLink::on_readable(evutil_socket_t fd, short, void* arg) noexcept {
   try {
     self->on_gone_(getppid() == self->master_pid_);
   } catch (...) {
-    // on_gone only logs and starts the drain; nothing to report it to.
+    // The drain did not start, so this process outlives master(8) until it
+    // is stopped: say so once.
+    try {
+      self->log_.warn("master(8) closed the status channel, but the drain did not start");
+    } catch (...) {
+      // Logging itself failed (out of memory): there is no one left to tell.
+    }
   }
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dictcore/config/main_cf.h"
+#include "dictcore/util/logger.h"
 #include "proxyd/event_loop.h"
 #include "proxyd/service.h"
 
@@ -56,8 +57,10 @@ class MasterLink {
  public:
   // Watch the status descriptor; on_gone runs once when master closes it,
   // with master_alive true when master(8) is still our parent: it closed
-  // the channel on "postfix reload" rather than exiting.
-  MasterLink(EventLoop& loop, std::function<void(bool master_alive)> on_gone);
+  // the channel on "postfix reload" rather than exiting. An exception from
+  // on_gone is logged through log.
+  MasterLink(EventLoop& loop, dict::Logger& log,
+             std::function<void(bool master_alive)> on_gone);
   MasterLink(const MasterLink&) = delete;
   MasterLink& operator=(const MasterLink&) = delete;
 
@@ -65,6 +68,7 @@ class MasterLink {
   static void on_readable(evutil_socket_t fd, short, void* arg) noexcept;
   pid_t master_pid_;
   std::function<void(bool)> on_gone_;
+  dict::Logger& log_;
   EventPtr ev_;
   bool gone_ = false;
 };

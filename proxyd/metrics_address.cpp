@@ -15,24 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "dictcore/util/tokens.h"
 #include "proxyd/server.h"
 
 namespace proxyd::daemon {
 namespace {
 
 constexpr std::size_t kMaxPath = 100;  // below sun_path's 108 bytes
-
-std::vector<std::string_view> items(std::string_view list) {
-  std::vector<std::string_view> out;
-  std::size_t pos = 0;
-  while (pos < list.size()) {
-    std::size_t end = list.find_first_of(", \t\r\n", pos);
-    if (end == std::string_view::npos) end = list.size();
-    if (end > pos) out.push_back(list.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
 
 // SERVICE=ADDRESS: the service part, or "" for a plain ADDRESS.
 std::pair<std::string_view, std::string_view> split_item(std::string_view item) {
@@ -105,7 +94,7 @@ std::optional<MetricsAddress> parse_metrics_address(std::string_view text,
 
 std::string metrics_address_for(std::string_view listen, std::string_view service) {
   std::string plain;
-  for (std::string_view item : items(listen)) {
+  for (std::string_view item : dict::split_tokens(listen)) {
     auto [who, address] = split_item(item);
     if (who.empty()) {
       plain = std::string(address);
@@ -117,7 +106,7 @@ std::string metrics_address_for(std::string_view listen, std::string_view servic
 }
 
 std::string check_metrics_listen(std::string_view listen, bool allow_remote) {
-  for (std::string_view item : items(listen)) {
+  for (std::string_view item : dict::split_tokens(listen)) {
     auto [who, text] = split_item(item);
     std::string error;
     std::optional<MetricsAddress> a = parse_metrics_address(text, error);

@@ -60,7 +60,6 @@ void MetricsServer::on_request(evhttp_request* req, void* arg) noexcept {
     evhttp_send_error(req, HTTP_INTERNAL, nullptr);
     return;
   }
-  ++self->scrapes_;
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
   evhttp_add_header(headers, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   evbuffer* out = evbuffer_new();

@@ -27,8 +27,6 @@ class MetricsServer {
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  uint64_t scrapes() const { return scrapes_; }
-
  private:
   struct HttpDeleter {
     void operator()(evhttp* h) const;
@@ -38,7 +36,6 @@ class MetricsServer {
   std::function<std::string()> render_;
   dict::Logger& log_;
   std::unique_ptr<evhttp, HttpDeleter> http_;
-  uint64_t scrapes_ = 0;
 };
 
 }  // namespace proxyd::daemon

@@ -7,8 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
+
+#include "dictcore/util/files.h"
 
 namespace proxyd::daemon {
 namespace {
@@ -32,21 +33,15 @@ std::optional<std::string> run_for_output(const std::vector<std::string>& argv) 
   posix_spawn_file_actions_destroy(&actions);
   ::close(pipe_fds[1]);
   std::string out;
-  if (rc == 0) {
-    std::array<char, 512> buf{};
-    while (out.size() < 4096) {
-      ssize_t n = ::read(pipe_fds[0], buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      out.append(buf.data(), static_cast<std::size_t>(n));
-    }
-  }
+  // A read error or more than 4 KiB is not a version number.
+  const bool read_ok =
+      rc == 0 && dict::read_all(pipe_fds[0], out, 4096) == dict::ReadAll::Ok;
   ::close(pipe_fds[0]);
   if (rc != 0) return std::nullopt;
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  if (!read_ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
   return out;
 }
 

@@ -19,6 +19,7 @@
 
 #include "dictcore/config/table_cf.h"
 #include "dictcore/front/registry.h"
+#include "dictcore/pool/drivers/driver_paths.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/files.h"
@@ -119,143 +120,23 @@ class Inspector {
   std::vector<Finding>& out_;
 };
 
+// The files and sockets the table's driver opens (dictcore/pool/drivers
+// knows which they are).
 void inspect_connect_params(const dict::ConnectParams& c, Inspector& in) {
-  auto optional_file = [&](std::string_view what,
-                           const std::optional<std::string>& path) {
-    if (path && !path->empty()) in.need_path(what, *path, Phase::Lookup, R_OK);
-  };
-  switch (c.kind) {
-    case dict::SqlKind::Sqlite:
-      for (const dict::HostSpec& h : c.hosts) {
-        in.need_path("dbpath", h.name, Phase::Open, R_OK);  // opened before chroot, kept
-      }
-      break;
-    case dict::SqlKind::Mysql:
-      optional_file("option_file", c.option_file);
-      optional_file("tls_key_file", c.tls_key_file);
-      optional_file("tls_cert_file", c.tls_cert_file);
-      optional_file("tls_CAfile", c.tls_CAfile);
-      if (c.tls_CApath && !c.tls_CApath->empty()) {
-        in.need_path("tls_CApath", *c.tls_CApath, Phase::Lookup, X_OK);
-      }
-      for (const dict::HostSpec& h : c.hosts) {
-        if (h.kind != dict::HostKind::Unix) continue;
-        if (h.name.empty()) {
-          in.need_socket(
-              fmt::format("database socket for host \"{}\" (the client library's "
-                          "default)",
-                          h.text),
-              std::string(kMysqlDefaultSocket), R_OK | W_OK);
-        } else {
-          in.need_socket("database socket", h.name, R_OK | W_OK);
-        }
-      }
-      break;
-    case dict::SqlKind::Pgsql:
-      // libpq opens these at every connect: a URI's query, or a dbname that
-      // is itself a conninfo string (PQsetdbLogin expands it).
-      for (const dict::HostSpec& h : c.hosts) {
-        if (h.kind != dict::HostKind::Uri) continue;
-        for (const auto& [param, path] : pgsql_tls_files(h.name)) {
-          in.need_path(param, path, Phase::Lookup, param == "sslcrldir" ? X_OK : R_OK);
-        }
-      }
-      if (c.dbname.find('=') != std::string::npos) {
-        for (const auto& [param, path] : pgsql_tls_files(c.dbname)) {
-          in.need_path(param, path, Phase::Lookup, param == "sslcrldir" ? X_OK : R_OK);
-        }
-      }
-      for (const dict::HostSpec& h : c.hosts) {
-        if (h.kind != dict::HostKind::Unix) continue;
-        std::string dir = h.name.empty() ? std::string("/var/run/postgresql") : h.name;
-        in.need_socket("database socket directory", dir, X_OK);
-      }
-      break;
-  }
-}
-
-bool is_tls_file_param(std::string_view name) {
-  return name == "sslrootcert" || name == "sslcert" || name == "sslkey" ||
-         name == "sslcrl" || name == "sslcrldir";
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-        hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
+  for (const dict::NeededPath& p : dict::driver_paths(c)) {
+    const int want = p.access == dict::PathAccess::Read     ? R_OK
+                     : p.access == dict::PathAccess::Search ? X_OK
+                                                            : R_OK | W_OK;
+    if (p.socket) {
+      in.need_socket(p.what, p.path, want);
     } else {
-      out.push_back(s[i]);
+      in.need_path(p.what, p.path,
+                   p.phase == dict::PathPhase::Open ? Phase::Open : Phase::Lookup, want);
     }
   }
-  return out;
 }
 
 }  // namespace
-
-std::vector<std::pair<std::string, std::string>> pgsql_tls_files(
-    std::string_view conninfo) {
-  std::vector<std::pair<std::string, std::string>> params;
-  if (conninfo.find("://") != std::string_view::npos) {
-    std::size_t q = conninfo.find('?');
-    std::string_view rest = q == std::string_view::npos ? "" : conninfo.substr(q + 1);
-    while (!rest.empty()) {
-      std::size_t amp = rest.find('&');
-      std::string_view part = rest.substr(0, amp);
-      std::size_t eq = part.find('=');
-      if (eq != std::string_view::npos) {
-        params.emplace_back(percent_decode(part.substr(0, eq)),
-                            percent_decode(part.substr(eq + 1)));
-      }
-      if (amp == std::string_view::npos) break;
-      rest.remove_prefix(amp + 1);
-    }
-  } else {
-    // keyword = value pairs; a value may be single-quoted with \ escapes.
-    std::size_t i = 0;
-    while (i < conninfo.size()) {
-      while (i < conninfo.size() && dict::c_space(conninfo[i])) ++i;
-      std::size_t start = i;
-      while (i < conninfo.size() && conninfo[i] != '=' && !dict::c_space(conninfo[i]))
-        ++i;
-      std::string key(conninfo.substr(start, i - start));
-      while (i < conninfo.size() && dict::c_space(conninfo[i])) ++i;
-      if (i >= conninfo.size() || conninfo[i] != '=') break;  // not a conninfo
-      ++i;
-      while (i < conninfo.size() && dict::c_space(conninfo[i])) ++i;
-      std::string value;
-      if (i < conninfo.size() && conninfo[i] == '\'') {
-        for (++i; i < conninfo.size() && conninfo[i] != '\''; ++i) {
-          if (conninfo[i] == '\\' && i + 1 < conninfo.size()) ++i;
-          value.push_back(conninfo[i]);
-        }
-        ++i;
-      } else {
-        while (i < conninfo.size() && !dict::c_space(conninfo[i])) {
-          if (conninfo[i] == '\\' && i + 1 < conninfo.size()) ++i;
-          value.push_back(conninfo[i++]);
-        }
-      }
-      params.emplace_back(std::move(key), std::move(value));
-    }
-  }
-  std::vector<std::pair<std::string, std::string>> out;
-  for (auto& [key, value] : params) {
-    if (!is_tls_file_param(key) || value.empty()) continue;
-    if (key == "sslrootcert" && value == "system") continue;
-    out.emplace_back(std::move(key), std::move(value));
-  }
-  return out;
-}
 
 std::optional<Credentials> credentials_for_user(const std::string& user) {
   std::vector<char> buf(16384);

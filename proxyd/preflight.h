@@ -1,7 +1,7 @@
 // Pre-flight inspection of one allowlisted table: which files it reads
-// (table .cf, texthash file, sqlite dbpath, mysql option and TLS files,
-// pgsql TLS files named in a URI or conninfo),
-// which UNIX database sockets it connects to, and whether each is readable
+// and which UNIX database sockets it connects to (as its table type and, for
+// SQL tables, its driver report them: dictcore/front/registry.h,
+// dictcore/pool/drivers/driver_paths.h), and whether each is readable
 // (by this process, and by mail_owner's uid/gids through the mode bits) and
 // reachable from inside a chroot jail, as proxymap(8) must see them after
 // master(8) chroots it. Used by `proxyd check` and at start-up before
@@ -69,22 +69,12 @@ std::string path_in_jail(const std::string& jail, const std::string& path);
 std::vector<std::string> nss_sources_beyond_files(std::string_view nsswitch,
                                                   std::string_view db);
 
-// Where the MySQL client library looks for "localhost" (Debian's default).
-inline constexpr std::string_view kMysqlDefaultSocket = "/run/mysqld/mysqld.sock";
-
 // Who chroots the serving process, which decides the fix a jail finding
 // names.
 enum class JailOwner {
   Master,     // master(8), by the chroot column of master.cf
   Standalone  // proxyd itself, by "chroot = yes" in proxyd.cf
 };
-
-// The TLS files a pgsql connection string names (sslrootcert, sslcert,
-// sslkey, sslcrl; sslcrldir is a directory), as (parameter, path) pairs:
-// from a URI's query string (percent-decoded) or from a keyword/value
-// conninfo (quoted values honoured). libpq's "system" root store is no file.
-std::vector<std::pair<std::string, std::string>> pgsql_tls_files(
-    std::string_view conninfo);
 
 // What inspect_table() learned about one table.
 struct TableInspection {

@@ -83,8 +83,6 @@ class Server {
   // Close connection id; destruction is deferred to a later loop turn.
   void close(uint64_t id);
 
-  std::size_t connection_count() const { return conns_.size(); }
-
   // Client-side figures for `proxyd stats` and the metrics.
   ServerFigures figures() const;
 

@@ -12,6 +12,7 @@
 #include "dictcore/util/config_lines.h"
 #include "dictcore/util/files.h"
 #include "dictcore/util/postfix_version.h"
+#include "dictcore/util/tokens.h"
 #include "proxyd/metrics_address.h"
 
 namespace proxyd::daemon {
@@ -132,13 +133,7 @@ int parse_int(std::string_view origin, int line_no, const SettingInfo& info,
 TtlRules parse_ttl_list(std::string_view origin, int line_no, const SettingInfo& info,
                         std::string_view text) {
   TtlRules rules;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find_first_of(", \t\r\n", pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view item = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (item.empty()) continue;
+  for (std::string_view item : dict::split_tokens(text)) {
     std::size_t eq = item.rfind('=');
     if (eq == std::string_view::npos) {
       rules.all = parse_int(origin, line_no, info, item);

@@ -1,6 +1,6 @@
 // The one definition of the daemon-wide figures: the answer cache and the
-// client side (see dictcore/counters.h for the form of an X-macro entry and
-// for the per-table and per-pool lists). StatsSnapshot's structs, the
+// client side (see dictcore/util/counters.h for the form of an X-macro entry
+// and for the per-table and per-pool lists). StatsSnapshot's structs, the
 // `proxyd stats` text, the JSON and the Prometheus output are generated
 // from these lists (stats_render.cpp). The order is the order of the
 // `proxyd stats` fields.

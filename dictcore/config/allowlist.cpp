@@ -6,8 +6,6 @@
 // start-up (any thread); the result is immutable.
 #include "dictcore/config/allowlist.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <optional>
 #include <vector>
@@ -26,26 +24,6 @@ constexpr std::string_view kProxyPrefix = "proxy:";
 // Postfix recurses without limit (a file that names itself never ends);
 // these bounds keep a bad configuration from exhausting the stack.
 constexpr int kMaxDepth = 32;
-
-// extpar(…, "{}", no flags): the text inside a leading balanced {…}, or the
-// reason why there is none.
-bool strip_braces(std::string_view text, std::string_view& inner, std::string& err) {
-  if (text.empty() || text.front() != '{') {
-    err = fmt::format("no '{{' at start of text in \"{}\"", text);
-    return false;
-  }
-  const std::size_t length = balanced_length(text);
-  if (length == 0) {
-    err = fmt::format("missing '}}' in \"{}\"", text);
-    return false;
-  }
-  if (length != text.size()) {
-    err = fmt::format("syntax error after '}}' in \"{}\"", text);
-    return false;
-  }
-  inner = text.substr(1, length - 2);
-  return true;
-}
 
 std::optional<std::string_view> nested_map_content(std::string_view token) {
   for (std::string_view prefix :
@@ -72,9 +50,8 @@ class Builder {
       // { type:name attr=value … } : only the first word names the table.
       if (name.front() == '{') {
         std::string_view inner;
-        std::string err;
-        if (!strip_braces(name, inner, err)) {
-          log_.warn("bad syntax in {} content: {}", origin, err);
+        if (auto err = extpar(name, inner, Extpar::Plain)) {
+          log_.warn("bad syntax in {} content: {}", origin, *err);
           continue;
         }
         auto first = next_grouped_token(inner);
@@ -91,9 +68,8 @@ class Builder {
       if (auto nested = nested_map_content(name)) {
         if (nested->empty() || nested->front() != '{') continue;
         std::string_view inner;
-        std::string err;
-        if (!strip_braces(*nested, inner, err)) {
-          log_.warn("bad syntax in {} content: {}", origin, err);
+        if (auto err = extpar(*nested, inner, Extpar::Plain)) {
+          log_.warn("bad syntax in {} content: {}", origin, *err);
           continue;
         }
         scan(inner, origin, depth + 1);
@@ -156,15 +132,7 @@ Allowlist Allowlist::build(const MainCf& main_cf, bool read_only_service, Logger
   if (read_only_service) {
     // Each restriction class is itself a parameter listing restrictions.
     const std::string classes = main_cf.get("smtpd_restriction_classes", log);
-    std::string_view rest = classes;
-    for (;;) {
-      const std::size_t start = rest.find_first_not_of(kCommaSpaceSeparators);
-      if (start == std::string_view::npos) break;
-      rest.remove_prefix(start);
-      const std::size_t stop =
-          std::min(rest.find_first_of(kCommaSpaceSeparators), rest.size());
-      const std::string_view class_name = rest.substr(0, stop);
-      rest.remove_prefix(stop);
+    for (std::string_view class_name : split_tokens(classes)) {
       if (main_cf.raw(class_name)) {
         builder.scan(main_cf.get(class_name, log), "smtpd_restriction_classes", 0);
       }

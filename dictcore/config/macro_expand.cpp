@@ -14,7 +14,9 @@
 
 #include "dictcore/config/main_cf.h"
 #include "dictcore/util/braces.h"
+#include "dictcore/util/fold.h"
 #include "dictcore/util/text.h"
+#include "dictcore/util/tokens.h"
 
 namespace proxyd::dict {
 namespace {
@@ -25,7 +27,7 @@ constexpr int kMaxNesting = 100;
 constexpr std::size_t kMaxSteps = 100000;
 constexpr std::size_t kMaxOutput = 1 << 20;
 
-constexpr std::string_view kSpace = " \t\r\n";  // CHARS_SPACE
+constexpr std::string_view kSpace = kSpaceSeparators;  // CHARS_SPACE
 constexpr std::string_view kOperatorChars = "<>!=?+-*/~&|%";
 
 std::size_t span(std::string_view s, std::string_view set) {
@@ -427,12 +429,8 @@ class Expander {
     }
     const std::string value = sub_expand(*arg);
     if (failed_) return;
-    bool ascii = true;
-    for (unsigned char c : value) ascii = ascii && c < 0x80;
-    std::string lower = value;
-    for (char& c : lower) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    const bool ascii = is_ascii(value);
+    const std::string lower = ascii_lowercased(value);
     const bool has_alabel =
         lower.rfind("xn--", 0) == 0 || lower.find(".xn--") != std::string::npos;
     const bool identity = name == "domain_to_ascii" ? ascii : (!ascii || !has_alabel);

@@ -63,7 +63,6 @@ class TableFront : public std::enable_shared_from_this<TableFront> {
   std::size_t waiting() const { return waiting_; }
 
   Table& table() { return *table_; }
-  const TablePtr& table_ptr() const { return table_; }
 
  private:
   struct Waiter {

@@ -6,36 +6,27 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <utility>
 
 #include "dictcore/pool/session.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/redact.h"
 #include "dictcore/util/text.h"
+#include "dictcore/util/tokens.h"
 
 namespace proxyd::dict {
 namespace {
 
-constexpr std::string_view kSeparators = ", \t\r\n";  // CHARS_COMMA_SP
-
 std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && kSeparators.find(text[i]) != std::string_view::npos) ++i;
-    std::size_t start = i;
-    while (i < text.size() && kSeparators.find(text[i]) == std::string_view::npos) ++i;
-    if (i > start) out.emplace_back(text.substr(start, i - start));
-  }
+  for (std::string_view word : split_tokens(text)) out.emplace_back(word);
   if (out.empty()) out.emplace_back("localhost");
   return out;
 }
 
 // Port number for a TCP service name or number (Postfix find_inet_port).
 std::string resolve_tcp_port(const std::string& service, std::string_view origin) {
-  if (!service.empty() && std::all_of(service.begin(), service.end(),
-                                      [](char c) { return c >= '0' && c <= '9'; })) {
+  if (!service.empty() && std::all_of(service.begin(), service.end(), ascii_digit)) {
     if (service.size() > 5 || std::stoi(service) > 65535) {
       throw ConfigError(fmt::format("{}: bad port number: {}", origin, service));
     }
@@ -54,10 +45,10 @@ std::string resolve_tcp_port(const std::string& service, std::string_view origin
 
 // RFC 3986 scheme followed by "://", as Postfix's valid_uri_scheme checks it.
 bool has_uri_scheme(std::string_view s) {
-  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  if (s.empty() || !ascii_alpha(s[0])) return false;
   for (std::size_t i = 1; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (std::isalnum(c) || c == '+' || c == '-') continue;
+    const char c = s[i];
+    if (ascii_alnum(c) || c == '+' || c == '-') continue;
     return s.substr(i, 3) == "://";
   }
   return false;

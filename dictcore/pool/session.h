@@ -182,15 +182,7 @@ class SqlDriver {
   virtual void thread_end() {}
 };
 
-// Driver factories; each lives in its session_<driver>.cpp. Every driver
-// is part of every build (none is optional); make_mysql_driver returns null
-// only when the MySQL client library cannot be initialised.
-std::unique_ptr<SqlDriver> make_sqlite_driver(const ConnectParams& params);
-std::unique_ptr<SqlDriver> make_mysql_driver(const ConnectParams& params);
-std::unique_ptr<SqlDriver> make_pgsql_driver(const ConnectParams& params);
-
-// The factory for params.kind.
-std::unique_ptr<SqlDriver> make_driver(const ConnectParams& params);
+// The driver factories are declared in dictcore/pool/drivers/driver_factory.h.
 
 // Parse a mysql "hosts" value (unix:/path, inet:host[:port], host[:port];
 // "localhost" = the library's default UNIX socket). Empty = "localhost".

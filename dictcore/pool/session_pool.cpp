@@ -958,11 +958,6 @@ int SessionPool::open_sessions() const {
   return state_->open_sessions;
 }
 
-int SessionPool::peak_open_sessions() const {
-  std::lock_guard lock(state_->mu);
-  return state_->peak_sessions;
-}
-
 uint64_t SessionPool::loop_answered() const {
   std::lock_guard lock(state_->mu);
   return state_->counters.loop_answered;
@@ -1003,7 +998,7 @@ SessionPoolPtr PoolSet::pool_for(const ConnectParams& params,
   std::string key = params.identity_key();
   std::lock_guard lock(impl_->mu);
   if (auto it = impl_->pools.find(key); it != impl_->pools.end()) return it->second;
-  std::unique_ptr<SqlDriver> driver = factory ? factory(params) : make_driver(params);
+  std::unique_ptr<SqlDriver> driver = factory ? factory(params) : nullptr;
   if (!driver) return nullptr;
   bool duplicate = params.kind != SqlKind::Sqlite;
   auto pool = std::make_shared<SessionPool>(

@@ -160,7 +160,6 @@ class SessionPool {
   std::size_t thread_count() const;
   int open_sessions() const;
   std::size_t queued() const;
-  int peak_open_sessions() const;
   // Lookups the loop thread answered itself (loop_queries).
   uint64_t loop_answered() const;
 
@@ -188,8 +187,9 @@ class PoolSet {
   void shutdown();
 
   // The pool for params' identity, created on first use with a driver from
-  // factory (default: make_driver). Null when no driver is available.
-  SessionPoolPtr pool_for(const ConnectParams& params, const DriverFactory& factory = {});
+  // factory (the layers above pass make_driver, dictcore/pool/drivers).
+  // Null when factory is empty or makes no driver.
+  SessionPoolPtr pool_for(const ConnectParams& params, const DriverFactory& factory);
 
   // Number of pools created.
   std::size_t size() const;

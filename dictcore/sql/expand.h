@@ -67,8 +67,6 @@ class ExpandRules {
   AppendStatus append_result(std::string_view value, std::string_view key,
                              std::string& out, std::size_t max_bytes = SIZE_MAX) const;
 
-  // Highest %1-%9 label index used (0 = none).
-  int label_count() const { return nparts_; }
   const std::string& query() const { return query_; }
   const std::string& result_format() const { return result_format_; }
 
@@ -76,7 +74,7 @@ class ExpandRules {
   std::string query_;
   std::string result_format_;
   unsigned flags_ = 0;  // kNeed* bits from both templates
-  int nparts_ = 0;
+  int nparts_ = 0;      // highest %1-%9 label index used (0 = none)
 };
 
 // The legacy query parameters (table, select_field, where_field, ...).

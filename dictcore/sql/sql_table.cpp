@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
-
+#include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/fold.h"
+#include "dictcore/util/text.h"
 #include "protocol/attr_codec.h"
 #include "protocol/status.h"
 
@@ -210,7 +210,7 @@ class SqlTable final : public Table, public std::enable_shared_from_this<SqlTabl
       return;
     }
     if (!pool_) {
-      log_.warn("{}: {} support is not available in this build", spec_->label,
+      log_.warn("{}: the {} client library could not be initialised", spec_->label,
                 sql_kind_name(spec_->cfg.kind));
       done(LookupResult{ProxyStatus::Retry, {}});
       return;
@@ -254,7 +254,7 @@ void warn_unquoted_tokens(std::string_view query, std::string_view name, Logger&
     char next = query[i + 1];
     if (next == '%') {
       ++i;
-    } else if (std::isalnum(static_cast<unsigned char>(next))) {
+    } else if (ascii_alnum(next)) {
       log.warn("sqlite:{}: query >{}< contains >{}< without the recommended '' quotes",
                name, query, query.substr(i, 2));
       ++i;
@@ -404,7 +404,9 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name,
                                  hooks.domain_opener, *env.log, smtputf8_enabled(env));
   }
 
-  SessionPoolPtr pool = env.pools->pool_for(spec->cfg.connect, hooks.driver_factory);
+  SessionPoolPtr pool = env.pools->pool_for(
+      spec->cfg.connect,
+      hooks.driver_factory ? hooks.driver_factory : DriverFactory(make_driver));
   if (kind == SqlKind::Sqlite && pool && !hooks.driver_factory) {
     // Postfix 3.10+ opens the database at table open and substitutes a
     // surrogate (RETRY on every lookup) when that fails. The pool's driver
@@ -418,8 +420,10 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name,
   if (pool) {
     spec->all_columns = pool->all_columns();
   } else {
-    env.log->warn("{}: no {} driver in this build: every lookup will fail with RETRY",
-                  spec->label, type);
+    env.log->warn(
+        "{}: the {} client library could not be initialised: every lookup will fail "
+        "with RETRY",
+        spec->label, type);
   }
   auto table = std::make_shared<SqlTable>(std::move(spec), std::move(domain),
                                           std::move(pool), *env.log, env.lookup_timeout);

@@ -1,27 +1,9 @@
-// inline: / static: syntax helpers (see inline_syntax.h).
+// split_qnameval() for inline: tables (see inline_syntax.h).
 #include "dictcore/tables/inline_syntax.h"
 
-#include <fmt/format.h>
-
-#include "dictcore/util/braces.h"
 #include "dictcore/util/text.h"
 
 namespace proxyd::dict {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && c_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && c_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-std::optional<std::string> brace_contents(std::string_view token,
-                                          std::string_view& inner) {
-  std::size_t len = balanced_length(token);
-  if (len == 0) return fmt::format("missing '}}' in \"{}\"", token);
-  if (len != token.size()) return fmt::format("syntax error after '}}' in \"{}\"", token);
-  inner = trim(token.substr(1, len - 2));
-  return std::nullopt;
-}
 
 std::optional<std::string> split_name_value(std::string_view text, std::string_view& key,
                                             std::string_view& value) {

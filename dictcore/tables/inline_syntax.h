@@ -1,7 +1,7 @@
-// The pieces of Postfix's inline: / static:{...} syntax: extpar() with
-// stripping (the inside of one "{...}" token) and split_qnameval() ("key =
-// value" with quotes and backslashes kept in the key), plus the trim they
-// share. Pure functions; any thread.
+// The one piece of Postfix's inline: / static:{...} syntax that is theirs
+// alone: split_qnameval() ("key = value" with quotes and backslashes kept in
+// the key). The "{...}" tokens go through extpar() (dictcore/util/braces.h).
+// Pure function; any thread.
 #pragma once
 
 #include <optional>
@@ -9,13 +9,6 @@
 #include <string_view>
 
 namespace proxyd::dict {
-
-// Trim ASCII white space (Postfix ISSPACE) at both ends.
-std::string_view trim(std::string_view text);
-
-// The inside of the "{...}" token, stripped, in inner; or an error text.
-std::optional<std::string> brace_contents(std::string_view token,
-                                          std::string_view& inner);
 
 // "key = value": fills key and value, or returns an error text.
 std::optional<std::string> split_name_value(std::string_view text, std::string_view& key,

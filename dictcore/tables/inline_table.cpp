@@ -50,7 +50,7 @@ TablePtr make_inline_table(std::string_view name, const TableEnv& env,
   while (auto token = next_grouped_token(rest)) {
     std::string_view nameval = *token;
     std::optional<std::string> err;
-    if (nameval[0] == '{') err = brace_contents(*token, nameval);
+    if (nameval[0] == '{') err = extpar(*token, nameval, Extpar::Strip);
     std::string_view key;
     std::string_view value;
     if (!err) err = split_name_value(nameval, key, value);

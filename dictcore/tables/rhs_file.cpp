@@ -14,25 +14,16 @@
 #include <vector>
 
 #include "dictcore/util/files.h"
+#include "dictcore/util/tokens.h"
 
 namespace proxyd::dict {
 
 namespace {
 
-// CHARS_COMMA_SP: the separators of a pathname list.
-bool is_separator(char c) {
-  return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
+// A pathname list is split on CHARS_COMMA_SP.
 std::vector<std::string> split_pathnames(std::string_view list) {
   std::vector<std::string> names;
-  std::size_t pos = 0;
-  while (pos < list.size()) {
-    while (pos < list.size() && is_separator(list[pos])) ++pos;
-    std::size_t start = pos;
-    while (pos < list.size() && !is_separator(list[pos])) ++pos;
-    if (pos > start) names.emplace_back(list.substr(start, pos - start));
-  }
+  for (std::string_view name : split_tokens(list)) names.emplace_back(name);
   return names;
 }
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <utility>
 
-#include "dictcore/tables/inline_syntax.h"
 #include "dictcore/tables/rhs_file.h"
 #include "dictcore/tables/simple_tables.h"
+#include "dictcore/util/braces.h"
 #include "dictcore/util/config_error.h"
 #include "dictcore/util/logger.h"
 
@@ -49,7 +49,7 @@ TablePtr make_static_table(std::string_view name, const TableEnv& env,
                            SimpleTableOptions options) {
   std::string_view value = name;
   if (!name.empty() && name[0] == '{') {
-    if (auto err = brace_contents(name, value)) {
+    if (auto err = extpar(name, value, Extpar::Strip)) {
       throw ConfigError(fmt::format("bad static:name syntax: {}", *err));
     }
   }

@@ -1,7 +1,7 @@
 // texthash:/path tables, as Postfix's dict_thash builds them: the file's
-// logical lines (texthash_lines.h), "key whitespace value" split with
-// quotes, its warnings, SRC_RHS_IS_FILE values and the duplicate policy,
-// over a HashTable. Loop thread only.
+// logical lines (logical_lines with NulBytes::Keep), "key whitespace value"
+// split with quotes, its warnings, SRC_RHS_IS_FILE values and the duplicate
+// policy, over a HashTable. Loop thread only.
 #include <fmt/format.h>
 
 #include <memory>
@@ -9,11 +9,10 @@
 #include <utility>
 
 #include "dictcore/tables/hash_table.h"
-#include "dictcore/tables/inline_syntax.h"
 #include "dictcore/tables/rhs_file.h"
 #include "dictcore/tables/simple_tables.h"
 #include "dictcore/tables/texthash_file.h"
-#include "dictcore/tables/texthash_lines.h"
+#include "dictcore/util/config_lines.h"
 #include "dictcore/util/fold.h"
 #include "dictcore/util/text.h"
 
@@ -39,7 +38,9 @@ TablePtr make_texthash_table(std::string_view name, const TableEnv& env,
   const std::string content = read_texthash_file(path);
   auto table = std::make_shared<HashTable>(env.log, options);
   bool have_duplicates = false;
-  for (auto& line : read_logical_lines(content, path, env.log)) {
+  NullLogger quiet;
+  for (auto& line : logical_lines(content, path, env.log != nullptr ? *env.log : quiet,
+                                  NulBytes::Keep)) {
     if (options.utf8_active() && !is_ascii(line.text) && !valid_utf8(line.text)) {
       log_warn(env.log, "{}, line {}: non-UTF-8 input \"{}\" -- ignoring this line", path,
                line.line_no, line.text);

@@ -1,8 +1,12 @@
-// Postfix's balpar() for "{...}": the one brace matcher the inline: parser,
-// the allowlist walk and main.cf's ${name?{...}} expansion share.
+// Postfix's balpar() and extpar() for "{...}": the one brace matcher and the
+// one "inside of a {...} token" extractor that the inline: and static:
+// parsers, the allowlist walk, import_environment and main.cf's
+// ${name?{...}} expansion share. Pure functions; any thread.
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace proxyd::dict {
@@ -21,5 +25,16 @@ constexpr std::size_t balanced_length(std::string_view text) {
   }
   return 0;
 }
+
+// Whether extpar trims white space (ISSPACE) inside the braces
+// (EXTPAR_FLAG_STRIP).
+enum class Extpar { Plain, Strip };
+
+// extpar(): when the whole of text is one balanced "{...}" group, its inside
+// in inner and nullopt; otherwise Postfix's error text ("no '{' at start of
+// text in "TEXT"", "missing '}' in "TEXT"", "syntax error after '}' in
+// "TEXT"") and inner unchanged.
+std::optional<std::string> extpar(std::string_view text, std::string_view& inner,
+                                  Extpar flags);
 
 }  // namespace proxyd::dict

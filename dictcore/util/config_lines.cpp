@@ -26,7 +26,7 @@ std::string quoted_excerpt(std::string_view text, std::size_t limit) {
 }  // namespace
 
 std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view origin,
-                                       Logger& log) {
+                                       Logger& log, NulBytes nul) {
   std::vector<LogicalLine> lines;
   std::size_t pos = 0;
   int line_no = 0;  // number of the last physical line read
@@ -43,7 +43,9 @@ std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view o
       const std::size_t nl = text.find('\n', pos);
       const std::size_t stop = nl == std::string_view::npos ? end : nl;
       std::string_view phys = text.substr(pos, stop - pos);
-      if (phys.find('\0') != std::string_view::npos) got_null = true;
+      if (nul == NulBytes::Cut && phys.find('\0') != std::string_view::npos) {
+        got_null = true;
+      }
       buf.append(phys);
       pos = nl == std::string_view::npos ? end : nl + 1;
       if (nl != std::string_view::npos || !phys.empty()) ++line_no;

@@ -1,6 +1,8 @@
 // Postfix logical-line reader (readllines + split_nameval) shared by main.cf,
-// table .cf files and /file/name allowlist references: comments, blank
-// lines, continuation lines starting with white space, "name = value".
+// table .cf files, /file/name allowlist references, master.cf (check) and
+// texthash: files:
+// comments, blank lines, continuation lines starting with white space,
+// "name = value".
 #pragma once
 
 #include <cstddef>
@@ -19,11 +21,19 @@ struct LogicalLine {
   std::string text;
 };
 
+// What logical_lines does with NUL bytes. Cut: warn "text after null byte
+// may be ignored" and end the logical line at its first NUL, as 3.11's
+// readllines() and its C-string consumers do (main.cf, .cf files, allowlist
+// files, master.cf). Keep: keep every byte, unwarned, as texthash: tables read their
+// files (3.7.11's readllines()).
+enum class NulBytes { Cut, Keep };
+
 // Split text into logical lines the way Postfix's readllines() does. A
 // logical line that starts with white space is reported through log (with
-// origin for the message) and skipped.
+// origin for the message) and skipped. The one logical-line reader of the
+// tree: main.cf, .cf files, allowlist files, master.cf and texthash: files.
 std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view origin,
-                                       Logger& log);
+                                       Logger& log, NulBytes nul = NulBytes::Cut);
 
 // One parameter assignment.
 struct NameValue {

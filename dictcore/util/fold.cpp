@@ -10,12 +10,12 @@
 #include <cstdint>
 #include <limits>
 
+#include "dictcore/util/text.h"
+
 namespace proxyd::dict {
 
 void ascii_lowercase(std::string& text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  for (char& c : text) c = ascii_lower(c);
 }
 
 std::string ascii_lowercased(std::string_view text) {

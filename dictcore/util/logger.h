@@ -10,8 +10,9 @@
 
 namespace proxyd::dict {
 
-// Postfix-style severities (msg_info, msg_warn, msg_error, msg_fatal).
-enum class Severity { Info, Warning, Error, Fatal };
+// Postfix-style severities (msg_info, msg_warn, msg_fatal; proxyd has no
+// use for msg_error).
+enum class Severity { Info, Warning, Fatal };
 
 class Logger {
  public:

@@ -5,16 +5,12 @@
 // not.
 #include "dictcore/util/redact.h"
 
-#include <cctype>
-
 #include "dictcore/util/text.h"
 
 namespace proxyd::dict {
 namespace {
 
-bool word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
+bool word_char(char c) { return ascii_alnum(c) || c == '_'; }
 
 // Case-insensitive "password" at text[at], as a whole word.
 bool password_word_at(std::string_view text, std::size_t at) {

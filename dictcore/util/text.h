@@ -1,25 +1,29 @@
-// ASCII text helpers with Postfix's meaning, in one place: ISSPACE (white
-// space that never matches a byte >= 0x80, whatever the locale), ISALNUM
-// in the C locale, and case-insensitive comparison of ASCII letters
+// ASCII text helpers with Postfix's meaning, in one place for dictcore and
+// proxyd: the character classes (ISSPACE, ISDIGIT, ISALPHA, ISALNUM,
+// tolower; they live in protocol/ascii.h, the lowest layer that needs
+// them), trimming, and case-insensitive comparison of ASCII letters
 // (strcasecmp in the C locale).
 #pragma once
 
 #include <cstddef>
 #include <string_view>
 
+#include "protocol/ascii.h"
+
 namespace proxyd::dict {
 
-// Postfix's ISSPACE: ' ', \t, \n, \v, \f, \r.
-constexpr bool c_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+using protocol::ascii_alnum;
+using protocol::ascii_alpha;
+using protocol::ascii_digit;
+using protocol::ascii_lower;
+using protocol::c_space;
 
-// ASCII letter or digit (Postfix's ISALNUM in the C locale).
-constexpr bool ascii_alnum(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-// ASCII tolower; other bytes unchanged.
-constexpr char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+// text without ISSPACE white space at either end (Postfix's trimblanks()
+// and the leading skip that goes with it).
+constexpr std::string_view trim(std::string_view text) {
+  while (!text.empty() && c_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && c_space(text.back())) text.remove_suffix(1);
+  return text;
 }
 
 // a == b ignoring the case of ASCII letters.

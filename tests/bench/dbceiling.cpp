@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/pool/session.h"
 #include "tests/bench/keys.h"
 #include "tests/bench/options.h"

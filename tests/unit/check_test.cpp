@@ -16,6 +16,7 @@
 
 #include "dictcore/config/allowlist.h"
 #include "dictcore/config/main_cf.h"
+#include "dictcore/pool/drivers/driver_paths.h"
 #include "proxyd/preflight.h"
 #include "tests/fakes/capture_logger.h"
 
@@ -89,6 +90,16 @@ TEST(Check, ParsesMasterCfColumnsAndContinuations) {
   EXPECT_EQ(services[2].name, "proxywrite");
   EXPECT_TRUE(services[2].chroot);  // the command is on a continuation line
   EXPECT_TRUE(parse_master_cf(text, true)[1].chroot);
+}
+
+// master.cf goes through the one logical-line reader: a first line that
+// starts with white space is skipped, as master(8)'s readllines() skips it.
+TEST(Check, MasterCfLineStartingWithWhiteSpaceIsSkipped) {
+  auto services = parse_master_cf(
+      "  smtp inet n - y - - smtpd\nproxymap unix - - - - - proxyd\n", false);
+  ASSERT_EQ(services.size(), 1u);
+  EXPECT_EQ(services[0].name, "proxymap");
+  EXPECT_EQ(services[0].line_no, 2);
 }
 
 TEST(Check, FindsProxyTablesMissingFromTheAllowlists) {
@@ -302,22 +313,23 @@ TEST(Preflight, NssSourcesBeyondFiles) {
 
 TEST(Preflight, PgsqlTlsFilesFromUriAndConninfo) {
   using Files = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(dict::pgsql_tls_files(
+                "postgresql://u:pw@h/db?sslmode=verify-full&sslrootcert=/etc/"
+                "ca%20dir/ca.pem&sslcert=/c.pem&sslkey=/k.pem&sslcrl=/crl.pem"),
+            (Files{{"sslrootcert", "/etc/ca dir/ca.pem"},
+                   {"sslcert", "/c.pem"},
+                   {"sslkey", "/k.pem"},
+                   {"sslcrl", "/crl.pem"}}));
   EXPECT_EQ(
-      pgsql_tls_files("postgresql://u:pw@h/db?sslmode=verify-full&sslrootcert=/etc/"
-                      "ca%20dir/ca.pem&sslcert=/c.pem&sslkey=/k.pem&sslcrl=/crl.pem"),
-      (Files{{"sslrootcert", "/etc/ca dir/ca.pem"},
-             {"sslcert", "/c.pem"},
-             {"sslkey", "/k.pem"},
-             {"sslcrl", "/crl.pem"}}));
-  EXPECT_EQ(pgsql_tls_files("dbname=mail sslrootcert = '/etc/my ca.pem' sslcrldir=/crl "
+      dict::pgsql_tls_files("dbname=mail sslrootcert = '/etc/my ca.pem' sslcrldir=/crl "
                             "sslkey=/k\\x.pem"),
-            (Files{{"sslrootcert", "/etc/my ca.pem"},
-                   {"sslcrldir", "/crl"},
-                   {"sslkey", "/kx.pem"}}));  // \\ escapes, as libpq reads it
+      (Files{{"sslrootcert", "/etc/my ca.pem"},
+             {"sslcrldir", "/crl"},
+             {"sslkey", "/kx.pem"}}));  // \\ escapes, as libpq reads it
   // libpq's system store is no file; no TLS parameter, no file.
-  EXPECT_EQ(pgsql_tls_files("postgresql://h/db?sslrootcert=system"), Files{});
-  EXPECT_EQ(pgsql_tls_files("postgresql://h/db"), Files{});
-  EXPECT_EQ(pgsql_tls_files("mail"), Files{});
+  EXPECT_EQ(dict::pgsql_tls_files("postgresql://h/db?sslrootcert=system"), Files{});
+  EXPECT_EQ(dict::pgsql_tls_files("postgresql://h/db"), Files{});
+  EXPECT_EQ(dict::pgsql_tls_files("mail"), Files{});
 }
 
 TEST_F(PreflightTables, PgsqlTlsFilesOutsideTheJailAreNamedWithTheFixForTheMode) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,22 @@ TEST(Environment, NameValueFormsAndGroups) {
             (std::vector<EnvVar>{
                 {"A", "1"}, {"C", "x=y"}, {"D", "two words"}, {"E", ""}, {"AB", "3"}}));
   EXPECT_EQ(imported_environment("", current), std::vector<EnvVar>{});
+}
+
+// A "{...}" entry goes through extpar, as mail_parm_split reads the list:
+// bad syntax is a start-up error, as it is fatal in Postfix.
+TEST(Environment, BadGroupSyntaxIsAnError) {
+  const std::vector<std::string> current = {"A=1"};
+  for (const char* value : {"{A=1", "{A=1}{B=2}", "{A=1}x"}) {
+    try {
+      (void)imported_environment(value, current);
+      ADD_FAILURE() << value << ": accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("import_environment: ", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_EQ(imported_environment("{\vA\f} {B=\v2\f}", current),
+            (std::vector<EnvVar>{{"A", "1"}, {"B", "2"}}));
 }
 
 // The test process's environment, put back after a test replaced it.

@@ -197,6 +197,40 @@ TEST_F(FlowControl, ReadsPauseAtMaxInFlight) {
   EXPECT_LE(peak, 2u);  // never more read than max_in_flight
 }
 
+// tls_server_sni_maps is read with the allowlist's own walk, so a table
+// named inside unionmap:{...} gets its pre-opened SRC_RHS_IS_FILE variant
+// too (the instance Postfix's SNI lookups use), and answers after its file
+// is gone.
+TEST_F(Serving, SniVariantIsPreopenedForTablesInsideUnionmap) {
+  const std::string table = "texthash:" + (dir_ / "sni").string();
+  std::ofstream(dir_ / "sni") << "example.com " << (dir_ / "chain.pem").string() << "\n";
+  std::ofstream(dir_ / "chain.pem") << "hello";
+  std::ofstream(dir_ / "main.cf")
+      << "compatibility_level = 3.6\n"
+      << "proxy_read_maps = proxy:" << table << "\n"
+      << "tls_server_sni_maps = unionmap:{proxy:" << table << "}\n";
+  start();
+  fs::remove(dir_ / "sni");
+  fs::remove(dir_ / "chain.pem");
+  namespace pf = protocol::flags;
+  Request r;
+  r.type = RequestType::Lookup;
+  r.dialect = Dialect::V2;
+  r.table = table;
+  r.instance_flags = pf::kLock | pf::kFoldFix | pf::kSrcRhsIsFile;
+  r.key = "example.com";
+  protocol::Client client(socket_path(), 20s);
+  client.send_raw(protocol::encode_request(r));
+  protocol::AttrList attrs = client.read_message();
+  Reply reply;
+  std::string error;
+  ASSERT_TRUE(
+      protocol::parse_reply(RequestType::Lookup, Dialect::V2, attrs, reply, error))
+      << error;
+  EXPECT_EQ(reply.status, ProxyStatus::Ok);
+  EXPECT_EQ(reply.value, "aGVsbG8=");  // base64("hello")
+}
+
 TEST_F(Serving, StalledRequestIsClosedAfterRequestTimeoutAndOthersAreServed) {
   ConnectionLimits limits;
   limits.request_timeout = 0.2;

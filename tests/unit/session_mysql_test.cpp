@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/pool/drivers/session_mysql_native.h"
 #include "dictcore/pool/session.h"
 #include "tests/fakes/db_servers.h"

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/pool/session.h"
 #include "dictcore/pool/session_pool.h"
 #include "tests/fakes/capture_logger.h"

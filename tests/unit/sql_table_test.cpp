@@ -1193,6 +1193,19 @@ TEST_F(FakeSqlTable, DomainTableErrorIsReturned) {
   EXPECT_TRUE(queries().empty());
 }
 
+// Every driver is in every build; a factory yields nothing only when the
+// client library cannot start (Connector/C++'s driver instance), and the
+// warnings say so.
+TEST_F(FakeSqlTable, DriverThatCannotStartAnswersRetryAndSaysWhy) {
+  hooks_.driver_factory = [](const ConnectParams&) { return nullptr; };
+  TablePtr t = open(SqlKind::Mysql, {{"dbname", "mail"}, {"query", "SELECT '%s'"}});
+  EXPECT_EQ(lookup_sync(*t, "k", 0, poster_).status, ProxyStatus::Retry);
+  EXPECT_TRUE(
+      log_.contains("the mysql client library could not be initialised: every "
+                    "lookup will fail with RETRY"));
+  EXPECT_FALSE(log_.contains("in this build"));
+}
+
 TEST_F(FakeSqlTable, UnreachableRealDriverAnswersRetry) {
   hooks_.driver_factory = nullptr;  // the real Connector/C++ and libpq drivers
   for (SqlKind kind : {SqlKind::Mysql, SqlKind::Pgsql}) {

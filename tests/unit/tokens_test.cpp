@@ -46,6 +46,18 @@ TEST(Tokens, SplitsLikeMystrtokq) {
   }
 }
 
+// mystrtok(): no grouping; the separator set is the caller's.
+TEST(Tokens, PlainTokensLikeMystrtok) {
+  EXPECT_EQ(split_tokens(",, a ,\t\r\nb  {c, d}"),
+            (std::vector<std::string_view>{"a", "b", "{c", "d}"}));
+  EXPECT_EQ(split_tokens("x -o a=b,c\ty", kSpaceSeparators),
+            (std::vector<std::string_view>{"x", "-o", "a=b,c", "y"}));
+  EXPECT_TRUE(split_tokens(" , ").empty());
+  std::string_view rest = "ab, cd";
+  EXPECT_EQ(next_token(rest), "ab");
+  EXPECT_EQ(rest, " cd");
+}
+
 TEST(Tokens, AdvancesPastOneSeparator) {
   std::string_view rest = "ab, cd";
   auto token = next_grouped_token(rest);

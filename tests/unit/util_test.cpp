@@ -40,6 +40,28 @@ TEST(Braces, BalancedLength) {
   EXPECT_EQ(balanced_length(""), 0u);
 }
 
+TEST(Braces, ExtparErrorsAndStrip) {
+  std::string_view inner = "unchanged";
+  EXPECT_FALSE(extpar("{ a {b} }", inner, Extpar::Plain).has_value());
+  EXPECT_EQ(inner, " a {b} ");
+  EXPECT_FALSE(extpar("{ \va {b}\f }", inner, Extpar::Strip).has_value());
+  EXPECT_EQ(inner, "a {b}");  // ISSPACE trimmed at both ends
+  inner = "unchanged";
+  EXPECT_EQ(extpar("a}", inner, Extpar::Plain), "no '{' at start of text in \"a}\"");
+  EXPECT_EQ(extpar("{a", inner, Extpar::Strip), "missing '}' in \"{a\"");
+  EXPECT_EQ(extpar("{a}b", inner, Extpar::Strip), "syntax error after '}' in \"{a}b\"");
+  EXPECT_EQ(inner, "unchanged");
+}
+
+TEST(Text, CharacterClassesAndTrim) {
+  EXPECT_TRUE(ascii_digit('0') && ascii_digit('9') && !ascii_digit('a'));
+  EXPECT_TRUE(ascii_alpha('z') && ascii_alpha('A') && !ascii_alpha('1'));
+  EXPECT_FALSE(ascii_alpha(static_cast<char>(0xe9)));  // no locale
+  EXPECT_TRUE(ascii_alnum('q') && ascii_alnum('7') && !ascii_alnum('_'));
+  EXPECT_EQ(trim(" \t\v x y \f\r\n"), "x y");
+  EXPECT_EQ(trim(" \t "), "");
+}
+
 class Files : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -23,6 +23,7 @@
 #include <exception>
 #include <memory>
 
+#include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/pool/drivers/mysql_limits.h"
 #include "dictcore/pool/drivers/session_mysql_native.h"
 #include "dictcore/pool/session.h"

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/pool/session.h"
 #include "dictcore/pool/session_batch.h"
 #include "dictcore/util/redact.h"

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <vector>
 
+#include "dictcore/pool/drivers/driver_factory.h"
 #include "dictcore/pool/session.h"
 
 namespace proxyd::dict {

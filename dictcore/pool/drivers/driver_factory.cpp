@@ -1,7 +1,6 @@
 // make_driver: the one place that maps a table type to its driver factory
-// (each defined in pool/drivers/session_<driver>.cpp; a link-time
-// dependency only). Declared in session.h.
-#include "dictcore/pool/session.h"
+// (see driver_factory.h).
+#include "dictcore/pool/drivers/driver_factory.h"
 
 namespace proxyd::dict {
 
