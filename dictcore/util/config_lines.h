@@ -1,6 +1,7 @@
 // Postfix logical-line reader (readllines + split_nameval) shared by main.cf,
-// table .cf files and /file/name allowlist references: comments, blank
-// lines, continuation lines starting with white space, "name = value".
+// table .cf files, /file/name allowlist references and 3.8+ domain-list
+// files: comments, blank lines, continuation lines starting with white
+// space, "name = value", and 3.9+'s NUL-byte warning.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "dictcore/util/logger.h"
+#include "dictcore/util/postfix_version.h"
 
 namespace proxyd::dict {
 
@@ -19,11 +21,22 @@ struct LogicalLine {
   std::string text;
 };
 
+// readllines' "text after null byte may be ignored" messages, which only
+// Postfix 3.9+ logs: a reader that does not know the release yet keeps them
+// here and logs them once it does (log_null_byte_warnings).
+using NullByteWarnings = std::vector<std::string>;
+
 // Split text into logical lines the way Postfix's readllines() does. A
 // logical line that starts with white space is reported through log (with
-// origin for the message) and skipped.
+// origin for the message) and skipped. Text after a NUL byte is dropped; the
+// warning about it goes to log, or into *nul_warnings when that is given.
 std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view origin,
-                                       Logger& log);
+                                       Logger& log,
+                                       NullByteWarnings* nul_warnings = nullptr);
+
+// Log the kept NUL-byte warnings when release has them (3.9+).
+void log_null_byte_warnings(const NullByteWarnings& warnings, PostfixVersion release,
+                            Logger& log);
 
 // One parameter assignment.
 struct NameValue {
@@ -38,7 +51,8 @@ struct NameValue {
 // duplicates included, so inserting them in order lets the later one win; a
 // duplicate with a different value is warned about (without the old value).
 std::vector<NameValue> parse_name_values(std::string_view text, std::string_view origin,
-                                         Logger& log);
+                                         Logger& log,
+                                         NullByteWarnings* nul_warnings = nullptr);
 
 // A boolean parameter value as main.cf and cfg_parser read it: "yes" or
 // "no" in any ASCII letter case; nullopt for anything else.
