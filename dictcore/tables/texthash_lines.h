@@ -1,6 +1,7 @@
-// Postfix 3.7's readllines() as texthash: files are read with it: the
-// logical lines of a file's text, with their first line numbers. Pure
-// function (warnings go to the logger given); any thread.
+// readllines() as texthash: files are read with it: the logical lines of a
+// file's text, with their first line numbers, and (Postfix 3.9+) the
+// "text after null byte may be ignored" warning. Pure function (warnings go
+// to the logger given); any thread.
 #pragma once
 
 #include <string>
@@ -19,9 +20,9 @@ struct TextLine {
 
 // readllines(): joins continuation lines (starting with white space), drops
 // comment and blank lines, warns about and skips a logical line that starts
-// with white space.
-// Not logical_lines(), which is 3.11's: 3.7.11's readllines keeps NUL bytes unwarned.
+// with white space. NUL bytes are kept in the text; warn_null (Postfix 3.9+)
+// warns about each logical line that holds one.
 std::vector<TextLine> read_logical_lines(std::string_view content, std::string_view path,
-                                         Logger* log);
+                                         Logger* log, bool warn_null);
 
 }  // namespace proxyd::dict

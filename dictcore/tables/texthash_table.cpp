@@ -39,15 +39,19 @@ TablePtr make_texthash_table(std::string_view name, const TableEnv& env,
   const std::string content = read_texthash_file(path);
   auto table = std::make_shared<HashTable>(env.log, options);
   bool have_duplicates = false;
-  for (auto& line : read_logical_lines(content, path, env.log)) {
-    if (options.utf8_active() && !is_ascii(line.text) && !valid_utf8(line.text)) {
-      log_warn(env.log, "{}, line {}: non-UTF-8 input \"{}\" -- ignoring this line", path,
-               line.line_no, line.text);
-      continue;
-    }
-    // Postfix handles the line as a C string from here on.
+  const bool nul_aware = options.release.readllines_warns_null();
+  for (auto& line : read_logical_lines(content, path, env.log, nul_aware)) {
+    // Postfix handles the line as a C string from here on, except that
+    // before 3.9 the UTF-8 check (not the ASCII test) reads past a NUL.
     std::string_view text(line.text);
     text = text.substr(0, text.find('\0'));
+    // The UTF-8 layer under the table's keys is gone in 3.11.
+    if (options.utf8_stored_keys() && !is_ascii(text) &&
+        !valid_utf8(nul_aware ? text : std::string_view(line.text))) {
+      log_warn(env.log, "{}, line {}: non-UTF-8 input \"{}\" -- ignoring this line", path,
+               line.line_no, text);
+      continue;
+    }
     // Split at the first white space outside quotes; a backslash protects
     // the next character. Quotes and backslashes stay in the key.
     bool in_quotes = false;
