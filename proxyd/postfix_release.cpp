@@ -90,6 +90,7 @@ dict::PostfixVersion follow_postfix_release(const std::string& setting, dict::Ma
   const dict::PostfixVersion release =
       resolve_postfix_version(setting, cf, config_dir, log);
   cf.follow_release(release);
+  dict::log_null_byte_warnings(cf.null_byte_warnings(), release, log);
   return release;
 }
 

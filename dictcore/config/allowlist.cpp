@@ -35,8 +35,9 @@ std::optional<std::string_view> nested_map_content(std::string_view token) {
 
 class Builder {
  public:
-  Builder(std::set<std::string, std::less<>>& tables, AllowlistScope scope, Logger& log)
-      : tables_(tables), scope_(scope), log_(log) {}
+  Builder(std::set<std::string, std::less<>>& tables, AllowlistScope scope, Logger& log,
+          PostfixVersion release)
+      : tables_(tables), scope_(scope), log_(log), release_(release) {}
 
   void scan(std::string_view text, std::string_view origin, int depth) {
     if (depth > kMaxDepth) {
@@ -104,14 +105,17 @@ class Builder {
       return;
     }
     open_files_.push_back(path);
-    for (const auto& line : logical_lines(text, path, log_))
+    NullByteWarnings nul_warnings;
+    for (const auto& line : logical_lines(text, path, log_, &nul_warnings))
       scan(line.text, path, depth + 1);
+    log_null_byte_warnings(nul_warnings, release_, log_);
     open_files_.pop_back();
   }
 
   std::set<std::string, std::less<>>& tables_;
   AllowlistScope scope_;
   Logger& log_;
+  PostfixVersion release_;  // NUL-byte warnings only from 3.9
   std::vector<std::string> open_files_;
 };
 
@@ -127,7 +131,7 @@ Allowlist Allowlist::build(const MainCf& main_cf, bool read_only_service, Logger
                            AllowlistScope scope) {
   Allowlist list;
   list.parameter_ = read_only_service ? "proxy_read_maps" : "proxy_write_maps";
-  Builder builder(list.tables_, scope, log);
+  Builder builder(list.tables_, scope, log, main_cf.release());
   builder.scan(main_cf.get(list.parameter_, log), list.parameter_, 0);
   if (read_only_service) {
     // Each restriction class is itself a parameter listing restrictions.
@@ -144,7 +148,7 @@ Allowlist Allowlist::build(const MainCf& main_cf, bool read_only_service, Logger
 Allowlist Allowlist::from_value(std::string_view value, Logger& log,
                                 AllowlistScope scope) {
   Allowlist list;
-  Builder builder(list.tables_, scope, log);
+  Builder builder(list.tables_, scope, log, PostfixVersion::newest());
   builder.scan(value, list.parameter_, 0);
   return list;
 }

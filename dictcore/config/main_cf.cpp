@@ -64,7 +64,7 @@ MainCf MainCf::from_string(std::string_view text, Logger& log,
   cf.config_dir_ = std::move(config_dir);
   cf.hostname_ = local_hostname();
   const std::string origin = (cf.config_dir_ / "main.cf").string();
-  for (auto& nv : parse_name_values(text, origin, log)) {
+  for (auto& nv : parse_name_values(text, origin, log, &cf.null_byte_warnings_)) {
     cf.values_.insert_or_assign(std::move(nv.name), std::move(nv.value));
   }
   cf.compute_dynamic_defaults();

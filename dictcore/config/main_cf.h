@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dictcore/util/config_lines.h"
 #include "dictcore/util/logger.h"
 #include "dictcore/util/postfix_version.h"
 
@@ -28,6 +29,14 @@ class MainCf {
   // Use that Postfix release's defaults where releases differ (see
   // release_defaults.h); the newest release's until this is called.
   void follow_release(PostfixVersion release);
+
+  // The release followed (newest until follow_release).
+  PostfixVersion release() const { return release_; }
+
+  // readllines' NUL-byte warnings for main.cf, kept because only 3.9+ logs
+  // them and the release is learnt after main.cf is read
+  // (log_null_byte_warnings).
+  const NullByteWarnings& null_byte_warnings() const { return null_byte_warnings_; }
 
   // Apply "-o name=value" (takes precedence over main.cf and defaults).
   void set_override(std::string name, std::string value);
@@ -74,6 +83,7 @@ class MainCf {
   std::map<std::string, std::string, std::less<>> defaults_;   // Postfix defaults
   std::map<std::string, std::string, std::less<>> values_;     // from main.cf
   std::map<std::string, std::string, std::less<>> overrides_;  // from -o
+  NullByteWarnings null_byte_warnings_;                        // not logged yet
 };
 
 }  // namespace proxyd::dict

@@ -19,8 +19,8 @@ namespace proxyd::dict {
 TableConfig TableConfig::load(std::string_view type, std::string_view name,
                               const MainCf& main_cf, Logger& log) {
   if (!name.empty() && (name.front() == '/' || name.front() == '.')) {
-    TableConfig cfg =
-        from_string(read_file(std::string(name), kMaxConfigFileSize), name, log);
+    TableConfig cfg = from_string(read_file(std::string(name), kMaxConfigFileSize), name,
+                                  log, main_cf.release());
     cfg.origin_ = fmt::format("file {}", name);
     return cfg;
   }
@@ -41,13 +41,15 @@ TableConfig TableConfig::load(std::string_view type, std::string_view name,
 }
 
 TableConfig TableConfig::from_string(std::string_view text, std::string_view origin,
-                                     Logger& log) {
+                                     Logger& log, PostfixVersion release) {
   TableConfig cfg;
   cfg.name_ = std::string(origin);
   cfg.origin_ = fmt::format("file {}", origin);
-  for (auto& nv : parse_name_values(text, origin, log)) {
+  NullByteWarnings nul_warnings;
+  for (auto& nv : parse_name_values(text, origin, log, &nul_warnings)) {
     cfg.values_.insert_or_assign(std::move(nv.name), std::move(nv.value));
   }
+  log_null_byte_warnings(nul_warnings, release, log);
   return cfg;
 }
 

@@ -24,8 +24,10 @@ class TableConfig {
                           const MainCf& main_cf, Logger& log);
 
   // Parse .cf text directly (tests); origin plays the part of the file name.
+  // release decides whether NUL bytes are warned about (3.9+).
   static TableConfig from_string(std::string_view text, std::string_view origin,
-                                 Logger& log);
+                                 Logger& log,
+                                 PostfixVersion release = PostfixVersion::newest());
 
   // String parameter; ConfigError when shorter than min_len (0 = no check).
   std::string get_str(std::string_view param, std::string_view def,

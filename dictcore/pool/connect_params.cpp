@@ -45,6 +45,7 @@ std::string ConnectParams::identity_key() const {
   add(tls_verify_cert ? (*tls_verify_cert ? "y" : "n") : "-");
   add(std::to_string(retry_interval.count()));
   add(std::to_string(idle_interval.count()));
+  add(duplicate_single_host ? "dup" : "single");
   return key;
 }
 

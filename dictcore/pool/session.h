@@ -84,6 +84,9 @@ struct ConnectParams {
   std::optional<bool> tls_verify_cert;      // mysql, unset = library default
   std::chrono::seconds retry_interval{60};  // host stays down this long
   std::chrono::seconds idle_interval{60};   // idle sessions closed after this
+  // mysql/pgsql: a lone host is listed twice, so one failure is retried at
+  // once (Postfix 3.6.17, 3.7.13, 3.8.8, 3.9.2, 3.10.0 on).
+  bool duplicate_single_host = true;
 
   // Key identifying the database: equal keys share one pool. Includes the
   // password, so it must never be logged; use label() for messages.

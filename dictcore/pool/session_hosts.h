@@ -23,7 +23,7 @@ class HostSet {
   using NowFn = std::function<Clock::time_point()>;
 
   // duplicate_single: list a lone host twice, so one failure is retried at
-  // once (Postfix 3.10+, 3.9.2, 3.8.8, 3.7.13; not Debian's 3.7.11).
+  // once (pool_for: Postfix 3.6.17, 3.7.13, 3.8.8, 3.9.2, 3.10.0 on).
   HostSet(std::vector<HostSpec> hosts, std::chrono::seconds retry_interval,
           bool duplicate_single, NowFn now = Clock::now, uint64_t seed = 0);
 

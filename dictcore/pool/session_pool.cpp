@@ -1000,7 +1000,7 @@ SessionPoolPtr PoolSet::pool_for(const ConnectParams& params,
   if (auto it = impl_->pools.find(key); it != impl_->pools.end()) return it->second;
   std::unique_ptr<SqlDriver> driver = factory ? factory(params) : nullptr;
   if (!driver) return nullptr;
-  bool duplicate = params.kind != SqlKind::Sqlite;
+  bool duplicate = params.kind != SqlKind::Sqlite && params.duplicate_single_host;
   auto pool = std::make_shared<SessionPool>(
       params.label(), std::move(driver), params.hosts, duplicate, params.retry_interval,
       params.idle_interval, impl_->settings, impl_->poster, impl_->log);

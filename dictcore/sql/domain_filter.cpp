@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "dictcore/util/config_error.h"
+#include "dictcore/util/config_lines.h"
 #include "dictcore/util/files.h"
 #include "dictcore/util/fold.h"
 #include "dictcore/util/tokens.h"
@@ -29,10 +30,46 @@ bool is_table_pattern(std::string_view item) {
 std::shared_ptr<DomainFilter> DomainFilter::parse(std::string_view list,
                                                   std::string origin,
                                                   const TableOpener& opener, Logger& log,
-                                                  bool utf8) {
-  std::shared_ptr<DomainFilter> filter(new DomainFilter(std::move(origin), log, utf8));
+                                                  bool utf8, PostfixVersion release) {
+  std::shared_ptr<DomainFilter> filter(
+      new DomainFilter(std::move(origin), log, utf8, release));
   filter->parse_into(list, true, 0, opener);
   return filter;
+}
+
+std::vector<std::string> DomainFilter::file_lines(std::string_view text,
+                                                  std::string_view path) const {
+  std::vector<std::string> out;
+  if (release_.domain_files_logical_lines()) {
+    // readlline(): the NUL-byte warning is 3.9's.
+    NullByteWarnings nul_warnings;
+    for (auto& line : logical_lines(text, path, *log_, NulBytes::Cut, &nul_warnings))
+      out.push_back(std::move(line.text));
+    log_null_byte_warnings(nul_warnings, release_, *log_);
+    return out;
+  }
+  // vstring_fgets(): physical lines; only "#" in column 1 makes a comment.
+  // Each line is a C string.
+  for (std::string_view lines = text; !lines.empty();) {
+    const std::size_t nl = std::min(lines.find('\n'), lines.size());
+    std::string_view line = lines.substr(0, nl);
+    lines.remove_prefix(std::min(nl + 1, lines.size()));
+    line = line.substr(0, line.find('\0'));
+    if (!line.empty() && line[0] == '#') continue;
+    out.emplace_back(line);
+  }
+  return out;
+}
+
+void DomainFilter::warn_comment(std::string_view token, std::string_view rest) const {
+  if (release_.domain_files_logical_lines()) {
+    // mystrtok_cw: at most 20 bytes of what follows.
+    log_->warn("{}: #comment after other text is not allowed: {} {}...", origin_, token,
+               rest.substr(0, 20));
+  } else {
+    log_->warn("{}: comment at end of line is not supported: {} {}", origin_, token,
+               rest);
+  }
 }
 
 void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
@@ -41,8 +78,7 @@ void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
   while (const auto next = next_grouped_token(rest)) {
     const std::string_view token = *next;
     if (token[0] == '#') {
-      log_->warn("{}: comment at end of line is not supported: {} {}", origin_, token,
-                 rest);
+      warn_comment(token, rest);
       break;
     }
     bool match = init_match;
@@ -75,13 +111,8 @@ void DomainFilter::parse_into(std::string_view text, bool init_match, int depth,
         throw ConfigError(
             fmt::format("{}: domain list file {} is too large", origin_, item));
       }
-      for (std::string_view lines = text; !lines.empty();) {
-        const std::size_t nl = std::min(lines.find('\n'), lines.size());
-        const std::string_view line = lines.substr(0, nl);
-        lines.remove_prefix(std::min(nl + 1, lines.size()));
-        if (!line.empty() && line[0] == '#') continue;
+      for (const std::string& line : file_lines(text, item))
         parse_into(line, match, depth + 1, opener);
-      }
       continue;
     }
     if (is_table_pattern(item)) {

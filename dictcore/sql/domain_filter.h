@@ -2,8 +2,9 @@
 // with match_string) restricting lookups to addresses in listed domains.
 // Exact names compared after Postfix's casefold() (Unicode with smtputf8 on,
 // ASCII otherwise; no subdomains), "!" negation, /file/name
-// expanded in place, type:table entries looked up with the domain as key;
-// first match wins. Loop thread only (table entries call Table::lookup).
+// expanded in place (read as the followed release reads it), type:table
+// entries looked up with the domain as key; first match wins. Loop thread only (table
+// entries call Table::lookup).
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 
 #include "dictcore/tables/table.h"
 #include "dictcore/util/logger.h"
+#include "dictcore/util/postfix_version.h"
 
 namespace proxyd::dict {
 
@@ -38,10 +40,13 @@ class DomainFilter : public std::enable_shared_from_this<DomainFilter> {
   // type:table entries are opened through opener; with an empty opener they
   // are a ConfigError. utf8 is smtputf8_enable: fold non-ASCII patterns and
   // domains with ICU, as Postfix's match_list does. Throws ConfigError ("no
-  // pattern after '!'", ...).
-  static std::shared_ptr<DomainFilter> parse(std::string_view list, std::string origin,
-                                             const TableOpener& opener, Logger& log,
-                                             bool utf8 = false);
+  // pattern after '!'", ...). release decides how /file/name is read: from
+  // 3.8 as logical lines (comments, continuations) with the "#comment after
+  // other text" warning, before as physical lines with "#" in column 1 a
+  // comment.
+  static std::shared_ptr<DomainFilter> parse(
+      std::string_view list, std::string origin, const TableOpener& opener, Logger& log,
+      bool utf8 = false, PostfixVersion release = PostfixVersion::newest());
 
   // Check a lookup key: NoMatch unless it has an '@' after a non-empty local
   // part and its domain matches the list. done may run before this returns.
@@ -59,16 +64,21 @@ class DomainFilter : public std::enable_shared_from_this<DomainFilter> {
     bool unavailable = false;  // /file/name that could not be read
   };
 
-  DomainFilter(std::string origin, Logger& log, bool utf8)
-      : origin_(std::move(origin)), log_(&log), utf8_(utf8) {}
+  DomainFilter(std::string origin, Logger& log, bool utf8, PostfixVersion release)
+      : origin_(std::move(origin)), log_(&log), utf8_(utf8), release_(release) {}
   void parse_into(std::string_view text, bool match, int depth,
                   const TableOpener& opener);
+  // The lines of a /file/name entry, as the release reads them.
+  std::vector<std::string> file_lines(std::string_view text, std::string_view path) const;
+  // Warn about a "#" token (the rest of the text is ignored).
+  void warn_comment(std::string_view token, std::string_view rest) const;
   void match_from(std::size_t index, std::string domain,
                   std::function<void(DomainMatch)> done) const;
 
   std::string origin_;
   Logger* log_;
   bool utf8_;
+  PostfixVersion release_;
   std::vector<Pattern> patterns_;
 };
 

@@ -319,6 +319,7 @@ SqlTableConfig parse_sql_table_config(SqlKind kind, std::string_view name,
   cfg.origin = p.origin();
   ConnectParams& c = cfg.connect;
   c.kind = kind;
+  c.duplicate_single_host = version.sql_retries_single_host();
 
   // Connection parameters, in the order Postfix reads them.
   switch (kind) {
@@ -395,13 +396,14 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name,
   spec->label = fmt::format("{}:{}", type, name);
   spec->lookup_fn = std::string(lookup_fn_name(kind));
 
-  if (kind == SqlKind::Sqlite)
+  if (kind == SqlKind::Sqlite && env.postfix_version.sqlite_warns_unquoted())
     warn_unquoted_tokens(spec->cfg.rules.query(), name, *env.log);
 
   std::shared_ptr<DomainFilter> domain;
   if (!spec->cfg.domain_list.empty()) {
-    domain = DomainFilter::parse(spec->cfg.domain_list, spec->cfg.name,
-                                 hooks.domain_opener, *env.log, smtputf8_enabled(env));
+    domain =
+        DomainFilter::parse(spec->cfg.domain_list, spec->cfg.name, hooks.domain_opener,
+                            *env.log, smtputf8_enabled(env), env.postfix_version);
   }
 
   SessionPoolPtr pool = env.pools->pool_for(
@@ -409,9 +411,11 @@ TablePtr make_sql_table_from(SqlKind kind, std::string_view name,
       hooks.driver_factory ? hooks.driver_factory : DriverFactory(make_driver));
   if (kind == SqlKind::Sqlite && pool && !hooks.driver_factory) {
     // Postfix 3.10+ opens the database at table open and substitutes a
-    // surrogate (RETRY on every lookup) when that fails. The pool's driver
-    // keeps the file open (before chroot at start-up; on reload the file
-    // opened then, when its path is not reachable from the jail).
+    // surrogate (RETRY on every lookup) when that fails. Deliberately for
+    // every release: before 3.10 the proxymap process exits fatally and the
+    // client retries its request forever; RETRY defers the mail instead. The pool's
+    // driver keeps the file open (before chroot at start-up; on reload the file opened
+    // then, when its path is not reachable from the jail).
     ConnectResult probe = pool->connect_once(spec->cfg.connect.hosts.front());
     if (!probe.session) {
       throw ConfigUnavailable(fmt::format("{}: {}", spec->label, probe.error));

@@ -30,12 +30,13 @@ class HashTable final : public Table {
   HashTable(Logger* log, const SimpleTableOptions& options)
       : log_(log),
         fold_stored_((options.instance_flags & protocol::flags::kFoldFix) != 0),
+        utf8_stored_(options.utf8_stored_keys()),
         utf8_(options.utf8_active()) {}
 
   // The key an entry of the table source is stored under: case-folded when
-  // the instance was opened with FOLD_FIX.
+  // the instance was opened with FOLD_FIX (Unicode rules only before 3.11).
   std::string stored_key(std::string_view key) const {
-    return fold_stored_ ? casefold(key, utf8_) : std::string(key);
+    return fold_stored_ ? casefold(key, utf8_stored_) : std::string(key);
   }
 
   uint32_t impl_flags() const override { return protocol::flags::kFixed; }
@@ -100,6 +101,7 @@ class HashTable final : public Table {
 
   Logger* log_;
   bool fold_stored_;  // instance opened with FOLD_FIX
+  bool utf8_stored_;  // stored keys folded with Unicode rules (before 3.11)
   bool utf8_;         // UTF-8 layer active: Unicode folding
   std::unordered_map<std::string, Entry> entries_;
   std::vector<std::string> order_;

@@ -11,6 +11,7 @@ SimpleTableOptions simple_table_options(const TableEnv& env, uint32_t instance_f
   SimpleTableOptions options;
   options.utf8 = smtputf8_enabled(env);
   options.instance_flags = instance_flags;
+  options.release = env.postfix_version;
   return options;
 }
 

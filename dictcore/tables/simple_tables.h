@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "dictcore/tables/table.h"
+#include "dictcore/util/postfix_version.h"
 #include "protocol/status.h"
 
 namespace proxyd::dict {
@@ -17,11 +18,14 @@ namespace proxyd::dict {
 // opened the table with). With FOLD_FIX among them, keys are stored
 // case-folded, as a direct open with FOLD_FIX stores them: casefold() with
 // Unicode rules when the UTF-8 layer is active (smtputf8_enable and
-// UTF8_REQUEST), ASCII lowercase otherwise; without FOLD_FIX they are stored
-// as written (postmap -f). A lookup folds its key the same way only when the
-// request carries FOLD_FIX (a client without a UTF-8 layer); a client with
-// one has already folded it. With SRC_RHS_IS_FILE (postmap -F) each value
-// names files and becomes the base64 encoding of their contents.
+// UTF8_REQUEST) and the release is older than 3.11, ASCII lowercase
+// otherwise (3.11 builds them on dict_ht without that layer, so there a
+// "Straße" entry is not found by any key the client folds); without
+// FOLD_FIX they are stored as written (postmap -f). A lookup folds its key
+// with the UTF-8 layer's rules only when the request carries FOLD_FIX (a
+// client without a UTF-8 layer); a client with one has already folded it.
+// With SRC_RHS_IS_FILE (postmap -F) each value names files and becomes the
+// base64 encoding of their contents.
 //
 // texthash duplicates: requests with DUP_WARN or DUP_IGNORE get the first
 // value, DUP_REPLACE the last; requests without any DUP_* flag (daemons) get
@@ -37,11 +41,21 @@ struct SimpleTableOptions {
   // The flags the instance is opened with (FOLD_FIX, UTF8_REQUEST,
   // SRC_RHS_IS_FILE matter); the default is what Postfix daemons use.
   uint32_t instance_flags = kDaemonInstanceFlags;
+  // Whose semantics: from 3.11 inline:/texthash: store keys without the
+  // UTF-8 layer (ASCII-only folding, no non-UTF-8 line check), and from 3.9
+  // texthash warns about NUL bytes (see postfix_version.h).
+  PostfixVersion release = PostfixVersion::newest();
 
   // Postfix's UTF-8 layer is active for this instance: reject non-UTF-8
   // inline: text, skip non-UTF-8 texthash lines, fold with Unicode rules.
   bool utf8_active() const {
     return utf8 && (instance_flags & protocol::flags::kUtf8Request) != 0;
+  }
+
+  // The UTF-8 layer also applies to the keys the table is built from:
+  // stored keys are checked and folded with Unicode rules (before 3.11).
+  bool utf8_stored_keys() const {
+    return utf8_active() && !release.hash_tables_store_ascii_folded();
   }
 };
 

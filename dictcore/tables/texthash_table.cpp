@@ -1,5 +1,5 @@
 // texthash:/path tables, as Postfix's dict_thash builds them: the file's
-// logical lines (logical_lines with NulBytes::Keep), "key whitespace value"
+// logical lines (logical_lines, NUL bytes kept; warned about from 3.9), "key whitespace value"
 // split with quotes, its warnings, SRC_RHS_IS_FILE values and the duplicate
 // policy, over a HashTable. Loop thread only.
 #include <fmt/format.h>
@@ -38,17 +38,21 @@ TablePtr make_texthash_table(std::string_view name, const TableEnv& env,
   const std::string content = read_texthash_file(path);
   auto table = std::make_shared<HashTable>(env.log, options);
   bool have_duplicates = false;
+  const bool nul_aware = options.release.readllines_warns_null();
   NullLogger quiet;
   for (auto& line : logical_lines(content, path, env.log != nullptr ? *env.log : quiet,
-                                  NulBytes::Keep)) {
-    if (options.utf8_active() && !is_ascii(line.text) && !valid_utf8(line.text)) {
-      log_warn(env.log, "{}, line {}: non-UTF-8 input \"{}\" -- ignoring this line", path,
-               line.line_no, line.text);
-      continue;
-    }
-    // Postfix handles the line as a C string from here on.
+                                  nul_aware ? NulBytes::KeepAndWarn : NulBytes::Keep)) {
+    // Postfix handles the line as a C string from here on, except that
+    // before 3.9 the UTF-8 check (not the ASCII test) reads past a NUL.
     std::string_view text(line.text);
     text = text.substr(0, text.find('\0'));
+    // The UTF-8 layer under the table's keys is gone in 3.11.
+    if (options.utf8_stored_keys() && !is_ascii(text) &&
+        !valid_utf8(nul_aware ? text : std::string_view(line.text))) {
+      log_warn(env.log, "{}, line {}: non-UTF-8 input \"{}\" -- ignoring this line", path,
+               line.line_no, text);
+      continue;
+    }
     // Split at the first white space outside quotes; a backslash protects
     // the next character. Quotes and backslashes stay in the key.
     bool in_quotes = false;

@@ -1,6 +1,7 @@
 // Logical-line reader for Postfix-style configuration text: reproduces the
 // rules of Postfix's readllines() (comments and blank lines ignored anywhere,
-// white-space continuation, warning for text that starts with white space),
+// white-space continuation, warning for text that starts with white space,
+// 3.9+'s NUL-byte warning, which callers may keep until the release is known),
 // split_nameval() ("name = value" trimming) and the case-insensitive yes/no
 // of boolean parameters. Pure functions; any thread.
 #include "dictcore/util/config_lines.h"
@@ -25,8 +26,15 @@ std::string quoted_excerpt(std::string_view text, std::size_t limit) {
 
 }  // namespace
 
+void log_null_byte_warnings(const NullByteWarnings& warnings, PostfixVersion release,
+                            Logger& log) {
+  if (!release.readllines_warns_null()) return;
+  for (const std::string& w : warnings) log.warn("{}", w);
+}
+
 std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view origin,
-                                       Logger& log, NulBytes nul) {
+                                       Logger& log, NulBytes nul,
+                                       NullByteWarnings* nul_warnings) {
   std::vector<LogicalLine> lines;
   std::size_t pos = 0;
   int line_no = 0;  // number of the last physical line read
@@ -43,7 +51,7 @@ std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view o
       const std::size_t nl = text.find('\n', pos);
       const std::size_t stop = nl == std::string_view::npos ? end : nl;
       std::string_view phys = text.substr(pos, stop - pos);
-      if (nul == NulBytes::Cut && phys.find('\0') != std::string_view::npos) {
+      if (nul != NulBytes::Keep && phys.find('\0') != std::string_view::npos) {
         got_null = true;
       }
       buf.append(phys);
@@ -69,9 +77,16 @@ std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view o
       const std::string where = first_line == line_no
                                     ? fmt::format("line {}", line_no)
                                     : fmt::format("line {}-{}", first_line, line_no);
-      log.warn("{}, {}: text after null byte may be ignored", origin, where);
-      // Consumers see C strings in Postfix: nothing after the NUL survives.
-      buf.resize(std::strlen(buf.c_str()));
+      std::string warning =
+          fmt::format("{}, {}: text after null byte may be ignored", origin, where);
+      if (nul_warnings != nullptr) {
+        nul_warnings->push_back(std::move(warning));
+      } else {
+        log.warn("{}", warning);
+      }
+      // Consumers see C strings in Postfix: nothing after the NUL survives
+      // (texthash: keeps the bytes and cuts each line itself).
+      if (nul == NulBytes::Cut) buf.resize(std::strlen(buf.c_str()));
     }
     if (!buf.empty() && c_space(buf[0])) {
       log.warn("{}: logical line must not start with whitespace: \"{}{}\"", origin,
@@ -85,10 +100,10 @@ std::vector<LogicalLine> logical_lines(std::string_view text, std::string_view o
 }
 
 std::vector<NameValue> parse_name_values(std::string_view text, std::string_view origin,
-                                         Logger& log) {
+                                         Logger& log, NullByteWarnings* nul_warnings) {
   std::vector<NameValue> out;
   std::map<std::string, std::size_t, std::less<>> seen;  // name -> index in out
-  for (auto& line : logical_lines(text, origin, log)) {
+  for (auto& line : logical_lines(text, origin, log, NulBytes::Cut, nul_warnings)) {
     std::string_view s = line.text;
     std::size_t np = 0;
     while (np < s.size() && c_space(s[np])) ++np;

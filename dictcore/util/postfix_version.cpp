@@ -42,6 +42,23 @@ std::optional<PostfixVersion> PostfixVersion::parse(std::string_view text) {
   return v;
 }
 
+bool PostfixVersion::sql_retries_single_host() const {
+  // The first patch release of each line that has it; 3.10.0 and later all do.
+  if (major != 3 || minor >= 10) return *this >= PostfixVersion{3, 10, 0};
+  switch (minor) {
+    case 6:
+      return patch >= 17;
+    case 7:
+      return patch >= 13;
+    case 8:
+      return patch >= 8;
+    case 9:
+      return patch >= 2;
+    default:
+      return false;
+  }
+}
+
 std::string PostfixVersion::text() const {
   return fmt::format("{}.{}.{}", major, minor, patch);
 }

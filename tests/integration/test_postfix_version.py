@@ -12,12 +12,15 @@ retry_interval line read). The same for a private MariaDB and the mysql
 "charset" line (3.9+; Debian's 3.7 does not read it and talks utf8mb4, the
 library default), and for the default proxy_read_maps (3.11 lists 25 more
 parameters: a table named only in authorized_submit_users is refused by a
-3.7 proxymap). Standard library only; run by meson as the
-'postfix_version' test.
+3.7 proxymap). With no postconf where command_directory points, proxyd
+follows the newest release. texthash: and sqlite: tables (no server) follow
+the release too: 3.11's ASCII-only stored keys and the 3.9/3.11 warnings.
+Standard library only; run by meson as the 'postfix_version' test.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import unittest
@@ -163,6 +166,21 @@ class PostfixVersionTest(unittest.TestCase):
             self.assertEqual(proxyd.stop(), 0, proxyd.log())
 
 
+    def test_no_installed_postfix_means_the_newest(self):
+        # No postconf where command_directory points: 3.11.6's semantics,
+        # e.g. the UTF8 client encoding (3.8+) finds the UTF-8 key.
+        (self.scratch.config_dir / "proxyd.cf").write_text("")
+        start = len(harness.Proxyd(self.scratch).log())
+        proxyd = harness.Proxyd(self.scratch,
+                                args=["-o", "command_directory=/nonexistent/proxyd"]).start()
+        try:
+            self.assertEqual(self.answer("plain", KEY, proxied=True)[:2], (0, b"utf8-hit\n"))
+            log = proxyd.log()[start:]
+            self.assertIn("no installed Postfix answered", log)
+            self.assertIn("table semantics of Postfix 3.11.6", log)
+        finally:
+            self.assertEqual(proxyd.stop(), 0, proxyd.log())
+
     def test_mysql_charset_follows_the_release(self):
         # Debian's 3.7.11 reads no charset line: utf8mb4 (measured directly).
         for table in ("latin1", "bogus"):
@@ -208,6 +226,77 @@ class PostfixVersionTest(unittest.TestCase):
                              direct[:2])
         finally:
             self.assertEqual(proxyd.stop(), 0, proxyd.log())
+
+class FileTablesFollowTheReleaseTest(unittest.TestCase):
+    """texthash: and sqlite: under the installed 3.7.11 (auto: the same
+    answers and warnings as the direct lookup) and under 3.11.6: stored
+    texthash keys folded as ASCII only, the NUL-byte warning (3.9+), the
+    sqlite unquoted-%s warning (3.11+)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.scratch = harness.Scratch(prefix="pxf")
+        cls.texthash = cls.scratch.write(
+            "th.txt", "Straße street\nJÜRGEN found\nnul v\0x\n".encode())
+        db = cls.scratch.path("t.db")
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE t (k TEXT, v TEXT)")
+        con.execute("INSERT INTO t VALUES ('k', 'v')")
+        con.commit()
+        con.close()
+        cls.sqlite = cls.scratch.write("unquoted.cf",
+                                       f"dbpath = {db}\nquery = SELECT v FROM t WHERE k=%s\n")
+        for p in (cls.texthash, db, cls.sqlite):
+            p.chmod(0o644)
+        cls.scratch.write_main_cf(
+            "maillog_file_prefixes = /var, /dev/stdout, /dev/stderr\n"
+            f"proxy_read_maps = proxy:texthash:{cls.texthash} proxy:sqlite:{cls.sqlite}\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.__exit__(None, None, None)
+
+    def answer(self, table: str, key: str, proxied: bool) -> tuple[int, bytes]:
+        r = harness.postmap_one(self.scratch, f"proxy:{table}" if proxied else table, key)
+        return r.returncode, r.stdout
+
+    def run_with(self, proxyd_cf: str) -> tuple[harness.Proxyd, int]:
+        (self.scratch.config_dir / "proxyd.cf").write_text(proxyd_cf)
+        start = len(harness.Proxyd(self.scratch).log())
+        return harness.Proxyd(self.scratch).start(), start
+
+    def test_installed_release(self):
+        texthash = f"texthash:{self.texthash}"
+        direct = {k: self.answer(texthash, k, False) for k in ("STRASSE", "JÜRGEN", "nul")}
+        self.assertEqual(direct["STRASSE"], (0, b"street\n"))  # 3.7 folds with ICU
+        proxyd, start = self.run_with("")
+        try:
+            for key, want in direct.items():
+                self.assertEqual(self.answer(texthash, key, True), want, key)
+            sqlite = f"sqlite:{self.sqlite}"
+            self.assertEqual(self.answer(sqlite, "k", True), self.answer(sqlite, "k", False))
+            log = proxyd.log()[start:]
+            self.assertNotIn("text after null byte", log)
+            self.assertNotIn("recommended '' quotes", log)
+        finally:
+            self.assertEqual(proxyd.stop(), 0, proxyd.log())
+
+    def test_release_311(self):
+        texthash = f"texthash:{self.texthash}"
+        proxyd, start = self.run_with("postfix_version = 3.11.6\n")
+        try:
+            # The client folds STRASSE and JÜRGEN with ICU; 3.11 stored
+            # "straße" and "jÜrgen".
+            self.assertEqual(self.answer(texthash, "STRASSE", True), (1, b""))
+            self.assertEqual(self.answer(texthash, "JÜRGEN", True), (1, b""))
+            self.assertEqual(self.answer(texthash, "nul", True), (0, b"v\n"))
+            self.assertEqual(self.answer(f"sqlite:{self.sqlite}", "k", True), (0, b"v\n"))
+            log = proxyd.log()[start:]
+            self.assertIn(f"{self.texthash}, line 3: text after null byte may be ignored", log)
+            self.assertIn("contains >%s< without the recommended '' quotes", log)
+        finally:
+            self.assertEqual(proxyd.stop(), 0, proxyd.log())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

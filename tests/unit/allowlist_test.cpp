@@ -381,6 +381,30 @@ TEST(Allowlist, ProxyReadMapsDefaultUnderBothReleases) {
             Allowlist::build(cf, false, log).tables());
 }
 
+TEST(Allowlist, ProxyReadMapsDefaultOf36And370UnderBothSettings) {
+  // smtpd_reject_footer_maps: in the default from 3.6.4; tlsproxy_client_
+  // policy_maps: from 3.7.0 (never 3.6); smtpd_command_filter: 3.6.6 and 3.7.1.
+  NullLogger log;
+  auto cf = MainCf::from_string(
+      "smtpd_reject_footer_maps = proxy:pgsql:/footer.cf\n"
+      "tlsproxy_client_policy_maps = proxy:pgsql:/tlsproxy.cf\n"
+      "smtpd_command_filter = proxy:pgsql:/filter.cf\n",
+      log);
+  const auto allowed = [&](PostfixVersion v) {
+    cf.follow_release(v);
+    Tables tables = Allowlist::build(cf, true, log).tables();
+    tables.erase("unix:passwd.byname");
+    return tables;
+  };
+  EXPECT_EQ(allowed({3, 6, 0}), Tables{});
+  EXPECT_EQ(allowed({3, 6, 4}), Tables{"pgsql:/footer.cf"});
+  EXPECT_EQ(allowed({3, 6, 6}), (Tables{"pgsql:/filter.cf", "pgsql:/footer.cf"}));
+  EXPECT_EQ(allowed({3, 7, 0}), (Tables{"pgsql:/footer.cf", "pgsql:/tlsproxy.cf"}));
+  EXPECT_EQ(allowed({3, 7, 11}),
+            (Tables{"pgsql:/filter.cf", "pgsql:/footer.cf", "pgsql:/tlsproxy.cf"}));
+  EXPECT_EQ(allowed(PostfixVersion::newest()), allowed({3, 7, 11}));
+}
+
 // Expected sets produced by a real Postfix 3.11.0 proxymap in its
 // export-proxy-* / export-all-* modes (see data/conf/oracle/README).
 TEST(Allowlist, MatchesPostfix311ExportModes) {

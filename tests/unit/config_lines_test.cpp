@@ -82,6 +82,28 @@ TEST(LogicalLines, WarningTexts) {
   EXPECT_EQ(nul.lines()[0], "f, line 1-2: text after null byte may be ignored");
 }
 
+TEST(LogicalLines, NulWarningOnlyFrom39) {
+  // readllines() has the warning from 3.9.0 on; the text is cut at the NUL
+  // either way (its readers see C strings).
+  using namespace std::string_literals;
+  for (PostfixVersion v : {PostfixVersion{3, 7, 11}, PostfixVersion{3, 8, 7},
+                           PostfixVersion{3, 9, 0}, PostfixVersion::newest()}) {
+    CaptureLogger log;
+    NullByteWarnings kept;
+    const auto nvs = parse_name_values("a = b\0c\nd = e\n"s, "t.cf", log, &kept);
+    ASSERT_EQ(nvs.size(), 2u);
+    EXPECT_EQ(nvs[0].value, "b");
+    EXPECT_TRUE(log.lines().empty());
+    log_null_byte_warnings(kept, v, log);
+    EXPECT_EQ(log.lines(),
+              v.readllines_warns_null()
+                  ? std::vector<std::string>{"t.cf, line 1: text after null byte may be "
+                                             "ignored"}
+                  : std::vector<std::string>{})
+        << v.text();
+  }
+}
+
 struct NameValueCase {
   const char* input;
   const char* name;

@@ -137,11 +137,52 @@ TEST(DomainFilter, BarePatternAfterBangIsConfigError) {
 }
 
 TEST(DomainFilter, CommentTokenStopsParsingWithWarning) {
-  CaptureLogger log;
-  auto f = DomainFilter::parse("a.org #comment b.org", "t.cf", {}, log);
-  EXPECT_EQ(f->size(), 1u);
-  EXPECT_TRUE(log.contains("comment at end of line is not supported"));
-  EXPECT_EQ(check_sync(*f, "x@b.org"), Kind::NoMatch);
+  // match_list.c before 3.8; mystrtok.c's mystrtokq_cw from 3.8 on.
+  for (PostfixVersion v : {PostfixVersion{3, 7, 11}, PostfixVersion{3, 8, 0}}) {
+    CaptureLogger log;
+    auto f = DomainFilter::parse("a.org #comment b.org and more text here", "t.cf", {},
+                                 log, false, v);
+    EXPECT_EQ(f->size(), 1u);
+    EXPECT_EQ(check_sync(*f, "x@b.org"), Kind::NoMatch);
+    EXPECT_EQ(log.lines(),
+              std::vector<std::string>{
+                  v.domain_files_logical_lines()
+                      ? "t.cf: #comment after other text is not allowed: #comment b.org "
+                        "and more text ..."
+                      : "t.cf: comment at end of line is not supported: #comment b.org "
+                        "and more text here"})
+        << v.text();
+  }
+}
+
+TEST(DomainFilter, FileIsReadAsTheReleaseReadsIt) {
+  // Before 3.8 (vstring_fgets) every physical line is a list of its own and
+  // an indented "#" is a comment token; from 3.8 (readlline) an indented
+  // line continues the one before, and an indented "#" line is a comment.
+  auto dir = std::filesystem::temp_directory_path() / "proxyd_domain_filter_release";
+  std::filesystem::create_directories(dir);
+  auto file = dir / "domains";
+  std::ofstream(file) << "x.org #note\n  y.org\n  #indented z.org\n";
+  CaptureLogger old_log;
+  auto old_list =
+      DomainFilter::parse(file.string(), "t.cf", {}, old_log, false, {3, 7, 11});
+  EXPECT_EQ(check_sync(*old_list, "a@x.org"), Kind::Match);
+  EXPECT_EQ(check_sync(*old_list, "a@y.org"), Kind::Match);
+  EXPECT_EQ(check_sync(*old_list, "a@z.org"), Kind::NoMatch);
+  EXPECT_EQ(old_log.lines(),
+            (std::vector<std::string>{
+                "t.cf: comment at end of line is not supported: #note ",
+                "t.cf: comment at end of line is not supported: #indented z.org"}));
+  CaptureLogger new_log;
+  auto new_list =
+      DomainFilter::parse(file.string(), "t.cf", {}, new_log, false, {3, 8, 0});
+  EXPECT_EQ(check_sync(*new_list, "a@x.org"), Kind::Match);
+  EXPECT_EQ(check_sync(*new_list, "a@y.org"), Kind::NoMatch);
+  EXPECT_EQ(check_sync(*new_list, "a@z.org"), Kind::NoMatch);
+  EXPECT_EQ(new_log.lines(),
+            (std::vector<std::string>{
+                "t.cf: #comment after other text is not allowed: #note  y.org..."}));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(DomainFilter, FileEntriesExpandInPlace) {

@@ -179,6 +179,21 @@ TEST(MainCf, DuplicatesOverridesAndIsSet) {
   EXPECT_EQ(cf.get("queue_directory"), "/q");
 }
 
+TEST(MainCf, NulBytesAreWarnedAboutOnceTheReleaseIsKnown) {
+  // main.cf is read before the release is learnt (postconf is found through
+  // it): the 3.9+ warning is kept for log_null_byte_warnings.
+  using namespace std::string_literals;
+  CaptureLogger log;
+  auto cf = MainCf::from_string("x = 1\0junk\n"s, log, "/c");
+  EXPECT_TRUE(log.lines().empty());
+  EXPECT_EQ(cf.get("x"), "1");
+  EXPECT_EQ(cf.null_byte_warnings(),
+            std::vector<std::string>{
+                "/c/main.cf, line 1: text after null byte may be ignored"});
+  cf.follow_release(PostfixVersion{3, 7, 11});
+  EXPECT_EQ(cf.release(), (PostfixVersion{3, 7, 11}));
+}
+
 TEST(MainCf, SyntaxErrorThrows) {
   NullLogger log;
   try {

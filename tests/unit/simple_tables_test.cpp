@@ -31,6 +31,12 @@ namespace pflags = protocol::flags;
 
 constexpr uint32_t kFold = pflags::kFoldFix;
 
+// Most expectations below are Debian 12's postmap (Postfix 3.7.11).
+constexpr PostfixVersion kDebian12{3, 7, 11};
+const SimpleTableOptions kPostmap37{.release = kDebian12};
+// Postfix 3.11: inline:/texthash: built on dict_ht without the UTF-8 layer.
+const SimpleTableOptions kPostfix311{.release = PostfixVersion{3, 11, 0}};
+
 using testing::CaptureLogger;
 
 LookupResult lookup(Table& table, const std::string& key, uint32_t flags) {
@@ -171,7 +177,7 @@ class InlineLookup : public ::testing::TestWithParam<LookupCase> {};
 TEST_P(InlineLookup, AnswersLikePostmap) {
   const auto& c = GetParam();
   TableEnv env;
-  auto table = make_inline_table(c.spec, env, SimpleTableOptions{});
+  auto table = make_inline_table(c.spec, env, kPostmap37);
   EXPECT_EQ(table->impl_flags(), pflags::kFixed);
   EXPECT_EQ(lookup(*table, c.key, c.flags), c.expected);
 }
@@ -235,12 +241,36 @@ INSTANTIATE_TEST_SUITE_P(
 // without FOLD_FIX; a client without a UTF-8 layer sends FOLD_FIX.
 TEST(InlineTable, IcuFoldedStoredKeys) {
   TableEnv env;
-  auto table = make_inline_table("{ ÄBC=1, Straße=2 }", env, SimpleTableOptions{});
-  EXPECT_EQ(lookup(*table, "äbc", 0), ok("1"));
-  EXPECT_EQ(lookup(*table, "strasse", 0), ok("2"));
-  EXPECT_EQ(lookup(*table, "STRASSE", kFold), ok("2"));
-  EXPECT_EQ(lookup(*table, "Straße", kFold), ok("2"));
-  EXPECT_EQ(lookup(*table, "Straße", 0), kNoKey);  // not folded, not stored so
+  for (PostfixVersion v : {kDebian12, PostfixVersion{3, 10, 7}}) {
+    auto table =
+        make_inline_table("{ ÄBC=1, Straße=2 }", env, SimpleTableOptions{.release = v});
+    EXPECT_EQ(lookup(*table, "äbc", 0), ok("1"));
+    EXPECT_EQ(lookup(*table, "strasse", 0), ok("2"));
+    EXPECT_EQ(lookup(*table, "STRASSE", kFold), ok("2"));
+    EXPECT_EQ(lookup(*table, "Straße", kFold), ok("2"));
+    EXPECT_EQ(lookup(*table, "Straße", 0), kNoKey);  // not folded, not stored so
+  }
+}
+
+// 3.11.0 builds inline: on dict_ht_open() instead of dict_open3(): stored
+// keys get only dict_ht's ASCII lowercase(), while lookups still go through
+// the UTF-8 layer (ICU casefold()), so a key that folds differently is
+// never found.
+TEST(InlineTable, AsciiFoldedStoredKeysFrom311) {
+  TableEnv env;
+  auto table = make_inline_table("{ ÄBC=1, Straße=2, Plain=3 }", env, kPostfix311);
+  EXPECT_EQ(lookup(*table, "äbc", 0), kNoKey);  // what the client sends for ÄBC
+  EXPECT_EQ(lookup(*table, "ÄBC", kFold), kNoKey);
+  EXPECT_EQ(lookup(*table, "Äbc", 0), ok("1"));  // stored as lowercase() left it
+  EXPECT_EQ(lookup(*table, "strasse", 0), kNoKey);
+  EXPECT_EQ(lookup(*table, "STRASSE", kFold), kNoKey);
+  EXPECT_EQ(lookup(*table, "straße", 0), ok("2"));
+  EXPECT_EQ(lookup(*table, "PLAIN", kFold), ok("3"));
+  // Through the registry's options, the TableEnv's release decides.
+  env.postfix_version = PostfixVersion{3, 11, 6};
+  EXPECT_EQ(lookup(*make_inline_table("{ Straße=2 }", env), "strasse", 0), kNoKey);
+  env.postfix_version = PostfixVersion{3, 10, 7};
+  EXPECT_EQ(lookup(*make_inline_table("{ Straße=2 }", env), "strasse", 0), ok("2"));
 }
 
 TEST(TexthashTable, IcuFoldedStoredKeys) {
@@ -255,11 +285,22 @@ TEST(TexthashTable, IcuFoldedStoredKeys) {
     std::fclose(f);
   }
   TableEnv env;
-  auto table = make_texthash_table(path, env, SimpleTableOptions{});
+  auto table = make_texthash_table(path, env, kPostmap37);
   EXPECT_EQ(lookup(*table, "j\xC3\xBCrgen@ex\xC3\xA4mple.org", 0), ok("found"));
   EXPECT_EQ(lookup(*table, "j\xC3\x9Crgen@ex\xC3\x84mple.org", kFold), ok("found"));
   EXPECT_EQ(lookup(*table, "strasse", 0), ok("street"));
-  auto ascii = make_texthash_table(path, env, SimpleTableOptions{.utf8 = false});
+  // 3.11: dict_ht's ASCII lowercase() only (see AsciiFoldedStoredKeysFrom311).
+  auto v311 = make_texthash_table(path, env, kPostfix311);
+  EXPECT_EQ(lookup(*v311, "j\xC3\xBCrgen@ex\xC3\xA4mple.org", 0), kNoKey);
+  EXPECT_EQ(lookup(*v311, "j\xC3\x9Crgen@ex\xC3\x84mple.org", 0), ok("found"));
+  EXPECT_EQ(lookup(*v311, "strasse", 0), kNoKey);
+  EXPECT_EQ(lookup(*v311,
+                   "stra\xC3\x9F"
+                   "e",
+                   0),
+            ok("street"));
+  auto ascii = make_texthash_table(
+      path, env, SimpleTableOptions{.utf8 = false, .release = kDebian12});
   EXPECT_EQ(lookup(*ascii, "j\xC3\x9Crgen@ex\xC3\x84mple.org", kFold), ok("found"));
   EXPECT_EQ(lookup(*ascii, "j\xC3\xBCrgen@ex\xC3\xA4mple.org", kFold), kNoKey);
   EXPECT_EQ(lookup(*ascii, "strasse", kFold), kNoKey);
@@ -362,7 +403,8 @@ TEST(InlineTable, SmtputfOffFoldsAsciiOnly) {
   // Checked with postmap and smtputf8_enable = no: -q ÄBC 'inline:{ ÄBC=1 }'
   // prints 1, -q äbc finds nothing.
   TableEnv env;
-  auto table = make_inline_table("{ ÄBC=1 }", env, SimpleTableOptions{.utf8 = false});
+  auto table = make_inline_table("{ ÄBC=1 }", env,
+                                 SimpleTableOptions{.utf8 = false, .release = kDebian12});
   EXPECT_EQ(lookup(*table, "ÄBC", kFold), ok("1"));
   EXPECT_EQ(lookup(*table, "äbc", kFold), kNoKey);
 }
@@ -382,7 +424,7 @@ TEST_P(InlineError, ThrowsPostmapMessage) {
   const auto& c = GetParam();
   TableEnv env;
   try {
-    (void)make_inline_table(c.spec, env, SimpleTableOptions{});
+    (void)make_inline_table(c.spec, env, kPostmap37);
     FAIL() << "no exception for " << c.spec;
   } catch (const ConfigUnavailable&) {
     FAIL() << "wrong exception type";
@@ -424,13 +466,14 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(InlineTable, NonUtf8AcceptedWhenSmtputf8Off) {
   // Checked with postmap and smtputf8_enable = no: prints the \xff byte.
   TableEnv env;
-  auto table = make_inline_table("{ x=\xff }", env, SimpleTableOptions{.utf8 = false});
+  auto table = make_inline_table("{ x=\xff }", env,
+                                 SimpleTableOptions{.utf8 = false, .release = kDebian12});
   EXPECT_EQ(lookup(*table, "x", kFold), ok("\xff"));
 }
 
 TEST(InlineTable, SequenceInInsertionOrderWithFoldedKeys) {
   TableEnv env;
-  auto table = make_inline_table("{ B=2, a=1, C=3, b=4 }", env, SimpleTableOptions{});
+  auto table = make_inline_table("{ B=2, a=1, C=3, b=4 }", env, kPostmap37);
   std::vector<std::pair<std::string, std::string>> seen;
   for (auto r = sequence(*table, 0, 0); r.status == ProxyStatus::Ok;
        r = sequence(*table, 1, 0)) {
@@ -448,7 +491,7 @@ TEST(InlineTable, UpdateAndRemoveFollowDictHt) {
   // dict_ht: update replaces or adds, delete answers "not found" for a
   // missing key; FOLD_FIX folds the key of both.
   TableEnv env;
-  auto table = make_inline_table("{ a=1 }", env, SimpleTableOptions{});
+  auto table = make_inline_table("{ a=1 }", env, kPostmap37);
   EXPECT_EQ(update(*table, "A", "2", kFold).status, ProxyStatus::Ok);
   EXPECT_EQ(lookup(*table, "a", 0), ok("2"));
   EXPECT_EQ(update(*table, "New", "3", 0).status, ProxyStatus::Ok);
@@ -468,7 +511,7 @@ class TexthashLookup : public ::testing::TestWithParam<LookupCase> {};
 TEST_P(TexthashLookup, AnswersLikePostmap) {
   const auto& c = GetParam();
   TableEnv env;
-  auto table = make_texthash_table(c.spec, env, SimpleTableOptions{});
+  auto table = make_texthash_table(c.spec, env, kPostmap37);
   EXPECT_EQ(table->impl_flags(), pflags::kFixed);
   EXPECT_EQ(lookup(*table, c.key, c.flags), c.expected);
 }
@@ -554,7 +597,7 @@ TEST(TexthashTable, WarningsMatchPostmap) {
     CaptureLogger log;
     TableEnv env;
     env.log = &log;
-    (void)make_texthash_table(c.file, env, SimpleTableOptions{});
+    (void)make_texthash_table(c.file, env, kPostmap37);
     EXPECT_EQ(log.lines(), c.warnings) << c.file;
   }
 }
@@ -571,7 +614,7 @@ TEST(TexthashTable, LongLeadingWhitespaceLineIsAbbreviated) {
   CaptureLogger log;
   TableEnv env;
   env.log = &log;
-  auto table = make_texthash_table(path, env, SimpleTableOptions{});
+  auto table = make_texthash_table(path, env, kPostmap37);
   ASSERT_EQ(log.lines().size(), 1u);
   EXPECT_EQ(log.lines()[0], path +
                                 ": logical line must not start with whitespace: \" "
@@ -593,7 +636,7 @@ TEST(TexthashTable, NulByteEndsTheLineAs3711ReadsIt) {
   CaptureLogger log;
   TableEnv env;
   env.log = &log;
-  auto table = make_texthash_table(path, env, SimpleTableOptions{});
+  auto table = make_texthash_table(path, env, kPostmap37);
   EXPECT_EQ(log.lines(), (std::vector<std::string>{
                              path + ", line 3: expected format: key whitespace value -- "
                                     "ignoring this line"}));
@@ -603,11 +646,57 @@ TEST(TexthashTable, NulByteEndsTheLineAs3711ReadsIt) {
   EXPECT_EQ(lookup(*table, "key3", kFold), kNoKey);
 }
 
+TEST(TexthashTable, NulByteWarnedFrom39) {
+  // readllines() in 3.9.0 warns about every logical line that holds a NUL
+  // (also a continued one, with its line range); texthash then checks UTF-8
+  // only up to the NUL (valid_utf8_stringz), where 3.7 checked the whole
+  // line: "k\xc3\xa9 v\0\xff" is skipped by 3.7 and kept by 3.9.
+  std::string path =
+      temp_file("texthash_nul39.txt", std::string("key1 val\0ue\nkey2 after\n"
+                                                  "k\xc3\xa9 v\0\xff\n"
+                                                  "key4 a\n b\0c\n",
+                                                  43));
+  CaptureLogger new_log;
+  TableEnv env;
+  env.log = &new_log;
+  auto v39 = make_texthash_table(path, env, SimpleTableOptions{.release = {3, 9, 0}});
+  EXPECT_EQ(new_log.lines(),
+            (std::vector<std::string>{
+                path + ", line 1: text after null byte may be ignored",
+                path + ", line 3: text after null byte may be ignored",
+                path + ", line 4-5: text after null byte may be ignored"}));
+  EXPECT_EQ(lookup(*v39, "key1", kFold), ok("val"));
+  EXPECT_EQ(lookup(*v39, "k\xc3\xa9", 0), ok("v"));
+  EXPECT_EQ(lookup(*v39, "key4", kFold), ok("a b"));
+  CaptureLogger old_log;
+  env.log = &old_log;
+  auto v38 = make_texthash_table(path, env, SimpleTableOptions{.release = {3, 8, 7}});
+  ASSERT_EQ(old_log.lines().size(), 1u);
+  EXPECT_NE(
+      old_log.lines()[0].find(", line 3: non-UTF-8 input \"k\xc3\xa9 v\" -- ignoring"),
+      std::string::npos);
+  EXPECT_EQ(lookup(*v38, "key1", kFold), ok("val"));
+  EXPECT_EQ(lookup(*v38, "k\xc3\xa9", 0), kNoKey);
+  EXPECT_EQ(lookup(*v38, "key4", kFold), ok("a b"));
+}
+
+TEST(TexthashTable, NonUtf8LinesKeptFrom311) {
+  // 3.11's dict_ht has no UTF-8 layer: the "non-UTF-8 input" check is gone.
+  CaptureLogger log;
+  TableEnv env;
+  env.log = &log;
+  auto table = make_texthash_table("data/tables/latin1.txt", env, kPostfix311);
+  EXPECT_TRUE(log.lines().empty());
+  EXPECT_EQ(lookup(*table, "caf\xe9", 0), ok("x"));
+  EXPECT_EQ(lookup(*table, "ok", kFold), ok("y"));
+}
+
 TEST(TexthashTable, NonUtf8KeptWhenSmtputf8Off) {
   // Checked with postmap and smtputf8_enable = no: -s lists "caf\xe9 x".
   TableEnv env;
-  auto table = make_texthash_table("data/tables/latin1.txt", env,
-                                   SimpleTableOptions{.utf8 = false});
+  auto table =
+      make_texthash_table("data/tables/latin1.txt", env,
+                          SimpleTableOptions{.utf8 = false, .release = kDebian12});
   EXPECT_EQ(lookup(*table, "caf\xe9", kFold), ok("x"));
 }
 
@@ -615,7 +704,7 @@ TEST(TexthashTable, MissingFileIsUnavailable) {
   // postmap: fatal: open database /nonexistent: No such file or directory
   TableEnv env;
   try {
-    (void)make_texthash_table("data/tables/missing.txt", env, SimpleTableOptions{});
+    (void)make_texthash_table("data/tables/missing.txt", env, kPostmap37);
     FAIL() << "no exception";
   } catch (const ConfigUnavailable& e) {
     EXPECT_STREQ(e.what(),
@@ -625,14 +714,14 @@ TEST(TexthashTable, MissingFileIsUnavailable) {
 
 TEST(TexthashTable, DirectoryIsUnavailable) {
   TableEnv env;
-  EXPECT_THROW((void)make_texthash_table("data/tables", env, SimpleTableOptions{}),
+  EXPECT_THROW((void)make_texthash_table("data/tables", env, kPostmap37),
                ConfigUnavailable);
 }
 
 TEST(TexthashTable, SequenceListsFoldedKeysOnce) {
   // postmap -s lists every key once, folded ("strasse" there: ICU; ASCII here).
   TableEnv env;
-  auto table = make_texthash_table(kDups, env, SimpleTableOptions{});
+  auto table = make_texthash_table(kDups, env, kPostmap37);
   std::vector<std::pair<std::string, std::string>> seen;
   for (auto r = sequence(*table, 0, pflags::kDupWarn); r.status == ProxyStatus::Ok;
        r = sequence(*table, 1, pflags::kDupWarn)) {

@@ -964,6 +964,24 @@ TEST_F(SqliteCorpus, WarnsAboutUnquotedTokensLikePostfix311) {
   EXPECT_TRUE(quiet.lines().empty());
 }
 
+TEST_F(SqliteCorpus, NoUnquotedTokenWarningBefore311) {
+  // dict_sqlite's flag_non_recommended_query is new in 3.11.0.
+  MapParams bad({{"dbpath", db_path_}, {"query", "SELECT v FROM users WHERE k=%s"}},
+                "/q.cf");
+  for (PostfixVersion v : {PostfixVersion{3, 7, 11}, PostfixVersion{3, 10, 7}}) {
+    CaptureLogger log;
+    TableEnv env{nullptr, &log, &poster_, pools_.get()};
+    env.postfix_version = v;
+    (void)make_sql_table_from(SqlKind::Sqlite, "/q.cf", bad, OpenMode::ReadOnly, env);
+    EXPECT_FALSE(log.contains("without the recommended '' quotes")) << v.text();
+  }
+  CaptureLogger log;
+  TableEnv env{nullptr, &log, &poster_, pools_.get()};
+  env.postfix_version = PostfixVersion{3, 11, 0};
+  (void)make_sql_table_from(SqlKind::Sqlite, "/q.cf", bad, OpenMode::ReadOnly, env);
+  EXPECT_TRUE(log.contains("contains >%s< without the recommended '' quotes"));
+}
+
 TEST_F(SqliteCorpus, SqlErrorsAreNeverNokey) {
   // A statement that fails while stepping (integer overflow in abs()).
   MapParams step(
@@ -988,6 +1006,14 @@ TEST_F(SqliteCorpus, DatabaseIsOpenedReadOnlyAndMissingFileIsUnavailable) {
       make_sql_table_from(SqlKind::Sqlite, "/m.cf", missing, OpenMode::ReadOnly, env_),
       ConfigUnavailable);
   EXPECT_FALSE(fs::exists(dir_ / "missing.db"));  // never created (3.10+ semantics)
+  // Deliberately the same for older releases (proxyd.cf(5)): their proxymap
+  // creates or fails on the file and exits, and the client retries forever.
+  TableEnv old_env = env_;
+  old_env.postfix_version = PostfixVersion{3, 7, 11};
+  EXPECT_THROW(
+      make_sql_table_from(SqlKind::Sqlite, "/m.cf", missing, OpenMode::ReadOnly, old_env),
+      ConfigUnavailable);
+  EXPECT_FALSE(fs::exists(dir_ / "missing.db"));
   MapParams write({{"dbpath", db_path_}, {"query", "DELETE FROM users"}}, "/w.cf");
   TablePtr t =
       make_sql_table_from(SqlKind::Sqlite, "/w.cf", write, OpenMode::ReadOnly, env_);
@@ -1143,6 +1169,48 @@ TEST_F(FakeSqlTable, DatabaseFailuresAreRetryOrConfigNeverNokey) {
   int connects = db_.connects.load();
   EXPECT_EQ(lookup_sync(*down, "k", 0, poster_).status, ProxyStatus::Retry);
   EXPECT_EQ(db_.connects.load(), connects);
+}
+
+TEST_F(FakeSqlTable, SingleHostRetryFollowsTheRelease) {
+  // dict_mysql.c/dict_pgsql.c list a lone host twice from 3.6.17, 3.7.13,
+  // 3.8.8, 3.9.2 and 3.10.0 on: a failed connection is retried at once.
+  PoolSettings no_probes{2};
+  no_probes.probe_interval = 0;  // only the lookups connect
+  pools_.update_settings(no_probes);
+  db_.refuse_connect = {"localhost"};
+  struct Case {
+    PostfixVersion release;
+    int connects;
+  };
+  int n = 0;
+  for (const Case& c :
+       {Case{{3, 7, 11}, 1}, Case{{3, 7, 13}, 2}, Case{{3, 6, 16}, 1},
+        Case{{3, 6, 17}, 2}, Case{{3, 8, 7}, 1}, Case{{3, 8, 8}, 2}, Case{{3, 9, 1}, 1},
+        Case{{3, 9, 2}, 2}, Case{{3, 10, 0}, 2}, Case{PostfixVersion::newest(), 2}}) {
+    for (SqlKind kind : {SqlKind::Mysql, SqlKind::Pgsql}) {
+      env_.postfix_version = c.release;
+      TablePtr t =
+          open(kind, {{"dbname", "s" + std::to_string(n++)}, {"query", "SELECT '%s'"}});
+      int before = db_.connects.load();
+      EXPECT_EQ(lookup_sync(*t, "k", 0, poster_).status, ProxyStatus::Retry);
+      EXPECT_EQ(db_.connects.load() - before, c.connects)
+          << c.release.text() << " " << sql_kind_name(kind);
+    }
+  }
+  // The same database under both semantics is two pools, not one.
+  env_.postfix_version = PostfixVersion{3, 7, 11};
+  ConnectParams old_params =
+      parse_sql_table_config(SqlKind::Mysql, "/x.cf",
+                             MapParams({{"dbname", "d"}, {"query", "SELECT 1"}}, "/x.cf"),
+                             env_.postfix_version)
+          .connect;
+  ConnectParams new_params =
+      parse_sql_table_config(SqlKind::Mysql, "/x.cf",
+                             MapParams({{"dbname", "d"}, {"query", "SELECT 1"}}, "/x.cf"))
+          .connect;
+  EXPECT_FALSE(old_params.duplicate_single_host);
+  EXPECT_TRUE(new_params.duplicate_single_host);
+  EXPECT_NE(old_params.identity_key(), new_params.identity_key());
 }
 
 TEST_F(FakeSqlTable, QueryFailuresWordedAsPostfix37) {

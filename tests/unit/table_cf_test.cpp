@@ -192,5 +192,20 @@ TEST(TableConfig, GetBoolAndStr) {
   EXPECT_EQ(cfg.get_str("absent", "dflt", 1), "dflt");
 }
 
+TEST(TableConfig, NulByteWarningFollowsTheRelease) {
+  using namespace std::string_literals;
+  CaptureLogger old_log;
+  auto old_cfg = TableConfig::from_string("dbpath = /x\0y\n"s, "t.cf", old_log,
+                                          PostfixVersion{3, 7, 11});
+  EXPECT_EQ(old_cfg.get_str("dbpath", ""), "/x");
+  EXPECT_TRUE(old_log.lines().empty());
+  CaptureLogger new_log;
+  auto new_cfg = TableConfig::from_string("dbpath = /x\0y\n"s, "t.cf", new_log,
+                                          PostfixVersion{3, 9, 0});
+  EXPECT_EQ(new_cfg.get_str("dbpath", ""), "/x");
+  EXPECT_EQ(new_log.lines(), std::vector<std::string>{
+                                 "t.cf, line 1: text after null byte may be ignored"});
+}
+
 }  // namespace
 }  // namespace proxyd::dict
