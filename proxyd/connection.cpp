@@ -276,9 +276,11 @@ void Connection::dispatch(const protocol::AttrList& attrs) {
 
 void Connection::answer_oversized(const protocol::AttrList& attrs) {
   // Closing would make the Postfix client retry forever: answer instead.
-  // A key this long matches nothing (the direct lookup says "not found"),
-  // a table name this long is not approved, an ignored extra attribute does
-  // not matter; anything else is a temporary error.
+  // A key this long gets what the table answers any such key (static: its
+  // value; inline, texthash, unix: not found; SQL and forwarded tables,
+  // whose answer depends on the key: RETRY), a table name this long is not
+  // approved, an ignored extra attribute does not matter; anything else is
+  // a temporary error.
   protocol::ParseResult parsed = protocol::parse_request(attrs);
   const std::string& dropped = decoder_.dropped();
   if (parsed.kind == ParseKind::Ok && std::find(parsed.extra.begin(), parsed.extra.end(),
@@ -298,7 +300,12 @@ void Connection::answer_oversized(const protocol::AttrList& attrs) {
   if (dropped == "table") {
     reply.status = ProxyStatus::Deny;
   } else if (dropped == "key" && type == protocol::RequestType::Lookup) {
-    reply.status = ProxyStatus::NoKey;
+    // The key took the request over the limit: it is at least this long.
+    std::size_t rest = 0;
+    for (const protocol::Attr& a : attrs) rest += a.name.size() + a.value.size() + 2;
+    std::size_t key_bytes =
+        limits_.max_request_bytes > rest ? limits_.max_request_bytes - rest : 0;
+    reply = server_.service().answer_any_key(role_, parsed.request, key_bytes);
   } else {
     reply.status = ProxyStatus::Retry;
   }

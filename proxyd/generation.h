@@ -71,7 +71,7 @@ class Generation {
   // Answer RETRY to lookups past their deadline.
   void expire(dict::TableFront::Clock::time_point now);
 
-  // Tables that could not be opened by preopen() (reload compares them).
+  // Tables that could not be opened by preopen().
   const std::vector<OpenProblem>& problems() const { return problems_; }
 
   const dict::LookupCache& cache() const { return *cache_; }

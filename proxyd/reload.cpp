@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <exception>
-#include <map>
 
 #include "dictcore/util/config_error.h"
 #include "proxyd/postfix_release.h"
@@ -47,26 +46,9 @@ LoadOutcome load_generation(Service& service, const ConfigSource& source,
     out.error = e.what();
     return out;
   }
-  if (previous != nullptr) {
-    // Reload takes what a fresh start takes: a table that is new, or was
-    // already broken, may fail to open (it answers as at start-up, and the
-    // open logged why). Only a table the running generation serves and the
-    // new one could not would turn right answers into errors: refuse that.
-    std::map<std::string, bool> serving;
-    for (Role role : {Role::ReadOnly, Role::ReadWrite}) {
-      for (const std::string& name : previous->allowlist(role).tables()) {
-        serving.emplace(name, true);
-      }
-    }
-    for (const OpenProblem& p : previous->problems()) serving[p.table] = false;
-    for (const OpenProblem& p : gen->problems()) {
-      auto it = serving.find(p.table);
-      if (it != serving.end() && it->second) {
-        out.error = fmt::format("table {}: {}", p.table, p.reason);
-        return out;
-      }
-    }
-  }
+  // Reload takes exactly what a fresh start takes: a table that does not
+  // open (new, already broken, or serving until now) is logged by the open
+  // and answers as it would after a restart, from its surrogate.
   out.gen = std::move(gen);
   return out;
 }

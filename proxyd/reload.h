@@ -1,9 +1,10 @@
 // Building a configuration generation from the files on disk: main.cf (with
 // -o overrides), proxyd.cf, and every allowlisted table opened at once. Used
 // at start-up (before chroot and privilege drop) and by reload (SIGHUP or
-// `proxyd reload`), where a configuration that does not load, or a table
-// that opened before and no longer does, is refused and the running
-// configuration keeps serving.
+// `proxyd reload`), which takes exactly what a start takes: a configuration
+// that does not load (a start would exit) is refused and the running one
+// keeps serving; a table that does not open (a start serves its surrogate)
+// is no reason to refuse.
 #pragma once
 
 #include <memory>
@@ -33,9 +34,8 @@ struct LoadOutcome {
   std::string error;                // why it was refused
 };
 
-// Load and open everything. With a previous generation, refuse when loading
-// fails or when a table cannot be opened that was not already failing the
-// same way under previous.
+// Load and open everything; refuse when loading fails. With a previous
+// generation, settings that only a restart can change keep its values.
 LoadOutcome load_generation(Service& service, const ConfigSource& source,
                             const Generation* previous, dict::Logger& log);
 

@@ -178,6 +178,23 @@ std::optional<Reply> Service::answer_now(Role role, const protocol::Request& req
   return lookup_reply(*hit, flags);
 }
 
+Reply Service::answer_any_key(Role role, const protocol::Request& req,
+                              std::size_t key_bytes) {
+  std::string_view name = dict::strip_proxy_prefixes(req.table);
+  Generation& gen = *gen_;
+  if (name.find(':') == std::string_view::npos || !gen.allowlist(role).contains(name)) {
+    std::optional<Reply> out;  // handle() refuses at once, as for any key
+    handle(role, req, [&out](Reply r) { out = std::move(r); });
+    return out.value_or(status_reply(ProxyStatus::Retry, 0));
+  }
+  // A forwarded table's answer depends on the key, which is gone.
+  if (gen.forwards(role, name)) return status_reply(ProxyStatus::Retry, 0);
+  dict::TableFrontPtr front = gen.front(name, role, request_instance(gen, name, req));
+  dict::Table& table = front->table();
+  uint32_t flags = effective_flags(req, table.impl_flags());
+  return lookup_reply(table.answer_any_key(key_bytes, flags), flags);
+}
+
 void Service::handle(Role role, const protocol::Request& req, ReplyDone done) {
   const bool is_write =
       req.type == RequestType::Update || req.type == RequestType::Delete;

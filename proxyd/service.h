@@ -64,6 +64,13 @@ class Service {
   // handle(). Lets cache hits skip the completion callbacks.
   std::optional<protocol::Reply> answer_now(Role role, const protocol::Request& request);
 
+  // The reply to a lookup whose key, at least key_bytes long, was read and
+  // dropped: the table's answer for any such key (Table::answer_any_key);
+  // RETRY for a forwarded table, whose answer depends on the key; refusals
+  // as handle() gives them.
+  protocol::Reply answer_any_key(Role role, const protocol::Request& request,
+                                 std::size_t key_bytes);
+
   // Answer RETRY to every lookup past lookup_timeout (called by a timer).
   void expire(dict::TableFront::Clock::time_point now);
 

@@ -90,11 +90,14 @@ const TableType* find_type(std::string_view type) {
 
 TablePtr unavailable(std::string_view name, ProxyStatus status, std::string reason,
                      const TableEnv& env) {
+  // Postfix's proxymap logs the reason as an error when the open fails and
+  // "T is unavailable. REASON" on each access (the surrogate does that).
   if (env.log != nullptr) {
-    env.log->warn("table {} is unavailable (every request answers {}): {}", name,
-                  status == ProxyStatus::Config ? "CONFIG" : "RETRY", reason);
+    env.log->log(Severity::Error, reason);
+    env.log->info("table {}: every request answers {}", name,
+                  status == ProxyStatus::Config ? "CONFIG" : "RETRY");
   }
-  return make_surrogate(std::string(name), status, std::move(reason));
+  return make_surrogate(std::string(name), status, std::move(reason), env.log);
 }
 
 }  // namespace

@@ -41,6 +41,10 @@ struct QueryResult {
   QueryStatus status = QueryStatus::HostError;
   std::vector<SqlRow> rows;  // status == Rows
   std::string message;       // error text for logs (never contains passwords)
+  // The failure as Postfix's driver words it after "query failed: " (mysql:
+  // the server's message alone; pgsql: "fatal error from host H: MSG");
+  // empty: message is all there is.
+  std::string reason;
 };
 
 // Result of SqlSession::query_batch.
@@ -106,6 +110,11 @@ class SqlSession {
   // escaped here: the key's fault while usable() (a byte the connection's
   // character set cannot carry), otherwise the connection's.
   virtual bool escape(std::string_view text, std::string& out) = 0;
+
+  // Why the last escape failed, worded as Postfix's driver logs it (pgsql:
+  // "dict pgsql: (host H) cannot escape input string: MSG"); empty when the
+  // driver has no wording of its own.
+  virtual std::string escape_failure() const { return {}; }
 
   // True while the connection is up as far as the client library knows,
   // without a round trip. Tells a key that cannot be escaped (fails that

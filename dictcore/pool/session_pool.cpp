@@ -768,7 +768,7 @@ void SessionPool::State::loop_answer(bool in_submit) {
   try {
     r = loop.held.session->read_query();
   } catch (const std::exception& e) {
-    r = QueryResult{QueryStatus::HostError, {}, e.what()};
+    r = QueryResult{QueryStatus::HostError, {}, e.what(), {}};
   }
   if (!r) return;
   if (!loop.job) {  // nothing asked: the idle connection broke

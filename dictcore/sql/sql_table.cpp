@@ -42,11 +42,7 @@ class LookupWork final : public JobWork {
     if (p.answer) {
       // Said here, not in prepare: a batch that meets this leaves the job to
       // a single attempt, which would say it a second time.
-      if (p.answer->host_failed) {
-        log_.warn_limited(spec_->label,
-                          "{}: cannot escape the lookup key on this connection",
-                          spec_->label);
-      }
+      if (p.answer->host_failed) warn_escape_failed(session, "");
       return std::move(*p.answer);
     }
     return finish(session.query(p.sql));
@@ -66,10 +62,7 @@ class LookupWork final : public JobWork {
           // The key's fault (a byte the connection's character set cannot
           // carry), not the host's: this lookup fails with RETRY, as in
           // Postfix, and the database stays up for every other table.
-          log_.warn_limited(
-              spec_->label,
-              "{}: cannot escape the lookup key on this connection: lookup deferred",
-              spec_->label);
+          warn_escape_failed(session, ": lookup deferred");
           p.answer = Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
         } else {
           p.answer = Attempt{true, {}};  // attempt() logs it
@@ -89,22 +82,42 @@ class LookupWork final : public JobWork {
     return p;
   }
 
+  // A key the session cannot escape, in the driver's words where Postfix's
+  // driver has some (pgsql: "dict pgsql: (host H) cannot escape input
+  // string: MSG"), else proxyd's own followed by tail.
+  void warn_escape_failed(const SqlSession& session, std::string_view tail) {
+    if (!log_.admit(spec_->label)) return;
+    std::string said = session.escape_failure();
+    if (!said.empty()) {
+      log_.warn("{}", said);
+    } else {
+      log_.warn("{}: cannot escape the lookup key on this connection{}", spec_->label,
+                tail);
+    }
+  }
+
   // A failed query, worded as Postfix 3.7's driver words it (admins match
-  // these): dict_mysql "mysql:NAME: query failed: ...", dict_pgsql
-  // "pgsql query failed: ...", dict_sqlite "dict_sqlite_lookup: NAME: SQL
-  // step failed ..." (the message carries the SQL part).
-  void warn_query_failed(const LookupSpec& spec, const std::string& message) {
+  // these): dict_mysql "mysql:NAME: query failed: MSG", dict_pgsql "pgsql
+  // query failed: fatal error from host H: MSG", dict_sqlite
+  // "dict_sqlite_lookup: NAME: SQL step failed ..." (the message carries
+  // the SQL part). With -v, proxyd's fuller account (host, database, mysql
+  // errno and SQLSTATE) follows on a line of its own.
+  void warn_query_failed(const LookupSpec& spec, const QueryResult& qr) {
+    if (!log_.admit(spec.label)) return;
+    const std::string& said = qr.reason.empty() ? qr.message : qr.reason;
     switch (spec.cfg.kind) {
       case SqlKind::Mysql:
-        log_.warn_limited(spec.label, "{}: query failed: {}", spec.label, message);
+        log_.warn("{}: query failed: {}", spec.label, said);
         break;
       case SqlKind::Pgsql:
-        log_.warn_limited(spec.label, "pgsql query failed: {}", message);
+        log_.warn("pgsql query failed: {}", said);
         break;
       case SqlKind::Sqlite:
-        log_.warn_limited(spec.label, "{}: {}: {}", spec.lookup_fn, spec.cfg.name,
-                          message);
+        log_.warn("{}: {}: {}", spec.lookup_fn, spec.cfg.name, said);
         break;
+    }
+    if (log_.verbose() && !qr.reason.empty()) {
+      log_.info("{}: query failed on {}", spec.label, qr.message);
     }
   }
 
@@ -112,15 +125,15 @@ class LookupWork final : public JobWork {
     const LookupSpec& spec = *spec_;
     switch (qr.status) {
       case QueryStatus::HostError:
-        warn_query_failed(spec, qr.message);
+        warn_query_failed(spec, qr);
         return Attempt{true, {}};
       case QueryStatus::NeedsSingle:
         return Attempt{false, {}, true};
       case QueryStatus::TempError:
-        warn_query_failed(spec, qr.message);
+        warn_query_failed(spec, qr);
         return Attempt{false, LookupResult{ProxyStatus::Retry, {}}};
       case QueryStatus::ConfigError:
-        warn_query_failed(spec, qr.message);
+        warn_query_failed(spec, qr);
         return Attempt{false, LookupResult{ProxyStatus::Config, {}}};
       case QueryStatus::NoResultSet:
         if (spec.cfg.require_result_set) {

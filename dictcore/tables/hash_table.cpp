@@ -22,6 +22,14 @@ void HashTable::lookup(const std::string& key, uint32_t flags, LookupDone done) 
   done(LookupResult{ProxyStatus::Ok, value});
 }
 
+LookupResult HashTable::answer_any_key(std::size_t key_bytes, uint32_t flags) {
+  if (refused(flags)) return LookupResult{ProxyStatus::Retry, {}};
+  for (const auto& [key, entry] : entries_) {
+    if (key.size() >= key_bytes / 3) return LookupResult{ProxyStatus::Retry, {}};
+  }
+  return LookupResult{ProxyStatus::NoKey, {}};
+}
+
 void HashTable::remove(const std::string& key, uint32_t flags, LookupDone done) {
   auto folded = request_key(key, flags);
   if (entries_.erase(folded) == 0) return done(LookupResult{ProxyStatus::NoKey, {}});

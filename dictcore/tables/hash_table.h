@@ -71,6 +71,11 @@ class HashTable final : public Table {
 
   void remove(const std::string& key, uint32_t flags, LookupDone done) override;
 
+  // Not found when every stored key is far shorter than key_bytes (case
+  // folding can shrink a key to a third: the Kelvin sign is 3 bytes, its
+  // fold 1); else RETRY.
+  LookupResult answer_any_key(std::size_t key_bytes, uint32_t flags) override;
+
   // Entries in insertion order (Postfix walks its hash table in hash order).
   void sequence(uint32_t function, uint32_t flags, SeqDone done) override;
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,6 +100,13 @@ class Table {
 
   // First (function 0) or next (1) entry. Default: CONFIG, "not supported".
   virtual void sequence(uint32_t function, uint32_t flags, SeqDone done);
+
+  // The answer to a lookup whose key, at least key_bytes long, was too long
+  // to keep (proxyd read and dropped it): what the direct lookup gives every
+  // such key, where that does not depend on the key (static: its value; a
+  // table whose keys are all far shorter: not found). Default: RETRY, the
+  // answer depends on the key. Synchronous.
+  virtual LookupResult answer_any_key(std::size_t key_bytes, uint32_t flags);
 
   // "type:name" as opened, for logs.
   const std::string& name() const { return name_; }

@@ -48,6 +48,11 @@ class UnixTable final : public Table {
 
   uint32_t impl_flags() const override { return pflags::kFixed; }
 
+  // No user or group has a name megabytes long: not found, as getpwnam says.
+  LookupResult answer_any_key(std::size_t, uint32_t) override {
+    return LookupResult{ProxyStatus::NoKey, {}};
+  }
+
   void lookup(const std::string& key, uint32_t flags, LookupDone done) override {
     std::string name = (flags & pflags::kFoldFix) ? ascii_lowercased(key) : key;
     const char* file = map_ == UnixMap::Passwd ? "passwd" : "group";

@@ -84,7 +84,7 @@ struct FakeDb {
   // Answer for (host text, sql). Called on worker threads.
   std::function<QueryResult(const std::string& host, const std::string& sql)> on_query =
       [](const std::string&, const std::string&) {
-        return QueryResult{QueryStatus::Rows, {}, {}};
+        return QueryResult{QueryStatus::Rows, {}, {}, {}};
       };
   bool all_columns = true;
   // Offer batching sessions (connect_batching); their batches are recorded
@@ -97,6 +97,7 @@ struct FakeDb {
   std::set<std::string> refuse_connect;  // host texts whose connect fails
   std::set<std::string> fail_escape;     // host texts whose escape fails
   std::set<std::string> bad_keys;        // texts no session can escape
+  std::string escape_failure;            // what escape_failure() says after one
   std::set<std::string> unusable;        // host texts whose sessions report !usable()
   std::vector<std::string> queries;      // "host|sql" in order
   std::atomic<int> connects{0};
@@ -133,6 +134,11 @@ class FakeSession final : public SqlSession {
     return true;
   }
 
+  std::string escape_failure() const override {
+    std::lock_guard lock(db_.mu);
+    return db_.escape_failure;
+  }
+
   bool usable() const override {
     std::lock_guard lock(db_.mu);
     return db_.unusable.count(host_) == 0;
@@ -142,7 +148,7 @@ class FakeSession final : public SqlSession {
     // Like the mysql driver: a batching session never runs a text that
     // could be several statements.
     if (batching_ && !single_statement_text(sql)) {
-      return QueryResult{QueryStatus::NeedsSingle, {}, {}};
+      return QueryResult{QueryStatus::NeedsSingle, {}, {}, {}};
     }
     {
       std::lock_guard lock(db_.mu);
@@ -201,7 +207,7 @@ class FakeDriver final : public SqlDriver {
 
 // Rows helper: each inner list is one row; nullptr means SQL NULL.
 inline QueryResult rows(std::vector<std::vector<const char*>> table) {
-  QueryResult r{QueryStatus::Rows, {}, {}};
+  QueryResult r{QueryStatus::Rows, {}, {}, {}};
   for (const auto& row : table) {
     SqlRow out;
     for (const char* cell : row) {

@@ -29,7 +29,8 @@ namespace proxyd::dict::testing {
 // Send sql with send_query and poll read_query until the answer (10 s).
 inline QueryResult async_query(SqlSession& s, const std::string& sql) {
   EXPECT_GE(s.async_socket(), 0);
-  if (!s.send_query(sql)) return QueryResult{QueryStatus::NeedsSingle, {}, "not sent"};
+  if (!s.send_query(sql))
+    return QueryResult{QueryStatus::NeedsSingle, {}, "not sent", {}};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{s.async_socket(), POLLIN, 0};

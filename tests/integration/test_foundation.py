@@ -3,9 +3,10 @@
 Starts proxyd on a scratch queue directory and runs Debian's real `postmap`
 through `proxy:` for static:, inline:, texthash: and sqlite: tables,
 requiring byte-identical answers to the same `postmap` reading the table
-directly (Postfix is the oracle), with smtputf8 on and off. Raw-protocol
-cases cover the 3.11+ layout, DENY, BAD, write refusal and a misbehaving
-client that must not disturb anyone else.
+directly (Postfix is the oracle), with smtputf8 on and off, also with
+postmap -f/-F/-N/-n, also in the 3.11 layout, and for texthash lines that
+hold a NUL byte. Raw-protocol cases cover the 3.11+ layout, DENY, BAD,
+write refusal and a misbehaving client that must not disturb anyone else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 import proxyproto  # noqa: E402
+import test_sql_differential as sqd  # noqa: E402  (postmap answers, the 3.11 client)
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
@@ -280,6 +282,81 @@ class InstanceFlagsTest(BothSmtputf8, unittest.TestCase):
             (["-F"], texthash, b"MixedCase", b"MixedCase\t" + cert + b"\n"),
             (["-F"], env.tables[0], b"x", b"x\t" + cert + b"\n"),
         ])
+
+
+def direct_answers(scratch: harness.Scratch, table: str, keys: list[bytes],
+                   options: tuple[str, ...]) -> list[tuple[str, bytes]]:
+    """sql_differential's answers from the direct lookup; with -F key by key,
+    as the files' contents span lines."""
+    if "-F" not in options:
+        return sqd.table_answers(scratch, table, keys, options=options)
+    out = []
+    for key in keys:
+        r = harness.postmap_one(scratch, table, key, extra_args=list(options))
+        fatal = [line for line in r.stderr.split(b"\n") if b"fatal:" in line]
+        if fatal:
+            out.append(sqd.classify_fatal(fatal[0]))
+        elif r.returncode == 0:  # -q KEY prints the value alone
+            out.append(("OK", r.stdout[:-1]))
+        else:
+            out.append(sqd.NOKEY)
+    return out
+
+
+class V311LayoutTest(BothSmtputf8, unittest.TestCase):
+    """The same options in the 3.11 layout (instance_flags on open and
+    lookup), spoken by the project's protocol client as Postfix 3.11's
+    postmap would (sql_differential's helper), against the direct lookup by
+    Debian's postmap, for every native type but mysql and pgsql (which
+    sql_differential covers)."""
+
+    def run_corpus(self, smtputf8: bool):
+        env = FlagsEnv(smtputf8)
+        diffs, compared, found = [], 0, 0
+        try:
+            # The 3.11 client's UTF-8 layer refuses keys that are not UTF-8.
+            keys = [k for k in FLAG_KEYS if not smtputf8 or sqd.is_utf8(k)]
+            for options in sqd.FLAG_OPTIONS:
+                for table in env.tables:
+                    direct = direct_answers(env.scratch, table, keys, options)
+                    v311 = sqd.v311_answers(env.proxyd.proxymap_socket, table, keys, options,
+                                            smtputf8)
+                    found += sum(1 for a in direct if a[0] == "OK")
+                    compared += len(keys)
+                    diffs += [f"{table} {' '.join(options)} {k!r}: direct {sqd.show(d)} | "
+                              f"3.11 layout {sqd.show(v)}"
+                              for k, d, v in zip(keys, direct, v311)
+                              if not sqd.same_answer(d, v)]
+            self.assertTrue(env.proxyd.alive(), env.proxyd.log())
+        finally:
+            env.close()
+        print(f"3.11 layout, smtputf8 {'on' if smtputf8 else 'off'}: {compared} lookups "
+              f"compared, {found} found directly", flush=True)
+        self.assertGreater(found, 0, "nothing found directly: the comparison proves nothing")
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
+
+# A texthash line with a NUL byte (issue 13): what the installed Postfix
+# (Debian's 3.7.11) reads there, through proxy: as directly.
+TEXTHASH_NUL = b"key1 val\0ue\nkey2 after\nke\0y3 v3\nk\0ey4\tv4\n\0key5 v5\nkey6 v6\n"
+
+
+class TexthashNulTest(unittest.TestCase):
+    def test_nul_lines_read_as_the_installed_postmap_reads_them(self):
+        for smtputf8 in (True, False):
+            with self.subTest(smtputf8=smtputf8):
+                env = TablesEnv()
+                env.scratch = harness.Scratch(prefix="pxn")
+                path = env.scratch.write("nul.txt", TEXTHASH_NUL)
+                table = f"texthash:{path}"
+                env.tables = [table]
+                env.serve(smtputf8)
+                keys = [b"key1", b"key2", b"ke", b"key3", b"k", b"key4", b"ey4", b"key5",
+                        b"key6", b"y3"]
+                # Guard: the direct lookup finds key1 (cut at the NUL) and key6.
+                direct = harness.postmap_query(env.scratch, table, [b"key1", b"key6"])
+                self.assertEqual(direct.stdout, b"key1\tval\nkey6\tv6\n", direct.stderr)
+                assert_oracle(self, env, [(table, keys, [], True)])
 
 
 class ProtocolTest(unittest.TestCase):

@@ -21,6 +21,7 @@ import os
 import resource
 import select
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -84,7 +85,18 @@ class HostileTest(unittest.TestCase):
               ) -> harness.Proxyd:
         # A texthash table with a long value: short requests, long replies.
         big = s.write("big.txt", "big " + "b" * 400 + "\n")
-        s.write_main_cf(f"proxy_read_maps = proxy:{TABLE} proxy:{STATIC} proxy:texthash:{big}\n")
+        # A sqlite table whose answer depends on the key's domain (%d).
+        db = s.path("t.db")
+        if not db.exists():
+            with sqlite3.connect(db) as con:
+                con.execute("CREATE TABLE d (name TEXT)")
+                con.execute("INSERT INTO d VALUES ('example.com')")
+            con.close()
+            db.chmod(0o644)
+        sq = s.write("t.sqlite.cf", f"dbpath = {db}\n"
+                     "query = SELECT 'x' FROM d WHERE name = '%d'\n")
+        s.write_main_cf(f"proxy_read_maps = proxy:{TABLE} proxy:{STATIC} proxy:texthash:{big}"
+                        f" proxy:unix:passwd.byname proxy:sqlite:{sq}\n")
         (s.config_dir / "proxyd.cf").write_text(settings)
         p = harness.Proxyd(s, exe=exe).start()
         self.addCleanup(p.stop)
@@ -394,6 +406,23 @@ class HostileTest(unittest.TestCase):
                 self.assertEqual(c.request([("request", "lookup"), ("table", "inline:{" + huge),
                                             ("flags", 0), ("key", "k1")]),
                                  [(b"status", b"4"), (b"value", b"")])
+                # Over 4 MiB the key is gone, but where the direct lookup gives
+                # every such key one answer, that is the answer: static: its
+                # value (postmap -q KEY static:fixed prints "fixed" for any
+                # key), texthash and unix: not found; an SQL table's answer
+                # depends on the key (a %d query), so RETRY, never NOKEY.
+                sq = s.path("t.sqlite.cf")
+                for table, want in ((STATIC, (b"0", b"fixed")),
+                                    (f"texthash:{s.path('big.txt')}", (b"1", b"")),
+                                    ("unix:passwd.byname", (b"1", b"")),
+                                    (f"sqlite:{sq}", (b"2", b""))):
+                    self.assertEqual(c.request([("request", "lookup"), ("table", table),
+                                                ("flags", 0x40), ("key", huge)]),
+                                     [(b"status", want[0]), (b"value", want[1])], table)
+                # That sqlite table does serve: a key of the listed domain is found.
+                self.assertEqual(c.request([("request", "lookup"), ("table", f"sqlite:{sq}"),
+                                            ("flags", 0x40), ("key", "u@example.com")]),
+                                 [(b"status", b"0"), (b"value", b"x")])
                 # Over max_request_bytes (4 MiB) in ignored extra attributes.
                 extras = [(f"x{i}", "e" * 1_000_000) for i in range(5)]
                 self.assertEqual(c.request([("request", "lookup"), ("table", TABLE),
@@ -404,7 +433,9 @@ class HostileTest(unittest.TestCase):
                                  [(b"status", b"0"), (b"value", b"v2")])
             self.assertIn('lookup request over 4194304 bytes or with a value over 4194304 bytes, '
                           '"key" dropped; answered nokey', p.log())
-            self.assertEqual(p.log().count('"key" dropped'), 1, p.log())
+            self.assertIn('"key" dropped; answered ok', p.log())
+            self.assertIn('"key" dropped; answered retry', p.log())
+            self.assertEqual(p.log().count('"key" dropped'), 5, p.log())
             # Real postmap: the long key is "not found", as in the direct lookup.
             keys = [b"k1", big.encode(), b"k2"]
             t = time.monotonic()

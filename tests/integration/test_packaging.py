@@ -10,7 +10,8 @@ Checks: /usr/sbin/proxyd -h runs; the man pages proxyd(8) and proxyd.cf(5)
 resolve with `man -w`; the systemd unit is installed (and passes
 `systemd-analyze verify` when that tool exists); the binary sits in
 Postfix's daemon_directory (no symlink there for `postfix check` to warn
-about) and /usr/sbin/proxyd links to it; the conffile and the
+about, and `postfix check` on a scratch instance prints nothing) and
+/usr/sbin/proxyd links to it; the conffile and the
 example proxyd.cf hold every setting; `proxyd check` runs from the package
 on a scratch configuration; purge removes every file the package shipped.
 """
@@ -121,6 +122,18 @@ class PackagingTest(unittest.TestCase):
         for entry in daemon_dir.iterdir():
             if entry.is_symlink() and "/" in os.readlink(entry):
                 self.assertNotIn("proxyd", entry.name, f"{entry} -> {os.readlink(entry)}")
+
+    def test_postfix_check_is_quiet(self):
+        # The real check (issue 13): `postfix check` on a scratch instance
+        # that uses the system's daemon_directory, where the package put
+        # proxyd. maillog_file = /dev/stdout brings postfix-script's
+        # warnings ("symlink leaves directory", permissions) to the output.
+        with harness.Scratch(prefix="pxdc") as s:
+            shutil.copy("/etc/postfix/master.cf", s.config_dir / "master.cf")
+            s.write_main_cf(f"data_directory = {s.path('data')}\n"
+                            "maillog_file = /dev/stdout\n")
+            r = run("postfix", "-c", str(s.config_dir), "check")
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
 
     def test_example_config(self):
         conf = Path("/etc/postfix/proxyd.cf").read_text()

@@ -15,9 +15,13 @@ three tables (edge_s, domain_list_unicode, rhs_base64) are then looked up
 with postmap -f, -F, -N, -n and -fF directly and through proxy:, by
 Debian's postmap and by the project's protocol client speaking the 3.11
 layout (instance_flags) as 3.11's postmap would (issue 13); every answer
-must match the direct one. With --direct-only it checks only Postfix's direct answers
-against the `#! KEY => ANSWER` expectations written in each table file, so
-the fixtures cannot rot silently; that mode needs no proxyd.
+must match the direct one. Last, proxyd is restarted on a main.cf with
+smtputf8_enable = no, and the keys that are not UTF-8 (which a client
+without a UTF-8 layer sends as they are) are compared direct against proxy:
+on every table that answers (issue 13). With --direct-only it checks only
+Postfix's direct answers against the `#! KEY => ANSWER` expectations written
+in each table file, so the fixtures cannot rot silently; that mode needs no
+proxyd.
 With --loop-session the mysql and pgsql proxyd has two sessions with
 loop_queries = yes, so that key-by-key lookups run on the event loop's
 session (mysql: the Connector/C one, pgsql: libpq's asynchronous calls);
@@ -259,15 +263,16 @@ def run_postmap(scratch: harness.Scratch, table: str, keys: list[bytes],
 
 
 def table_answers(scratch: harness.Scratch, table: str, keys: list[bytes],
-                  stats: dict | None = None, options: tuple[str, ...] = ()
-                  ) -> list[tuple[str, bytes]]:
+                  stats: dict | None = None, options: tuple[str, ...] = (),
+                  each_on_error: bool = False) -> list[tuple[str, bytes]]:
     """Each key's answer (OK value / NOKEY / ERROR) from real postmap.
 
     Uses `postmap -q -` (one process per batch, fresh table state each
     time). postmap dies at the first lookup error (exit 1 + "fatal:", the
     same exit status as "not found" with -q KEY), so a failed batch is split
     in halves until the failing keys stand alone: a one-key batch that fails
-    is that key's temporary/configuration error.
+    is that key's temporary/configuration error. With each_on_error a
+    failed batch is run key by key at once (fewer runs when most keys fail).
     """
     res: list[tuple[str, bytes] | None] = [None] * len(keys)
 
@@ -280,6 +285,10 @@ def table_answers(scratch: harness.Scratch, table: str, keys: list[bytes],
         if failed:
             if hi - lo == 1:
                 res[lo] = failed
+                return
+            if each_on_error:
+                for i in range(lo, hi):
+                    solve(i, i + 1)
                 return
             mid = (lo + hi) // 2
             solve(lo, mid)
@@ -474,6 +483,56 @@ def is_utf8(key: bytes) -> bool:
         return False
 
 
+# ---------------------------------------------------------------- smtputf8_enable = no
+
+# Keys for the pass without a UTF-8 layer besides the corpus's invalid UTF-8
+# ones: a Latin-1 byte (the issue's bad key) and mixed-case non-ASCII keys,
+# which are then folded as ASCII only.
+NO_UTF8_EXTRA = [b"se\xf1or@example.com", "JÖRG@BÜCHER.EXAMPLE".encode(),
+                 "ΑΛΦΑ@ΠΑΡΆΔΕΙΓΜΑ.ΕΛ".encode()]
+
+
+def no_smtputf8_differences(backend: str, scratch: harness.Scratch, tables: list[TableDef],
+                            corpus: list[bytes], main_cf: str, proxyd: harness.Proxyd,
+                            stack: "Stack") -> tuple[list[str], int, harness.Proxyd]:
+    """The pass with smtputf8_enable = no (issue 13). With it on, the
+    client's UTF-8 layer drops keys that are not UTF-8 on the direct and the
+    proxy: path alike, so they never reach proxyd's SQL path. Without it they
+    are sent as they are and meet escaping, the client encoding and the
+    server's conversion errors. Restarts proxyd on the changed main.cf and
+    compares those keys, direct against proxy:, on every table that answered
+    directly in the main pass (given as tables); returns the differences,
+    the lookups compared and the proxyd now running (stack stops it)."""
+    proxyd.stop()
+    scratch.write_main_cf(main_cf + "smtputf8_enable = no\n")
+    proxyd = harness.Proxyd(scratch)
+    stack.items.append(proxyd)
+    proxyd.start()
+    bad = [k for k in corpus if not is_utf8(k)]
+    diffs: list[str] = []
+    compared = 0
+    answered = 0
+    for t in tables:
+        keys = list(dict.fromkeys(bad + [k for k, _ in t.expect if k and not is_utf8(k)]
+                                  + NO_UTF8_EXTRA))
+        direct = table_answers(scratch, t.name, keys, each_on_error=True)
+        proxied = table_answers(scratch, "proxy:" + t.name, keys, each_on_error=True)
+        answered += sum(1 for k, d in zip(keys, direct) if d != NOKEY and not is_utf8(k))
+        for k, d, p in zip(keys, direct, proxied):
+            if not same_answer(d, p):
+                diffs.append(f"{t.source.relative_to(HERE)} (smtputf8_enable = no): key "
+                             f"{short(k)}: direct {show(d)} | proxy {show(p)}")
+        compared += len(keys)
+    if backend in BATCHING and not answered:
+        # pgsql finds j\xf6rg@ through its LATIN1 client encoding; MariaDB
+        # refuses the Latin-1 byte on a utf8mb4 connection.
+        diffs.append("smtputf8_enable = no: every key that is not UTF-8 was simply not "
+                     "found directly: the pass proves nothing")
+    if not proxyd.alive():
+        diffs.append(f"proxyd died in the smtputf8_enable = no pass:\n{proxyd.log()[-2000:]}")
+    return diffs, compared, proxyd
+
+
 # ---------------------------------------------------------------- backends
 
 
@@ -568,8 +627,9 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
         # harness.Scratch sets maillog_file = /dev/stderr, which Postfix 3.7
         # refuses unless maillog_file_prefixes allows it (default /var,
         # /dev/stdout): every postmap would die with a fatal error.
-        scratch.write_main_cf("maillog_file_prefixes = /var, /dev/stdout, /dev/stderr\n"
-                              + main_cf_extra + "\nproxy_read_maps = " + allow + "\n")
+        main_cf = ("maillog_file_prefixes = /var, /dev/stdout, /dev/stderr\n"
+                   + main_cf_extra + "\nproxy_read_maps = " + allow + "\n")
+        scratch.write_main_cf(main_cf)
         proxyd = None
         if not args.direct_only:
             if backend in BATCHING and args.loop_session:
@@ -588,6 +648,7 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
         failures: list[str] = []
         counts = {"OK": 0, "NOKEY": 0, "RETRY": 0, "CONFIG": 0, "FATAL": 0}
         nkeys = 0
+        answering: list[TableDef] = []   # tables for the smtputf8_enable = no pass
         for t in tables:
             # Expectation keys missing from the corpus go first: the corpus
             # ends with the keys that can fail (see keys/corpus.txt).
@@ -625,6 +686,8 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
                                  f"error through proxy: (direct: {wanted[:120]}); "
                                  "table skipped")
                     continue
+                if any(d not in ERRORS for d in direct):
+                    answering.append(t)
                 proxied = table_answers(scratch, "proxy:" + t.name, keys, stats)
                 for k, d, p in zip(keys, direct, proxied):
                     if not same_answer(d, p):
@@ -659,6 +722,14 @@ def run_backend(backend: str, corpus: list[bytes], args) -> tuple[int, int]:
                 diffs.append("no lookup ran on the loop session")
             elif batched == 0 and not args.loop_session:
                 diffs.append("no batch formed: the concurrent run did not test batching")
+        if proxyd is not None and proxyd.alive():
+            t1 = time.monotonic()
+            off_diffs, compared, proxyd = no_smtputf8_differences(
+                backend, scratch, answering, corpus, main_cf, proxyd, stack)
+            print(f"{backend}: smtputf8_enable = no: {len(answering)} tables, {compared} "
+                  f"lookups compared, {len(off_diffs)} differences, "
+                  f"{time.monotonic() - t1:.1f}s", flush=True)
+            diffs.extend(off_diffs)
         elapsed = time.monotonic() - t0
         for line in failures:
             print(f"EXPECT {backend}: {line}")

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -126,7 +127,7 @@ std::ostream& operator<<(std::ostream& os, const FailCase& c) { return os << c.n
 
 class OpenTableFailure : public ::testing::TestWithParam<FailCase> {};
 
-TEST_P(OpenTableFailure, BecomesSurrogateAndLogsOnce) {
+TEST_P(OpenTableFailure, BecomesSurrogateAndLogsAsPostfix) {
   const auto& c = GetParam();
   CaptureLogger log;
   NullLogger quiet;
@@ -143,11 +144,39 @@ TEST_P(OpenTableFailure, BecomesSurrogateAndLogsOnce) {
   if (!c.reason.empty()) {
     EXPECT_EQ(surrogate->reason(), c.reason);
   }
+  // At open, proxymap's dict_surrogate logs the reason (an error) ...
+  ASSERT_EQ(log.lines().size(), 2u);
+  EXPECT_EQ(log.lines()[0], surrogate->reason());
+  EXPECT_NE(log.lines()[1].find(c.name), std::string::npos) << log.lines()[1];
+  // ... and on each access "TYPE:NAME is unavailable. REASON".
   EXPECT_EQ(lookup(*table, "key").status, c.status);
-  ASSERT_EQ(log.lines().size(), 1u);
-  EXPECT_NE(log.lines()[0].find(c.name), std::string::npos) << log.lines()[0];
-  EXPECT_NE(log.lines()[0].find(surrogate->reason()), std::string::npos)
-      << log.lines()[0];
+  ASSERT_EQ(log.lines().size(), 3u);
+  EXPECT_EQ(log.lines()[2], c.name + " is unavailable. " + surrogate->reason());
+}
+
+// A logger that admits the first warning of each kind only, as the daemon's
+// rate limit does within its interval.
+class FirstOfEachKind final : public Logger {
+ public:
+  void log(Severity, std::string_view message) override { lines.emplace_back(message); }
+  bool admit(std::string_view kind) override { return kinds.emplace(kind).second; }
+  std::vector<std::string> lines;
+  std::set<std::string, std::less<>> kinds;
+};
+
+TEST(Surrogate, WarnsOnEachAccessThroughTheRateLimit) {
+  // Postfix's surrogate warns on every access; proxyd keeps the words but
+  // lets its rate limit (kind: the table name) thin a flood.
+  FirstOfEachKind log;
+  auto a = make_surrogate("mysql:/a.cf", ProxyStatus::Retry, "open /a.cf: gone", &log);
+  auto b = make_surrogate("pgsql:/b.cf", ProxyStatus::Retry, "open /b.cf: gone", &log);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(lookup(*a, "k").status, ProxyStatus::Retry);
+    EXPECT_EQ(lookup(*b, "k").status, ProxyStatus::Retry);
+  }
+  EXPECT_EQ(log.lines,
+            (std::vector<std::string>{"mysql:/a.cf is unavailable. open /a.cf: gone",
+                                      "pgsql:/b.cf is unavailable. open /b.cf: gone"}));
 }
 
 constexpr auto RO = OpenMode::ReadOnly;
@@ -205,6 +234,24 @@ TEST(OpenTable, NameWithoutColonIsConfig) {
   EXPECT_EQ(as_surrogate(table)->status(), ProxyStatus::Config);
 }
 
+TEST(OpenTable, AnswerForAnyKeyTooLongToKeep) {
+  // A key over max_request_bytes is read and dropped: the answer is what the
+  // direct lookup gives every such key, where that does not depend on it.
+  TableEnv env;
+  constexpr std::size_t kLong = 4u << 20;
+  auto fixed = open_table("static:fixed", RO, env);
+  EXPECT_EQ(fixed->answer_any_key(kLong, 0), (LookupResult{ProxyStatus::Ok, "fixed"}));
+  auto in = open_table("inline:{a=b, ccc=d}", RO, env);
+  EXPECT_EQ(in->answer_any_key(kLong, pflags::kFoldFix),
+            (LookupResult{ProxyStatus::NoKey, {}}));
+  // A stored key that folding could make as long as the dropped one: unknown.
+  EXPECT_EQ(in->answer_any_key(9, 0).status, ProxyStatus::Retry);
+  auto passwd = open_table("unix:passwd.byname", RO, env);
+  EXPECT_EQ(passwd->answer_any_key(kLong, 0).status, ProxyStatus::NoKey);
+  auto gone = make_surrogate("mysql:/x.cf", ProxyStatus::Config, "why");
+  EXPECT_EQ(gone->answer_any_key(kLong, 0).status, ProxyStatus::Config);
+}
+
 TEST(OpenTable, SplitsAtFirstColon) {
   // dict_open splits "type:name" at the first ':'; the rest may hold more.
   TableEnv env;
@@ -230,8 +277,9 @@ TEST(Registry, OneInstancePerNameAndMode) {
   auto c = registry.open("inline:{ a=1  }", OpenMode::ReadOnly);
   EXPECT_NE(c.get(), a.get());
   EXPECT_EQ(registry.size(), 3u);
-  // Only the read-write inline failed to open, and it was logged once.
-  EXPECT_EQ(log.lines().size(), 1u);
+  // Only the read-write inline failed to open, and it was logged once (the
+  // reason, and what it answers).
+  EXPECT_EQ(log.lines().size(), 2u);
 }
 
 TEST(Registry, OneInstancePerInstanceFlagsThatMatter) {
@@ -271,8 +319,10 @@ TEST(Registry, SurrogatesAreCachedAndLoggedOnce) {
   auto a = registry.open("texthash:/nonexistent/x", OpenMode::ReadOnly);
   auto b = registry.open("texthash:/nonexistent/x", OpenMode::ReadOnly);
   EXPECT_EQ(a.get(), b.get());
+  // Opened once (the reason, and what it answers), one access warning.
+  EXPECT_EQ(log.lines().size(), 2u);
   EXPECT_EQ(lookup(*a, "k").status, ProxyStatus::Retry);
-  EXPECT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines().size(), 3u);
 }
 
 TEST(Registry, SharedInstanceKeepsState) {

@@ -312,5 +312,46 @@ TEST_F(Serving, PreopenOpensTheInstanceVariantsPostfixUses) {
   EXPECT_EQ(late.value, "");
 }
 
+TEST_F(Serving, PreopenOpensTheSniVariantOfTablesInSniMaps) {
+  // tls_server_sni_maps opens its tables with SRC_RHS_IS_FILE (values name
+  // certificate files, read before chroot): pre-opened for a table listed
+  // there, not for one that is not (the control).
+  const std::string sni = "texthash:" + (dir_ / "sni").string();
+  const std::string plain = "texthash:" + (dir_ / "plain").string();
+  std::ofstream(dir_ / "cert") << "CERT\n";
+  std::ofstream(dir_ / "sni") << "mail.example " << (dir_ / "cert").string() << "\n";
+  std::ofstream(dir_ / "plain") << "mail.example " << (dir_ / "cert").string() << "\n";
+  std::ofstream(dir_ / "main.cf")
+      << "compatibility_level = 3.6\n"
+      << "tls_server_sni_maps = proxy:" << sni << "\n"
+      << "proxy_read_maps = proxy:" << sni << " proxy:" << plain << "\n";
+  start();
+  fs::remove(dir_ / "sni");
+  fs::remove(dir_ / "plain");
+  fs::remove(dir_ / "cert");
+  auto lookup = [&](const std::string& table) {
+    protocol::Client client(socket_path(), 20s);
+    Request r;
+    r.type = RequestType::Lookup;
+    r.dialect = Dialect::V2;
+    r.table = table;
+    r.instance_flags = protocol::flags::kLock | protocol::flags::kFoldFix |
+                       protocol::flags::kSrcRhsIsFile;
+    r.key = "mail.example";
+    client.send_raw(protocol::encode_request(r));
+    protocol::AttrList attrs = client.read_message();
+    Reply reply;
+    std::string error;
+    EXPECT_TRUE(
+        protocol::parse_reply(RequestType::Lookup, Dialect::V2, attrs, reply, error))
+        << error;
+    return reply;
+  };
+  Reply got = lookup(sni);
+  EXPECT_EQ(got.status, ProxyStatus::Ok);
+  EXPECT_EQ(got.value, "Q0VSVAo=");  // base64 of "CERT\n"
+  EXPECT_NE(lookup(plain).status, ProxyStatus::Ok);
+}
+
 }  // namespace
 }  // namespace proxyd::daemon

@@ -341,6 +341,12 @@ TEST_P(MysqlSessionTypesTest, SqlErrorsFailOnlyTheLookup) {
     EXPECT_EQ(r.status, QueryStatus::TempError) << sql;
     EXPECT_NE(r.message.find(server_->socket()), std::string::npos) << r.message;
     EXPECT_NE(r.message.find(kDbName), std::string::npos) << r.message;
+    // What Postfix logs after "mysql:NAME: query failed: ": mysql_error()
+    // alone, without proxyd's host, database and errno (issue 13).
+    EXPECT_FALSE(r.reason.empty());
+    EXPECT_NE(r.message.find(r.reason), std::string::npos) << r.message;
+    EXPECT_EQ(r.reason.find("errno"), std::string::npos) << r.reason;
+    EXPECT_EQ(r.reason.find(server_->socket()), std::string::npos) << r.reason;
     EXPECT_EQ(scalar(*s, "SELECT 'still usable'"), "still usable");
   }
 }

@@ -184,7 +184,12 @@ TEST_F(PgsqlSessionTest, EscapeRejectsInvalidMultibyteInput) {
   std::string out;
   EXPECT_FALSE(s->escape("bad\xFF\xFE utf8", out));
   EXPECT_TRUE(s->usable());  // the key's fault: the lookup fails, the host stays up
+  // In dict_pgsql's words (issue 13), with libpq's reason.
+  EXPECT_EQ(s->escape_failure(),
+            "dict pgsql: (host unix:" + server_->socket_dir() +
+                ") cannot escape input string: invalid multibyte character");
   EXPECT_TRUE(s->escape("fine", out));
+  EXPECT_EQ(s->escape_failure(), "");
 }
 
 TEST_F(PgsqlSessionTest, NullReadsAsEmptyString) {
@@ -235,6 +240,11 @@ TEST_F(PgsqlSessionTest, SqlErrorsFailOnlyTheLookup) {
     EXPECT_EQ(r.status, QueryStatus::TempError) << sql;
     EXPECT_NE(r.message.find(server_->socket_dir()), std::string::npos) << r.message;
     EXPECT_NE(r.message.find(kDbName), std::string::npos) << r.message;
+    // What Postfix logs after "pgsql query failed: " (issue 13).
+    const std::string from =
+        "fatal error from host unix:" + server_->socket_dir() + ": ERROR:  ";
+    EXPECT_EQ(r.reason.rfind(from, 0), 0u) << r.reason;
+    EXPECT_EQ(r.reason.find(kDbName), std::string::npos) << r.reason;
     EXPECT_EQ(scalar(*s, "SELECT 'still usable'"), "still usable");
   }
 }

@@ -237,7 +237,7 @@ TEST(SessionPool, SessionCountStaysBoundedUnderLoad) {
 TEST(SessionPool, FailsOverToAnotherHostAndSkipsTheFailedOne) {
   PoolFixture f({host("a", HostKind::Unix), host("b", HostKind::Inet)}, 1);
   f.db.on_query = [](const std::string& h, const std::string&) {
-    if (h == "a") return QueryResult{QueryStatus::HostError, {}, "gone"};
+    if (h == "a") return QueryResult{QueryStatus::HostError, {}, "gone", {}};
     return testing::rows({{h.c_str()}});
   };
   std::vector<LookupResult> results;
@@ -262,7 +262,7 @@ TEST(SessionPool, BrokenSessionIsReplacedAndItsReadRetriedOnce) {
   std::atomic<int> calls{0};
   f.db.on_query = [&calls](const std::string&, const std::string&) {
     if (++calls == 2)
-      return QueryResult{QueryStatus::HostError, {}, "server has gone away"};
+      return QueryResult{QueryStatus::HostError, {}, "server has gone away", {}};
     return testing::rows({{"ok"}});
   };
   std::vector<LookupResult> results;
@@ -281,7 +281,7 @@ TEST(SessionPool, FreshSessionFailureIsRetryForThatRequestOnly) {
   std::atomic<int> calls{0};
   f.db.on_query = [&calls](const std::string&, const std::string&) {
     int n = ++calls;
-    if (n == 2 || n == 3) return QueryResult{QueryStatus::HostError, {}, "gone"};
+    if (n == 2 || n == 3) return QueryResult{QueryStatus::HostError, {}, "gone", {}};
     return testing::rows({{"ok"}});
   };
   std::vector<LookupResult> results;
@@ -374,7 +374,7 @@ TEST(SessionPool, DuplicatedSingleHostRetriesAtOnce) {
   PoolFixture f({host("h", HostKind::Inet)}, 1, true);
   std::atomic<int> calls{0};
   f.db.on_query = [&calls](const std::string&, const std::string&) {
-    if (++calls == 1) return QueryResult{QueryStatus::HostError, {}, "reset"};
+    if (++calls == 1) return QueryResult{QueryStatus::HostError, {}, "reset", {}};
     return testing::rows({{"ok"}});
   };
   std::vector<LookupResult> results;
@@ -652,7 +652,7 @@ struct BatchFixture : PoolFixture {
     db.on_query = [this](const std::string&, const std::string& sql) {
       if (hold_first.exchange(false)) gate.pass();
       if (sql.find("fail") != std::string::npos) {
-        return QueryResult{QueryStatus::TempError, {}, "no such column"};
+        return QueryResult{QueryStatus::TempError, {}, "no such column", {}};
       }
       return testing::rows({{sql.substr(7).c_str()}});
     };

@@ -94,6 +94,7 @@ class MysqlSession final : public SqlSession {
     } catch (const sql::SQLException& e) {
       fail(result, fmt::format("{} (errno {}, SQLSTATE {})", e.what(), e.getErrorCode(),
                                e.getSQLState()));
+      result.reason = e.what();  // Postfix logs mysql_error() alone
       // Server errors (codes below 2000: bad SQL, conversion, permissions)
       // leave the connection usable. Postfix marks the host down for them
       // too, but with sessions shared by every table on the database that
@@ -177,6 +178,7 @@ class MysqlSession final : public SqlSession {
     result.status = QueryStatus::HostError;
     result.rows.clear();
     result.message = fmt::format("{}: {}", where_, why);
+    result.reason = why;
   }
 
   static void collect(sql::ResultSet& rs, std::vector<SqlRow>& rows) {

@@ -229,6 +229,7 @@ class NativeMysqlSession final : public SqlSession {
     unsigned code = mysql_errno(db);
     QueryResult r = fail(fmt::format("{} (errno {}, SQLSTATE {})", mysql_error(db), code,
                                      mysql_sqlstate(db)));
+    r.reason = mysql_error(db);  // Postfix logs mysql_error() alone
     if (code > 0 && code < 2000) {
       r.status = QueryStatus::TempError;
     } else {
@@ -248,6 +249,7 @@ class NativeMysqlSession final : public SqlSession {
     QueryResult r;
     r.status = QueryStatus::HostError;
     r.message = fmt::format("{}: {}", where_, why);
+    r.reason = why;
     return r;
   }
 

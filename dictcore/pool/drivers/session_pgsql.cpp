@@ -74,10 +74,14 @@ bool libpq_uri(const std::string& text) {
 
 class PgsqlSession final : public SqlSession {
  public:
-  PgsqlSession(ConnPtr conn, std::string where, bool batching)
-      : conn_(std::move(conn)), where_(std::move(where)), batching_(batching) {}
+  PgsqlSession(ConnPtr conn, std::string where, std::string host, bool batching)
+      : conn_(std::move(conn)),
+        where_(std::move(where)),
+        host_(std::move(host)),
+        batching_(batching) {}
 
   bool escape(std::string_view text, std::string& out) override {
+    escape_failure_.clear();
     if (text.size() > (out.max_size() - out.size() - 1) / 2) return false;
     try {
       std::string buf(2 * text.size() + 1, '\0');
@@ -86,13 +90,20 @@ class PgsqlSession final : public SqlSession {
           PQescapeStringConn(conn_.get(), buf.data(), text.data(), text.size(), &error);
       // An invalid multibyte sequence for the client encoding; usable()
       // tells that from a dead connection.
-      if (error != 0) return false;
+      if (error != 0) {
+        escape_failure_ =
+            fmt::format("dict pgsql: (host {}) cannot escape input string: {}", host_,
+                        one_line(PQerrorMessage(conn_.get())));
+        return false;
+      }
       out.append(buf.data(), n);
       return true;
     } catch (const std::exception&) {
       return false;  // no log: the caller fails the lookup and reports it
     }
   }
+
+  std::string escape_failure() const override { return escape_failure_; }
 
   bool usable() const override { return PQstatus(conn_.get()) == CONNECTION_OK; }
 
@@ -130,7 +141,7 @@ class PgsqlSession final : public SqlSession {
     if (PQconsumeInput(conn_.get()) != 1) {
       sending_ = false;
       last_.reset();
-      fail(result, fmt::format("fatal error: {}", one_line(PQerrorMessage(conn_.get()))));
+      fatal(result, one_line(PQerrorMessage(conn_.get())));
       return result;
     }
     if (!sending_) {
@@ -149,8 +160,7 @@ class PgsqlSession final : public SqlSession {
       if (!res) {
         sending_ = false;
         if (!last_) {
-          fail(result,
-               fmt::format("fatal error: {}", one_line(PQerrorMessage(conn_.get()))));
+          fatal(result, one_line(PQerrorMessage(conn_.get())));
         } else {
           interpret(last_.get(), result);
         }
@@ -199,12 +209,20 @@ class PgsqlSession final : public SqlSession {
     result.status = QueryStatus::HostError;
     result.rows.clear();
     result.message = fmt::format("{}: {}", where_, why);
+    result.reason = fmt::format("fatal error from host {}: {}", host_, why);
+  }
+
+  // A failure libpq or the server explained (Postfix: "fatal error from
+  // host H: MSG").
+  void fatal(QueryResult& result, std::string_view why) const {
+    fail(result, why);
+    result.message = fmt::format("{}: fatal error: {}", where_, why);
   }
 
   void run(const std::string& sql, QueryResult& result) {
     ResultPtr res(PQexec(conn_.get(), sql.c_str()));
     if (!res) {
-      fail(result, fmt::format("fatal error: {}", one_line(PQerrorMessage(conn_.get()))));
+      fatal(result, one_line(PQerrorMessage(conn_.get())));
       return;
     }
     interpret(res.get(), result);
@@ -314,7 +332,7 @@ class PgsqlSession final : public SqlSession {
         result.status = QueryStatus::Rows;
         return;
       case PGRES_FATAL_ERROR:
-        fail(result, fmt::format("fatal error: {}", one_line(PQresultErrorMessage(res))));
+        fatal(result, one_line(PQresultErrorMessage(res)));
         // An SQL error on a healthy connection fails this lookup only (RETRY),
         // not the host: with sessions shared by every table on the database,
         // Postfix's "mark the host down" would let one bad key take the
@@ -325,9 +343,12 @@ class PgsqlSession final : public SqlSession {
         return;
       case PGRES_BAD_RESPONSE:
         fail(result, "protocol error");
+        result.reason = fmt::format("protocol error, host {}", host_);
         return;
       default:
         fail(result, fmt::format("unexpected result status {}", PQresStatus(status)));
+        result.reason = fmt::format("unknown code 0x{:x} from host {}",
+                                    static_cast<unsigned long>(status), host_);
         return;
     }
     const int rows = PQntuples(res);
@@ -347,10 +368,12 @@ class PgsqlSession final : public SqlSession {
   }
 
   ConnPtr conn_;
-  std::string where_;     // "host X database Y", for messages
-  bool batching_;         // opened by connect_batching: query_batch allowed
-  bool sending_ = false;  // send_query sent a statement not read back yet
-  ResultPtr last_;        // its latest result, while more may follow
+  std::string where_;  // "host X database Y", for messages
+  std::string host_;   // the hosts entry as written (redacted), Postfix's host name
+  std::string escape_failure_;  // why the last escape failed, Postfix's words
+  bool batching_;               // opened by connect_batching: query_batch allowed
+  bool sending_ = false;        // send_query sent a statement not read back yet
+  ResultPtr last_;              // its latest result, while more may follow
 };
 
 class PgsqlDriver final : public SqlDriver {
@@ -404,7 +427,9 @@ class PgsqlDriver final : public SqlDriver {
                                params_.encoding)};
     }
     return ConnectResult{
-        std::make_unique<PgsqlSession>(std::move(conn), std::move(where), batching), {}};
+        std::make_unique<PgsqlSession>(std::move(conn), std::move(where),
+                                       redact_secrets(host.text), batching),
+        {}};
   }
 
   ConnPtr open(const HostSpec& host) const {
