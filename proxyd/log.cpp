@@ -24,6 +24,8 @@ std::string_view prefix(dict::Severity severity) {
       return "";
     case dict::Severity::Warning:
       return "warning: ";
+    case dict::Severity::Error:
+      return "error: ";
     case dict::Severity::Fatal:
       return "fatal: ";
   }
@@ -36,6 +38,8 @@ int syslog_priority(dict::Severity severity) {
       return LOG_INFO;
     case dict::Severity::Warning:
       return LOG_WARNING;
+    case dict::Severity::Error:
+      return LOG_ERR;
     case dict::Severity::Fatal:
       return LOG_CRIT;
   }

@@ -106,7 +106,7 @@ class Builder {
     }
     open_files_.push_back(path);
     NullByteWarnings nul_warnings;
-    for (const auto& line : logical_lines(text, path, log_, &nul_warnings))
+    for (const auto& line : logical_lines(text, path, log_, NulBytes::Cut, &nul_warnings))
       scan(line.text, path, depth + 1);
     log_null_byte_warnings(nul_warnings, release_, log_);
     open_files_.pop_back();

@@ -1,6 +1,6 @@
 // texthash:/path tables, as Postfix's dict_thash builds them: the file's
-// logical lines (logical_lines, NUL bytes kept; warned about from 3.9), "key whitespace value"
-// split with quotes, its warnings, SRC_RHS_IS_FILE values and the duplicate
+// logical lines (logical_lines, NUL bytes kept; warned about from 3.9), "key whitespace
+// value" split with quotes, its warnings, SRC_RHS_IS_FILE values and the duplicate
 // policy, over a HashTable. Loop thread only.
 #include <fmt/format.h>
 

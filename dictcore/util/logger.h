@@ -10,9 +10,8 @@
 
 namespace proxyd::dict {
 
-// Postfix-style severities (msg_info, msg_warn, msg_fatal; proxyd has no
-// use for msg_error).
-enum class Severity { Info, Warning, Fatal };
+// Postfix-style severities (msg_info, msg_warn, msg_error, msg_fatal).
+enum class Severity { Info, Warning, Error, Fatal };
 
 class Logger {
  public:
