@@ -118,6 +118,26 @@ class Serving : public ::testing::Test {
     return protocol::encode_request(r);
   }
 
+  // One lookup in the 3.11 layout (instance_flags) on a new connection.
+  Reply v2_lookup(const std::string& table, uint32_t instance_flags,
+                  const std::string& key) const {
+    protocol::Client client(socket_path(), 20s);
+    Request r;
+    r.type = RequestType::Lookup;
+    r.dialect = Dialect::V2;
+    r.table = table;
+    r.instance_flags = instance_flags;
+    r.key = key;
+    client.send_raw(protocol::encode_request(r));
+    protocol::AttrList attrs = client.read_message();
+    Reply reply;
+    std::string error;
+    EXPECT_TRUE(
+        protocol::parse_reply(RequestType::Lookup, Dialect::V2, attrs, reply, error))
+        << error;
+    return reply;
+  }
+
   static Reply read_reply(protocol::Client& client) {
     protocol::AttrList attrs = client.read_message();
     Reply reply;
@@ -213,20 +233,8 @@ TEST_F(Serving, SniVariantIsPreopenedForTablesInsideUnionmap) {
   fs::remove(dir_ / "sni");
   fs::remove(dir_ / "chain.pem");
   namespace pf = protocol::flags;
-  Request r;
-  r.type = RequestType::Lookup;
-  r.dialect = Dialect::V2;
-  r.table = table;
-  r.instance_flags = pf::kLock | pf::kFoldFix | pf::kSrcRhsIsFile;
-  r.key = "example.com";
-  protocol::Client client(socket_path(), 20s);
-  client.send_raw(protocol::encode_request(r));
-  protocol::AttrList attrs = client.read_message();
-  Reply reply;
-  std::string error;
-  ASSERT_TRUE(
-      protocol::parse_reply(RequestType::Lookup, Dialect::V2, attrs, reply, error))
-      << error;
+  Reply reply =
+      v2_lookup(table, pf::kLock | pf::kFoldFix | pf::kSrcRhsIsFile, "example.com");
   EXPECT_EQ(reply.status, ProxyStatus::Ok);
   EXPECT_EQ(reply.value, "aGVsbG8=");  // base64("hello")
 }
@@ -285,21 +293,7 @@ TEST_F(Serving, PreopenOpensTheInstanceVariantsPostfixUses) {
   start();
   fs::remove(dir_ / "th");
   auto lookup = [&](uint32_t instance_flags, const std::string& key) {
-    protocol::Client client(socket_path(), 20s);
-    Request r;
-    r.type = RequestType::Lookup;
-    r.dialect = Dialect::V2;
-    r.table = table;
-    r.instance_flags = instance_flags;
-    r.key = key;
-    client.send_raw(protocol::encode_request(r));
-    protocol::AttrList attrs = client.read_message();
-    Reply reply;
-    std::string error;
-    EXPECT_TRUE(
-        protocol::parse_reply(RequestType::Lookup, Dialect::V2, attrs, reply, error))
-        << error;
-    return reply;
+    return v2_lookup(table, instance_flags, key);
   };
   namespace pf = protocol::flags;
   // The daemons' instance (stored keys folded) and the unfolded variant.
@@ -330,22 +324,10 @@ TEST_F(Serving, PreopenOpensTheSniVariantOfTablesInSniMaps) {
   fs::remove(dir_ / "plain");
   fs::remove(dir_ / "cert");
   auto lookup = [&](const std::string& table) {
-    protocol::Client client(socket_path(), 20s);
-    Request r;
-    r.type = RequestType::Lookup;
-    r.dialect = Dialect::V2;
-    r.table = table;
-    r.instance_flags = protocol::flags::kLock | protocol::flags::kFoldFix |
-                       protocol::flags::kSrcRhsIsFile;
-    r.key = "mail.example";
-    client.send_raw(protocol::encode_request(r));
-    protocol::AttrList attrs = client.read_message();
-    Reply reply;
-    std::string error;
-    EXPECT_TRUE(
-        protocol::parse_reply(RequestType::Lookup, Dialect::V2, attrs, reply, error))
-        << error;
-    return reply;
+    return v2_lookup(table,
+                     protocol::flags::kLock | protocol::flags::kFoldFix |
+                         protocol::flags::kSrcRhsIsFile,
+                     "mail.example");
   };
   Reply got = lookup(sni);
   EXPECT_EQ(got.status, ProxyStatus::Ok);
